@@ -1,0 +1,26 @@
+"""Settings for the test suite: the real settings pointed at PostgreSQL and Redis on localhost.
+
+The suite runs on PostgreSQL only (immutability is enforced there); a DATABASE_URL that
+points elsewhere raises ImproperlyConfigured. Override DATABASE_URL / REDIS_URL to test
+against other servers.
+"""
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/scarlog")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("SCARLOG_ENV", "development")
+
+from config.settings import *  # noqa: E402,F403
+from config.settings import DATABASES  # noqa: E402
+
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("The test suite runs on PostgreSQL; set DATABASE_URL=postgres://…")
+
+# Hashing passwords slowly proves nothing in tests and costs seconds per login.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The live server serves static files from the app finders; no collectstatic before tests.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,70 @@
+"""Django admin: drafts are editable; final postmortems and amendments are read-only."""
+from django.contrib import admin
+
+from incidents.models import Amendment, ContributingFactor, Postmortem, Reference, TimelineEntry
+
+
+class FrozenWhenFinalInline(admin.TabularInline):
+    """Rows of a postmortem: editable while it is a draft, read-only once final."""
+
+    extra = 0
+
+    def _parent_final(self, obj) -> bool:
+        return obj is not None and obj.is_final
+
+    def has_add_permission(self, request, obj=None):
+        return not self._parent_final(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not self._parent_final(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._parent_final(obj) and super().has_delete_permission(request, obj)
+
+
+class TimelineEntryInline(FrozenWhenFinalInline):
+    model = TimelineEntry
+
+
+class ContributingFactorInline(FrozenWhenFinalInline):
+    model = ContributingFactor
+
+
+class ReferenceInline(FrozenWhenFinalInline):
+    model = Reference
+
+
+@admin.register(Postmortem)
+class PostmortemAdmin(admin.ModelAdmin):
+    list_display = ("title", "status", "root_cause", "origin", "created_utc")
+    list_filter = ("status", "root_cause", "origin")
+    search_fields = ("summary", "prevention", "fix_description")
+    readonly_fields = ("id", "created_utc", "updated_utc", "finalized_utc", "finalized_by",
+                       "status", "origin", "created_by")
+    inlines = [TimelineEntryInline, ContributingFactorInline, ReferenceInline]
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_final:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_final:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+@admin.register(Amendment)
+class AmendmentAdmin(admin.ModelAdmin):
+    list_display = ("postmortem", "amended_utc", "author")
+    readonly_fields = ("amended_utc", "author")
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.author = request.user
+        super().save_model(request, obj, form, change)

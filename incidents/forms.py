@@ -1,0 +1,113 @@
+"""Forms for the draft postmortem page and the amendment form.
+
+These forms only refuse what cannot be stored (an unparseable time, an unknown root
+cause, a value longer than its column). The template's rules (counts, SHAs, word
+limits) are not form errors: a draft may be incomplete, and incidents.template_rules
+reports them beside each field instead.
+"""
+from datetime import datetime, timezone as dt_timezone
+
+from django import forms
+
+from incidents.models import Amendment, ContributingFactor, Postmortem, Reference, TimelineEntry
+
+AUTOSAVE_FIELDS = (
+    "summary", "root_cause", "fix_commit_sha", "fix_description", "fix_ticket_link", "prevention",
+)
+
+UTC_INPUT_HELP = "YYYY-MM-DD HH:MM[:SS] in UTC, or ISO 8601 with an offset"
+
+
+class UTCDateTimeField(forms.CharField):
+    """A text field for a time pasted from a log: `2026-03-02 14:02`, `…T14:02:00Z`, `…+02:00`.
+
+    A time without an offset is read as UTC; one with an offset is converted to UTC.
+    Returns an aware UTC datetime, or None when blank.
+    """
+
+    def to_python(self, value):
+        text = super().to_python(value).strip()
+        if not text:
+            return None
+        try:
+            parsed = datetime.fromisoformat(text.replace(" UTC", "").replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise forms.ValidationError(
+                f"{text!r} is not a date and time; use {UTC_INPUT_HELP}."
+            ) from exc
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=dt_timezone.utc)
+        return parsed.astimezone(dt_timezone.utc)
+
+
+def format_utc_input(value: datetime | None) -> str:
+    """The text a UTC time input shows: `YYYY-MM-DD HH:MM:SS` (UTC), or '' for None."""
+    return value.astimezone(dt_timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+class PostmortemFieldForm(forms.ModelForm):
+    """The scalar fields of a draft; the page saves them one at a time as they change."""
+
+    class Meta:
+        model = Postmortem
+        fields = AUTOSAVE_FIELDS
+
+
+def field_form(name: str, data, instance: Postmortem) -> PostmortemFieldForm:
+    """A PostmortemFieldForm bound to `data` that validates and saves only the field `name`.
+
+    Raises KeyError for a name outside AUTOSAVE_FIELDS. (Django's CharField already
+    refuses NUL characters, which PostgreSQL cannot store.)
+    """
+    if name not in AUTOSAVE_FIELDS:
+        raise KeyError(name)
+    form_class = forms.modelform_factory(Postmortem, form=PostmortemFieldForm, fields=[name])
+    return form_class(data, instance=instance)
+
+
+class TimelineEntryForm(forms.ModelForm):
+    """One timeline row: UTC time, event, trace_id."""
+
+    utc = UTCDateTimeField(required=False, label="Time (UTC)")
+
+    class Meta:
+        model = TimelineEntry
+        fields = ("utc", "event", "trace_id")
+
+
+class ContributingFactorForm(forms.ModelForm):
+    """One contributing factor bullet."""
+
+    class Meta:
+        model = ContributingFactor
+        fields = ("text",)
+
+
+class ReferenceForm(forms.ModelForm):
+    """One typed reference: kind and value."""
+
+    class Meta:
+        model = Reference
+        fields = ("kind", "value")
+
+
+ROW_FORMS = {
+    "timeline": TimelineEntryForm,
+    "factors": ContributingFactorForm,
+    "references": ReferenceForm,
+}
+
+
+class AmendmentForm(forms.ModelForm):
+    """The "Add amendment" form: a Markdown note (time and author are recorded)."""
+
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=20_000,
+        strip=True,
+        label="Amendment note (Markdown)",
+    )
+
+    class Meta:
+        model = Amendment
+        fields = ("note",)

@@ -1,0 +1,56 @@
+"""`manage.py demo`: migrate, load the bundled real postmortems, create a login, serve.
+
+The demo data is a copy of ../shared/data/postmortems.jsonl and amendments.jsonl kept in
+incidents/demo_data/, so the demo never reads outside the project.
+"""
+import secrets
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from incidents.postmortem_log import import_log
+
+DEMO_DATA = Path(__file__).resolve().parents[2] / "demo_data"
+DEMO_USERNAME = "demo"
+
+
+class Command(BaseCommand):
+    help = (
+        "Set up and serve the demo: migrate, import the bundled postmortems and amendments "
+        "(idempotent), create the 'demo' login (its password is printed once, when created), "
+        "then run the development server."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument("--no-serve", action="store_true", help="set up, then exit")
+
+    def handle(self, *args, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        result = import_log(DEMO_DATA / "postmortems.jsonl", DEMO_DATA / "amendments.jsonl")
+        self.stdout.write(
+            f"Demo data: {result.postmortems_created} postmortems and "
+            f"{result.amendments_created} amendments loaded "
+            f"({result.postmortems_unchanged + result.amendments_unchanged} already present)."
+        )
+        self._ensure_login()
+        if not options["no_serve"]:
+            self.stdout.write(f"Open http://{options['addrport']}/ in your browser.")
+            call_command("runserver", options["addrport"], use_reloader=False)
+
+    def _ensure_login(self) -> None:
+        users = get_user_model()
+        if users.objects.filter(username=DEMO_USERNAME).exists():
+            self.stdout.write(
+                f"Login: user '{DEMO_USERNAME}' exists (its password was printed when it was "
+                "created; reset it with `manage.py changepassword demo`)."
+            )
+            return
+        password = secrets.token_urlsafe(12)
+        users.objects.create_superuser(DEMO_USERNAME, email="", password=password)
+        self.stdout.write(
+            self.style.SUCCESS(f"Login created: user '{DEMO_USERNAME}', password '{password}'")
+            + " (shown only this once)."
+        )

@@ -1,0 +1,86 @@
+"""One Markdown file per final postmortem, for a `postmortems/` folder in a git repository.
+
+Source rule: "the record is committed to a postmortems/ directory in the repository"
+(001_60b217100959449d.txt). File name `YYYY-MM-DD-<slug>.md` (created date, UTC; slug of
+the summary's first words; a short id is appended when two would collide). The file has
+YAML frontmatter (id, created_utc, status, root_cause) and the seven fields in template
+order, then the amendments, oldest first.
+"""
+from pathlib import Path
+
+import yaml
+from django.utils.text import slugify
+
+from incidents.models import DEFERRED_FIX_TEXT, Postmortem
+from incidents.template_rules import FIELD_LABELS
+
+SLUG_WORDS = 6
+
+
+def postmortem_filename(pm: Postmortem) -> str:
+    """`YYYY-MM-DD-<slug>.md` for `pm` (slug of its first six summary words)."""
+    slug = slugify(" ".join(pm.summary.split()[:SLUG_WORDS]))[:60].strip("-") or "postmortem"
+    return f"{pm.created_utc:%Y-%m-%d}-{slug}.md"
+
+
+def _utc(value) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S} UTC" if value else "(no time)"
+
+
+def postmortem_markdown(pm: Postmortem) -> str:
+    """The Markdown document of `pm` (rows and amendments read through its relations)."""
+    front = {
+        "id": str(pm.id),
+        "created_utc": pm.created_utc.isoformat(),
+        "status": pm.status,
+        "root_cause": pm.root_cause,
+    }
+    lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "",
+             f"# Postmortem: {pm.title}", ""]
+    lines += [f"## {FIELD_LABELS['summary']}", "", pm.summary, ""]
+    lines += [f"## {FIELD_LABELS['timeline']}", "", "| UTC | Event | trace_id |", "|---|---|---|"]
+    lines += [
+        f"| {_utc(row.utc)} | {_cell(row.event)} | {_cell(row.trace_id)} |"
+        for row in pm.timeline_entries.all()
+    ]
+    lines += ["", f"## {FIELD_LABELS['root_cause']}", "", pm.root_cause or "(not chosen)", ""]
+    lines += [f"## {FIELD_LABELS['contributing_factors']}", ""]
+    lines += [f"- {factor.text}" for factor in pm.contributing_factors.all()]
+    lines += ["", f"## {FIELD_LABELS['fix']}", ""]
+    if pm.fix_description.strip() == DEFERRED_FIX_TEXT:
+        lines += [f"{DEFERRED_FIX_TEXT} ({pm.fix_ticket_link})"]
+    else:
+        lines += [f"Commit `{pm.fix_commit_sha or '(none)'}`", "", pm.fix_description]
+    lines += ["", f"## {FIELD_LABELS['prevention']}", "", pm.prevention, ""]
+    lines += [f"## {FIELD_LABELS['references']}", ""]
+    lines += [f"- {ref.get_kind_display()}: {ref.value}" for ref in pm.references.all()]
+    amendments = list(pm.amendments.all())
+    if amendments:
+        lines += ["", "## Amendments"]
+        for amendment in amendments:
+            lines += ["", f"### {_utc(amendment.amended_utc)}", "", amendment.note]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def export_markdown(out_dir: Path) -> int:
+    """Write one Markdown file per final postmortem into `out_dir`; returns the file count."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    postmortems = (
+        Postmortem.objects.filter(status=Postmortem.Status.FINAL)
+        .order_by("created_utc", "id")
+        .prefetch_related("timeline_entries", "contributing_factors", "references", "amendments")
+    )
+    used: set[str] = set()
+    count = 0
+    for pm in postmortems:
+        name = postmortem_filename(pm)
+        if name in used:
+            name = name.removesuffix(".md") + f"-{str(pm.id)[:8]}.md"
+        used.add(name)
+        (out_dir / name).write_text(postmortem_markdown(pm), encoding="utf-8")
+        count += 1
+    return count

@@ -1,0 +1,471 @@
+"""The postmortem record: the seven-field template and its append-only amendments.
+
+Source rule: the seven-field template and the append-only log of
+../shared/seeds/001_60b217100959449d.txt. A postmortem is a draft until finalized;
+a final postmortem and its timeline entries, contributing factors and references never
+change again. PostgreSQL refuses UPDATE, DELETE and TRUNCATE on them (triggers below,
+installed by migrations); the ORM raises ImmutableRecordError first so callers get a
+clear domain error. Amendment rows are append-only from the start.
+"""
+import uuid
+
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class ImmutableRecordError(Exception):
+    """Raised when code tries to change or delete a finalized postmortem, its rows, or an amendment.
+
+    Source rule: "Prior postmortems are never silently rewritten ... Amendments append;
+    they never overwrite." (001_60b217100959449d.txt)
+    """
+
+
+class RootCause(models.TextChoices):
+    """The closed root-cause vocabulary of the template: exactly one label per postmortem."""
+
+    COST = "cost", "Cost"
+    CORRECTNESS = "correctness", "Correctness"
+    COMPLIANCE = "compliance", "Compliance"
+    SECURITY = "security", "Security"
+    OPERATIONAL = "operational", "Operational"
+
+
+ROOT_CAUSE_DEFINITIONS = {
+    RootCause.COST: "Money or tokens spent beyond plan: budget overruns, runaway loops, "
+    "mispriced usage.",
+    RootCause.CORRECTNESS: "The system produced a wrong output or decision: bad data, wrong "
+    "logic, fabricated numbers, silent fallbacks.",
+    RootCause.COMPLIANCE: "A rule, limit or obligation (risk limit, regulation, policy) was "
+    "breached or bypassed.",
+    RootCause.SECURITY: "Prompt injection, schema violation, leaked secret or unauthorized "
+    "access, whether or not a trade was affected.",
+    RootCause.OPERATIONAL: "Infrastructure, deployment, scheduling or a provider failed: the "
+    "system did not run as intended.",
+}
+
+DEFERRED_FIX_TEXT = "no change; documented and deferred"
+
+FINAL_STATUS_SQL = "'final'"
+
+
+def _refuse_if_parent_final_func(child_table: str) -> str:
+    """PL/pgSQL body for child rows: refuse any write while the parent postmortem is final.
+
+    FOR SHARE on the parent row makes a concurrent finalize wait for this write (and
+    vice versa), so no row slips into a postmortem as it becomes final.
+    """
+    check = (
+        "PERFORM 1 FROM incidents_postmortem WHERE id = {row}.postmortem_id "
+        f"AND status = {FINAL_STATUS_SQL} FOR SHARE; "
+        "IF FOUND THEN RAISE EXCEPTION "
+        f"'{child_table} row belongs to final postmortem %; add an amendment instead', "
+        "{row}.postmortem_id USING ERRCODE = 'restrict_violation'; END IF;"
+    )
+    return (
+        "IF TG_OP IN ('UPDATE', 'DELETE') THEN " + check.format(row="OLD") + " END IF; "
+        "IF TG_OP IN ('INSERT', 'UPDATE') THEN " + check.format(row="NEW") + " END IF; "
+        "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW;"
+    )
+
+
+def _refuse_truncate_if_any_final_func(table: str) -> str:
+    """PL/pgSQL body for a statement-level TRUNCATE trigger: refuse while any postmortem is final."""
+    return (
+        f"IF EXISTS (SELECT 1 FROM incidents_postmortem WHERE status = {FINAL_STATUS_SQL}) "
+        f"THEN RAISE EXCEPTION 'cannot truncate {table}: it holds final postmortem records' "
+        "USING ERRCODE = 'restrict_violation'; END IF; RETURN NULL;"
+    )
+
+
+def child_row_triggers(table: str) -> list[pgtrigger.Trigger]:
+    """The two triggers every child table of a postmortem carries (row writes, TRUNCATE)."""
+    return [
+        pgtrigger.Trigger(
+            name="final_parent_protects_rows",
+            when=pgtrigger.Before,
+            operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
+            func=_refuse_if_parent_final_func(table),
+        ),
+        pgtrigger.Trigger(
+            name="final_parent_protects_truncate",
+            level=pgtrigger.Statement,
+            when=pgtrigger.Before,
+            operation=pgtrigger.Truncate,
+            func=_refuse_truncate_if_any_final_func(table),
+        ),
+    ]
+
+
+class PostmortemQuerySet(models.QuerySet):
+    """Postmortem queries; bulk update/delete refuse to touch a final postmortem."""
+
+    def _refuse_if_any_final(self, action: str) -> None:
+        if self.filter(status=Postmortem.Status.FINAL).exists():
+            raise ImmutableRecordError(
+                f"Cannot {action} a final postmortem; add an amendment instead."
+            )
+
+    def update(self, **kwargs):
+        """QuerySet.update(); raises ImmutableRecordError if any matched postmortem is final."""
+        self._refuse_if_any_final("update")
+        return super().update(**kwargs)
+
+    def delete(self):
+        """QuerySet.delete(); raises ImmutableRecordError if any matched postmortem is final."""
+        self._refuse_if_any_final("delete")
+        return super().delete()
+
+
+class Postmortem(models.Model):
+    """One postmortem: the seven fields of the template, a draft until finalized.
+
+    Fields in template order: summary (≤ 40 words), timeline (TimelineEntry rows, 5–20),
+    root_cause (one RootCause label), contributing factors (ContributingFactor rows, 3–5),
+    fix (fix_commit_sha + fix_description, or DEFERRED_FIX_TEXT + fix_ticket_link),
+    prevention (one paragraph), references (Reference rows, 3–6). Times are UTC.
+    The template rules are checked by incidents.template_rules, not on save: a draft may
+    be incomplete, and imported legacy records keep their gaps.
+
+    Raises ImmutableRecordError on save() or delete() once the stored row is final.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        FINAL = "final", "Final"
+
+    class Origin(models.TextChoices):
+        SCARLOG = "scarlog", "Written in Scarlog"
+        IMPORT = "import", "Imported from a log"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_utc = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.SCARLOG)
+    summary = models.TextField(blank=True)
+    root_cause = models.CharField(max_length=20, choices=RootCause.choices, blank=True)
+    fix_commit_sha = models.CharField("fix commit SHA", max_length=64, blank=True)
+    fix_description = models.TextField("change described", blank=True)
+    fix_ticket_link = models.CharField("ticket link", max_length=500, blank=True)
+    prevention = models.TextField(blank=True)
+    updated_utc = models.DateTimeField(auto_now=True)
+    finalized_utc = models.DateTimeField(null=True, blank=True)
+    finalized_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = PostmortemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_utc"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "final"]), name="postmortem_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(root_cause__in=["", *RootCause.values]),
+                name="postmortem_root_cause_in_vocabulary",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(finalized_utc__isnull=False),
+                name="postmortem_final_has_finalized_utc",
+            ),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="final_postmortem_is_immutable",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                condition=pgtrigger.Q(old__status="final"),
+                func=(
+                    "RAISE EXCEPTION 'postmortem % is final and cannot be changed; "
+                    "add an amendment instead', OLD.id USING ERRCODE = 'restrict_violation';"
+                ),
+            ),
+            pgtrigger.Trigger(
+                name="final_postmortem_no_truncate",
+                level=pgtrigger.Statement,
+                when=pgtrigger.Before,
+                operation=pgtrigger.Truncate,
+                func=_refuse_truncate_if_any_final_func("incidents_postmortem"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def title(self) -> str:
+        """The summary's first eight words (the template has no title field)."""
+        words = self.summary.split()
+        if not words:
+            return f"Untitled postmortem {str(self.id)[:8]}"
+        return " ".join(words[:8]) + ("…" if len(words) > 8 else "")
+
+    @property
+    def is_final(self) -> bool:
+        return self.status == self.Status.FINAL
+
+    def _stored_row_is_final(self) -> bool:
+        return (
+            not self._state.adding
+            and Postmortem.objects.filter(pk=self.pk, status=self.Status.FINAL).exists()
+        )
+
+    def save(self, *args, **kwargs):
+        """Save a draft; raises ImmutableRecordError if the stored row is already final."""
+        if self._stored_row_is_final():
+            raise ImmutableRecordError(
+                f"Postmortem {self.pk} is final and cannot be changed; add an amendment instead."
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        """Delete a draft; raises ImmutableRecordError if the stored row is final."""
+        if self._stored_row_is_final():
+            raise ImmutableRecordError(
+                f"Postmortem {self.pk} is final and cannot be deleted."
+            )
+        return super().delete(*args, **kwargs)
+
+
+class PostmortemChildQuerySet(models.QuerySet):
+    """Queries on a postmortem's rows; writes refuse rows of a final postmortem."""
+
+    def _refuse_if_any_parent_final(self, action: str) -> None:
+        parents = self.values("postmortem_id")
+        if Postmortem.objects.filter(pk__in=parents, status=Postmortem.Status.FINAL).exists():
+            raise ImmutableRecordError(
+                f"Cannot {action} rows of a final postmortem; add an amendment instead."
+            )
+
+    def update(self, **kwargs):
+        """QuerySet.update(); raises ImmutableRecordError for rows of a final postmortem."""
+        self._refuse_if_any_parent_final("update")
+        return super().update(**kwargs)
+
+    def delete(self):
+        """QuerySet.delete(); raises ImmutableRecordError for rows of a final postmortem."""
+        self._refuse_if_any_parent_final("delete")
+        return super().delete()
+
+    def bulk_create(self, objs, *args, **kwargs):
+        """QuerySet.bulk_create(); raises ImmutableRecordError when a parent is final."""
+        objs = list(objs)
+        parent_ids = {obj.postmortem_id for obj in objs}
+        if Postmortem.objects.filter(pk__in=parent_ids, status=Postmortem.Status.FINAL).exists():
+            raise ImmutableRecordError("Cannot add rows to a final postmortem.")
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class PostmortemChild(models.Model):
+    """Base of the rows that belong to one postmortem and freeze with it.
+
+    `position` keeps the order rows were added in (ties in the timeline, bullet order).
+    save() and delete() raise ImmutableRecordError while the parent postmortem is final.
+    """
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE)
+    position = models.PositiveIntegerField(default=0)
+
+    objects = PostmortemChildQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def _parent_is_final(self) -> bool:
+        return Postmortem.objects.filter(
+            pk=self.postmortem_id, status=Postmortem.Status.FINAL
+        ).exists()
+
+    def save(self, *args, **kwargs):
+        """Save the row; raises ImmutableRecordError when its postmortem is final."""
+        if self._parent_is_final():
+            raise ImmutableRecordError(
+                f"Postmortem {self.postmortem_id} is final; its rows cannot change."
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        """Delete the row; raises ImmutableRecordError when its postmortem is final."""
+        if self._parent_is_final():
+            raise ImmutableRecordError(
+                f"Postmortem {self.postmortem_id} is final; its rows cannot be deleted."
+            )
+        return super().delete(*args, **kwargs)
+
+
+class TimelineEntry(PostmortemChild):
+    """A timeline row: UTC timestamp, event, trace_id. Template: 5–20 rows, in time order.
+
+    `utc` may be empty while a draft row is being typed; finalize requires it.
+    """
+
+    utc = models.DateTimeField("time (UTC)", null=True, blank=True)
+    event = models.TextField(blank=True)
+    trace_id = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = [F("utc").asc(nulls_last=True), "position", "id"]
+        default_related_name = "timeline_entries"
+        verbose_name_plural = "timeline entries"
+        triggers = child_row_triggers("incidents_timelineentry")
+
+    def __str__(self) -> str:
+        return f"{self.utc:%Y-%m-%d %H:%M:%S} UTC {self.event}" if self.utc else self.event
+
+
+class ContributingFactor(PostmortemChild):
+    """A contributing factor: one bullet naming a system condition. Template: 3–5 bullets."""
+
+    text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        default_related_name = "contributing_factors"
+        triggers = child_row_triggers("incidents_contributingfactor")
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Reference(PostmortemChild):
+    """A typed reference link. Template: 3–6 of trace_id, commit SHA, PR link, ticket, other."""
+
+    class Kind(models.TextChoices):
+        TRACE_ID = "trace_id", "trace_id"
+        COMMIT = "commit", "Commit SHA"
+        PR = "pr", "PR link"
+        TICKET = "ticket", "Ticket"
+        OTHER = "other", "Other link"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TRACE_ID)
+    value = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        default_related_name = "references"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["trace_id", "commit", "pr", "ticket", "other"]),
+                name="reference_kind_valid",
+            )
+        ]
+        triggers = child_row_triggers("incidents_reference")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"
+
+
+class AmendmentQuerySet(models.QuerySet):
+    """Amendment queries: amendments are append-only, so bulk update/delete always raise."""
+
+    def update(self, **kwargs):
+        """Always raises ImmutableRecordError: amendments are never changed."""
+        raise ImmutableRecordError("Amendments are append-only; they cannot be updated.")
+
+    def delete(self):
+        """Always raises ImmutableRecordError: amendments are never deleted."""
+        raise ImmutableRecordError("Amendments are append-only; they cannot be deleted.")
+
+
+class Amendment(models.Model):
+    """A dated addendum to a final postmortem (Markdown note, author, UTC time).
+
+    Source rule: `amend()` of 001_60b217100959449d.txt writes {parent_id, amended_utc, note}.
+    Append-only: save() of an existing row and delete() raise ImmutableRecordError, and
+    PostgreSQL refuses UPDATE, DELETE and TRUNCATE, and INSERT against a draft.
+    """
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.PROTECT, related_name="amendments"
+    )
+    amended_utc = models.DateTimeField(default=timezone.now)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.TextField()
+
+    objects = AmendmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["amended_utc", "id"]
+        triggers = [
+            pgtrigger.Trigger(
+                name="amendments_append_only",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                func=(
+                    "RAISE EXCEPTION 'amendment % is append-only and cannot be changed', "
+                    "OLD.id USING ERRCODE = 'restrict_violation';"
+                ),
+            ),
+            pgtrigger.Trigger(
+                name="amendments_only_on_final",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert,
+                func=(
+                    "PERFORM 1 FROM incidents_postmortem WHERE id = NEW.postmortem_id "
+                    f"AND status = {FINAL_STATUS_SQL} FOR SHARE; "
+                    "IF NOT FOUND THEN RAISE EXCEPTION 'postmortem % is not final; edit the "
+                    "draft instead of amending it', NEW.postmortem_id "
+                    "USING ERRCODE = 'restrict_violation'; END IF; RETURN NEW;"
+                ),
+            ),
+            pgtrigger.Trigger(
+                name="amendments_no_truncate",
+                level=pgtrigger.Statement,
+                when=pgtrigger.Before,
+                operation=pgtrigger.Truncate,
+                func=(
+                    "RAISE EXCEPTION 'amendments are append-only; cannot truncate "
+                    "incidents_amendment' USING ERRCODE = 'restrict_violation';"
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Amendment of {self.postmortem_id} at {self.amended_utc:%Y-%m-%d %H:%M} UTC"
+
+    def save(self, *args, **kwargs):
+        """Insert a new amendment; raises ImmutableRecordError for an existing one."""
+        if not self._state.adding:
+            raise ImmutableRecordError("Amendments are append-only; they cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        """Always raises ImmutableRecordError: amendments are never deleted."""
+        raise ImmutableRecordError("Amendments are append-only; they cannot be deleted.")
+
+
+IMMUTABILITY_TRIGGERS = [
+    "incidents.Postmortem:final_postmortem_is_immutable",
+    "incidents.Postmortem:final_postmortem_no_truncate",
+    "incidents.TimelineEntry:final_parent_protects_rows",
+    "incidents.TimelineEntry:final_parent_protects_truncate",
+    "incidents.ContributingFactor:final_parent_protects_rows",
+    "incidents.ContributingFactor:final_parent_protects_truncate",
+    "incidents.Reference:final_parent_protects_rows",
+    "incidents.Reference:final_parent_protects_truncate",
+    "incidents.Amendment:amendments_append_only",
+    "incidents.Amendment:amendments_only_on_final",
+    "incidents.Amendment:amendments_no_truncate",
+]

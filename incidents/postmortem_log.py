@@ -1,0 +1,483 @@
+"""The seed's append-only log: postmortems as JSON lines, amendments as JSON lines.
+
+Source rule: "The append-only log" of ../shared/seeds/001_60b217100959449d.txt.
+A postmortem line holds the `Postmortem` dataclass fields, in this order: id,
+created_utc, summary, timeline ([{utc, event, trace_id}]), root_cause,
+contributing_factors ([str]), fix_commit_sha, prevention, trace_id, pr_link.
+Scarlog adds keys only when a record carries more than those fields can say:
+fix_description, fix_ticket_link, references ([{kind, value}]). An amendment line is
+{parent_id, amended_utc, note}. Times are ISO 8601 with a UTC offset.
+
+Importing is all or nothing: every line is checked first, errors are reported with
+their file and line number, and nothing is written unless all lines pass. A record
+whose id exists with the same content is skipped; with other content it is refused
+("already exists; use amend instead").
+"""
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone as dt_timezone
+from pathlib import Path
+
+from django.db import transaction
+
+from incidents.models import (
+    Amendment,
+    ContributingFactor,
+    Postmortem,
+    Reference,
+    RootCause,
+    TimelineEntry,
+)
+from incidents.services import mark_final
+
+DATACLASS_KEYS = (
+    "id", "created_utc", "summary", "timeline", "root_cause", "contributing_factors",
+    "fix_commit_sha", "prevention", "trace_id", "pr_link",
+)
+EXTENSION_KEYS = ("fix_description", "fix_ticket_link", "references")
+AMENDMENT_KEYS = ("parent_id", "amended_utc", "note")
+TIMELINE_KEYS = ("utc", "event", "trace_id")
+REFERENCE_KEYS = ("kind", "value")
+
+
+class LogFormatError(ValueError):
+    """One record of a log file is malformed; the message names the file, line and key."""
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    utc: datetime
+    event: str
+    trace_id: str
+
+
+@dataclass(frozen=True)
+class PostmortemRecord:
+    """A postmortem as the log holds it; equal records mean equal content."""
+
+    id: str
+    created_utc: datetime
+    summary: str = ""
+    timeline: tuple[TimelineRow, ...] = ()
+    root_cause: str = ""
+    contributing_factors: tuple[str, ...] = ()
+    fix_commit_sha: str = ""
+    fix_description: str = ""
+    fix_ticket_link: str = ""
+    prevention: str = ""
+    references: tuple[tuple[str, str], ...] = field(default=())
+
+    @classmethod
+    def from_postmortem(cls, pm: Postmortem) -> "PostmortemRecord":
+        """Build the record of a stored postmortem (its rows in display order)."""
+        return cls(
+            id=str(pm.id),
+            created_utc=pm.created_utc,
+            summary=pm.summary,
+            timeline=tuple(
+                TimelineRow(row.utc, row.event, row.trace_id)
+                for row in pm.timeline_entries.all()
+            ),
+            root_cause=pm.root_cause,
+            contributing_factors=tuple(f.text for f in pm.contributing_factors.all()),
+            fix_commit_sha=pm.fix_commit_sha,
+            fix_description=pm.fix_description,
+            fix_ticket_link=pm.fix_ticket_link,
+            prevention=pm.prevention,
+            references=tuple((r.kind, r.value) for r in pm.references.all()),
+        )
+
+    def to_json_dict(self) -> dict:
+        """The log line's object: dataclass keys in seed order, then extension keys if needed."""
+        trace_id, pr_link = _legacy_reference_fields(self.references)
+        record = {
+            "id": self.id,
+            "created_utc": _format_utc(self.created_utc),
+            "summary": self.summary,
+            "timeline": [
+                {"utc": _format_utc(row.utc) if row.utc else "", "event": row.event,
+                 "trace_id": row.trace_id}
+                for row in self.timeline
+            ],
+            "root_cause": self.root_cause,
+            "contributing_factors": list(self.contributing_factors),
+            "fix_commit_sha": self.fix_commit_sha,
+            "prevention": self.prevention,
+            "trace_id": trace_id,
+            "pr_link": pr_link,
+        }
+        if self.fix_description:
+            record["fix_description"] = self.fix_description
+        if self.fix_ticket_link:
+            record["fix_ticket_link"] = self.fix_ticket_link
+        if self.references != _references_from_legacy(trace_id, pr_link):
+            record["references"] = [{"kind": k, "value": v} for k, v in self.references]
+        return record
+
+    @classmethod
+    def from_json_dict(cls, obj) -> "PostmortemRecord":
+        """Parse one log object; raises LogFormatError naming the first bad key."""
+        if not isinstance(obj, dict):
+            raise LogFormatError("a postmortem line must be a JSON object")
+        missing = [key for key in DATACLASS_KEYS if key not in obj]
+        if missing:
+            raise LogFormatError(f"missing key(s): {', '.join(missing)}")
+        unknown = sorted(set(obj) - set(DATACLASS_KEYS) - set(EXTENSION_KEYS))
+        if unknown:
+            raise LogFormatError(f"unknown key(s): {', '.join(unknown)}")
+        text = {key: _string(obj, key) for key in (
+            "summary", "root_cause", "fix_commit_sha", "prevention", "trace_id", "pr_link")}
+        text["fix_description"] = _string(obj, "fix_description", default="")
+        text["fix_ticket_link"] = _string(obj, "fix_ticket_link", default="")
+        if text["root_cause"] not in ("", *RootCause.values):
+            raise LogFormatError(
+                f"root_cause {text['root_cause']!r} is not one of {', '.join(RootCause.values)}"
+            )
+        _check_length("fix_commit_sha", text["fix_commit_sha"], 64)
+        _check_length("fix_ticket_link", text["fix_ticket_link"], 500)
+        if "references" in obj:
+            references = _parse_references(obj["references"])
+            if _legacy_reference_fields(references) != (text["trace_id"], text["pr_link"]):
+                raise LogFormatError(
+                    "trace_id / pr_link disagree with the first trace_id / pr entry of references"
+                )
+        else:
+            references = _references_from_legacy(text["trace_id"], text["pr_link"])
+        return cls(
+            id=_parse_uuid(obj["id"], "id"),
+            created_utc=_parse_utc(obj["created_utc"], "created_utc"),
+            summary=text["summary"],
+            timeline=_parse_timeline(obj["timeline"]),
+            root_cause=text["root_cause"],
+            contributing_factors=_parse_string_list(obj["contributing_factors"],
+                                                    "contributing_factors"),
+            fix_commit_sha=text["fix_commit_sha"],
+            fix_description=text["fix_description"],
+            fix_ticket_link=text["fix_ticket_link"],
+            prevention=text["prevention"],
+            references=references,
+        )
+
+    def create_final_postmortem(self) -> Postmortem:
+        """Store this record as a final, imported postmortem (gaps kept as they are)."""
+        pm = Postmortem.objects.create(
+            id=uuid.UUID(self.id),
+            created_utc=self.created_utc,
+            origin=Postmortem.Origin.IMPORT,
+            summary=self.summary,
+            root_cause=self.root_cause,
+            fix_commit_sha=self.fix_commit_sha,
+            fix_description=self.fix_description,
+            fix_ticket_link=self.fix_ticket_link,
+            prevention=self.prevention,
+        )
+        TimelineEntry.objects.bulk_create(
+            TimelineEntry(postmortem=pm, position=n, utc=row.utc, event=row.event,
+                          trace_id=row.trace_id)
+            for n, row in enumerate(self.timeline, start=1)
+        )
+        ContributingFactor.objects.bulk_create(
+            ContributingFactor(postmortem=pm, position=n, text=text)
+            for n, text in enumerate(self.contributing_factors, start=1)
+        )
+        Reference.objects.bulk_create(
+            Reference(postmortem=pm, position=n, kind=kind, value=value)
+            for n, (kind, value) in enumerate(self.references, start=1)
+        )
+        mark_final(pm, user=None)
+        return pm
+
+
+@dataclass(frozen=True)
+class AmendmentRecord:
+    """An amendment as the log holds it: {parent_id, amended_utc, note}."""
+
+    parent_id: str
+    amended_utc: datetime
+    note: str
+
+    @classmethod
+    def from_amendment(cls, amendment: Amendment) -> "AmendmentRecord":
+        return cls(str(amendment.postmortem_id), amendment.amended_utc, amendment.note)
+
+    def to_json_dict(self) -> dict:
+        return {
+            "parent_id": self.parent_id,
+            "amended_utc": _format_utc(self.amended_utc),
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_json_dict(cls, obj) -> "AmendmentRecord":
+        """Parse one amendment object; raises LogFormatError naming the bad key."""
+        if not isinstance(obj, dict):
+            raise LogFormatError("an amendment line must be a JSON object")
+        missing = [key for key in AMENDMENT_KEYS if key not in obj]
+        if missing:
+            raise LogFormatError(f"missing key(s): {', '.join(missing)}")
+        unknown = sorted(set(obj) - set(AMENDMENT_KEYS))
+        if unknown:
+            raise LogFormatError(f"unknown key(s): {', '.join(unknown)}")
+        note = _string(obj, "note")
+        if not note.strip():
+            raise LogFormatError("note is empty")
+        return cls(
+            parent_id=_parse_uuid(obj["parent_id"], "parent_id"),
+            amended_utc=_parse_utc(obj["amended_utc"], "amended_utc"),
+            note=note,
+        )
+
+
+@dataclass
+class ImportResult:
+    """Counts of an import: created and unchanged postmortems and amendments."""
+
+    postmortems_created: int = 0
+    postmortems_unchanged: int = 0
+    amendments_created: int = 0
+    amendments_unchanged: int = 0
+
+
+class ImportRefused(ValueError):
+    """The import wrote nothing; `errors` lists every problem as 'file:line: message'."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+def read_json_lines(path: Path, parse) -> tuple[list[tuple[int, object]], list[str]]:
+    """Parse each non-blank line of `path` with `parse`; return ([(line_no, record)], errors)."""
+    records, errors = [], []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [f"{path}: cannot be read: {exc}"]
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append((number, parse(json.loads(line))))
+        except json.JSONDecodeError as exc:
+            errors.append(f"{path}:{number}: not valid JSON ({exc.msg}, column {exc.colno})")
+        except LogFormatError as exc:
+            errors.append(f"{path}:{number}: {exc}")
+    return records, errors
+
+
+def import_log(postmortem_path: Path, amendment_path: Path | None = None) -> ImportResult:
+    """Import a log.jsonl (and optionally an amendments.jsonl) in one transaction.
+
+    Records keep their id and created_utc and become final. Returns an ImportResult;
+    raises ImportRefused, having written nothing, when any line is malformed, a record's
+    id exists with other content, or an amendment's parent is unknown or a draft.
+    """
+    records, errors = read_json_lines(postmortem_path, PostmortemRecord.from_json_dict)
+    amendments = []
+    if amendment_path is not None:
+        amendments, amendment_errors = read_json_lines(
+            amendment_path, AmendmentRecord.from_json_dict
+        )
+        errors += amendment_errors
+    if errors:
+        raise ImportRefused(errors)
+    result = ImportResult()
+    with transaction.atomic():
+        new_records = _plan_postmortems(postmortem_path, records, errors, result)
+        if not errors:
+            for record in new_records:
+                record.create_final_postmortem()
+            _import_amendments(amendment_path, amendments, errors, result)
+        if errors:
+            transaction.set_rollback(True)
+    if errors:
+        raise ImportRefused(errors)
+    return result
+
+
+def _plan_postmortems(path, records, errors, result) -> list[PostmortemRecord]:
+    """Sort records into new ones (returned) and unchanged ones; refuse changed ones."""
+    seen: dict[str, int] = {}
+    existing = {
+        str(pm.id): pm
+        for pm in Postmortem.objects.filter(id__in=[r.id for _, r in records]).prefetch_related(
+            "timeline_entries", "contributing_factors", "references"
+        )
+    }
+    new_records = []
+    for number, record in records:
+        if record.id in seen:
+            errors.append(f"{path}:{number}: postmortem {record.id} already appears on line "
+                          f"{seen[record.id]}")
+            continue
+        seen[record.id] = number
+        stored = existing.get(record.id)
+        if stored is None:
+            new_records.append(record)
+        elif stored.is_final and PostmortemRecord.from_postmortem(stored) == record:
+            result.postmortems_unchanged += 1
+        else:
+            errors.append(f"{path}:{number}: postmortem {record.id} already exists; "
+                          "use amend instead")
+    result.postmortems_created = len(new_records)
+    return new_records
+
+
+def _import_amendments(path, amendments, errors, result) -> None:
+    """Append amendments whose (parent, time, note) is not stored yet; check every parent."""
+    parent_ids = {a.parent_id for _, a in amendments}
+    parents = {str(pm.id): pm for pm in Postmortem.objects.filter(id__in=parent_ids)}
+    stored = {
+        AmendmentRecord.from_amendment(a)
+        for a in Amendment.objects.filter(postmortem_id__in=parent_ids)
+    }
+    for number, amendment in amendments:
+        parent = parents.get(amendment.parent_id)
+        if parent is None:
+            errors.append(f"{path}:{number}: parent_id {amendment.parent_id} names no postmortem")
+        elif not parent.is_final:
+            errors.append(f"{path}:{number}: postmortem {amendment.parent_id} is a draft; "
+                          "only final postmortems are amended")
+        elif amendment in stored:
+            result.amendments_unchanged += 1
+        else:
+            Amendment.objects.create(
+                postmortem=parent, amended_utc=amendment.amended_utc, note=amendment.note
+            )
+            stored.add(amendment)
+            result.amendments_created += 1
+
+
+def export_log(out_dir: Path) -> tuple[int, int]:
+    """Write out_dir/log.jsonl and out_dir/amendments.jsonl, oldest first.
+
+    Only final postmortems are exported (drafts are not part of the log). Returns
+    (postmortem count, amendment count).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    postmortems = (
+        Postmortem.objects.filter(status=Postmortem.Status.FINAL)
+        .order_by("created_utc", "id")
+        .prefetch_related("timeline_entries", "contributing_factors", "references")
+    )
+    amendments = Amendment.objects.order_by("amended_utc", "id")
+    pm_count = _write_json_lines(
+        out_dir / "log.jsonl",
+        (PostmortemRecord.from_postmortem(pm).to_json_dict() for pm in postmortems),
+    )
+    amendment_count = _write_json_lines(
+        out_dir / "amendments.jsonl",
+        (AmendmentRecord.from_amendment(a).to_json_dict() for a in amendments),
+    )
+    return pm_count, amendment_count
+
+
+def _write_json_lines(path: Path, objects) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8") as fh:
+        for obj in objects:
+            fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def _format_utc(value: datetime) -> str:
+    return value.astimezone(dt_timezone.utc).isoformat()
+
+
+def _legacy_reference_fields(references) -> tuple[str, str]:
+    """The dataclass's trace_id and pr_link: the first reference of each kind, or ""."""
+    trace_id = next((v for k, v in references if k == Reference.Kind.TRACE_ID), "")
+    pr_link = next((v for k, v in references if k == Reference.Kind.PR), "")
+    return trace_id, pr_link
+
+
+def _references_from_legacy(trace_id: str, pr_link: str) -> tuple[tuple[str, str], ...]:
+    refs = []
+    if trace_id:
+        refs.append((str(Reference.Kind.TRACE_ID), trace_id))
+    if pr_link:
+        refs.append((str(Reference.Kind.PR), pr_link))
+    return tuple(refs)
+
+
+def _string(obj: dict, key: str, default: str | None = None) -> str:
+    value = obj.get(key, default)
+    if not isinstance(value, str):
+        raise LogFormatError(f"{key} must be a string, not {type(value).__name__}")
+    if "\x00" in value:
+        raise LogFormatError(f"{key} contains a NUL character")
+    return value
+
+
+def _check_length(key: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise LogFormatError(f"{key} is {len(value)} characters; at most {limit} fit")
+
+
+def _parse_uuid(value, key: str) -> str:
+    if not isinstance(value, str):
+        raise LogFormatError(f"{key} must be a string UUID")
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError as exc:
+        raise LogFormatError(f"{key} {value!r} is not a UUID") from exc
+    if str(parsed) != value:
+        raise LogFormatError(f"{key} {value!r} is not a lowercase hyphenated UUID")
+    return value
+
+
+def _parse_utc(value, key: str) -> datetime:
+    if not isinstance(value, str):
+        raise LogFormatError(f"{key} must be an ISO 8601 string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise LogFormatError(f"{key} {value!r} is not an ISO 8601 date and time") from exc
+    if parsed.tzinfo is None:
+        raise LogFormatError(f"{key} {value!r} has no UTC offset")
+    return parsed.astimezone(dt_timezone.utc)
+
+
+def _parse_timeline(value) -> tuple[TimelineRow, ...]:
+    if not isinstance(value, list):
+        raise LogFormatError("timeline must be a list")
+    rows = []
+    for index, row in enumerate(value):
+        key = f"timeline[{index}]"
+        if not isinstance(row, dict) or set(row) != set(TIMELINE_KEYS):
+            raise LogFormatError(f"{key} must be an object with keys utc, event, trace_id")
+        trace_id = _string(row, "trace_id")
+        _check_length(f"{key}.trace_id", trace_id, 200)
+        rows.append(TimelineRow(
+            utc=_parse_utc(row["utc"], f"{key}.utc"),
+            event=_string(row, "event"),
+            trace_id=trace_id,
+        ))
+    # The display (and export) order is time order; equal times keep their file order.
+    return tuple(sorted(rows, key=lambda r: r.utc))
+
+
+def _parse_string_list(value, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise LogFormatError(f"{key} must be a list of strings")
+    return tuple(value)
+
+
+def _parse_references(value) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, list):
+        raise LogFormatError("references must be a list")
+    refs = []
+    for index, ref in enumerate(value):
+        key = f"references[{index}]"
+        if not isinstance(ref, dict) or set(ref) != set(REFERENCE_KEYS):
+            raise LogFormatError(f"{key} must be an object with keys kind, value")
+        kind = _string(ref, "kind")
+        if kind not in Reference.Kind.values:
+            raise LogFormatError(f"{key}.kind {kind!r} is not one of "
+                                 f"{', '.join(Reference.Kind.values)}")
+        val = _string(ref, "value")
+        _check_length(f"{key}.value", val, 500)
+        refs.append((kind, val))
+    return tuple(refs)

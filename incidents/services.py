@@ -1,0 +1,146 @@
+"""Domain operations on postmortems, shared by views, management commands and tasks.
+
+Each function runs in one transaction and raises a domain error instead of half-writing:
+ImmutableRecordError (the postmortem is final), TemplateIncompleteError (finalize with
+gaps), ValueError subclasses for bad input. Source rules: 001_60b217100959449d.txt.
+"""
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from incidents import template_rules
+from incidents.models import (
+    Amendment,
+    ContributingFactor,
+    ImmutableRecordError,
+    Postmortem,
+    Reference,
+    TimelineEntry,
+)
+
+
+@dataclass(frozen=True)
+class RowKind:
+    """A kind of row a draft holds several of: its URL slug, model, noun and the template's maximum."""
+
+    slug: str
+    model: type
+    noun: str
+    maximum: int
+
+
+ROW_KINDS = {
+    "timeline": RowKind("timeline", TimelineEntry, "timeline row", template_rules.TIMELINE_ROWS[1]),
+    "factors": RowKind(
+        "factors", ContributingFactor, "contributing factor", template_rules.FACTOR_COUNT[1]
+    ),
+    "references": RowKind("references", Reference, "reference", template_rules.REFERENCE_COUNT[1]),
+}
+
+
+class TemplateIncompleteError(Exception):
+    """Finalize was refused: `statuses` lists every FieldStatus, the incomplete ones with messages."""
+
+    def __init__(self, statuses: list[template_rules.FieldStatus]):
+        self.statuses = statuses
+        incomplete = [s.label for s in statuses if not s.complete]
+        super().__init__("Cannot finalize; incomplete: " + ", ".join(incomplete))
+
+
+class RowLimitError(ValueError):
+    """Adding a row would pass the template's maximum for that field."""
+
+
+class AmendmentError(ValueError):
+    """An amendment was refused (empty note, or the postmortem is still a draft)."""
+
+
+def require_draft(postmortem: Postmortem) -> None:
+    """Raise ImmutableRecordError unless `postmortem` is a draft."""
+    if postmortem.is_final:
+        raise ImmutableRecordError(
+            f"Postmortem {postmortem.pk} is final; add an amendment instead of editing it."
+        )
+
+
+def create_draft(user) -> Postmortem:
+    """Start an empty draft postmortem owned by `user`; returns it (created_utc = now, UTC)."""
+    return Postmortem.objects.create(created_by=user)
+
+
+@transaction.atomic
+def add_row(postmortem: Postmortem, kind: RowKind):
+    """Append an empty row of `kind` to a draft; returns the new row.
+
+    Raises ImmutableRecordError for a final postmortem and RowLimitError when the field
+    already holds the template's maximum (20 timeline rows, 5 factors, 6 references).
+    """
+    postmortem = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    require_draft(postmortem)
+    rows = kind.model.objects.filter(postmortem=postmortem)
+    if rows.count() >= kind.maximum:
+        raise RowLimitError(
+            f"The template allows at most {kind.maximum} {kind.noun}s; remove one first."
+        )
+    last = rows.aggregate(last=Max("position"))["last"]
+    row = kind.model.objects.create(postmortem=postmortem, position=(last or 0) + 1)
+    Postmortem.objects.filter(pk=postmortem.pk).update(updated_utc=timezone.now())
+    return row
+
+
+@transaction.atomic
+def remove_row(postmortem: Postmortem, row) -> None:
+    """Delete `row` from a draft; raises ImmutableRecordError for a final postmortem."""
+    require_draft(postmortem)
+    row.delete()
+
+
+@transaction.atomic
+def finalize(postmortem: Postmortem, user) -> Postmortem:
+    """Make a draft final after checking every template rule; returns the final postmortem.
+
+    Raises TemplateIncompleteError (with a message per field) when any rule fails, and
+    ImmutableRecordError when it is already final. The row lock makes two simultaneous
+    finalize clicks finalize once.
+    """
+    locked = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    require_draft(locked)
+    statuses = template_rules.check_postmortem(locked)
+    if any(not status.complete for status in statuses):
+        raise TemplateIncompleteError(statuses)
+    mark_final(locked, user)
+    return locked
+
+
+def mark_final(postmortem: Postmortem, user) -> None:
+    """Set status final, finalized_utc = now (UTC) and finalized_by; no template check.
+
+    Used by finalize() and by the importer, whose legacy records become final with
+    their gaps listed rather than fixed. Call inside a transaction.
+    """
+    postmortem.status = Postmortem.Status.FINAL
+    postmortem.finalized_utc = timezone.now()
+    postmortem.finalized_by = user
+    postmortem.save(update_fields=["status", "finalized_utc", "finalized_by", "updated_utc"])
+
+
+@transaction.atomic
+def discard_draft(postmortem: Postmortem) -> None:
+    """Delete a draft with its rows; raises ImmutableRecordError for a final postmortem."""
+    require_draft(postmortem)
+    postmortem.delete()
+
+
+def add_amendment(postmortem: Postmortem, user, note: str) -> Amendment:
+    """Append a dated amendment (Markdown `note`, author `user`, amended_utc = now UTC).
+
+    Raises AmendmentError when the note is blank or the postmortem is still a draft
+    (a draft is edited, not amended).
+    """
+    if not note.strip():
+        raise AmendmentError("The amendment note is empty.")
+    if not postmortem.is_final:
+        raise AmendmentError("This postmortem is a draft; edit it instead of amending it.")
+    return Amendment.objects.create(postmortem=postmortem, author=user, note=note)

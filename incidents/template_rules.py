@@ -1,0 +1,205 @@
+"""The rules of the seven-field template, checked in one place.
+
+Source rule: "The template" table of ../shared/seeds/001_60b217100959449d.txt
+(summary ≤ 40 words; timeline 5–20 rows; one root-cause label; 3–5 contributing
+factors; fix linked to a commit SHA or "no change; documented and deferred" with a
+ticket link; one prevention paragraph; 3–6 references).
+
+check_postmortem() returns, for each of the seven fields in template order, the list of
+messages that keep it from being complete (an empty list means complete). Finalize
+refuses while any list is non-empty; the draft form shows the messages beside each
+field as it is typed; an imported legacy record shows them as its gaps.
+"""
+import re
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from incidents.models import DEFERRED_FIX_TEXT, Postmortem, Reference, RootCause
+
+SUMMARY_MAX_WORDS = 40
+TIMELINE_ROWS = (5, 20)
+FACTOR_COUNT = (3, 5)
+REFERENCE_COUNT = (3, 6)
+
+SHA_PATTERN = re.compile(r"^[0-9a-fA-F]{7,40}$")
+
+FIELDS = [
+    ("summary", "Summary"),
+    ("timeline", "Timeline"),
+    ("root_cause", "Root cause"),
+    ("contributing_factors", "Contributing factors"),
+    ("fix", "Fix implemented"),
+    ("prevention", "Prevention"),
+    ("references", "References"),
+]
+FIELD_LABELS = dict(FIELDS)
+
+
+@dataclass(frozen=True)
+class FieldStatus:
+    """One template field's state: key (e.g. "timeline"), label, and its messages."""
+
+    key: str
+    label: str
+    messages: list[str]
+
+    @property
+    def complete(self) -> bool:
+        return not self.messages
+
+
+def is_commit_sha(value: str) -> bool:
+    """True when `value` is 7 to 40 hexadecimal characters (an abbreviated or full SHA)."""
+    return bool(SHA_PATTERN.match(value))
+
+
+def is_web_link(value: str) -> bool:
+    """True when `value` is an absolute http(s) URL with a host."""
+    parsed = urlparse(value)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+def _count_message(label: str, count: int, noun: str, bounds: tuple[int, int]) -> list[str]:
+    low, high = bounds
+    if low <= count <= high:
+        return []
+    plural = noun if count == 1 else noun + "s"
+    return [f"{label} has {count} {plural}; the template asks for {low} to {high}."]
+
+
+def check_summary(summary: str) -> list[str]:
+    """Summary: present and at most 40 words."""
+    words = len(summary.split())
+    if words == 0:
+        return ["Summary is empty; write one or two factual sentences of at most 40 words."]
+    if words > SUMMARY_MAX_WORDS:
+        return [f"Summary has {words} words; the template asks for at most {SUMMARY_MAX_WORDS}."]
+    return []
+
+
+def check_timeline(entries) -> list[str]:
+    """Timeline: 5–20 rows, each with a UTC time, an event and a trace_id.
+
+    `entries` is the postmortem's TimelineEntry rows in display (time) order; row numbers
+    in the messages count from 1 in that order.
+    """
+    messages = _count_message("Timeline", len(entries), "row", TIMELINE_ROWS)
+    for number, entry in enumerate(entries, start=1):
+        missing = [
+            name
+            for name, value in (("UTC time", entry.utc), ("event", entry.event.strip()),
+                                ("trace_id", entry.trace_id.strip()))
+            if not value
+        ]
+        if missing:
+            messages.append(f"Timeline row {number} has no {' and no '.join(missing)}.")
+    return messages
+
+
+def check_root_cause(root_cause: str) -> list[str]:
+    """Root cause: exactly one label of the closed vocabulary."""
+    if root_cause in RootCause.values:
+        return []
+    return [
+        "Root cause is not chosen; pick one of " + ", ".join(RootCause.values) + "."
+    ]
+
+
+def check_contributing_factors(factors) -> list[str]:
+    """Contributing factors: 3–5 bullets, none empty."""
+    messages = _count_message(
+        "Contributing factors", len(factors), "bullet", FACTOR_COUNT
+    )
+    for number, factor in enumerate(factors, start=1):
+        if not factor.text.strip():
+            messages.append(f"Contributing factor {number} is empty.")
+    return messages
+
+
+def check_fix(sha: str, description: str, ticket_link: str) -> list[str]:
+    """Fix implemented: a commit SHA with the change described, or the deferred text + ticket link."""
+    sha, description, ticket_link = sha.strip(), description.strip(), ticket_link.strip()
+    if description == DEFERRED_FIX_TEXT:
+        messages = []
+        if not ticket_link:
+            messages.append(f'Fix reads "{DEFERRED_FIX_TEXT}" but has no ticket link.')
+        elif not is_web_link(ticket_link):
+            messages.append(f"Fix ticket link {ticket_link!r} is not an http(s) link.")
+        if sha:
+            messages.append(
+                "Fix has a commit SHA and also reads "
+                f'"{DEFERRED_FIX_TEXT}"; keep one of the two.'
+            )
+        return messages
+    messages = []
+    if not sha:
+        messages.append(
+            "Fix implemented has no commit SHA; give the fix commit (7–40 hex characters) "
+            f'or write "{DEFERRED_FIX_TEXT}" with a ticket link.'
+        )
+    elif not is_commit_sha(sha):
+        messages.append(f"Fix commit SHA {sha!r} is not 7–40 hexadecimal characters.")
+    if not description:
+        messages.append("Fix implemented does not describe the change.")
+    return messages
+
+
+def check_prevention(prevention: str) -> list[str]:
+    """Prevention: one paragraph (no blank line inside)."""
+    text = prevention.strip()
+    if not text:
+        return ["Prevention is empty; say how a similar failure would be detected earlier."]
+    paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+    if len(paragraphs) > 1:
+        return [f"Prevention has {len(paragraphs)} paragraphs; the template asks for one."]
+    return []
+
+
+def check_reference(number: int, reference: Reference) -> list[str]:
+    """One reference: its value fits its kind (SHA, http(s) link, or a bare identifier)."""
+    value = reference.value.strip()
+    label = f"Reference {number} ({reference.get_kind_display()})"
+    if not value:
+        return [f"{label} is empty."]
+    if reference.kind == Reference.Kind.COMMIT and not is_commit_sha(value):
+        return [f"{label} {value!r} is not 7–40 hexadecimal characters."]
+    if reference.kind in (Reference.Kind.PR, Reference.Kind.OTHER) and not is_web_link(value):
+        return [f"{label} {value!r} is not an http(s) link."]
+    if reference.kind == Reference.Kind.TRACE_ID and any(c.isspace() for c in value):
+        return [f"{label} {value!r} contains spaces; a trace_id is one token."]
+    return []
+
+
+def check_references(references) -> list[str]:
+    """References: 3–6 typed links, each valid for its kind."""
+    messages = _count_message("References", len(references), "link", REFERENCE_COUNT)
+    for number, reference in enumerate(references, start=1):
+        messages.extend(check_reference(number, reference))
+    return messages
+
+
+def check_postmortem(postmortem: Postmortem) -> list[FieldStatus]:
+    """Check all seven fields; return a FieldStatus per field, in template order.
+
+    Reads postmortem.timeline_entries / contributing_factors / references through
+    .all(), so callers that list many postmortems should prefetch those relations.
+    """
+    messages = {
+        "summary": check_summary(postmortem.summary),
+        "timeline": check_timeline(list(postmortem.timeline_entries.all())),
+        "root_cause": check_root_cause(postmortem.root_cause),
+        "contributing_factors": check_contributing_factors(
+            list(postmortem.contributing_factors.all())
+        ),
+        "fix": check_fix(
+            postmortem.fix_commit_sha, postmortem.fix_description, postmortem.fix_ticket_link
+        ),
+        "prevention": check_prevention(postmortem.prevention),
+        "references": check_references(list(postmortem.references.all())),
+    }
+    return [FieldStatus(key, label, messages[key]) for key, label in FIELDS]
+
+
+def gaps(postmortem: Postmortem) -> list[str]:
+    """All messages of check_postmortem(), flattened in template order ([] when complete)."""
+    return [message for status in check_postmortem(postmortem) for message in status.messages]

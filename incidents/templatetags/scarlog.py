@@ -1,0 +1,30 @@
+"""Template filters: UTC times with their zone, UTC time inputs, sanitized Markdown."""
+from datetime import timezone as dt_timezone
+
+from django import template
+
+from incidents.forms import format_utc_input
+from incidents.markdown import render_markdown
+
+register = template.Library()
+
+
+@register.filter
+def utc(value, with_seconds: bool = False) -> str:
+    """`2026-03-02 14:02 UTC` for an aware datetime; '' for None."""
+    if not value:
+        return ""
+    fmt = "%Y-%m-%d %H:%M:%S UTC" if with_seconds else "%Y-%m-%d %H:%M UTC"
+    return value.astimezone(dt_timezone.utc).strftime(fmt)
+
+
+@register.filter
+def utc_input(value) -> str:
+    """The value a UTC time text input shows (`YYYY-MM-DD HH:MM:SS`)."""
+    return format_utc_input(value)
+
+
+@register.filter
+def markdown(text: str):
+    """Render Markdown through the one sanitizing renderer (incidents.markdown)."""
+    return render_markdown(text or "")

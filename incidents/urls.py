@@ -1,0 +1,23 @@
+"""URLs of the incidents app (namespace `incidents`)."""
+from django.urls import path
+
+from incidents import views
+
+app_name = "incidents"
+
+urlpatterns = [
+    path("", views.postmortem_list, name="postmortem_list"),
+    path("postmortems/new/", views.postmortem_create, name="postmortem_create"),
+    path("postmortems/<uuid:pk>/", views.postmortem_detail, name="postmortem_detail"),
+    path("postmortems/<uuid:pk>/field/<str:name>/", views.postmortem_field, name="postmortem_field"),
+    path("postmortems/<uuid:pk>/fix/deferred/", views.postmortem_fix_deferred,
+         name="postmortem_fix_deferred"),
+    path("postmortems/<uuid:pk>/<str:kind>/add/", views.row_add, name="row_add"),
+    path("postmortems/<uuid:pk>/<str:kind>/<int:row_id>/", views.row_update, name="row_update"),
+    path("postmortems/<uuid:pk>/<str:kind>/<int:row_id>/remove/", views.row_remove,
+         name="row_remove"),
+    path("postmortems/<uuid:pk>/finalize/", views.postmortem_finalize, name="postmortem_finalize"),
+    path("postmortems/<uuid:pk>/discard/", views.postmortem_discard, name="postmortem_discard"),
+    path("postmortems/<uuid:pk>/amendments/", views.amendment_create, name="amendment_create"),
+    path("postmortems/<uuid:pk>/markdown/", views.postmortem_markdown, name="postmortem_markdown"),
+]

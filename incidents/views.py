@@ -1,0 +1,296 @@
+"""Postmortem pages: the list, the draft form (autosaved through htmx), the final record.
+
+Views are thin: parse with a form, call incidents.services, render. A draft's fields are
+saved one at a time as they change; each answer carries the field's template messages
+and, out of band, the seven-field progress panel.
+"""
+from django.contrib import messages
+from django.db.models import Count
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from incidents import markdown_export, services, template_rules
+from incidents.forms import ROW_FORMS, AmendmentForm, field_form
+from incidents.models import (
+    DEFERRED_FIX_TEXT,
+    ROOT_CAUSE_DEFINITIONS,
+    ImmutableRecordError,
+    Postmortem,
+    Reference,
+    RootCause,
+)
+
+# Which of the seven template fields each autosaved input belongs to.
+FIELD_OF_INPUT = {
+    "summary": "summary",
+    "root_cause": "root_cause",
+    "fix_commit_sha": "fix",
+    "fix_description": "fix",
+    "fix_ticket_link": "fix",
+    "prevention": "prevention",
+}
+FIELD_OF_ROW_KIND = {
+    "timeline": "timeline",
+    "factors": "contributing_factors",
+    "references": "references",
+}
+
+
+def _get_postmortem_for_user(request, pk) -> Postmortem:
+    """The postmortem `pk` with its rows prefetched; 404 when it does not exist.
+
+    Every signed-in user may read every postmortem (blameless records are public within
+    the operating team, 001_60b217100959449d.txt).
+    """
+    queryset = Postmortem.objects.prefetch_related(
+        "timeline_entries", "contributing_factors", "references"
+    )
+    return get_object_or_404(queryset, pk=pk)
+
+
+def _final_refusal(pm: Postmortem) -> HttpResponse:
+    return HttpResponse(
+        f"Postmortem {pm.pk} is final and cannot be edited; add an amendment instead.",
+        status=409,
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+def _draft_context(pm: Postmortem, **extra) -> dict:
+    statuses = template_rules.check_postmortem(pm)
+    status_by_key = {status.key: status for status in statuses}
+    return {
+        "pm": pm,
+        "statuses": statuses,
+        "status_by_key": status_by_key,
+        "field_status": status_by_key.get(extra.get("field_key")),
+        "complete_count": sum(status.complete for status in statuses),
+        "root_causes": [
+            (choice.value, choice.label, ROOT_CAUSE_DEFINITIONS[choice]) for choice in RootCause
+        ],
+        "reference_kinds": Reference.Kind.choices,
+        "deferred_fix_text": DEFERRED_FIX_TEXT,
+        "row_limits": {slug: kind.maximum for slug, kind in services.ROW_KINDS.items()},
+        **extra,
+    }
+
+
+def _render_field_answer(request, pm: Postmortem, field_key: str, errors=None) -> HttpResponse:
+    """The htmx answer to an autosave: the field's messages, and the progress panel OOB."""
+    pm = _get_postmortem_for_user(request, pm.pk)
+    context = _draft_context(pm, field_key=field_key, input_errors=errors or [])
+    return render(request, "incidents/partials/field_answer.html", context)
+
+
+@require_GET
+def postmortem_list(request):
+    """All postmortems, newest first, with status, template gaps and amendment counts."""
+    postmortems = Postmortem.objects.annotate(amendment_count=Count("amendments")).prefetch_related(
+        "timeline_entries", "contributing_factors", "references"
+    )
+    rows = [(pm, template_rules.gaps(pm)) for pm in postmortems]
+    return render(request, "incidents/postmortem_list.html", {"rows": rows})
+
+
+@require_POST
+def postmortem_create(request):
+    """Start a draft and open its form."""
+    pm = services.create_draft(request.user)
+    return redirect("incidents:postmortem_detail", pk=pm.pk)
+
+
+@require_GET
+def postmortem_detail(request, pk):
+    """A draft's form, or a final postmortem read-only with its amendments."""
+    pm = _get_postmortem_for_user(request, pk)
+    if pm.is_final:
+        return _render_final(request, pm, AmendmentForm())
+    return render(request, "incidents/postmortem_draft.html", _draft_context(pm))
+
+
+def _render_final(request, pm: Postmortem, form: AmendmentForm, status: int = 200):
+    context = {
+        "pm": pm,
+        "gaps": template_rules.gaps(pm),
+        "amendments": pm.amendments.select_related("author"),
+        "form": form,
+        "root_cause_definition": ROOT_CAUSE_DEFINITIONS.get(pm.root_cause, ""),
+        "deferred_fix_text": DEFERRED_FIX_TEXT,
+    }
+    return render(request, "incidents/postmortem_final.html", context, status=status)
+
+
+@require_POST
+def postmortem_field(request, pk, name):
+    """Autosave one scalar field of a draft (summary, root cause, fix parts, prevention)."""
+    pm = _get_postmortem_for_user(request, pk)
+    if pm.is_final:
+        return _final_refusal(pm)
+    try:
+        form = field_form(name, request.POST, pm)
+    except KeyError:
+        raise Http404(f"No such field: {name}") from None
+    errors = []
+    if form.is_valid():
+        form.save(commit=False)
+        pm.save(update_fields=[name, "updated_utc"])
+    else:
+        errors = [f"{form.fields[name].label}: {e}" for e in form.errors.get(name, [])]
+    if not request.htmx:
+        for error in errors:
+            messages.error(request, error)
+        return redirect("incidents:postmortem_detail", pk=pm.pk)
+    return _render_field_answer(request, pm, FIELD_OF_INPUT[name], errors)
+
+
+@require_POST
+def postmortem_fix_deferred(request, pk):
+    """Set the fix to the template's exact text "no change; documented and deferred"."""
+    pm = _get_postmortem_for_user(request, pk)
+    if pm.is_final:
+        return _final_refusal(pm)
+    pm.fix_description = DEFERRED_FIX_TEXT
+    pm.save(update_fields=["fix_description", "updated_utc"])
+    if not request.htmx:
+        return redirect("incidents:postmortem_detail", pk=pm.pk)
+    return render(request, "incidents/partials/fix_section.html", _draft_context(pm, oob=True))
+
+
+def _get_row_kind(kind: str) -> services.RowKind:
+    """The RowKind for a URL slug (timeline, factors, references); Http404 otherwise."""
+    if kind not in services.ROW_KINDS:
+        raise Http404(f"No such row kind: {kind}")
+    return services.ROW_KINDS[kind]
+
+
+def _render_section(request, pm: Postmortem, kind: str, **extra) -> HttpResponse:
+    pm = _get_postmortem_for_user(request, pm.pk)
+    context = _draft_context(pm, kind=kind, oob=True, **extra)
+    return render(request, f"incidents/partials/{kind}_section.html", context)
+
+
+@require_POST
+def row_add(request, pk, kind):
+    """Add an empty timeline row, contributing factor or reference to a draft."""
+    pm = _get_postmortem_for_user(request, pk)
+    row_kind = _get_row_kind(kind)
+    try:
+        row = services.add_row(pm, row_kind)
+    except ImmutableRecordError:
+        return _final_refusal(pm)
+    except services.RowLimitError as exc:
+        if not request.htmx:
+            messages.error(request, str(exc))
+            return redirect("incidents:postmortem_detail", pk=pm.pk)
+        return _render_section(request, pm, kind, section_error=str(exc))
+    if not request.htmx:
+        return redirect(reverse("incidents:postmortem_detail", args=[pm.pk]) + f"#section-{kind}")
+    return _render_section(request, pm, kind, focus_row_id=row.pk)
+
+
+@require_POST
+def row_update(request, pk, kind, row_id):
+    """Autosave one row; a timeline row whose new time changes the order re-renders the list."""
+    pm = _get_postmortem_for_user(request, pk)
+    row_kind = _get_row_kind(kind)
+    if pm.is_final:
+        return _final_refusal(pm)
+    row = get_object_or_404(row_kind.model, pk=row_id, postmortem=pm)
+    order_before = list(row_kind.model.objects.filter(postmortem=pm).values_list("pk", flat=True))
+    form = ROW_FORMS[kind](request.POST, instance=row)
+    errors = []
+    if form.is_valid():
+        form.save()
+    else:
+        errors = [f"{form.fields[name].label}: {e}" for name, errs in form.errors.items()
+                  for e in errs]
+    if not request.htmx:
+        for error in errors:
+            messages.error(request, error)
+        return redirect("incidents:postmortem_detail", pk=pm.pk)
+    order_after = list(row_kind.model.objects.filter(postmortem=pm).values_list("pk", flat=True))
+    if order_after != order_before:
+        response = _render_section(request, pm, kind)
+        response["HX-Retarget"] = f"#section-{kind}"
+        response["HX-Reswap"] = "outerHTML"
+        return response
+    pm = _get_postmortem_for_user(request, pm.pk)
+    context = _draft_context(
+        pm, field_key=FIELD_OF_ROW_KIND[kind], input_errors=errors, kind=kind, row_id=row.pk
+    )
+    return render(request, "incidents/partials/field_answer.html", context)
+
+
+@require_POST
+def row_remove(request, pk, kind, row_id):
+    """Remove one row from a draft."""
+    pm = _get_postmortem_for_user(request, pk)
+    row_kind = _get_row_kind(kind)
+    row = get_object_or_404(row_kind.model, pk=row_id, postmortem=pm)
+    try:
+        services.remove_row(pm, row)
+    except ImmutableRecordError:
+        return _final_refusal(pm)
+    if not request.htmx:
+        return redirect(reverse("incidents:postmortem_detail", args=[pm.pk]) + f"#section-{kind}")
+    return _render_section(request, pm, kind)
+
+
+@require_POST
+def postmortem_finalize(request, pk):
+    """Finalize a draft, or show it again with every field's reason for refusal."""
+    pm = _get_postmortem_for_user(request, pk)
+    try:
+        services.finalize(pm, request.user)
+    except services.TemplateIncompleteError as exc:
+        context = _draft_context(pm, finalize_refused=exc.statuses)
+        return render(request, "incidents/postmortem_draft.html", context, status=422)
+    except ImmutableRecordError:
+        messages.info(request, "This postmortem was already final.")
+        return redirect("incidents:postmortem_detail", pk=pm.pk)
+    messages.success(request, "Postmortem finalized. It can no longer change; amend it instead.")
+    return redirect("incidents:postmortem_detail", pk=pm.pk)
+
+
+@require_POST
+def postmortem_discard(request, pk):
+    """Delete a draft (a final postmortem is never deleted)."""
+    pm = _get_postmortem_for_user(request, pk)
+    try:
+        services.discard_draft(pm)
+    except ImmutableRecordError:
+        return _final_refusal(pm)
+    messages.success(request, "Draft discarded.")
+    return redirect("incidents:postmortem_list")
+
+
+@require_POST
+def amendment_create(request, pk):
+    """Append a dated amendment (Markdown note) to a final postmortem."""
+    pm = _get_postmortem_for_user(request, pk)
+    form = AmendmentForm(request.POST)
+    if not form.is_valid():
+        return _render_final(request, pm, form, status=422)
+    try:
+        services.add_amendment(pm, request.user, form.cleaned_data["note"])
+    except services.AmendmentError as exc:
+        form.add_error("note", str(exc))
+        if not pm.is_final:
+            return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+        return _render_final(request, pm, form, status=422)
+    messages.success(request, "Amendment added.")
+    return redirect(reverse("incidents:postmortem_detail", args=[pm.pk]) + "#amendments")
+
+
+@require_GET
+def postmortem_markdown(request, pk):
+    """Download the postmortem as Markdown (the same file `export_postmortems` writes)."""
+    pm = _get_postmortem_for_user(request, pk)
+    response = HttpResponse(
+        markdown_export.postmortem_markdown(pm), content_type="text/markdown; charset=utf-8"
+    )
+    filename = markdown_export.postmortem_filename(pm)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

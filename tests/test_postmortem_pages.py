@@ -1,0 +1,232 @@
+"""The postmortem pages over HTTP: login, CSRF, autosave, finalize, read-only final, amendments."""
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from incidents import services
+from incidents.models import Amendment, Postmortem, TimelineEntry
+from tests.conftest import DEMO_DATA, CsrfClient, fill_complete_draft
+
+pytestmark = pytest.mark.django_db
+
+
+def url(name, *args):
+    return reverse(f"incidents:{name}", args=args)
+
+
+def test_every_page_redirects_an_anonymous_visitor_to_login(anonymous_client, final_postmortem):
+    for path in [url("postmortem_list"), url("postmortem_detail", final_postmortem.pk),
+                 url("postmortem_markdown", final_postmortem.pk)]:
+        response = anonymous_client.get(path)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/?next=")
+
+
+def test_an_anonymous_post_cannot_amend(anonymous_client, final_postmortem):
+    response = anonymous_client.post(url("amendment_create", final_postmortem.pk), {"note": "x"})
+    assert response.status_code == 302
+    assert Amendment.objects.count() == 0
+
+
+def test_a_post_without_csrf_token_is_refused(alice, final_postmortem):
+    client = CsrfClient()
+    client.force_login(alice)
+    response = client.generic("POST", url("amendment_create", final_postmortem.pk), "note=x",
+                              content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 403
+    assert Amendment.objects.count() == 0
+
+
+def test_state_changing_views_refuse_get(alice_client, complete_draft):
+    for path in [url("postmortem_create"), url("postmortem_finalize", complete_draft.pk),
+                 url("amendment_create", complete_draft.pk),
+                 url("row_add", complete_draft.pk, "timeline")]:
+        assert alice_client.get(path).status_code == 405
+
+
+def test_login_page_signs_in(anonymous_client, alice):
+    response = anonymous_client.post("/accounts/login/",
+                                     {"username": "alice", "password": "alice-password-1"})
+    assert response.status_code == 302
+    assert anonymous_client.get(url("postmortem_list")).status_code == 200
+
+
+def test_new_postmortem_opens_a_draft_form_with_the_seven_fields(alice_client):
+    response = alice_client.post(url("postmortem_create"))
+    pm = Postmortem.objects.get()
+    assert response["Location"] == url("postmortem_detail", pm.pk)
+    page = alice_client.get(response["Location"]).content.decode()
+    for heading in ["1. Summary", "2. Timeline", "3. Root cause", "4. Contributing factors",
+                    "5. Fix implemented", "6. Prevention", "7. References"]:
+        assert heading in page
+    assert "0 of 7" in page
+    assert "Operational</strong> — Infrastructure, deployment" in page
+
+
+def test_autosave_stores_the_summary_and_answers_with_its_messages(alice_client, alice):
+    pm = services.create_draft(alice)
+    response = alice_client.post(url("postmortem_field", pm.pk, "summary"),
+                                 {"summary": " ".join(["word"] * 45)}, htmx=True)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="feedback-summary"' in body
+    assert "Summary has 45 words; the template asks for at most 40." in body
+    assert 'id="progress" class="progress" aria-label="Template progress" hx-swap-oob="true"' in body
+    assert Postmortem.objects.get(pk=pm.pk).summary.count("word") == 45
+
+
+def test_autosave_of_an_unknown_root_cause_is_refused_and_not_stored(alice_client, alice):
+    pm = services.create_draft(alice)
+    response = alice_client.post(url("postmortem_field", pm.pk, "root_cause"),
+                                 {"root_cause": "blame"}, htmx=True)
+    assert "not saved" in response.content.decode()
+    assert Postmortem.objects.get(pk=pm.pk).root_cause == ""
+
+
+def test_autosave_of_an_unknown_field_is_404(alice_client, alice):
+    pm = services.create_draft(alice)
+    response = alice_client.post(url("postmortem_field", pm.pk, "status"), {"status": "final"},
+                                 htmx=True)
+    assert response.status_code == 404
+    assert Postmortem.objects.get(pk=pm.pk).status == "draft"
+
+
+def test_text_with_a_nul_character_is_refused_naming_the_field(alice_client, alice):
+    pm = services.create_draft(alice)
+    response = alice_client.post(url("postmortem_field", pm.pk, "prevention"),
+                                 {"prevention": "alert\x00"}, htmx=True)
+    assert "Prevention: Null characters are not allowed." in response.content.decode()
+
+
+def test_timeline_rows_are_added_edited_and_removed_inline(alice_client, alice):
+    pm = services.create_draft(alice)
+    response = alice_client.post(url("row_add", pm.pk, "timeline"), htmx=True)
+    row = TimelineEntry.objects.get(postmortem=pm)
+    assert f'id="timeline-{row.pk}-utc"' in response.content.decode()
+    response = alice_client.post(url("row_update", pm.pk, "timeline", row.pk),
+                                 {"utc": "2026-03-02T16:02:00+02:00", "event": "Order filled",
+                                  "trace_id": "tr-1"}, htmx=True)
+    assert response.status_code == 200
+    row.refresh_from_db()
+    assert row.utc.isoformat() == "2026-03-02T14:02:00+00:00"
+    alice_client.post(url("row_remove", pm.pk, "timeline", row.pk), htmx=True)
+    assert not TimelineEntry.objects.filter(postmortem=pm).exists()
+
+
+def test_an_unparseable_timeline_time_is_not_stored_and_says_how_to_write_it(alice_client, alice):
+    pm = services.create_draft(alice)
+    alice_client.post(url("row_add", pm.pk, "timeline"), htmx=True)
+    row = TimelineEntry.objects.get(postmortem=pm)
+    response = alice_client.post(url("row_update", pm.pk, "timeline", row.pk),
+                                 {"utc": "tuesday", "event": "x", "trace_id": "t"}, htmx=True)
+    assert "Time (UTC): &#x27;tuesday&#x27; is not a date and time" in response.content.decode()
+    row.refresh_from_db()
+    assert row.utc is None
+
+
+def test_a_time_that_changes_the_order_re_renders_the_timeline_in_order(alice_client, complete_draft):
+    last = complete_draft.timeline_entries.last()
+    response = alice_client.post(url("row_update", complete_draft.pk, "timeline", last.pk),
+                                 {"utc": "2026-03-02 00:01", "event": "Earliest now",
+                                  "trace_id": "t"}, htmx=True)
+    assert response["HX-Retarget"] == "#section-timeline"
+    body = response.content.decode()
+    assert body.index("Earliest now") < body.index("Event 1")
+
+
+def test_finalize_with_a_missing_field_is_refused_with_a_message_per_field(alice_client, alice):
+    pm = services.create_draft(alice)
+    response = alice_client.post(url("postmortem_finalize", pm.pk))
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert "Finalize refused" in body
+    assert "Timeline has 0 rows; the template asks for 5 to 20." in body
+    assert Postmortem.objects.get(pk=pm.pk).status == "draft"
+
+
+def test_finalize_of_a_complete_draft_shows_it_read_only(alice_client, complete_draft):
+    response = alice_client.post(url("postmortem_finalize", complete_draft.pk))
+    assert response.status_code == 302
+    page = alice_client.get(url("postmortem_detail", complete_draft.pk)).content.decode()
+    assert "This postmortem is final and read-only" in page
+    assert "<textarea id=\"id_summary\"" not in page
+    assert "hx-post" not in page
+    assert "Add amendment" in page
+
+
+def test_edits_to_a_final_postmortem_are_refused_with_409(alice_client, final_postmortem):
+    row = final_postmortem.timeline_entries.first()
+    attempts = [
+        (url("postmortem_field", final_postmortem.pk, "summary"), {"summary": "rewritten"}),
+        (url("row_add", final_postmortem.pk, "timeline"), {}),
+        (url("row_update", final_postmortem.pk, "timeline", row.pk), {"event": "rewritten"}),
+        (url("row_remove", final_postmortem.pk, "timeline", row.pk), {}),
+        (url("postmortem_discard", final_postmortem.pk), {}),
+    ]
+    for path, data in attempts:
+        assert alice_client.post(path, data, htmx=True).status_code == 409, path
+    final_postmortem.refresh_from_db()
+    assert final_postmortem.summary != "rewritten"
+    assert final_postmortem.timeline_entries.count() == 5
+
+
+def test_an_amendment_is_dated_signed_and_shown_as_sanitized_markdown(alice_client,
+                                                                        final_postmortem):
+    note = "Trace replay found a **missed factor**.<script>alert(1)</script>" \
+           "[x](javascript:alert(2)) <img src=x onerror=alert(3)>"
+    response = alice_client.post(url("amendment_create", final_postmortem.pk), {"note": note})
+    assert response.status_code == 302
+    amendment = Amendment.objects.get()
+    assert amendment.author.username == "alice"
+    page = alice_client.get(url("postmortem_detail", final_postmortem.pk)).content.decode()
+    assert "<strong>missed factor</strong>" in page
+    assert "<script>alert(1)" not in page
+    assert "javascript:" not in page
+    assert "onerror" not in page
+    assert f"{amendment.amended_utc:%Y-%m-%d %H:%M} UTC · alice" in page
+
+
+def test_an_empty_amendment_is_refused_naming_the_note(alice_client, final_postmortem):
+    response = alice_client.post(url("amendment_create", final_postmortem.pk), {"note": "  "})
+    assert response.status_code == 422
+    assert "This field is required." in response.content.decode()
+    assert Amendment.objects.count() == 0
+
+
+def test_an_imported_record_lists_its_gaps_on_its_page(alice_client):
+    call_command("import_postmortems", str(DEMO_DATA / "postmortems.jsonl"),
+                 amendments=str(DEMO_DATA / "amendments.jsonl"))
+    page = alice_client.get(url("postmortem_detail", "0d1f6a3e-2b8c-4c1e-9a51-7f3b2e9c0a01"))
+    body = page.content.decode()
+    assert "Falls short of the template" in body
+    assert "Timeline has 2 rows; the template asks for 5 to 20." in body
+    listing = alice_client.get(url("postmortem_list")).content.decode()
+    assert listing.count('class="badge final"') == 8
+
+
+def count_list_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url("postmortem_list")).status_code == 200
+    return len(queries)
+
+
+def test_the_list_page_uses_the_same_number_of_queries_for_2_or_12_postmortems(
+    alice_client, alice
+):
+    for _ in range(2):
+        fill_complete_draft(services.create_draft(alice))
+    with_two = count_list_queries(alice_client)
+    for _ in range(10):
+        fill_complete_draft(services.create_draft(alice))
+    assert count_list_queries(alice_client) == with_two
+
+
+def test_markdown_download_names_the_file_by_date_and_summary(alice_client, final_postmortem):
+    response = alice_client.get(url("postmortem_markdown", final_postmortem.pk))
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="{final_postmortem.created_utc:%Y-%m-%d}-position-in-synthetic_a-'
+        'was-not-closed.md"'
+    )
+    assert response.content.decode().startswith(f"---\nid: {final_postmortem.pk}\n")
