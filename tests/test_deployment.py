@@ -1,0 +1,166 @@
+"""docker-compose.yml is valid, and every command it runs also works on this machine.
+
+No Docker engine runs here, so the test runs each service's command itself, with the
+environment compose would give it, against the local PostgreSQL test database and Redis.
+"""
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+
+from tests.conftest import PROJECT_DIR
+
+COMPOSE = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text())
+BIN = Path(sys.executable).parent
+
+
+def production_env(tmp_path: Path, **extra) -> dict:
+    """The environment compose gives the app services, pointed at this machine's services."""
+    db = settings.DATABASES["default"]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    env.update(
+        PATH=f"{BIN}:{env['PATH']}",
+        SCARLOG_ENV="production",
+        SECRET_KEY="test-secret-key-" + "x" * 50,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        REDIS_URL="redis://127.0.0.1:6379/15",
+        SCARLOG_VAR_DIR=str(tmp_path),
+        **extra,
+    )
+    return env
+
+
+def compose_command(service: str) -> list[str]:
+    """The service's command as compose would run it ($$ is compose's escape for $)."""
+    return [part.replace("$$", "$") for part in COMPOSE["services"][service]["command"]]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
+    """Run `command` in the project directory with its output going to `log`."""
+    with log.open("w") as out:
+        return subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+def wait_for_output(process, log: Path, pattern: str, seconds: float) -> str:
+    """Poll `log` until `pattern` appears; fail with the output if it does not in time."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        output = log.read_text(errors="replace")
+        if re.search(pattern, output):
+            return output
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise AssertionError(f"{pattern!r} not seen; output was:\n{log.read_text(errors='replace')}")
+
+
+def stop(process) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def test_compose_defines_the_five_services_with_healthchecked_dependencies():
+    services = COMPOSE["services"]
+    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    assert "ping" in services["redis"]["healthcheck"]["test"]
+    for name in ("web", "worker", "beat"):
+        depends = services[name]["depends_on"]
+        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["redis"]["condition"] == "service_healthy"
+        assert services[name]["environment"]["SCARLOG_ENV"] == "production"
+    assert "gunicorn config.wsgi" in compose_command("web")[-1]
+
+
+def test_every_variable_the_settings_read_is_listed_in_env_example():
+    example = (PROJECT_DIR / ".env.example").read_text()
+    listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, re.MULTILINE))
+    source = (PROJECT_DIR / "config" / "settings.py").read_text()
+    read = set(re.findall(r'env_(?:str|bool|int|list|required)\("([A-Z0-9_]+)"', source))
+    assert read - listed == set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_web_command_serves_the_app_under_gunicorn_with_production_settings(tmp_path):
+    port = free_port()
+    env = production_env(tmp_path, PORT=str(port), STATIC_ROOT=str(tmp_path / "static"))
+    log = tmp_path / "web.log"
+    process = start(compose_command("web"), env, log)
+    try:
+        wait_for_output(process, log, r"Booting worker", 90)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/accounts/login/",
+                                         headers={"X-Forwarded-Proto": "https"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            page = response.read().decode()
+            assert response.status == 200
+            assert "Sign in to Scarlog" in page
+            assert "max-age=31536000; includeSubDomains" in response.headers["Strict-Transport-Security"]
+        stylesheet = re.search(r'href="(/static/css/scarlog\.[0-9a-f]+\.css)"', page).group(1)
+        css = urllib.request.Request(f"http://127.0.0.1:{port}{stylesheet}",
+                                     headers={"X-Forwarded-Proto": "https"})
+        with urllib.request.urlopen(css, timeout=10) as response:
+            assert response.status == 200
+        plain_http = urllib.request.Request(f"http://127.0.0.1:{port}/accounts/login/")
+        with pytest.raises(urllib.error.HTTPError) as redirect:
+            urllib.request.build_opener(NoRedirect).open(plain_http, timeout=10)
+        assert redirect.value.code == 301
+        assert redirect.value.headers["Location"].startswith("https://")
+    finally:
+        stop(process)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+@pytest.mark.parametrize("service, ready", [
+    ("worker", r"celery@\S+ ready\."),
+    ("beat", r"beat: Starting\.\.\."),
+])
+def test_the_celery_commands_start_against_redis(tmp_path, service, ready):
+    env = production_env(tmp_path, CELERY_BEAT_SCHEDULE_FILENAME=str(tmp_path / "beat"))
+    log = tmp_path / f"{service}.log"
+    process = start(compose_command(service), env, log)
+    try:
+        wait_for_output(process, log, ready, 60)
+    finally:
+        stop(process)
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT_DIR, env=production_env(tmp_path), capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    env = production_env(tmp_path)
+    del env["SECRET_KEY"]
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=PROJECT_DIR, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "The environment variable SECRET_KEY is required here." in result.stderr

@@ -1,0 +1,43 @@
+"""The README's two set-up commands, the demo command they run, and .ci/run using the same one."""
+import re
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from incidents.models import Amendment, Postmortem
+from tests.conftest import PROJECT_DIR
+
+README = (PROJECT_DIR / "README.md").read_text()
+
+
+def setup_commands() -> list[str]:
+    section = README.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    return [block.strip() for block in re.findall(r"```sh\n(.*?)```", section, re.DOTALL)]
+
+
+def test_the_readme_has_exactly_two_set_up_commands_demo_and_tests():
+    demo, tests = setup_commands()
+    assert demo.endswith("manage.py demo")
+    assert tests.endswith(".venv/bin/pytest")
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    ci = (PROJECT_DIR / ".ci" / "run").read_text()
+    assert setup_commands()[1] in ci.splitlines()
+
+
+@pytest.mark.django_db
+def test_demo_loads_the_real_postmortems_and_prints_a_working_login_once(capsys):
+    call_command("demo", "--no-serve")
+    first = capsys.readouterr().out
+    assert "8 postmortems and 2 amendments loaded" in first
+    password = re.search(r"password '([^']+)'", first).group(1)
+    assert authenticate(username="demo", password=password) is not None
+
+    call_command("demo", "--no-serve")
+    second = capsys.readouterr().out
+    assert password not in second
+    assert "Login: user 'demo' exists" in second
+    assert Postmortem.objects.count() == 8
+    assert Amendment.objects.count() == 2
