@@ -65,6 +65,12 @@ class AmendmentAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Only final postmortems are amended; a draft is edited instead.
+        if db_field.name == "postmortem":
+            kwargs["queryset"] = Postmortem.objects.filter(status=Postmortem.Status.FINAL)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change):
         obj.author = request.user
         super().save_model(request, obj, form, change)

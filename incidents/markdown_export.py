@@ -50,7 +50,9 @@ def postmortem_markdown(pm: Postmortem) -> str:
     if pm.fix_description.strip() == DEFERRED_FIX_TEXT:
         lines += [f"{DEFERRED_FIX_TEXT} ({pm.fix_ticket_link})"]
     else:
-        lines += [f"Commit `{pm.fix_commit_sha or '(none)'}`", "", pm.fix_description]
+        lines += [f"Commit `{pm.fix_commit_sha or '(none)'}`"]
+        if pm.fix_description:
+            lines += ["", pm.fix_description]
     lines += ["", f"## {FIELD_LABELS['prevention']}", "", pm.prevention, ""]
     lines += [f"## {FIELD_LABELS['references']}", ""]
     lines += [f"- {ref.get_kind_display()}: {ref.value}" for ref in pm.references.all()]

@@ -230,3 +230,14 @@ def test_markdown_download_names_the_file_by_date_and_summary(alice_client, fina
         'was-not-closed.md"'
     )
     assert response.content.decode().startswith(f"---\nid: {final_postmortem.pk}\n")
+
+
+def test_the_admin_offers_only_final_postmortems_to_amend(alice, final_postmortem):
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    draft = services.create_draft(alice)
+    client = CsrfClient()
+    client.force_login(alice)
+    page = client.get("/admin/incidents/amendment/add/").content.decode()
+    assert str(final_postmortem.pk) in page
+    assert str(draft.pk) not in page
