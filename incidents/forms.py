@@ -5,7 +5,7 @@ cause, a value longer than its column). The template's rules (counts, SHAs, word
 limits) are not form errors: a draft may be incomplete, and incidents.template_rules
 reports them beside each field instead.
 """
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django import forms
 
@@ -36,13 +36,13 @@ class UTCDateTimeField(forms.CharField):
                 f"{text!r} is not a date and time; use {UTC_INPUT_HELP}."
             ) from exc
         if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=dt_timezone.utc)
-        return parsed.astimezone(dt_timezone.utc)
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
 
 
 def format_utc_input(value: datetime | None) -> str:
     """The text a UTC time input shows: `YYYY-MM-DD HH:MM:SS` (UTC), or '' for None."""
-    return value.astimezone(dt_timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
 class PostmortemFieldForm(forms.ModelForm):

@@ -27,4 +27,4 @@ def render_markdown(text: str) -> SafeString:
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="noopener noreferrer",
     )
-    return mark_safe(cleaned)  # noqa: S308 - nh3 output is sanitized HTML
+    return mark_safe(cleaned)

@@ -16,7 +16,7 @@ whose id exists with the same content is skipped; with other content it is refus
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.db import transaction
@@ -118,14 +118,7 @@ class PostmortemRecord:
     @classmethod
     def from_json_dict(cls, obj) -> "PostmortemRecord":
         """Parse one log object; raises LogFormatError naming the first bad key."""
-        if not isinstance(obj, dict):
-            raise LogFormatError("a postmortem line must be a JSON object")
-        missing = [key for key in DATACLASS_KEYS if key not in obj]
-        if missing:
-            raise LogFormatError(f"missing key(s): {', '.join(missing)}")
-        unknown = sorted(set(obj) - set(DATACLASS_KEYS) - set(EXTENSION_KEYS))
-        if unknown:
-            raise LogFormatError(f"unknown key(s): {', '.join(unknown)}")
+        _check_keys(obj, "a postmortem", DATACLASS_KEYS, EXTENSION_KEYS)
         text = {key: _string(obj, key) for key in (
             "summary", "root_cause", "fix_commit_sha", "prevention", "trace_id", "pr_link")}
         text["fix_description"] = _string(obj, "fix_description", default="")
@@ -211,14 +204,7 @@ class AmendmentRecord:
     @classmethod
     def from_json_dict(cls, obj) -> "AmendmentRecord":
         """Parse one amendment object; raises LogFormatError naming the bad key."""
-        if not isinstance(obj, dict):
-            raise LogFormatError("an amendment line must be a JSON object")
-        missing = [key for key in AMENDMENT_KEYS if key not in obj]
-        if missing:
-            raise LogFormatError(f"missing key(s): {', '.join(missing)}")
-        unknown = sorted(set(obj) - set(AMENDMENT_KEYS))
-        if unknown:
-            raise LogFormatError(f"unknown key(s): {', '.join(unknown)}")
+        _check_keys(obj, "an amendment", AMENDMENT_KEYS)
         note = _string(obj, "note")
         if not note.strip():
             raise LogFormatError("note is empty")
@@ -383,7 +369,7 @@ def _write_json_lines(path: Path, objects) -> int:
 
 
 def _format_utc(value: datetime) -> str:
-    return value.astimezone(dt_timezone.utc).isoformat()
+    return value.astimezone(UTC).isoformat()
 
 
 def _legacy_reference_fields(references) -> tuple[str, str]:
@@ -400,6 +386,18 @@ def _references_from_legacy(trace_id: str, pr_link: str) -> tuple[tuple[str, str
     if pr_link:
         refs.append((str(Reference.Kind.PR), pr_link))
     return tuple(refs)
+
+
+def _check_keys(obj, what: str, required: tuple, optional: tuple = ()) -> None:
+    """Raise LogFormatError unless `obj` is a JSON object with every required key and no other."""
+    if not isinstance(obj, dict):
+        raise LogFormatError(f"{what} line must be a JSON object")
+    missing = [key for key in required if key not in obj]
+    if missing:
+        raise LogFormatError(f"missing key(s): {', '.join(missing)}")
+    unknown = sorted(set(obj) - set(required) - set(optional))
+    if unknown:
+        raise LogFormatError(f"unknown key(s): {', '.join(unknown)}")
 
 
 def _string(obj: dict, key: str, default: str | None = None) -> str:
@@ -437,7 +435,7 @@ def _parse_utc(value, key: str) -> datetime:
         raise LogFormatError(f"{key} {value!r} is not an ISO 8601 date and time") from exc
     if parsed.tzinfo is None:
         raise LogFormatError(f"{key} {value!r} has no UTC offset")
-    return parsed.astimezone(dt_timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def _parse_timeline(value) -> tuple[TimelineRow, ...]:

@@ -3,7 +3,7 @@
 Tests run on PostgreSQL (config.test_settings) with real connections.
 """
 import os
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pgtrigger
@@ -91,7 +91,7 @@ def anonymous_client(db):
 
 def fill_complete_draft(pm: Postmortem) -> Postmortem:
     """Give a draft a valid value for each of the seven fields; returns it re-read."""
-    start = datetime(2026, 3, 2, 13, 40, tzinfo=dt_timezone.utc)
+    start = datetime(2026, 3, 2, 13, 40, tzinfo=UTC)
     pm.summary = "Position in SYNTHETIC_A was not closed on thesis invalidation; loss 1.4%."
     pm.root_cause = "correctness"
     pm.fix_commit_sha = "3f9c2ab"

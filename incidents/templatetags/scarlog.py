@@ -1,5 +1,5 @@
 """Template filters: UTC times with their zone, UTC time inputs, sanitized Markdown."""
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 from django import template
 
@@ -15,7 +15,7 @@ def utc(value, with_seconds: bool = False) -> str:
     if not value:
         return ""
     fmt = "%Y-%m-%d %H:%M:%S UTC" if with_seconds else "%Y-%m-%d %H:%M UTC"
-    return value.astimezone(dt_timezone.utc).strftime(fmt)
+    return value.astimezone(UTC).strftime(fmt)
 
 
 @register.filter
