@@ -50,12 +50,18 @@ def _get_postmortem_for_user(request, pk) -> Postmortem:
     return get_object_or_404(queryset, pk=pk)
 
 
-def _final_refusal(pm: Postmortem) -> HttpResponse:
-    return HttpResponse(
-        f"Postmortem {pm.pk} is final and cannot be edited; add an amendment instead.",
-        status=409,
-        content_type="text/plain; charset=utf-8",
-    )
+def _final_refusal(request, pm: Postmortem) -> HttpResponse:
+    """409 for an edit of a final postmortem; an htmx page is sent to the read-only record.
+
+    This happens when a teammate finalizes while another tab is still typing.
+    """
+    message = f"Postmortem {pm.pk} is final and cannot be edited; add an amendment instead."
+    response = HttpResponse(message, status=409, content_type="text/plain; charset=utf-8")
+    if request.htmx:
+        messages.warning(request, "This postmortem was finalized; it can no longer be edited. "
+                                  "Add an amendment instead.")
+        response["HX-Redirect"] = reverse("incidents:postmortem_detail", args=[pm.pk])
+    return response
 
 
 def _draft_context(pm: Postmortem, **extra) -> dict:
@@ -127,7 +133,7 @@ def postmortem_field(request, pk, name):
     """Autosave one scalar field of a draft (summary, root cause, fix parts, prevention)."""
     pm = _get_postmortem_for_user(request, pk)
     if pm.is_final:
-        return _final_refusal(pm)
+        return _final_refusal(request, pm)
     try:
         form = field_form(name, request.POST, pm)
     except KeyError:
@@ -150,7 +156,7 @@ def postmortem_fix_deferred(request, pk):
     """Set the fix to the template's exact text "no change; documented and deferred"."""
     pm = _get_postmortem_for_user(request, pk)
     if pm.is_final:
-        return _final_refusal(pm)
+        return _final_refusal(request, pm)
     pm.fix_description = DEFERRED_FIX_TEXT
     pm.save(update_fields=["fix_description", "updated_utc"])
     if not request.htmx:
@@ -179,7 +185,7 @@ def row_add(request, pk, kind):
     try:
         row = services.add_row(pm, row_kind)
     except ImmutableRecordError:
-        return _final_refusal(pm)
+        return _final_refusal(request, pm)
     except services.RowLimitError as exc:
         if not request.htmx:
             messages.error(request, str(exc))
@@ -196,7 +202,7 @@ def row_update(request, pk, kind, row_id):
     pm = _get_postmortem_for_user(request, pk)
     row_kind = _get_row_kind(kind)
     if pm.is_final:
-        return _final_refusal(pm)
+        return _final_refusal(request, pm)
     row = get_object_or_404(row_kind.model, pk=row_id, postmortem=pm)
     order_before = list(row_kind.model.objects.filter(postmortem=pm).values_list("pk", flat=True))
     form = ROW_FORMS[kind](request.POST, instance=row)
@@ -232,7 +238,7 @@ def row_remove(request, pk, kind, row_id):
     try:
         services.remove_row(pm, row)
     except ImmutableRecordError:
-        return _final_refusal(pm)
+        return _final_refusal(request, pm)
     if not request.htmx:
         return redirect(reverse("incidents:postmortem_detail", args=[pm.pk]) + f"#section-{kind}")
     return _render_section(request, pm, kind)
@@ -261,7 +267,7 @@ def postmortem_discard(request, pk):
     try:
         services.discard_draft(pm)
     except ImmutableRecordError:
-        return _final_refusal(pm)
+        return _final_refusal(request, pm)
     messages.success(request, "Draft discarded.")
     return redirect("incidents:postmortem_list")
 

@@ -166,7 +166,10 @@ def test_edits_to_a_final_postmortem_are_refused_with_409(alice_client, final_po
         (url("postmortem_discard", final_postmortem.pk), {}),
     ]
     for path, data in attempts:
-        assert alice_client.post(path, data, htmx=True).status_code == 409, path
+        response = alice_client.post(path, data, htmx=True)
+        assert response.status_code == 409, path
+        # A tab still typing when a teammate finalized is taken to the read-only record.
+        assert response["HX-Redirect"] == url("postmortem_detail", final_postmortem.pk)
     final_postmortem.refresh_from_db()
     assert final_postmortem.summary != "rewritten"
     assert final_postmortem.timeline_entries.count() == 5
