@@ -59,10 +59,13 @@ def field_form(name: str, data, instance: Postmortem) -> PostmortemFieldForm:
     Raises KeyError for a name outside AUTOSAVE_FIELDS. (Django's CharField already
     refuses NUL characters, which PostgreSQL cannot store.)
     """
-    if name not in AUTOSAVE_FIELDS:
-        raise KeyError(name)
-    form_class = forms.modelform_factory(Postmortem, form=PostmortemFieldForm, fields=[name])
-    return form_class(data, instance=instance)
+    return _FIELD_FORM_CLASSES[name](data, instance=instance)
+
+
+_FIELD_FORM_CLASSES = {
+    name: forms.modelform_factory(Postmortem, form=PostmortemFieldForm, fields=[name])
+    for name in AUTOSAVE_FIELDS
+}
 
 
 class TimelineEntryForm(forms.ModelForm):

@@ -13,6 +13,7 @@ from django.utils.text import slugify
 
 from incidents.models import DEFERRED_FIX_TEXT, Postmortem
 from incidents.template_rules import FIELD_LABELS
+from incidents.templatetags.scarlog import utc
 
 SLUG_WORDS = 6
 
@@ -24,7 +25,7 @@ def postmortem_filename(pm: Postmortem) -> str:
 
 
 def _utc(value) -> str:
-    return f"{value:%Y-%m-%d %H:%M:%S} UTC" if value else "(no time)"
+    return utc(value, with_seconds=True) or "(no time)"
 
 
 def postmortem_markdown(pm: Postmortem) -> str:

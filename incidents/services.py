@@ -23,18 +23,26 @@ from incidents.models import (
 
 @dataclass(frozen=True)
 class RowKind:
-    """A kind of row a draft holds several of: its URL slug, model, noun and the template's maximum."""
+    """A kind of row a draft holds several of.
 
-    slug: str
+    field_key: its template field (and page section) in template_rules.FIELDS; model;
+    noun for messages; maximum: the template's upper bound; ordered_by_time: an edit can
+    move the row (timeline rows are shown in time order, the others in the order added).
+    """
+
+    field_key: str
     model: type
     noun: str
     maximum: int
+    ordered_by_time: bool = False
 
 
 ROW_KINDS = {
-    "timeline": RowKind("timeline", TimelineEntry, "timeline row", template_rules.TIMELINE_ROWS[1]),
+    "timeline": RowKind("timeline", TimelineEntry, "timeline row",
+                        template_rules.TIMELINE_ROWS[1], ordered_by_time=True),
     "factors": RowKind(
-        "factors", ContributingFactor, "contributing factor", template_rules.FACTOR_COUNT[1]
+        "contributing_factors", ContributingFactor, "contributing factor",
+        template_rules.FACTOR_COUNT[1],
     ),
     "references": RowKind("references", Reference, "reference", template_rules.REFERENCE_COUNT[1]),
 }
@@ -85,9 +93,7 @@ def add_row(postmortem: Postmortem, kind: RowKind):
             f"The template allows at most {kind.maximum} {kind.noun}s; remove one first."
         )
     last = rows.aggregate(last=Max("position"))["last"]
-    row = kind.model.objects.create(postmortem=postmortem, position=(last or 0) + 1)
-    Postmortem.objects.filter(pk=postmortem.pk).update(updated_utc=timezone.now())
-    return row
+    return kind.model.objects.create(postmortem=postmortem, position=(last or 0) + 1)
 
 
 @transaction.atomic

@@ -31,22 +31,19 @@ FIELD_OF_INPUT = {
     "fix_ticket_link": "fix",
     "prevention": "prevention",
 }
-FIELD_OF_ROW_KIND = {
-    "timeline": "timeline",
-    "factors": "contributing_factors",
-    "references": "references",
-}
 
 
-def _get_postmortem_for_user(request, pk) -> Postmortem:
-    """The postmortem `pk` with its rows prefetched; 404 when it does not exist.
+def _get_postmortem_for_user(request, pk, with_rows: bool = False) -> Postmortem:
+    """The postmortem `pk` (its rows prefetched when `with_rows`); 404 when it does not exist.
 
     Every signed-in user may read every postmortem (blameless records are public within
     the operating team, 001_60b217100959449d.txt).
     """
-    queryset = Postmortem.objects.prefetch_related(
-        "timeline_entries", "contributing_factors", "references"
-    )
+    queryset = Postmortem.objects.all()
+    if with_rows:
+        queryset = queryset.prefetch_related(
+            "timeline_entries", "contributing_factors", "references"
+        )
     return get_object_or_404(queryset, pk=pk)
 
 
@@ -78,14 +75,13 @@ def _draft_context(pm: Postmortem, **extra) -> dict:
         ],
         "reference_kinds": Reference.Kind.choices,
         "deferred_fix_text": DEFERRED_FIX_TEXT,
-        "row_limits": {slug: kind.maximum for slug, kind in services.ROW_KINDS.items()},
         **extra,
     }
 
 
 def _render_field_answer(request, pm: Postmortem, field_key: str, errors=None) -> HttpResponse:
     """The htmx answer to an autosave: the field's messages, and the progress panel OOB."""
-    pm = _get_postmortem_for_user(request, pm.pk)
+    pm = _get_postmortem_for_user(request, pm.pk, with_rows=True)
     context = _draft_context(pm, field_key=field_key, input_errors=errors or [])
     return render(request, "incidents/partials/field_answer.html", context)
 
@@ -110,7 +106,7 @@ def postmortem_create(request):
 @require_GET
 def postmortem_detail(request, pk):
     """A draft's form, or a final postmortem read-only with its amendments."""
-    pm = _get_postmortem_for_user(request, pk)
+    pm = _get_postmortem_for_user(request, pk, with_rows=True)
     if pm.is_final:
         return _render_final(request, pm, AmendmentForm())
     return render(request, "incidents/postmortem_draft.html", _draft_context(pm))
@@ -172,8 +168,8 @@ def _get_row_kind(kind: str) -> services.RowKind:
 
 
 def _render_section(request, pm: Postmortem, kind: str, **extra) -> HttpResponse:
-    pm = _get_postmortem_for_user(request, pm.pk)
-    context = _draft_context(pm, kind=kind, oob=True, **extra)
+    pm = _get_postmortem_for_user(request, pm.pk, with_rows=True)
+    context = _draft_context(pm, oob=True, **extra)
     return render(request, f"incidents/partials/{kind}_section.html", context)
 
 
@@ -204,7 +200,8 @@ def row_update(request, pk, kind, row_id):
     if pm.is_final:
         return _final_refusal(request, pm)
     row = get_object_or_404(row_kind.model, pk=row_id, postmortem=pm)
-    order_before = list(row_kind.model.objects.filter(postmortem=pm).values_list("pk", flat=True))
+    rows = row_kind.model.objects.filter(postmortem=pm).values_list("pk", flat=True)
+    order_before = list(rows) if row_kind.ordered_by_time else None
     form = ROW_FORMS[kind](request.POST, instance=row)
     errors = []
     if form.is_valid():
@@ -216,17 +213,12 @@ def row_update(request, pk, kind, row_id):
         for error in errors:
             messages.error(request, error)
         return redirect("incidents:postmortem_detail", pk=pm.pk)
-    order_after = list(row_kind.model.objects.filter(postmortem=pm).values_list("pk", flat=True))
-    if order_after != order_before:
+    if order_before is not None and list(rows.all()) != order_before:
         response = _render_section(request, pm, kind)
-        response["HX-Retarget"] = f"#section-{kind}"
+        response["HX-Retarget"] = f"#section-{row_kind.field_key}"
         response["HX-Reswap"] = "outerHTML"
         return response
-    pm = _get_postmortem_for_user(request, pm.pk)
-    context = _draft_context(
-        pm, field_key=FIELD_OF_ROW_KIND[kind], input_errors=errors, kind=kind, row_id=row.pk
-    )
-    return render(request, "incidents/partials/field_answer.html", context)
+    return _render_field_answer(request, pm, row_kind.field_key, errors)
 
 
 @require_POST
@@ -293,7 +285,7 @@ def amendment_create(request, pk):
 @require_GET
 def postmortem_markdown(request, pk):
     """Download the postmortem as Markdown (the same file `export_postmortems` writes)."""
-    pm = _get_postmortem_for_user(request, pk)
+    pm = _get_postmortem_for_user(request, pk, with_rows=True)
     response = HttpResponse(
         markdown_export.postmortem_markdown(pm), content_type="text/markdown; charset=utf-8"
     )
