@@ -23,8 +23,10 @@ from zoneinfo import ZoneInfo
 
 LABELS = (
     "What happened", "Root cause", "Root pattern", "AWS resources affected", "Duration",
-    "Estimated cost", "Prevention",
+    "Estimated cost", "Prevention", "Postmortem",
 )
+# Scarlog's one addition to the seed's labels: "Postmortem" (the linked postmortem's id),
+# written only for entries that have one.
 REQUIRED_LABELS = ("What happened", "Root cause", "Root pattern", "Estimated cost")
 ZONES = {
     "ET": "America/New_York", "CT": "America/Chicago", "MT": "America/Denver",
@@ -132,11 +134,18 @@ def parse_amount(text: str) -> Decimal:
 
 
 def format_amount(value: Decimal) -> str:
-    """Decimal('78947') -> '78,947'; Decimal('0.23') -> '0.23' (no exponent, commas)."""
-    text = format(value, "f")
+    """Decimal('78947.00') -> '78,947'; Decimal('0.230000') -> '0.23' (no exponent, commas)."""
+    text = format(value.normalize(), "f")
     whole, _, fraction = text.partition(".")
     whole = f"{int(whole):,}"
     return f"{whole}.{fraction}" if fraction else whole
+
+
+def format_usd(value: Decimal) -> str:
+    """Money as the log writes it: Decimal('78947.00') -> '78,947'; Decimal('5.5') -> '5.50'."""
+    if value == value.to_integral_value():
+        return format_amount(value)
+    return f"{value:,.2f}"
 
 
 def parse_cost(text: str) -> CostEstimate:
@@ -155,9 +164,9 @@ def parse_cost(text: str) -> CostEstimate:
 
 def format_cost(cost: CostEstimate) -> str:
     """The inverse of parse_cost()."""
-    text = ("~" if cost.approximate else "") + "$" + format_amount(cost.low)
+    text = ("~" if cost.approximate else "") + "$" + format_usd(cost.low)
     if cost.high != cost.low:
-        text += "-" + format_amount(cost.high)
+        text += "-" + format_usd(cost.high)
     return text + (f" ({cost.note})" if cost.note else "")
 
 

@@ -11,6 +11,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client, TransactionTestCase
 
+from costlog.log_io import import_costlog
+from costlog.models import APPEND_ONLY_TRIGGERS, RootPattern
+from costlog.seed import seed_root_patterns
 from incidents.models import (
     IMMUTABILITY_TRIGGERS,
     ContributingFactor,
@@ -33,10 +36,10 @@ _original_fixture_teardown = TransactionTestCase._fixture_teardown
 def _fixture_teardown_past_immutability(self):
     """Empty the tables after a transactional test although they hold final records.
 
-    Django flushes with TRUNCATE, which the immutability triggers refuse; only test
-    teardown may pass them, through django-pgtrigger's per-transaction ignore.
+    Django flushes with TRUNCATE, which the immutability and append-only triggers refuse;
+    only test teardown may pass them, through django-pgtrigger's per-transaction ignore.
     """
-    with pgtrigger.ignore(*IMMUTABILITY_TRIGGERS):
+    with pgtrigger.ignore(*IMMUTABILITY_TRIGGERS, *APPEND_ONLY_TRIGGERS):
         _original_fixture_teardown(self)
 
 
@@ -128,3 +131,19 @@ def final_postmortem(complete_draft, alice):
     from incidents.services import finalize
 
     return finalize(complete_draft, alice)
+
+
+@pytest.fixture
+def root_patterns(db) -> dict[str, RootPattern]:
+    """The seeded root-pattern taxonomy by name (re-seeded: a transactional test's flush
+    empties the table that migration 0002 filled)."""
+    seed_root_patterns(RootPattern)
+    return {pattern.name: pattern for pattern in RootPattern.objects.all()}
+
+
+@pytest.fixture
+def real_cost_log(root_patterns):
+    """../shared/data/MISHAP_COST_LOG.md imported; returns its text."""
+    text = (SHARED_DATA / "MISHAP_COST_LOG.md").read_text(encoding="utf-8")
+    import_costlog(text)
+    return text

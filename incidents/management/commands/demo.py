@@ -1,7 +1,8 @@
-"""`manage.py demo`: migrate, load the bundled real postmortems, create a login, serve.
+"""`manage.py demo`: migrate, load the bundled real records, create a login, serve.
 
 The demo data is a copy of ../shared/data/postmortems.jsonl and amendments.jsonl kept in
-incidents/demo_data/, so the demo never reads outside the project.
+incidents/demo_data/, and of MISHAP_COST_LOG.md in costlog/demo_data/, so the demo never
+reads outside the project.
 """
 import secrets
 from pathlib import Path
@@ -10,16 +11,19 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from costlog.log_io import import_costlog
 from incidents.postmortem_log import import_log
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "demo_data"
+COSTLOG_DEMO_DATA = Path(__file__).resolve().parents[3] / "costlog" / "demo_data"
 DEMO_USERNAME = "demo"
 
 
 class Command(BaseCommand):
     help = (
-        "Set up and serve the demo: migrate, import the bundled postmortems and amendments "
-        "(idempotent), create the 'demo' login (its password is printed once, when created), "
+        "Set up and serve the demo: migrate, import the bundled postmortems, amendments and "
+        "mishap cost log (idempotent), create the 'demo' login (its password is printed "
+        "once, when created), "
         "then run the development server."
     )
 
@@ -34,6 +38,11 @@ class Command(BaseCommand):
             f"Demo data: {result.postmortems_created} postmortems and "
             f"{result.amendments_created} amendments loaded "
             f"({result.postmortems_unchanged + result.amendments_unchanged} already present)."
+        )
+        costs = import_costlog((COSTLOG_DEMO_DATA / "MISHAP_COST_LOG.md").read_text(encoding="utf-8"))
+        self.stdout.write(
+            f"Cost log: {costs.entries_created} mishap entries and {costs.rates_created} rates "
+            f"loaded ({costs.entries_unchanged + costs.rates_unchanged} already present)."
         )
         self._ensure_login()
         if not options["no_serve"]:

@@ -1,0 +1,43 @@
+"""Django admin for the cost log: root patterns are editable; rates and entries read-only.
+
+Entries, their pattern links and resource rows, and rates are append-only (PostgreSQL
+refuses changes); they are added through the cost log pages or import_costlog.
+"""
+from django.contrib import admin
+
+from costlog.models import MishapEntry, ResourceRate, RootPattern
+
+
+@admin.register(RootPattern)
+class RootPatternAdmin(admin.ModelAdmin):
+    """The editable taxonomy. A pattern used by an entry cannot be deleted (PROTECT)."""
+
+    list_display = ("name", "description")
+    search_fields = ("name",)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shows append-only rows without offering to change or delete them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ResourceRate)
+class ResourceRateAdmin(ReadOnlyAdmin):
+    list_display = ("resource", "usd", "unit", "effective_date", "created_utc")
+    list_filter = ("resource",)
+
+
+@admin.register(MishapEntry)
+class MishapEntryAdmin(ReadOnlyAdmin):
+    list_display = ("occurred_utc", "title", "cost_low_usd", "cost_high_usd", "near_miss",
+                    "corrects")
+    search_fields = ("title",)
+    date_hierarchy = "occurred_utc"

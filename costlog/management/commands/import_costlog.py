@@ -1,0 +1,45 @@
+"""`manage.py import_costlog FILE.md [--rates-effective YYYY-MM-DD]`: import the Markdown log."""
+from datetime import date
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from costlog.log_io import import_costlog
+from costlog.markdown_log import CostLogError
+
+
+def _iso_date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a mishap cost log in the seed's Markdown format (MISHAP_COST_LOG.md): the cost "
+        "reference table and every entry. Importing the same file twice changes nothing; any "
+        "entry that cannot be read aborts the whole import, reported with its line and heading."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path, help="the Markdown cost log")
+        parser.add_argument(
+            "--rates-effective", type=_iso_date, default=None,
+            help="date the cost reference rates take effect (default: the log's first session)",
+        )
+
+    def handle(self, *args, **options):
+        path = Path(options["file"])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
+        try:
+            result = import_costlog(text, rates_effective=options["rates_effective"])
+        except CostLogError as exc:
+            raise CommandError(
+                f"Nothing was imported from {path}:\n" + "\n".join(f"  {e}" for e in exc.errors)
+            ) from exc
+        self.stdout.write(
+            f"Imported {result.entries_created} mishap entries "
+            f"({result.entries_unchanged} already present, unchanged) and "
+            f"{result.rates_created} resource rates ({result.rates_unchanged} unchanged)."
+        )

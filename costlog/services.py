@@ -1,0 +1,456 @@
+"""Cost log operations: pricing resource rows, recording entries and corrections, totals.
+
+Every write runs in one transaction and raises CostEntryError (naming the field) instead of
+half-writing. Totals are computed by PostgreSQL (GROUP BY), over current entries only: an
+entry that has a correction is replaced by it. Source rule: "The Mishap Cost Log" of
+../shared/seeds/000_147101d763a5563e.txt. Money is Decimal USD; times UTC.
+"""
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+
+from costlog.models import (
+    EntryPattern,
+    MishapEntry,
+    MishapResource,
+    ResourceRate,
+    RootPattern,
+)
+from incidents.models import Postmortem, RootCause
+
+ZERO = Decimal(0)
+UNLINKED = "unlinked"
+
+
+class CostEntryError(ValueError):
+    """Bad input for a cost log write; `field` names the input at fault."""
+
+    def __init__(self, field_name: str, message: str):
+        self.field = field_name
+        super().__init__(message)
+
+
+_DURATION_PART = re.compile(r"(\d+)\s*([dhms])")
+_DURATION = re.compile(r"^(?:\s*\d+\s*[dhms])+\s*$")
+_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> int:
+    """'1h 30m' -> 5400 seconds ('2d', '20m', '45s', '1h30m'); ValueError when malformed."""
+    if not _DURATION.match(text or ""):
+        raise ValueError(f"Duration {text!r} is not like '1h 30m', '20m' or '45s'.")
+    seconds = sum(int(n) * _SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
+    if seconds <= 0:
+        raise ValueError(f"Duration {text!r} is zero; enter how long the resource ran.")
+    return seconds
+
+
+def format_duration(seconds: int) -> str:
+    """5400 -> '1h 30m'; the inverse of parse_duration()."""
+    parts = []
+    for unit, size in _SECONDS.items():
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return " ".join(parts) or "0s"
+
+
+def rate_in_force(resource: str, on: date) -> ResourceRate:
+    """The rate of `resource` with the latest effective date on or before `on` (UTC date).
+
+    Raises CostEntryError("resource") when the resource has no rate in force that day.
+    """
+    rate = (
+        ResourceRate.objects.filter(resource=resource, effective_date__lte=on)
+        .order_by("-effective_date")
+        .first()
+    )
+    if rate is None:
+        raise CostEntryError("resource", f"No rate for {resource!r} is in force on {on}.")
+    return rate
+
+
+def current_rates(on: date) -> list[ResourceRate]:
+    """The cost reference table: each resource's rate in force on `on`, by resource name."""
+    rates = ResourceRate.objects.filter(effective_date__lte=on).order_by(
+        "resource", "-effective_date"
+    )
+    latest: dict[str, ResourceRate] = {}
+    for rate in rates:
+        latest.setdefault(rate.resource, rate)
+    return list(latest.values())
+
+
+@transaction.atomic
+def add_rate(resource: str, unit: str, usd: Decimal, effective_date: date, user=None,
+             approximate: bool = True) -> ResourceRate:
+    """Add a rate row (a rate change never overwrites); CostEntryError names a bad field."""
+    resource = resource.strip()
+    if not resource:
+        raise CostEntryError("resource", "Resource: enter the resource's name.")
+    if unit not in ResourceRate.Unit.values:
+        raise CostEntryError("unit", f"Unit {unit!r} is not one of hour, second.")
+    if usd <= 0:
+        raise CostEntryError("usd", "USD per unit must be more than 0.")
+    if ResourceRate.objects.filter(resource=resource, effective_date=effective_date).exists():
+        raise CostEntryError(
+            "effective_date",
+            f"{resource!r} already has a rate effective {effective_date}; "
+            "a change takes a later effective date.",
+        )
+    return ResourceRate.objects.create(
+        resource=resource, unit=unit, usd=usd, effective_date=effective_date,
+        approximate=approximate, created_by=user,
+    )
+
+
+@dataclass(frozen=True)
+class ResourceUse:
+    """A resource row as entered: resource name, quantity (count), duration (seconds)."""
+
+    resource: str
+    quantity: int
+    duration_seconds: int
+
+
+@dataclass(frozen=True)
+class PricedResource:
+    """A ResourceUse priced at the rate in force: cost in USD, to the cent."""
+
+    use: ResourceUse
+    rate: ResourceRate
+    cost_usd: Decimal
+
+    @property
+    def description(self) -> str:
+        """'2x SageMaker Training (ml.m5.xlarge) for 1h 30m'."""
+        return (f"{self.use.quantity}x {self.use.resource} for "
+                f"{format_duration(self.use.duration_seconds)}")
+
+
+def price_resources(uses: list[ResourceUse], on: date) -> list[PricedResource]:
+    """Price each row at the rate in force on `on`; raises CostEntryError("resource")."""
+    priced = []
+    for use in uses:
+        rate = rate_in_force(use.resource, on)
+        priced.append(PricedResource(use, rate, rate.price(use.quantity, use.duration_seconds)))
+    return priced
+
+
+@dataclass
+class EntryInput:
+    """What a mishap entry holds before it is stored (see MishapEntry for each field).
+
+    cost_low_usd/cost_high_usd None: the estimate is the priced resources' total (marked
+    approximate, as rates are). patterns: RootPattern rows in the order logged.
+    """
+
+    occurred_utc: datetime
+    logged_zone: str
+    title: str
+    what_happened: str
+    root_cause: str
+    patterns: list[RootPattern]
+    root_cause_items: list[str] = field(default_factory=list)
+    resources: list[ResourceUse] = field(default_factory=list)
+    resources_affected: str = ""
+    duration: str = ""
+    cost_low_usd: Decimal | None = None
+    cost_high_usd: Decimal | None = None
+    cost_approximate: bool = False
+    cost_note: str = ""
+    near_miss: bool = False
+    prevention_items: list[str] = field(default_factory=list)
+    postmortem: Postmortem | None = None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The USD range an entry will store, and the priced resource rows it came from."""
+
+    low: Decimal
+    high: Decimal
+    approximate: bool
+    priced: list[PricedResource]
+
+    @property
+    def resources_total(self) -> Decimal:
+        return sum((row.cost_usd for row in self.priced), ZERO)
+
+
+def estimate(data: EntryInput) -> Estimate:
+    """The cost an entry will store: the figures given, or else the resources' total.
+
+    Raises CostEntryError naming cost_low_usd/cost_high_usd/near_miss/resource.
+    """
+    priced = price_resources(data.resources, data.occurred_utc.astimezone(UTC).date())
+    low, high, approximate = data.cost_low_usd, data.cost_high_usd, data.cost_approximate
+    if low is None and high is None:
+        if not priced:
+            raise CostEntryError(
+                "cost_low_usd",
+                "Estimated cost: enter a figure (or a low–high range), or add resource rows "
+                "to price it from the cost reference table.",
+            )
+        low = high = sum((row.cost_usd for row in priced), ZERO)
+        approximate = True
+    elif low is None:
+        raise CostEntryError("cost_low_usd", "Estimated cost low: enter it (high alone is not a range).")
+    elif high is None:
+        high = low
+    if low < 0:
+        raise CostEntryError("cost_low_usd", "Estimated cost low cannot be negative.")
+    if high < low:
+        raise CostEntryError("cost_high_usd", "Estimated cost high is below low.")
+    if data.near_miss and high != 0:
+        raise CostEntryError(
+            "near_miss", "A near-miss is a $0 entry; its estimated cost must be $0."
+        )
+    return Estimate(low, high, approximate, priced)
+
+
+def _check_text(data: EntryInput) -> None:
+    for name, label in (("title", "Title"), ("what_happened", "What happened"),
+                        ("root_cause", "Root cause")):
+        if not getattr(data, name).strip():
+            raise CostEntryError(name, f"{label}: this field is required.")
+    if not data.patterns:
+        raise CostEntryError("patterns", "Root pattern: choose at least one.")
+    if len({pattern.pk for pattern in data.patterns}) != len(data.patterns):
+        raise CostEntryError("patterns", "Root pattern: a pattern is listed twice.")
+
+
+@transaction.atomic
+def record_entry(data: EntryInput, user=None, origin: str = MishapEntry.Origin.FORM,
+                 corrects: MishapEntry | None = None, correction_reason: str = "") -> MishapEntry:
+    """Store a mishap entry with its pattern links and priced resource rows.
+
+    With `corrects`, the new entry replaces that one in every total (the original stays
+    visible); a correction needs a reason and the corrected entry must be current.
+    Raises CostEntryError naming the field; nothing is stored then.
+    """
+    _check_text(data)
+    figures = estimate(data)
+    if corrects is not None:
+        if not correction_reason.strip():
+            raise CostEntryError("correction_reason", "Reason for the correction: required.")
+        locked = MishapEntry.objects.select_for_update().get(pk=corrects.pk)
+        if MishapEntry.objects.filter(corrects=locked).exists():
+            raise CostEntryError(
+                "corrects", f"Entry {locked.pk} was already corrected; correct the newest entry."
+            )
+    resources_affected = data.resources_affected.strip() or ", ".join(
+        row.description for row in figures.priced
+    )
+    entry = MishapEntry.objects.create(
+        occurred_utc=data.occurred_utc.astimezone(UTC),
+        logged_zone=data.logged_zone,
+        title=data.title.strip(),
+        what_happened=data.what_happened.strip(),
+        root_cause=data.root_cause.strip(),
+        root_cause_items=[item.strip() for item in data.root_cause_items if item.strip()],
+        resources_affected=resources_affected,
+        duration=data.duration.strip(),
+        cost_low_usd=figures.low,
+        cost_high_usd=figures.high,
+        cost_approximate=figures.approximate,
+        cost_note="" if data.near_miss else data.cost_note.strip(),
+        near_miss=data.near_miss,
+        prevention_items=[item.strip() for item in data.prevention_items if item.strip()],
+        postmortem=data.postmortem,
+        corrects=corrects,
+        correction_reason=correction_reason.strip() if corrects else "",
+        origin=origin,
+        created_by=user,
+    )
+    EntryPattern.objects.bulk_create(
+        EntryPattern(
+            entry=entry, pattern=pattern, position=position,
+            # PostgreSQL's copy_entry_figures trigger sets these; the embedded demo
+            # database has no triggers, so they are passed too.
+            occurred_utc=entry.occurred_utc, cost_low_usd=entry.cost_low_usd,
+            cost_high_usd=entry.cost_high_usd, near_miss=entry.near_miss,
+            postmortem_id=entry.postmortem_id,
+        )
+        for position, pattern in enumerate(data.patterns, start=1)
+    )
+    MishapResource.objects.bulk_create(
+        MishapResource(entry=entry, rate=row.rate, quantity=row.use.quantity,
+                       duration_seconds=row.use.duration_seconds, cost_usd=row.cost_usd,
+                       position=position)
+        for position, row in enumerate(figures.priced, start=1)
+    )
+    return entry
+
+
+def entry_input_from(entry: MishapEntry) -> EntryInput:
+    """An EntryInput holding `entry`'s content, to start a correction from."""
+    return EntryInput(
+        occurred_utc=entry.occurred_utc, logged_zone=entry.logged_zone, title=entry.title,
+        what_happened=entry.what_happened, root_cause=entry.root_cause,
+        patterns=[link.pattern for link in entry.pattern_links.select_related("pattern")],
+        root_cause_items=list(entry.root_cause_items),
+        resources=[ResourceUse(row.rate.resource, row.quantity, row.duration_seconds)
+                   for row in entry.resources.select_related("rate")],
+        resources_affected=entry.resources_affected, duration=entry.duration,
+        cost_low_usd=entry.cost_low_usd, cost_high_usd=entry.cost_high_usd,
+        cost_approximate=entry.cost_approximate, cost_note=entry.cost_note,
+        near_miss=entry.near_miss, prevention_items=list(entry.prevention_items),
+        postmortem=entry.postmortem,
+    )
+
+
+def current_entries():
+    """Entries no correction replaced: the ones every total counts."""
+    return MishapEntry.objects.filter(correction__isnull=True)
+
+
+# --- Periods -------------------------------------------------------------------------
+
+_MONTH = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{2})$")
+_QUARTER = re.compile(r"^(?P<year>\d{4})-Q(?P<quarter>[1-4])$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period: key ("all", "2026-Q1", "2026-01"), label, [start, end) in UTC."""
+
+    key: str
+    label: str
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def filter(self, prefix: str = "") -> Q:
+        """A Q on `{prefix}occurred_utc` within the period."""
+        q = Q()
+        if self.start is not None:
+            q &= Q(**{f"{prefix}occurred_utc__gte": self.start, f"{prefix}occurred_utc__lt": self.end})
+        return q
+
+
+ALL_TIME = Period("all", "All time")
+
+
+def parse_period(key: str) -> Period:
+    """'all', 'YYYY-Qn' or 'YYYY-MM' -> Period; CostEntryError("period") otherwise."""
+    if key in ("", "all"):
+        return ALL_TIME
+    if match := _QUARTER.match(key):
+        year, quarter = int(match["year"]), int(match["quarter"])
+        start = datetime(year, 3 * quarter - 2, 1, tzinfo=UTC)
+        end = datetime(year + (quarter == 4), 1 if quarter == 4 else 3 * quarter + 1, 1, tzinfo=UTC)
+        return Period(key, f"Q{quarter} {year}", start, end)
+    if (match := _MONTH.match(key)) and 1 <= int(match["month"]) <= 12:
+        year, month = int(match["year"]), int(match["month"])
+        start = datetime(year, month, 1, tzinfo=UTC)
+        end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
+        return Period(key, start.strftime("%B %Y"), start, end)
+    raise CostEntryError("period", f"Period {key!r} is not 'all', 'YYYY-Qn' or 'YYYY-MM'.")
+
+
+def period_choices(today: date) -> list[Period]:
+    """Periods to pick from: all time, then each quarter and month from the first entry to today."""
+    first = MishapEntry.objects.order_by("occurred_utc").values_list("occurred_utc", flat=True).first()
+    last = MishapEntry.objects.order_by("-occurred_utc").values_list("occurred_utc", flat=True).first()
+    if first is None:
+        return [ALL_TIME]
+    end = max(last.date(), today)
+    quarters, months = [], []
+    year, month = first.year, first.month
+    while (year, month) <= (end.year, end.month):
+        months.append(parse_period(f"{year}-{month:02d}"))
+        quarter_key = f"{year}-Q{(month - 1) // 3 + 1}"
+        if not quarters or quarters[-1].key != quarter_key:
+            quarters.append(parse_period(quarter_key))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return [ALL_TIME, *reversed(quarters), *reversed(months)]
+
+
+def quarter_of(day: date) -> str:
+    """The period key of the quarter holding `day` ('2026-Q1')."""
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def parse_root_cause(value: str) -> str:
+    """'' (any), 'unlinked', or a RootCause value; CostEntryError("root_cause") otherwise."""
+    if value in ("", UNLINKED) or value in RootCause.values:
+        return value
+    raise CostEntryError(
+        "root_cause",
+        f"Root cause {value!r} is not one of {', '.join(RootCause.values)} or {UNLINKED}.",
+    )
+
+
+def _root_cause_filter(root_cause: str, prefix: str = "") -> Q:
+    if root_cause == UNLINKED:
+        return Q(**{f"{prefix}postmortem__isnull": True})
+    if root_cause:
+        return Q(**{f"{prefix}postmortem__root_cause": root_cause})
+    return Q()
+
+
+# --- Totals --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PatternTotal:
+    """One row of the totals page: a root pattern's USD range, entry and near-miss counts."""
+
+    pattern: RootPattern | None
+    low_usd: Decimal
+    high_usd: Decimal
+    entries: int
+    near_misses: int
+
+    @property
+    def name(self) -> str:
+        return self.pattern.name if self.pattern else "All entries (each counted once)"
+
+
+def totals_by_pattern(period: Period = ALL_TIME, root_cause: str = "") -> tuple[list[PatternTotal], PatternTotal]:
+    """Per-pattern totals (every pattern, highest cost first) and the grand total.
+
+    An entry with two root patterns counts toward both rows; the grand total counts it once.
+    Only current entries count (a corrected entry is replaced by its correction). Two GROUP
+    BY queries in PostgreSQL, whatever the number of entries; USD as Decimal.
+    """
+    not_corrected = ~Exists(MishapEntry.objects.filter(corrects_id=OuterRef("entry_id")))
+    aggregates = {
+        "low": Sum("cost_low_usd"),
+        "high": Sum("cost_high_usd"),
+        "entries": Count("id"),
+        "near_misses": Count("id", filter=Q(near_miss=True)),
+    }
+    rows = (
+        EntryPattern.objects.filter(not_corrected, period.filter(), _root_cause_filter(root_cause))
+        .values("pattern_id")
+        .annotate(**aggregates)
+        .order_by()
+    )
+    by_pattern = {row["pattern_id"]: row for row in rows}
+    totals = []
+    for pattern in RootPattern.objects.all():
+        row = by_pattern.get(pattern.pk, {})
+        totals.append(PatternTotal(pattern, row.get("low") or ZERO, row.get("high") or ZERO,
+                                   row.get("entries", 0), row.get("near_misses", 0)))
+    totals.sort(key=lambda total: (-total.high_usd, -total.entries, total.name))
+    grand = current_entries().filter(period.filter(), _root_cause_filter(root_cause)).aggregate(
+        low=Sum("cost_low_usd"), high=Sum("cost_high_usd"), entries=Count("id"),
+        near_misses=Count("id", filter=Q(near_miss=True)),
+    )
+    return totals, PatternTotal(None, grand["low"] or ZERO, grand["high"] or ZERO,
+                                grand["entries"], grand["near_misses"])
+
+
+def incident_table(period: Period = ALL_TIME, root_cause: str = "", pattern: RootPattern | None = None):
+    """Current entries of the period, oldest first, with their patterns prefetched.
+
+    The seed's incident table (date, incident, cost, root pattern) is one row per entry.
+    """
+    entries = current_entries().filter(period.filter(), _root_cause_filter(root_cause))
+    if pattern is not None:
+        entries = entries.filter(pattern_links__pattern=pattern)
+    return entries.prefetch_related("pattern_links__pattern").order_by("occurred_utc", "id")

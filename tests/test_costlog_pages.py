@@ -1,0 +1,184 @@
+"""The cost log pages as a signed-in user sees them (Django test client, CSRF enforced)."""
+import csv
+import html
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from costlog.models import MishapEntry, MishapResource, ResourceRate
+
+pytestmark = pytest.mark.django_db
+
+TOTALS = reverse("costlog:totals")
+NEW_ENTRY = reverse("costlog:entry_create")
+
+
+def entry_post(taxonomy, **changes) -> dict:
+    data = {
+        "occurred_date": "2026-03-02", "occurred_time": "09:30", "logged_zone": "ET",
+        "title": "HPO sweep trained on last month's features",
+        "what_happened": "Fifteen training jobs used a stale feature list.",
+        "root_cause": "Feature list copied by hand.", "root_cause_items": "",
+        "patterns": [taxonomy["Feature mismatch"].pk], "resources_affected": "",
+        "duration": "~2 hours", "cost_low_usd": "", "cost_high_usd": "", "cost_note": "",
+        "prevention_items": "Import features.py in both paths\nCI compares the lists",
+        "postmortem": "",
+        "resources-TOTAL_FORMS": "1", "resources-INITIAL_FORMS": "0",
+        "resources-MIN_NUM_FORMS": "0", "resources-MAX_NUM_FORMS": "50",
+        "resources-0-resource": "SageMaker Training (ml.m5.xlarge)",
+        "resources-0-quantity": "15", "resources-0-duration": "2h",
+    }
+    data.update(changes)
+    return data
+
+
+def test_every_cost_page_needs_login(anonymous_client, real_cost_log):
+    entry = MishapEntry.objects.first()
+    for url in [TOTALS, reverse("costlog:totals_csv"), reverse("costlog:entry_list"), NEW_ENTRY,
+                reverse("costlog:entry_detail", args=[entry.pk]), reverse("costlog:rate_list"),
+                reverse("costlog:entry_correct", args=[entry.pk])]:
+        response = anonymous_client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_costs_are_one_click_from_the_home_page(alice_client):
+    assert f'href="{TOTALS}"' in alice_client.get("/").content.decode()
+
+
+def test_the_totals_page_shows_the_seed_figures(alice_client, real_cost_log):
+    page = alice_client.get(TOTALS).content.decode()
+    silent = page.index(">Silent fallback</a>")
+    assert "$79,102" in page[silent:silent + 400] and "$79,207" in page[silent:silent + 400]
+    risk = page.index(">Missing risk check</a>")
+    assert page[risk:risk + 300].count("$78,947") == 2
+    assert "counts it once" in page
+    assert '<svg viewBox' in page and 'data-pattern="Silent fallback"' in page
+
+
+def test_filtering_totals_by_period_through_htmx_returns_the_table_only(alice_client, real_cost_log):
+    response = alice_client.get(TOTALS, {"period": "2026-02"}, headers={"HX-Request": "true"})
+    fragment = response.content.decode()
+    assert fragment.lstrip().startswith('<section id="totals"')
+    assert "February 2026" in fragment and "<html" not in fragment
+    # Only the Feb 6 segfault ($0) is in February.
+    assert '<td class="num">1</td>' in fragment and "$78,947" not in fragment
+
+
+def test_a_bad_filter_is_a_400_naming_it(alice_client):
+    response = alice_client.get(TOTALS, {"period": "last-week"})
+    assert response.status_code == 400
+    assert "Period 'last-week' is not" in html.unescape(response.content.decode())
+    response = alice_client.get(TOTALS, {"root_cause": "vibes"})
+    assert response.status_code == 400
+    assert "Root cause 'vibes'" in html.unescape(response.content.decode())
+
+
+def test_totals_download_as_csv(alice_client, real_cost_log):
+    response = alice_client.get(reverse("costlog:totals_csv"), {"period": "2026-Q1"})
+    assert response["Content-Type"].startswith("text/csv")
+    assert 'filename="mishap-costs-2026-Q1.csv"' in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    by_name = {row["root_pattern"]: row for row in rows}
+    assert by_name["Silent fallback"]["high_usd"] == "79207.00"
+    assert rows[-1]["root_pattern"] == "All entries (each counted once)"
+    assert rows[-1]["entries"] == "7" and rows[-1]["period"] == "Q1 2026"
+
+
+def test_the_incident_table_lists_entries_with_cost_and_patterns(alice_client, root_patterns, real_cost_log):
+    page = alice_client.get(reverse("costlog:entry_list"),
+                            {"pattern": root_patterns["Missing risk check"].pk}).content.decode()
+    assert "KXIN Concentration Loss" in page and "Silent fallback + Missing risk check" in page
+    assert "Constant Prescreening Scores" not in page
+    page = alice_client.get(reverse("costlog:entry_list")).content.decode()
+    assert "~$5-10 (wasted training jobs)" in page and "$0 (near-miss)" in page
+
+
+def test_logging_an_entry_prices_its_resources(alice_client, alice, root_patterns, real_cost_log):
+    response = alice_client.post(NEW_ENTRY, entry_post(root_patterns))
+    entry = MishapEntry.objects.latest("id")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("costlog:entry_detail", args=[entry.pk])
+    # 15 × 2 h × $0.23/h; 9:30 AM ET is 14:30 UTC in March (EST).
+    assert entry.cost_low_usd == entry.cost_high_usd == Decimal("6.90") and entry.cost_approximate
+    assert entry.occurred_utc.isoformat() == "2026-03-02T14:30:00+00:00"
+    assert entry.created_by == alice and entry.prevention_items == [
+        "Import features.py in both paths", "CI compares the lists"]
+    page = alice_client.get(response["Location"]).content.decode()
+    assert "~$6.90" in page and "(logged as 2026-03-02 9:30 AM ET)" in page
+
+
+def test_a_bad_entry_is_refused_naming_the_field_and_nothing_is_stored(alice_client, root_patterns,
+                                                                        real_cost_log):
+    before = MishapEntry.objects.count()
+    response = alice_client.post(NEW_ENTRY, entry_post(root_patterns, near_miss="on"))
+    assert response.status_code == 400
+    assert "Near-miss ($0: caught before it cost anything): A near-miss is a $0 entry" in (
+        response.content.decode())
+    response = alice_client.post(NEW_ENTRY, entry_post(root_patterns, **{"resources-0-duration": "soon"}))
+    assert response.status_code == 400
+    assert "Resource row 1: duration: Duration &#x27;soon&#x27; is not like" in response.content.decode()
+    response = alice_client.post(NEW_ENTRY, entry_post(root_patterns, postmortem="not-an-id"))
+    assert "Postmortem id: &#x27;not-an-id&#x27; is not the id of a postmortem." in response.content.decode()
+    assert MishapEntry.objects.count() == before
+
+
+def test_the_live_preview_prices_resource_rows(alice_client, root_patterns, real_cost_log):
+    response = alice_client.post(reverse("costlog:entry_preview"), entry_post(root_patterns), htmx=True)
+    fragment = response.content.decode()
+    assert "15x SageMaker Training (ml.m5.xlarge) for 2h" in fragment
+    assert 'data-preview="estimate">~$6.90<' in fragment
+    response = alice_client.post(reverse("costlog:entry_preview"),
+                                 entry_post(root_patterns, cost_low_usd="5", cost_high_usd="10"), htmx=True)
+    assert 'data-preview="estimate">$5–$10<' in response.content.decode()
+
+
+def test_adding_a_resource_row_keeps_the_rows_typed_so_far(alice_client, root_patterns, real_cost_log):
+    response = alice_client.post(reverse("costlog:resource_row_add"), entry_post(root_patterns), htmx=True)
+    fragment = response.content.decode()
+    assert 'name="resources-TOTAL_FORMS" value="2"' in fragment
+    assert 'value="2h"' in fragment and fragment.count("<select") == 2 and "autofocus" in fragment
+
+
+def test_correcting_an_entry_keeps_the_original_visible(alice_client, root_patterns, real_cost_log):
+    kxin = MishapEntry.objects.get(title="KXIN Concentration Loss")
+    form = alice_client.get(reverse("costlog:entry_correct", args=[kxin.pk])).content.decode()
+    assert 'value="KXIN Concentration Loss"' in form and 'value="78947.00"' in form
+    data = entry_post(root_patterns, title=kxin.title, occurred_date="2026-01-30",
+                      occurred_time="13:00", cost_low_usd="80000", cost_high_usd="80000",
+                      patterns=[root_patterns["Silent fallback"].pk, root_patterns["Missing risk check"].pk],
+                      **{"resources-0-resource": "", "resources-0-quantity": "1",
+                         "resources-0-duration": ""})
+    response = alice_client.post(reverse("costlog:entry_correct", args=[kxin.pk]), data)
+    assert response.status_code == 400 and "Reason for the correction: This field is required." in (
+        response.content.decode())
+    data["correction_reason"] = "Broker statement shows $80,000."
+    response = alice_client.post(reverse("costlog:entry_correct", args=[kxin.pk]), data)
+    assert response.status_code == 302, response.content.decode()
+    correction = MishapEntry.objects.get(corrects=kxin)
+    assert response["Location"] == reverse("costlog:entry_detail", args=[correction.pk])
+    original = alice_client.get(reverse("costlog:entry_detail", args=[kxin.pk])).content.decode()
+    assert "see the correction" in original and "$78,947" in original
+    assert "Correct this entry" not in original
+    assert "$80,000" in alice_client.get(TOTALS).content.decode()
+
+
+def test_a_rate_change_is_a_new_row(alice_client, real_cost_log):
+    data = {"resource": "ECS Task (Fargate)", "unit": "hour", "usd": "0.05",
+            "approximate": "on", "effective_date": "2026-06-01"}
+    response = alice_client.post(reverse("costlog:rate_list"), data)
+    assert response.status_code == 302
+    assert ResourceRate.objects.filter(resource="ECS Task (Fargate)").count() == 2
+    response = alice_client.post(reverse("costlog:rate_list"), data)
+    assert response.status_code == 400
+    assert "already exists" in response.content.decode() or "already has a rate" in response.content.decode()
+
+
+def test_posts_without_a_csrf_token_are_refused(alice, root_patterns, real_cost_log):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = client.post(NEW_ENTRY, entry_post(root_patterns))
+    assert response.status_code == 403 and not MishapResource.objects.exists()
