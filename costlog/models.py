@@ -165,7 +165,7 @@ class MishapEntry(AppendOnlyModel):
         FORM = "form", "Entered in Scarlog"
         IMPORT = "import", "Imported from a Markdown log"
 
-    occurred_utc = models.DateTimeField(db_index=True)
+    occurred_utc = models.DateTimeField()
     logged_zone = models.CharField(
         max_length=8, choices=[(zone, zone) for zone in ZONES], default="UTC"
     )
@@ -218,6 +218,13 @@ class MishapEntry(AppendOnlyModel):
                 name="correction_has_reason",
             ),
         ]
+        indexes = [
+            # Covers the grand total of a period (index-only scan, no wide text rows read).
+            models.Index(
+                fields=["occurred_utc"], name="entry_totals",
+                include=["id", "cost_low_usd", "cost_high_usd", "near_miss", "postmortem"],
+            ),
+        ]
         triggers = _append_only_triggers("costlog_mishapentry", "mishap entry")
 
     def __str__(self) -> str:
@@ -259,7 +266,14 @@ class EntryPattern(AppendOnlyModel):
         constraints = [
             models.UniqueConstraint(fields=["entry", "pattern"], name="pattern_once_per_entry"),
         ]
-        indexes = [models.Index(fields=["occurred_utc"], name="entrypattern_occurred")]
+        indexes = [
+            # Covers totals by pattern for a period (index-only scan).
+            models.Index(
+                fields=["occurred_utc"], name="entrypattern_totals",
+                include=["pattern", "entry", "cost_low_usd", "cost_high_usd", "near_miss",
+                         "postmortem"],
+            ),
+        ]
         triggers = [
             *_append_only_triggers("costlog_entrypattern", "entry pattern"),
             pgtrigger.Trigger(

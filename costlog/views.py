@@ -28,7 +28,7 @@ class FilterError(Exception):
 def _filters(request) -> dict:
     """period, root_cause and pattern from the query string; raises FilterError."""
     try:
-        period = services.parse_period(request.GET.get("period", "all"))
+        period = services.parse_period(request.GET.get("period", services.DEFAULT_PERIOD))
         root_cause = services.parse_root_cause(request.GET.get("root_cause", ""))
     except services.CostEntryError as exc:
         raise FilterError(str(exc)) from exc

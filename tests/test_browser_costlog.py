@@ -15,7 +15,7 @@ def page(browser, live_server, transactional_db, real_cost_log):  # noqa: F811
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto("/costs/")
+    page.goto("/costs/?period=all")
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill("alice-password-1")
     page.get_by_role("button", name="Sign in").click()

@@ -48,7 +48,7 @@ def test_costs_are_one_click_from_the_home_page(alice_client):
 
 
 def test_the_totals_page_shows_the_seed_figures(alice_client, real_cost_log):
-    page = alice_client.get(TOTALS).content.decode()
+    page = alice_client.get(TOTALS, {"period": "all"}).content.decode()
     silent = page.index(">Silent fallback</a>")
     assert "$79,102" in page[silent:silent + 400] and "$79,207" in page[silent:silent + 400]
     risk = page.index(">Missing risk check</a>")
@@ -64,6 +64,11 @@ def test_filtering_totals_by_period_through_htmx_returns_the_table_only(alice_cl
     assert "February 2026" in fragment and "<html" not in fragment
     # Only the Feb 6 segfault ($0) is in February.
     assert '<td class="num">1</td>' in fragment and "$78,947" not in fragment
+
+
+def test_the_totals_page_opens_on_the_last_12_months(alice_client, root_patterns):
+    page = alice_client.get(TOTALS).content.decode()
+    assert '<option value="12m" selected>Last 12 months (' in page
 
 
 def test_a_bad_filter_is_a_400_naming_it(alice_client):
@@ -161,7 +166,7 @@ def test_correcting_an_entry_keeps_the_original_visible(alice_client, root_patte
     original = alice_client.get(reverse("costlog:entry_detail", args=[kxin.pk])).content.decode()
     assert "see the correction" in original and "$78,947" in original
     assert "Correct this entry" not in original
-    assert "$80,000" in alice_client.get(TOTALS).content.decode()
+    assert "$80,000" in alice_client.get(TOTALS, {"period": "all"}).content.decode()
 
 
 def test_a_rate_change_is_a_new_row(alice_client, real_cost_log):

@@ -235,6 +235,16 @@ def test_periods_are_utc_half_open_intervals(key, start, end):
     assert (period.start, period.end) == (start, end)
 
 
+@pytest.mark.parametrize("today, start, end", [
+    (date(2026, 11, 20), datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)),
+    (date(2026, 12, 31), datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
+    (date(2027, 1, 1), datetime(2026, 2, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC)),
+])
+def test_the_last_12_months_are_the_calendar_months_up_to_this_one(today, start, end):
+    period = services.parse_period("12m", today)
+    assert (period.start, period.end) == (start, end)
+
+
 @pytest.mark.parametrize("key", ["2026-13", "2026-Q5", "last week", "2026"])
 def test_unknown_periods_are_refused_naming_the_field(key):
     with pytest.raises(CostEntryError) as error:

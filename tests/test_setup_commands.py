@@ -5,8 +5,9 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
+from costlog.models import MishapEntry
 from incidents.models import Amendment, Postmortem
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, SHARED_DATA
 
 README = (PROJECT_DIR / "README.md").read_text()
 
@@ -27,11 +28,11 @@ def test_ci_runs_the_readme_test_command_verbatim():
     assert setup_commands()[1] in ci.splitlines()
 
 
-@pytest.mark.django_db
-def test_demo_loads_the_real_postmortems_and_prints_a_working_login_once(capsys):
+def test_demo_loads_the_real_records_and_prints_a_working_login_once(capsys, root_patterns):
     call_command("demo", "--no-serve")
     first = capsys.readouterr().out
     assert "8 postmortems and 2 amendments loaded" in first
+    assert "Cost log: 7 mishap entries and 6 rates loaded" in first
     password = re.search(r"password '([^']+)'", first).group(1)
     assert authenticate(username="demo", password=password) is not None
 
@@ -41,3 +42,9 @@ def test_demo_loads_the_real_postmortems_and_prints_a_working_login_once(capsys)
     assert "Login: user 'demo' exists" in second
     assert Postmortem.objects.count() == 8
     assert Amendment.objects.count() == 2
+    assert MishapEntry.objects.count() == 7
+
+
+def test_the_demo_cost_log_is_the_real_one():
+    bundled = PROJECT_DIR / "costlog" / "demo_data" / "MISHAP_COST_LOG.md"
+    assert bundled.read_bytes() == (SHARED_DATA / "MISHAP_COST_LOG.md").read_bytes()

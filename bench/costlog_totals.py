@@ -1,0 +1,193 @@
+"""Benchmark: the cost totals page at 1,000,000 mishap entries, beside its bare SQL.
+
+Run from the project directory (PostgreSQL on 127.0.0.1:5432, as for the tests):
+
+    .venv/bin/python bench/costlog_totals.py [--entries 1000000] [--runs 30] [--reseed]
+
+It seeds a separate database `scarlog_bench` once (entries spread over five years,
+realistic titles and costs, 5% near-misses, 30% with two root patterns, 1% corrected;
+the PostgreSQL triggers run as in production), then for each period prints the totals
+page's median and p95 time (Django test client, signed in, whole request and render)
+beside the median time of the same SQL run bare, in the same run. "12m" is the page as it
+opens (the last 12 months). Target (issue 5): page within 1.5x of the bare SQL and under
+300 ms. Figures are printed, never asserted.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+BENCH_DATABASE = "scarlog_bench"
+os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.test_settings")
+
+import django
+import psycopg
+
+TITLES = [
+    "Silent fallback to heuristics in inference", "Deployment left trading rules disabled",
+    "Prescreening produced constant scores", "Feature list diverged between train and serve",
+    "Position limit ignored pending orders", "Training entry point used for inference",
+    "HPO sweep ran on a stale image", "Endpoint left running over the weekend",
+]
+
+SEED_ENTRIES_SQL = """
+INSERT INTO costlog_mishapentry (occurred_utc, logged_zone, title, what_happened, root_cause,
+    root_cause_items, resources_affected, duration, cost_low_usd, cost_high_usd,
+    cost_approximate, cost_note, near_miss, prevention_items, correction_reason, origin,
+    created_utc)
+SELECT ts, 'ET', (%(titles)s::text[])[1 + g %% 8] || ' (run ' || g || ')',
+    'Jobs ran for ' || (g %% 90) || ' minutes before anyone noticed the identical results.',
+    'An exception was caught and replaced by a default; nobody checked the output.',
+    '["first failure", "second failure"]', 'SageMaker Training (ml.m5.xlarge)', '~20 minutes',
+    CASE WHEN near THEN 0 ELSE low END, CASE WHEN near THEN 0 ELSE round(low * (1 + r2)::numeric, 2) END,
+    NOT near, '', near, '["Fail fast", "Verify outputs"]', '', 'import', ts
+FROM (
+    SELECT g, timestamptz '2021-11-20' + random() * interval '1826 days' AS ts,
+           random() < 0.05 AS near, round(exp(random() * 8)::numeric, 2) AS low, random() AS r2
+    FROM generate_series(1, %(count)s) AS g
+) AS s
+"""
+
+# Run per 100,000 ids: one statement queuing millions of deferred foreign-key checks
+# slows down far more than linearly.
+SEED_PATTERNS_SQL = """
+INSERT INTO costlog_entrypattern (entry_id, pattern_id, position)
+SELECT id, (%(patterns)s::bigint[])[1 + id %% 6], 1 FROM costlog_mishapentry
+WHERE id > %(after)s AND id <= %(after)s + 100000;
+INSERT INTO costlog_entrypattern (entry_id, pattern_id, position)
+SELECT id, (%(patterns)s::bigint[])[1 + (id %% 6 + 1 + id %% 5) %% 6], 2
+FROM costlog_mishapentry WHERE id %% 10 < 3 AND id > %(after)s AND id <= %(after)s + 100000;
+"""
+
+SEED_CORRECTIONS_SQL = """
+WITH corrected AS (
+    INSERT INTO costlog_mishapentry (occurred_utc, logged_zone, title, what_happened, root_cause,
+        root_cause_items, resources_affected, duration, cost_low_usd, cost_high_usd,
+        cost_approximate, cost_note, near_miss, prevention_items, corrects_id,
+        correction_reason, origin, created_utc)
+    SELECT occurred_utc, logged_zone, title, what_happened, root_cause, root_cause_items,
+        resources_affected, duration, cost_low_usd * 2, cost_high_usd * 2, cost_approximate,
+        cost_note, near_miss, prevention_items, id, 'Invoice arrived', 'form', now()
+    FROM costlog_mishapentry WHERE id % 100 = 0 AND corrects_id IS NULL
+    RETURNING id, corrects_id
+)
+INSERT INTO costlog_entrypattern (entry_id, pattern_id, position)
+SELECT corrected.id, link.pattern_id, link.position
+FROM corrected JOIN costlog_entrypattern AS link ON link.entry_id = corrected.corrects_id;
+"""
+
+
+def ensure_database(reseed: bool) -> None:
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                              [BENCH_DATABASE]).fetchone()
+        if exists and reseed:
+            conn.execute(f"DROP DATABASE {BENCH_DATABASE} WITH (FORCE)")
+            exists = None
+        if not exists:
+            conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+
+
+def seed(entries: int) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
+    from costlog.models import MishapEntry, RootPattern
+
+    call_command("migrate", verbosity=0)
+    stored = MishapEntry.objects.count()
+    if stored >= entries:
+        print(f"Using the {stored:,} entries already in {BENCH_DATABASE} (--reseed to rebuild).")
+        return
+    if stored:
+        raise SystemExit(f"{BENCH_DATABASE} holds {stored:,} entries, fewer than asked; "
+                         "run with --reseed.")
+    patterns = list(RootPattern.objects.order_by("id").values_list("id", flat=True))[:6]
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(SEED_ENTRIES_SQL, {"titles": TITLES, "count": entries})
+        # Fresh statistics, so the copy_entry_figures trigger looks entries up by index.
+        cursor.execute("ANALYZE costlog_mishapentry")
+        cursor.execute("SELECT min(id), max(id) FROM costlog_mishapentry")
+        first, last = cursor.fetchone()
+        for after in range(first - 1, last, 100_000):
+            cursor.execute(SEED_PATTERNS_SQL, {"patterns": patterns, "after": after})
+        cursor.execute(SEED_CORRECTIONS_SQL)
+        # What autovacuum does some time after a bulk load: statistics and visibility map.
+        cursor.execute("VACUUM ANALYZE")
+    print(f"Seeded {MishapEntry.objects.count():,} entries in {time.perf_counter() - started:.0f} s.")
+
+
+def timed(function, runs: int) -> list[float]:
+    function()  # warm caches and connections
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1]
+
+
+def measure(runs: int) -> None:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from costlog import services
+
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    client = Client()
+    client.force_login(user)
+    print(f"\n{'period':<10} {'page median':>12} {'page p95':>10} {'SQL median':>11} "
+          f"{'ratio':>6} {'queries':>8}")
+    for key in ("12m", "all", "2025-Q3", "2025-07"):
+        period = services.parse_period(key)
+        with CaptureQueriesContext(connection) as captured:
+            services.totals_by_pattern(period, "")
+        statements = [query["sql"] for query in captured.captured_queries]
+
+        def bare_sql(statements=statements):
+            with connection.cursor() as cursor:
+                for sql in statements:
+                    cursor.execute(sql)
+                    cursor.fetchall()
+
+        def page(key=key):
+            response = client.get("/costs/", {"period": key}, HTTP_HOST="127.0.0.1")
+            if response.status_code != 200:
+                raise SystemExit(f"/costs/?period={key} answered {response.status_code}")
+
+        sql_ms = statistics.median(timed(bare_sql, runs))
+        page_samples = timed(page, runs)
+        with CaptureQueriesContext(connection) as captured:
+            page()
+        page_ms = statistics.median(page_samples)
+        print(f"{key:<10} {page_ms:>10.1f}ms {p95(page_samples):>8.1f}ms {sql_ms:>9.1f}ms "
+              f"{page_ms / sql_ms:>5.2f}x {len(captured.captured_queries):>8}")
+    print("\nTarget: page median within 1.5x of the SQL it runs, and under 300 ms.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--reseed", action="store_true", help="drop and rebuild the bench database")
+    args = parser.parse_args()
+    ensure_database(args.reseed)
+    django.setup()
+    seed(args.entries)
+    measure(args.runs)
+
+
+if __name__ == "__main__":
+    main()
