@@ -14,7 +14,7 @@ first session of the log (or from `rates_effective`). Export writes each resourc
 latest rate and the current entries (corrections applied) in time order.
 """
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -51,7 +51,6 @@ class ImportResult:
     rates_unchanged: int = 0
     entries_created: int = 0
     entries_unchanged: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 def _entry_error(entry: Entry, message: str) -> str:

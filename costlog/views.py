@@ -4,6 +4,7 @@ entry and its corrections, the entry form with a live cost preview, and the rate
 Views are thin: parse filters and forms, call costlog.services, render.
 """
 import csv
+import functools
 from datetime import UTC, datetime
 
 from django.core.paginator import Paginator
@@ -52,8 +53,17 @@ def _filter_context(filters: dict) -> dict:
     }
 
 
-def _bad_filter(request, exc: FilterError) -> HttpResponse:
-    return render(request, "costlog/bad_filter.html", {"message": str(exc)}, status=400)
+def with_filters(view):
+    """Call `view(request, filters)` with the parsed query-string filters; a malformed
+    filter is answered 400 with a page naming it."""
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            filters = _filters(request)
+        except FilterError as exc:
+            return render(request, "costlog/bad_filter.html", {"message": str(exc)}, status=400)
+        return view(request, filters, *args, **kwargs)
+    return wrapper
 
 
 def _chart_rows(rows: list[services.PatternTotal]) -> list[dict]:
@@ -72,12 +82,9 @@ def _chart_rows(rows: list[services.PatternTotal]) -> list[dict]:
 
 
 @require_GET
-def totals(request):
+@with_filters
+def totals(request, filters):
     """Totals by root pattern for a period (and root-cause class), as a table and a chart."""
-    try:
-        filters = _filters(request)
-    except FilterError as exc:
-        return _bad_filter(request, exc)
     rows, grand = services.totals_by_pattern(filters["period"], filters["root_cause"])
     context = {
         **_filter_context(filters),
@@ -94,12 +101,9 @@ def totals(request):
 
 
 @require_GET
-def totals_csv(request):
+@with_filters
+def totals_csv(request, filters):
     """The totals table as CSV (USD with two decimals); the last row is the grand total."""
-    try:
-        filters = _filters(request)
-    except FilterError as exc:
-        return _bad_filter(request, exc)
     rows, grand = services.totals_by_pattern(filters["period"], filters["root_cause"])
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
@@ -116,12 +120,9 @@ def totals_csv(request):
 
 
 @require_GET
-def entry_list(request):
+@with_filters
+def entry_list(request, filters):
     """The seed's incident table (date, incident, cost, root pattern), paginated."""
-    try:
-        filters = _filters(request)
-    except FilterError as exc:
-        return _bad_filter(request, exc)
     entries = services.incident_table(filters["period"], filters["root_cause"], filters["pattern"])
     page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
