@@ -1,7 +1,16 @@
 """Django admin: drafts are editable; final postmortems and amendments are read-only."""
 from django.contrib import admin
+from django.utils import timezone
 
-from incidents.models import Amendment, ContributingFactor, Postmortem, Reference, TimelineEntry
+from incidents.models import (
+    ActionItem,
+    Amendment,
+    ApiToken,
+    ContributingFactor,
+    Postmortem,
+    Reference,
+    TimelineEntry,
+)
 
 
 class FrozenWhenFinalInline(admin.TabularInline):
@@ -74,3 +83,42 @@ class AmendmentAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         obj.author = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(ActionItem)
+class ActionItemAdmin(admin.ModelAdmin):
+    """Read-only here: items change through the postmortem page, which records history."""
+
+    list_display = ("description", "kind", "owner", "due_date", "status")
+    list_filter = ("kind", "status")
+    search_fields = ("description",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created with `manage.py create_api_token`; here they are listed and revoked."""
+
+    list_display = ("name", "prefix", "user", "scopes", "created_utc", "last_used_utc",
+                    "revoked_utc")
+    readonly_fields = ("name", "prefix", "user", "key_sha256", "scopes", "created_utc",
+                       "last_used_utc")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        queryset.filter(revoked_utc__isnull=True).update(revoked_utc=timezone.now())

@@ -468,4 +468,189 @@ IMMUTABILITY_TRIGGERS = [
     "incidents.Amendment:amendments_append_only",
     "incidents.Amendment:amendments_only_on_final",
     "incidents.Amendment:amendments_no_truncate",
+    "incidents.ActionItemEvent:action_item_history_append_only",
+    "incidents.GateOverride:gate_override_append_only",
 ]
+
+
+# --- Classification, action items, the planning gate --------------------------------------
+# Source rule: 002_c5de36bc64e2efd7.txt (INC-030 → INC-031: action items that were scheduled,
+# not delivered; "the planning gate didn't enforce that they shipped before the next run").
+# These rows live outside the immutable postmortem content, so final and imported
+# postmortems can be classified and their action items progressed.
+
+DOMAIN_HELP = "A short slug naming the area of work, such as cloud-training."
+
+
+class Classification(models.Model):
+    """A postmortem's domain (slug) and tags, with who set them and when (UTC).
+
+    Kept apart from the postmortem row, which is immutable once final.
+    """
+
+    postmortem = models.OneToOneField(
+        Postmortem, on_delete=models.PROTECT, primary_key=True, related_name="classification"
+    )
+    domain = models.SlugField(max_length=60, help_text=DOMAIN_HELP)
+    tags = models.JSONField(default=list, blank=True)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    set_utc = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["domain"], name="classification_domain")]
+
+    def __str__(self) -> str:
+        return f"{self.postmortem_id} in {self.domain}"
+
+
+class ActionItem(models.Model):
+    """An action item of a postmortem: typed, owned, due, and open until it ships.
+
+    kind is one of the closed list rule, hook, test, criterion, memory (an item that fits
+    none is too vague to ship). Shipped requires `evidence` of the kind's shape
+    (incidents.evidence); dropped requires `drop_reason`. Every change is recorded in
+    ActionItemEvent. Source rule: 002_c5de36bc64e2efd7.txt.
+    """
+
+    class Kind(models.TextChoices):
+        RULE = "rule", "Rule"
+        HOOK = "hook", "Hook"
+        TEST = "test", "Test"
+        CRITERION = "criterion", "Criterion"
+        MEMORY = "memory", "Memory"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        SHIPPED = "shipped", "Shipped"
+        DROPPED = "dropped", "Dropped"
+
+    OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.PROTECT, related_name="action_items"
+    )
+    kind = models.CharField("type", max_length=10, choices=Kind.choices)
+    description = models.TextField()
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    due_date = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    drop_reason = models.TextField(blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    created_utc = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    updated_utc = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["rule", "hook", "test", "criterion", "memory"]),
+                name="action_item_kind_in_list",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="shipped") | ~Q(evidence={}),
+                name="shipped_item_has_evidence",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="dropped") | ~Q(drop_reason=""),
+                name="dropped_item_has_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_date"], name="action_item_open_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.description[:60]}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class ActionItemEvent(models.Model):
+    """One change to an action item (append-only): who, when (UTC), what."""
+
+    item = models.ForeignKey(ActionItem, on_delete=models.PROTECT, related_name="events")
+    at_utc = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    change = models.TextField()
+
+    class Meta:
+        ordering = ["at_utc", "id"]
+        triggers = [
+            pgtrigger.Trigger(
+                name="action_item_history_append_only",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                func=(
+                    "RAISE EXCEPTION 'action item history is append-only (event %)', OLD.id "
+                    "USING ERRCODE = 'restrict_violation';"
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at_utc:%Y-%m-%d %H:%M} UTC: {self.change}"
+
+
+class GateOverride(models.Model):
+    """An explicit, recorded override letting work through a closed planning gate.
+
+    Who, why and until when (UTC). It never hides the blocking items; it is append-only.
+    """
+
+    domain = models.SlugField(max_length=60)
+    reason = models.TextField()
+    until_utc = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_utc = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_utc"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="override_has_reason"),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="gate_override_append_only",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                func=(
+                    "RAISE EXCEPTION 'gate override % is a record and cannot be changed', "
+                    "OLD.id USING ERRCODE = 'restrict_violation';"
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Override of {self.domain} until {self.until_utc:%Y-%m-%d %H:%M} UTC"
+
+
+class ApiToken(models.Model):
+    """A token for machine clients (CI calling the planning gate): only its SHA-256 is stored.
+
+    The token is shown once when created (incidents.api_tokens.create_token). `scopes` lists
+    what it may do ("gate:read"); revoked_utc ends it.
+    """
+
+    name = models.CharField(max_length=100)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    prefix = models.CharField(max_length=12, help_text="The first characters, to recognise it.")
+    key_sha256 = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_utc = models.DateTimeField(default=timezone.now)
+    revoked_utc = models.DateTimeField(null=True, blank=True)
+    last_used_utc = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -29,7 +29,7 @@ from incidents.models import (
     RootCause,
     TimelineEntry,
 )
-from incidents.services import mark_final
+from incidents.services import ClassificationError, clean_domain, mark_final, set_domain
 
 DATACLASS_KEYS = (
     "id", "created_utc", "summary", "timeline", "root_cause", "contributing_factors",
@@ -252,13 +252,21 @@ def read_json_lines(path: Path, parse) -> tuple[list[tuple[int, object]], list[s
     return records, errors
 
 
-def import_log(postmortem_path: Path, amendment_path: Path | None = None) -> ImportResult:
+def import_log(postmortem_path: Path, amendment_path: Path | None = None,
+               domain: str | None = None) -> ImportResult:
     """Import a log.jsonl (and optionally an amendments.jsonl) in one transaction.
 
-    Records keep their id and created_utc and become final. Returns an ImportResult;
+    Records keep their id and created_utc and become final. With `domain` (a slug), every
+    record of the file is classified in it (incidents.services.set_domain), those already
+    present too. Returns an ImportResult;
     raises ImportRefused, having written nothing, when any line is malformed, a record's
     id exists with other content, or an amendment's parent is unknown or a draft.
     """
+    if domain is not None:
+        try:
+            domain = clean_domain(domain)
+        except ClassificationError as exc:
+            raise ImportRefused([f"--domain: {exc}"]) from exc
     records, errors = read_json_lines(postmortem_path, PostmortemRecord.from_json_dict)
     amendments = []
     if amendment_path is not None:
@@ -275,6 +283,9 @@ def import_log(postmortem_path: Path, amendment_path: Path | None = None) -> Imp
             for record in new_records:
                 record.create_final_postmortem()
             _import_amendments(amendment_path, amendments, errors, result)
+        if not errors and domain is not None:
+            for _, record in records:
+                set_domain(Postmortem.objects.get(pk=record.id), domain)
         if errors:
             transaction.set_rollback(True)
     if errors:

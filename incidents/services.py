@@ -4,6 +4,7 @@ Each function runs in one transaction and raises a domain error instead of half-
 ImmutableRecordError (the postmortem is final), TemplateIncompleteError (finalize with
 gaps), ValueError subclasses for bad input. Source rules: 001_60b217100959449d.txt.
 """
+import re
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -13,6 +14,7 @@ from django.utils import timezone
 from incidents import template_rules
 from incidents.models import (
     Amendment,
+    Classification,
     ContributingFactor,
     ImmutableRecordError,
     Postmortem,
@@ -150,3 +152,41 @@ def add_amendment(postmortem: Postmortem, user, note: str) -> Amendment:
     if not postmortem.is_final:
         raise AmendmentError("This postmortem is a draft; edit it instead of amending it.")
     return Amendment.objects.create(postmortem=postmortem, author=user, note=note)
+
+
+class ClassificationError(ValueError):
+    """A domain or tag was refused; the message names it."""
+
+
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def clean_domain(domain: str) -> str:
+    """A domain slug ('cloud-training'): lower-case letters, digits and single hyphens.
+
+    Raises ClassificationError naming the value.
+    """
+    domain = (domain or "").strip()
+    if not _SLUG.match(domain) or len(domain) > 60:
+        raise ClassificationError(
+            f"Domain {domain!r} is not a slug such as cloud-training (lower-case letters, "
+            "digits and hyphens, at most 60 characters)."
+        )
+    return domain
+
+
+@transaction.atomic
+def set_domain(postmortem: Postmortem, domain: str, user=None, tags: list[str] | None = None):
+    """Classify `postmortem` in `domain` (and `tags` when given); records who and when (UTC).
+
+    Works on drafts and final postmortems alike: classification is kept outside the
+    immutable content. Returns the Classification; raises ClassificationError.
+    """
+    domain = clean_domain(domain)
+    defaults = {"domain": domain, "set_by": user, "set_utc": timezone.now()}
+    if tags is not None:
+        defaults["tags"] = [clean_domain(tag) for tag in tags]
+    classification, _ = Classification.objects.update_or_create(
+        postmortem=postmortem, defaults=defaults
+    )
+    return classification

@@ -17,11 +17,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path, help="log.jsonl: one postmortem per line")
         parser.add_argument("--amendments", type=Path, help="amendments.jsonl to import too")
+        parser.add_argument("--domain", help="classify every record of the file in this domain "
+                                             "(a slug such as cloud-training)")
 
     def handle(self, *args, **options):
         try:
             amendments = options["amendments"]
-            result = import_log(Path(options["file"]), Path(amendments) if amendments else None)
+            result = import_log(Path(options["file"]), Path(amendments) if amendments else None,
+                                domain=options["domain"])
         except ImportRefused as exc:
             raise CommandError(
                 "Nothing was imported:\n" + "\n".join(f"  {e}" for e in exc.errors)

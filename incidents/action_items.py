@@ -1,0 +1,108 @@
+"""Action items: add, progress, ship with evidence, drop with a reason; each change recorded.
+
+Source rule: 002_c5de36bc64e2efd7.txt ("Both items had owners but no verified-shipped
+status. They were scheduled, not delivered."). Action items are living records: they can
+be added and progressed after the postmortem is finalized. Every function runs in one
+transaction, writes an ActionItemEvent, and raises ActionItemError (naming the field) or
+EvidenceError instead of half-writing.
+"""
+from datetime import date
+
+from django.db import transaction
+
+from incidents.evidence import clean_evidence, describe_missing
+from incidents.models import ActionItem, ActionItemEvent, Postmortem
+
+
+class ActionItemError(ValueError):
+    """An action item change was refused; `field` names the input at fault."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
+
+
+def _record(item: ActionItem, user, change: str) -> None:
+    ActionItemEvent.objects.create(item=item, by=user, change=change)
+
+
+@transaction.atomic
+def add_item(postmortem: Postmortem, kind: str, description: str, owner, due_date: date,
+             user=None) -> ActionItem:
+    """A new open action item; kind must be rule, hook, test, criterion or memory."""
+    if kind not in ActionItem.Kind.values:
+        raise ActionItemError(
+            "kind", f"Type {kind!r} is not one of rule, hook, test, criterion, memory; an item "
+                    "that fits none is too vague to ship.")
+    if not description.strip():
+        raise ActionItemError("description", "Description: say what will ship.")
+    if owner is None:
+        raise ActionItemError("owner", "Owner: every action item needs one.")
+    if due_date is None:
+        raise ActionItemError("due_date", "Due date: every action item needs one.")
+    item = ActionItem.objects.create(postmortem=postmortem, kind=kind,
+                                     description=description.strip(), owner=owner,
+                                     due_date=due_date, created_by=user)
+    _record(item, user, f"created: {kind}, owner {owner.get_username()}, due {due_date}")
+    return item
+
+
+def _locked(item: ActionItem) -> ActionItem:
+    return ActionItem.objects.select_for_update().get(pk=item.pk)
+
+
+@transaction.atomic
+def start_item(item: ActionItem, user=None) -> ActionItem:
+    """Mark an open item in progress."""
+    item = _locked(item)
+    if item.status != ActionItem.Status.OPEN:
+        raise ActionItemError("status", f"Only an open item can start; this one is {item.status}.")
+    item.status = ActionItem.Status.IN_PROGRESS
+    item.save(update_fields=["status", "updated_utc"])
+    _record(item, user, "status: open → in progress")
+    return item
+
+
+@transaction.atomic
+def ship_item(item: ActionItem, evidence: dict, user=None) -> ActionItem:
+    """Mark an item shipped with its evidence (incidents.evidence shapes); EvidenceError else."""
+    item = _locked(item)
+    if not item.is_open:
+        raise ActionItemError("status", f"This item is already {item.status}.")
+    item.evidence = clean_evidence(item.kind, evidence)
+    before = item.get_status_display().lower()
+    item.status = ActionItem.Status.SHIPPED
+    item.save(update_fields=["evidence", "status", "updated_utc"])
+    shown = ", ".join(f"{key}={value}" for key, value in item.evidence.items())
+    _record(item, user, f"status: {before} → shipped; evidence {shown}")
+    return item
+
+
+@transaction.atomic
+def drop_item(item: ActionItem, reason: str, user=None) -> ActionItem:
+    """Drop an open item; a reason is required and kept."""
+    item = _locked(item)
+    if not item.is_open:
+        raise ActionItemError("status", f"This item is already {item.status}.")
+    if not reason.strip():
+        raise ActionItemError("drop_reason", "Reason for dropping: required.")
+    before = item.get_status_display().lower()
+    item.status, item.drop_reason = ActionItem.Status.DROPPED, reason.strip()
+    item.save(update_fields=["status", "drop_reason", "updated_utc"])
+    _record(item, user, f"status: {before} → dropped; reason: {item.drop_reason}")
+    return item
+
+
+def is_closed(postmortem: Postmortem, items: list[ActionItem] | None = None) -> bool:
+    """Closed: at least one action item, and every item shipped (with evidence) or dropped.
+
+    Derived from the items; never written onto the postmortem row.
+    """
+    items = list(postmortem.action_items.all()) if items is None else items
+    return bool(items) and not any(item.is_open for item in items)
+
+
+def missing_evidence(item: ActionItem) -> str:
+    """What an open item lacks before it can count as shipped ('needs hook file + commit SHA')."""
+    return describe_missing(item.kind)
+

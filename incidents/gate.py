@@ -1,0 +1,116 @@
+"""The planning gate: no new work in a domain while a finalized postmortem there has open
+action items.
+
+Source rule: AI-4 of 002_c5de36bc64e2efd7.txt ("refuses new work in a previously-failed
+domain until prior postmortem action items are verified done"). check_gate() answers with
+the blocking items; an explicit GateOverride (who, why, until when) lets work through
+without hiding them. The same answer backs `manage.py gate` and GET /api/gate/<domain>.
+"""
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.evidence import describe_missing
+from incidents.models import ActionItem, Classification, GateOverride, Postmortem
+from incidents.services import clean_domain
+
+
+class GateOverrideError(ValueError):
+    """An override was refused; `field` names the input at fault."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class BlockingItem:
+    """An open action item of a finalized postmortem in the domain."""
+
+    item: ActionItem
+
+    def as_dict(self) -> dict:
+        item = self.item
+        return {
+            "postmortem": str(item.postmortem_id),
+            "postmortem_summary": item.postmortem.summary,
+            "action_item": item.pk,
+            "type": item.kind,
+            "description": item.description,
+            "owner": item.owner.get_username(),
+            "due": item.due_date.isoformat(),
+            "status": item.status,
+            "missing_evidence": describe_missing(item.kind),
+        }
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The gate's answer for a domain: open or not, why, blocking items, active override."""
+
+    domain: str
+    known_domain: bool
+    blocking: list[BlockingItem]
+    override: GateOverride | None
+
+    @property
+    def open(self) -> bool:
+        return not self.blocking or self.override is not None
+
+    @property
+    def message(self) -> str:
+        if not self.known_domain:
+            return f"Gate open: no postmortem is classified in domain {self.domain!r} (unknown domain)."
+        if not self.blocking:
+            return f"Gate open: every finalized postmortem in {self.domain!r} is closed out."
+        count = f"{len(self.blocking)} open action item{'s' if len(self.blocking) != 1 else ''}"
+        if self.override is not None:
+            return (f"Gate open by override until {self.override.until_utc:%Y-%m-%d %H:%M} UTC "
+                    f"({self.override.created_by.get_username()}: {self.override.reason}); "
+                    f"{count} still block {self.domain!r}.")
+        return f"Gate closed: {count} from finalized postmortems block {self.domain!r}."
+
+    def as_dict(self) -> dict:
+        override = None
+        if self.override is not None:
+            override = {"by": self.override.created_by.get_username(),
+                        "reason": self.override.reason,
+                        "until_utc": self.override.until_utc.isoformat()}
+        return {"domain": self.domain, "open": self.open, "known_domain": self.known_domain,
+                "message": self.message, "override": override,
+                "blocking": [blocking.as_dict() for blocking in self.blocking]}
+
+
+def check_gate(domain: str, now: datetime | None = None) -> GateResult:
+    """The gate for `domain` (a slug; ClassificationError otherwise) at `now` (UTC)."""
+    domain = clean_domain(domain)
+    now = now or timezone.now()
+    items = (
+        ActionItem.objects.filter(
+            status__in=ActionItem.OPEN_STATUSES,
+            postmortem__status=Postmortem.Status.FINAL,
+            postmortem__classification__domain=domain,
+        )
+        .select_related("postmortem", "owner")
+        .order_by("due_date", "id")
+    )
+    override = (
+        GateOverride.objects.filter(domain=domain, until_utc__gt=now)
+        .select_related("created_by").order_by("-until_utc").first()
+    )
+    known = Classification.objects.filter(domain=domain).exists()
+    return GateResult(domain, known, [BlockingItem(item) for item in items], override)
+
+
+@transaction.atomic
+def override_gate(domain: str, reason: str, until_utc: datetime, user) -> GateOverride:
+    """Record an override of `domain`'s gate by `user` until `until_utc` (future, aware)."""
+    domain = clean_domain(domain)
+    if not reason.strip():
+        raise GateOverrideError("reason", "Reason: say why the gate is overridden.")
+    if until_utc.tzinfo is None or until_utc <= timezone.now():
+        raise GateOverrideError("until_utc", "Until: give a future time with its zone (UTC).")
+    return GateOverride.objects.create(domain=domain, reason=reason.strip(),
+                                       until_utc=until_utc, created_by=user)
