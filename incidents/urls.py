@@ -1,7 +1,7 @@
 """URLs of the incidents app (namespace `incidents`)."""
 from django.urls import path
 
-from incidents import views
+from incidents import action_item_views, views
 
 app_name = "incidents"
 
@@ -20,4 +20,9 @@ urlpatterns = [
     path("postmortems/<uuid:pk>/discard/", views.postmortem_discard, name="postmortem_discard"),
     path("postmortems/<uuid:pk>/amendments/", views.amendment_create, name="amendment_create"),
     path("postmortems/<uuid:pk>/markdown/", views.postmortem_markdown, name="postmortem_markdown"),
+    path("postmortems/<uuid:pk>/domain/", action_item_views.domain_set, name="domain_set"),
+    path("postmortems/<uuid:pk>/action-items/", action_item_views.action_item_add,
+         name="action_item_add"),
+    path("action-items/<int:item_id>/<str:change>/", action_item_views.action_item_change,
+         name="action_item_change"),
 ]

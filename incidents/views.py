@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from incidents import markdown_export, services, template_rules
+from incidents.action_item_views import action_item_context
 from incidents.forms import ROW_FORMS, AmendmentForm, field_form
 from incidents.models import (
     DEFERRED_FIX_TEXT,
@@ -120,6 +121,7 @@ def _render_final(request, pm: Postmortem, form: AmendmentForm, status: int = 20
         "form": form,
         "root_cause_definition": ROOT_CAUSE_DEFINITIONS.get(pm.root_cause, ""),
         "deferred_fix_text": DEFERRED_FIX_TEXT,
+        **action_item_context(pm),
     }
     return render(request, "incidents/postmortem_final.html", context, status=status)
 
