@@ -6,7 +6,8 @@ from incidents import action_item_views, views
 app_name = "incidents"
 
 urlpatterns = [
-    path("", views.postmortem_list, name="postmortem_list"),
+    path("", views.dashboard, name="dashboard"),
+    path("postmortems/", views.postmortem_list, name="postmortem_list"),
     path("postmortems/new/", views.postmortem_create, name="postmortem_create"),
     path("postmortems/<uuid:pk>/", views.postmortem_detail, name="postmortem_detail"),
     path("postmortems/<uuid:pk>/field/<str:name>/", views.postmortem_field, name="postmortem_field"),

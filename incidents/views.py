@@ -4,6 +4,8 @@ Views are thin: parse with a form, call incidents.services, render. A draft's fi
 saved one at a time as they change; each answer carries the field's template messages
 and, out of band, the seven-field progress panel.
 """
+from datetime import UTC, datetime
+
 from django.contrib import messages
 from django.db.models import Count
 from django.http import Http404, HttpResponse
@@ -11,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from incidents import dashboard as dashboard_data
 from incidents import markdown_export, services, template_rules
 from incidents.action_item_views import action_item_context
 from incidents.forms import ROW_FORMS, AmendmentForm, field_form
@@ -85,6 +88,17 @@ def _render_field_answer(request, pm: Postmortem, field_key: str, errors=None) -
     pm = _get_postmortem_for_user(request, pm.pk, with_rows=True)
     context = _draft_context(pm, field_key=field_key, input_errors=errors or [])
     return render(request, "incidents/partials/field_answer.html", context)
+
+
+@require_GET
+def dashboard(request):
+    """The home page: open action items (filters in the URL, htmx swaps) and drafts."""
+    try:
+        filters = dashboard_data.Filters.from_query(request.GET)
+    except dashboard_data.DashboardFilterError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    context = dashboard_data.dashboard(filters, datetime.now(UTC).date())
+    return render(request, "incidents/dashboard.html", context)
 
 
 @require_GET

@@ -57,7 +57,7 @@ def page(browser, live_server, transactional_db):
 
 
 def sign_in(page):
-    page.goto("/")
+    page.goto("/postmortems/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill("alice-password-1")
@@ -138,8 +138,10 @@ def test_a_person_fills_finalizes_and_amends_a_postmortem(page):
     expect(page.get_by_text("Postmortem finalized.")).to_be_visible()
     expect(page.get_by_role("heading", name="Postmortem Final")).to_be_visible()
 
-    # No way to edit: the only field left on the page is the amendment note.
-    editable = page.locator("main input:not([type=hidden]), main textarea, main select")
+    # No way to edit the record: outside the action items (living records kept apart from
+    # the immutable content), the only field left on the page is the amendment note.
+    editable = page.locator(
+        "main :is(input:not([type=hidden]), textarea, select):not(#action-items *)")
     expect(editable).to_have_count(1)
     expect(page.get_by_label("Amendment note (Markdown)")).to_be_visible()
     expect(page.get_by_role("button", name="Finalize postmortem")).to_have_count(0)

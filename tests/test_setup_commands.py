@@ -1,7 +1,6 @@
 """The README's two set-up commands, the demo command they run, and .ci/run using the same one."""
 import re
 
-import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 

@@ -1,0 +1,95 @@
+"""The dashboard (home page): open action items, overdue first, and drafts waiting to reconvene.
+
+Source rule: 002_c5de36bc64e2efd7.txt ("scheduled, not delivered"): what has not shipped
+must be the first thing anyone sees. A constant number of queries whatever the row count:
+one for the counts, one for the listed items (at most ITEM_LIMIT), one for drafts, one
+each for the owner and domain filter choices.
+"""
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q
+
+from incidents.models import ActionItem, Classification, Postmortem
+
+ITEM_LIMIT = 200
+DRAFT_LIMIT = 20
+GROUPINGS = ("owner", "domain")
+
+
+class DashboardFilterError(ValueError):
+    """A filter in the query string is malformed; `field` names it."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Dashboard filters: owner username, item type, domain slug, overdue only, grouping."""
+
+    owner: str = ""
+    kind: str = ""
+    domain: str = ""
+    overdue: bool = False
+    group: str = "owner"
+
+    @classmethod
+    def from_query(cls, query) -> "Filters":
+        """Read the filters from request.GET; DashboardFilterError names a bad one."""
+        kind = query.get("type", "")
+        if kind and kind not in ActionItem.Kind.values:
+            raise DashboardFilterError("type", f"Type {kind!r} is not one of "
+                                               f"{', '.join(ActionItem.Kind.values)}.")
+        group = query.get("group", "owner")
+        if group not in GROUPINGS:
+            raise DashboardFilterError("group", f"Group {group!r} is not owner or domain.")
+        overdue = query.get("overdue", "")
+        if overdue not in ("", "1"):
+            raise DashboardFilterError("overdue", "Overdue is '1' or absent.")
+        return cls(query.get("owner", ""), kind, query.get("domain", ""), overdue == "1", group)
+
+
+def open_items(filters: Filters, today: date):
+    """Open and in-progress items matching `filters`, grouped, overdue (earliest due) first."""
+    items = ActionItem.objects.filter(status__in=ActionItem.OPEN_STATUSES)
+    if filters.owner:
+        items = items.filter(owner__username=filters.owner)
+    if filters.kind:
+        items = items.filter(kind=filters.kind)
+    if filters.domain:
+        items = items.filter(postmortem__classification__domain=filters.domain)
+    if filters.overdue:
+        items = items.filter(due_date__lt=today)
+    group_key = "owner__username" if filters.group == "owner" else "postmortem__classification__domain"
+    return items.select_related("owner", "postmortem", "postmortem__classification").order_by(
+        group_key, "due_date", "id"
+    )
+
+
+def dashboard(filters: Filters, today: date) -> dict:
+    """Everything the dashboard shows; see the module docstring for the query budget."""
+    items = open_items(filters, today)
+    counts = items.order_by().aggregate(
+        open=Count("id"), overdue=Count("id", filter=Q(due_date__lt=today))
+    )
+    listed = list(items[:ITEM_LIMIT])
+    drafts = Postmortem.objects.filter(status=Postmortem.Status.DRAFT)
+    draft_rows = list(drafts.order_by("-created_utc")[:DRAFT_LIMIT])
+    return {
+        "filters": filters,
+        "items": listed,
+        "more_items": max(counts["open"] - len(listed), 0),
+        "open_count": counts["open"],
+        "overdue_count": counts["overdue"],
+        "drafts": draft_rows,
+        "draft_count": len(draft_rows) if len(draft_rows) < DRAFT_LIMIT else drafts.count(),
+        "today": today,
+        "owners": get_user_model().objects.filter(is_active=True).order_by("username")
+        .values_list("username", flat=True),
+        "domains": Classification.objects.order_by("domain").values_list("domain", flat=True)
+        .distinct(),
+        "item_kinds": ActionItem.Kind.choices,
+    }

@@ -1,0 +1,61 @@
+"""The dashboard in real Chromium: overdue items highlighted, filters without a reload."""
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
+
+from incidents import action_items, services
+from incidents.models import Postmortem
+from tests.conftest import fill_complete_draft
+from tests.test_browser_postmortem import browser  # noqa: F401  (module-scoped Chromium)
+
+TODAY = datetime.now(UTC).date()
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db):  # noqa: F811
+    users = get_user_model().objects
+    alice = users.create_user("alice", password="alice-password-1")
+    bob = users.create_user("bob", password="bob-password-1")
+    pm = services.finalize(fill_complete_draft(Postmortem.objects.create(created_by=alice)), alice)
+    services.set_domain(pm, "cloud-training", user=alice)
+    action_items.add_item(pm, "rule", "Add auto_destroy=False for long runs", alice,
+                          TODAY - timedelta(days=3))
+    action_items.add_item(pm, "hook", "Independent watchdog process", bob, TODAY + timedelta(days=5))
+    action_items.add_item(pm, "test", "Heartbeat survives a 5-minute blip", bob,
+                          TODAY - timedelta(days=1))
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto("/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("alice-password-1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    yield page
+    context.close()
+
+
+def test_overdue_items_are_highlighted_and_filters_apply_without_reload(page):
+    overdue = page.locator("tr.overdue")
+    expect(overdue).to_have_count(2)
+    expect(overdue.first).to_contain_text("overdue")
+    background = overdue.first.locator("td").first.evaluate("cell => getComputedStyle(cell).backgroundColor")
+    assert background == "rgb(255, 245, 245)"
+    page.evaluate("window.notReloaded = true")
+
+    page.get_by_label("Owner").select_option("bob")
+    expect(page).to_have_url(re.compile(r"owner=bob"))
+    expect(page.locator("[data-item]")).to_have_count(2)
+    page.get_by_label("Overdue only").check()
+    expect(page).to_have_url(re.compile(r"overdue=1"))
+    expect(page.locator("[data-item]")).to_have_count(1)
+    expect(page.locator("[data-item]")).to_contain_text("Heartbeat survives a 5-minute blip")
+    expect(page.locator("[data-counts]")).to_contain_text("1 open action item")
+    assert page.evaluate("window.notReloaded") is True
+
+    page.reload()
+    expect(page.locator("[data-item]")).to_have_count(1)
+    expect(page.get_by_label("Overdue only")).to_be_checked()

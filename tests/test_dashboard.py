@@ -1,0 +1,70 @@
+"""The dashboard (home page): open action items, overdue first, filters, constant queries."""
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from incidents import action_items, services
+from incidents.models import Postmortem
+from tests.conftest import fill_complete_draft
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.now(UTC).date()
+
+
+def final_in(domain: str, user) -> Postmortem:
+    pm = fill_complete_draft(Postmortem.objects.create(created_by=user))
+    pm = services.finalize(pm, user)
+    services.set_domain(pm, domain, user=user)
+    return pm
+
+
+def add_items(count: int, alice, bob):
+    pms = {domain: final_in(domain, alice) for domain in ("cloud-training", "trading")}
+    for n in range(count):
+        action_items.add_item(pms["cloud-training" if n % 2 else "trading"], "rule" if n % 3 else "test",
+                              f"Item {n}", alice if n % 2 else bob, TODAY + timedelta(days=n - count // 2))
+
+
+def dashboard_queries(client) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/").status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_the_dashboard_takes_the_same_number_of_queries_whatever_the_rows(alice_client, alice, bob):
+    add_items(4, alice, bob)
+    few = dashboard_queries(alice_client)
+    add_items(40, alice, bob)
+    for n in range(5):
+        get_user_model().objects.create_user(f"user{n}")
+    assert dashboard_queries(alice_client) == few
+
+
+def test_open_items_are_grouped_with_overdue_first_and_highlighted(alice_client, alice, bob):
+    add_items(6, alice, bob)
+    page = alice_client.get("/").content.decode()
+    assert "<strong>6</strong> open action items" in page and "<strong class=\"overdue-flag\">3</strong> overdue" in page
+    alice_rows = page[page.index('<h3 class="group">alice'):page.index('<h3 class="group">bob')]
+    due_dates = [line.split(">")[1][:10] for line in alice_rows.split('<td class="nowrap"')[1:]]
+    assert due_dates == sorted(due_dates)
+    # alice's items are due in -2, 0 and +2 days: one overdue, listed first.
+    assert alice_rows.count('<tr class="overdue"') == 1
+    assert alice_rows.index('<tr class="overdue"') < alice_rows.index('<tr class=""')
+
+
+def test_filters_narrow_the_items_and_a_bad_one_is_named(alice_client, alice, bob):
+    add_items(6, alice, bob)
+    page = alice_client.get("/", {"owner": "bob", "domain": "trading", "overdue": "1"}).content.decode()
+    assert "<strong>2</strong> open action items" in page and "Item 0" in page and "Item 1<" not in page
+    by_domain = alice_client.get("/", {"group": "domain", "type": "test"}).content.decode()
+    assert '<h3 class="group">trading' in by_domain and '<h3 class="group">cloud-training' in by_domain
+    response = alice_client.get("/", {"type": "wish"})
+    assert response.status_code == 400 and "Type 'wish' is not one of" in response.content.decode()
+
+
+def test_the_dashboard_needs_login(anonymous_client):
+    assert anonymous_client.get("/")["Location"].startswith("/accounts/login/")
