@@ -1,12 +1,15 @@
 """Django admin: drafts are editable; final postmortems and amendments are read-only."""
+from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
+from incidents.gate import override_gate
 from incidents.models import (
     ActionItem,
     Amendment,
     ApiToken,
     ContributingFactor,
+    GateOverride,
     Postmortem,
     Reference,
     TimelineEntry,
@@ -122,3 +125,39 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
         queryset.filter(revoked_utc__isnull=True).update(revoked_utc=timezone.now())
+
+
+class GateOverrideForm(forms.ModelForm):
+    """Refuses a past end time here, as a form error, rather than failing on save."""
+
+    class Meta:
+        model = GateOverride
+        fields = ("domain", "reason", "until_utc")
+
+    def clean_until_utc(self):
+        until = self.cleaned_data["until_utc"]
+        if until <= timezone.now():
+            raise forms.ValidationError("Give a future time: an override ends by itself.")
+        return until
+
+
+@admin.register(GateOverride)
+class GateOverrideAdmin(admin.ModelAdmin):
+    """Record a planning-gate override (who is you; why and until when are required).
+
+    Overrides are records: they cannot be changed or deleted, only left to expire.
+    """
+
+    list_display = ("domain", "until_utc", "created_by", "reason", "created_utc")
+    fields = ("domain", "reason", "until_utc")
+    form = GateOverrideForm
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        saved = override_gate(obj.domain, obj.reason, obj.until_utc, request.user)
+        obj.pk, obj.created_by, obj.created_utc = saved.pk, saved.created_by, saved.created_utc

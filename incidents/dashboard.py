@@ -3,15 +3,16 @@
 Source rule: 002_c5de36bc64e2efd7.txt ("scheduled, not delivered"): what has not shipped
 must be the first thing anyone sees. A constant number of queries whatever the row count:
 one for the counts, one for the listed items (at most ITEM_LIMIT), one for drafts, one
-each for the owner and domain filter choices.
+each for the owner and domain filter choices, one for active planning-gate overrides.
 """
 from dataclasses import dataclass
 from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
+from django.utils import timezone
 
-from incidents.models import ActionItem, Classification, Postmortem
+from incidents.models import ActionItem, Classification, GateOverride, Postmortem
 
 ITEM_LIMIT = 200
 DRAFT_LIMIT = 20
@@ -92,4 +93,6 @@ def dashboard(filters: Filters, today: date) -> dict:
         "domains": Classification.objects.order_by("domain").values_list("domain", flat=True)
         .distinct(),
         "item_kinds": ActionItem.Kind.choices,
+        "overrides": list(GateOverride.objects.filter(until_utc__gt=timezone.now())
+                          .select_related("created_by").order_by("until_utc")),
     }

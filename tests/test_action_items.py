@@ -226,3 +226,36 @@ def test_the_gate_command_prints_json_for_scripts(item, capsys):
     assert exit_.value.code == 1
     assert json.loads(capsys.readouterr().out)["blocking"][0]["description"] == (
         "Watchdog for runs over 4 hours")
+
+
+def test_shipped_rules_export_as_a_numbered_rules_file(item, final_postmortem, alice, capsys):
+    rule = action_items.add_item(final_postmortem, "rule",
+                                 "Fail fast, never silently — no fallback that masks a failure",
+                                 alice, date(2026, 5, 1))
+    action_items.add_item(final_postmortem, "rule", "Still open, not exported", alice, date(2026, 5, 1))
+    action_items.ship_item(rule, {"rules_file": "CLAUDE.md"})
+    call_command("export_rules", domain="trading")
+    out = capsys.readouterr().out
+    assert out.startswith("# Team rules (trading)\n\n## Key Policies (from past failures)\n\n")
+    assert "1. **Fail fast, never silently — no fallback that masks a failure** — see `CLAUDE.md`." in out
+    assert "Still open" not in out and "Watchdog" not in out
+    assert (f"- Policy 1 ← {final_postmortem.created_utc:%Y-%m-%d}: {final_postmortem.summary} "
+            f"(postmortem {final_postmortem.pk})") in out
+
+
+def test_an_admin_records_an_override_signed_with_their_name(item, db):
+    from django.contrib.auth import get_user_model
+
+    from tests.conftest import CsrfClient
+
+    admin = get_user_model().objects.create_superuser("root", password="root-password-1")
+    client = CsrfClient()
+    client.force_login(admin)
+    until = timezone.now() + timedelta(hours=3)
+    response = client.post("/admin/incidents/gateoverride/add/", {
+        "domain": "trading", "reason": "Hotfix for a live order bug",
+        "until_utc_0": until.strftime("%Y-%m-%d"), "until_utc_1": until.strftime("%H:%M:%S"),
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    override = GateOverride.objects.get()
+    assert override.created_by == admin and gate.check_gate("trading").open

@@ -68,3 +68,15 @@ def test_filters_narrow_the_items_and_a_bad_one_is_named(alice_client, alice, bo
 
 def test_the_dashboard_needs_login(anonymous_client):
     assert anonymous_client.get("/")["Location"].startswith("/accounts/login/")
+
+
+def test_an_active_gate_override_shows_on_the_dashboard(alice_client, alice, bob):
+    from django.utils import timezone
+
+    from incidents.gate import override_gate
+
+    add_items(2, alice, bob)
+    override_gate("trading", "Hotfix for a live order bug", timezone.now() + timedelta(hours=2), alice)
+    page = alice_client.get("/").content.decode()
+    assert "<strong>trading</strong> open until" in page and "Hotfix for a live order bug" in page
+    assert "<strong>2</strong> open action items" in page
