@@ -13,20 +13,14 @@ opens (the last 12 months). Target (issue 5): page within 1.5x of the bare SQL a
 300 ms. Figures are printed, never asserted.
 """
 import argparse
-import os
-import statistics
-import sys
 import time
-from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_DIR))
+from common import ensure_database, median, p95, signed_in_client, timed, use_database
+
 BENCH_DATABASE = "scarlog_bench"
-os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.test_settings")
+use_database(BENCH_DATABASE)
 
-import django
-import psycopg
+import django  # after use_database(): DATABASE_URL must be set before Django starts
 
 TITLES = [
     "Silent fallback to heuristics in inference", "Deployment left trading rules disabled",
@@ -82,17 +76,6 @@ FROM corrected JOIN costlog_entrypattern AS link ON link.entry_id = corrected.co
 """
 
 
-def ensure_database(reseed: bool) -> None:
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                              [BENCH_DATABASE]).fetchone()
-        if exists and reseed:
-            conn.execute(f"DROP DATABASE {BENCH_DATABASE} WITH (FORCE)")
-            exists = None
-        if not exists:
-            conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
-
-
 def seed(entries: int) -> None:
     from django.core.management import call_command
     from django.db import connection
@@ -123,31 +106,13 @@ def seed(entries: int) -> None:
     print(f"Seeded {MishapEntry.objects.count():,} entries in {time.perf_counter() - started:.0f} s.")
 
 
-def timed(function, runs: int) -> list[float]:
-    function()  # warm caches and connections
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
-def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[-1]
-
-
 def measure(runs: int) -> None:
-    from django.contrib.auth import get_user_model
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     from costlog import services
 
-    user, _ = get_user_model().objects.get_or_create(username="bench")
-    client = Client()
-    client.force_login(user)
+    client, _ = signed_in_client()
     print(f"\n{'period':<10} {'page median':>12} {'page p95':>10} {'SQL median':>11} "
           f"{'ratio':>6} {'queries':>8}")
     for key in ("12m", "all", "2025-Q3", "2025-07"):
@@ -163,15 +128,15 @@ def measure(runs: int) -> None:
                     cursor.fetchall()
 
         def page(key=key):
-            response = client.get("/costs/", {"period": key}, HTTP_HOST="127.0.0.1")
+            response = client.get("/costs/", {"period": key})
             if response.status_code != 200:
                 raise SystemExit(f"/costs/?period={key} answered {response.status_code}")
 
-        sql_ms = statistics.median(timed(bare_sql, runs))
+        sql_ms = median(timed(bare_sql, runs))
         page_samples = timed(page, runs)
         with CaptureQueriesContext(connection) as captured:
             page()
-        page_ms = statistics.median(page_samples)
+        page_ms = median(page_samples)
         print(f"{key:<10} {page_ms:>10.1f}ms {p95(page_samples):>8.1f}ms {sql_ms:>9.1f}ms "
               f"{page_ms / sql_ms:>5.2f}x {len(captured.captured_queries):>8}")
     print("\nTarget: page median within 1.5x of the SQL it runs, and under 300 ms.")
@@ -183,7 +148,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--reseed", action="store_true", help="drop and rebuild the bench database")
     args = parser.parse_args()
-    ensure_database(args.reseed)
+    ensure_database(BENCH_DATABASE, args.reseed)
     django.setup()
     seed(args.entries)
     measure(args.runs)

@@ -654,3 +654,18 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class DigestSent(models.Model):
+    """One action item digest sent to an owner on a UTC day: at most one a day."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent_utc = models.DateTimeField(default=timezone.now)
+    item_count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "day"], name="one_digest_a_day")]
+
+    def __str__(self) -> str:
+        return f"Digest to {self.owner_id} on {self.day}"
