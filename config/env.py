@@ -70,3 +70,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_mapping(name: str) -> dict[str, str]:
+    """Return `name` ("a=/path/a,b=/path/b") as {"a": "/path/a", ...}; {} when unset.
+
+    Raises ImproperlyConfigured for an item without "=" or a repeated name.
+    """
+    mapping: dict[str, str] = {}
+    for item in env_list(name, []):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ImproperlyConfigured(f"{name}: {item!r} is not name=/path/to/clone.")
+        if key.strip() in mapping:
+            raise ImproperlyConfigured(f"{name}: {key.strip()!r} is given twice.")
+        mapping[key.strip()] = value.strip()
+    return mapping

@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_required, env_str
+from config.env import env_bool, env_int, env_list, env_mapping, env_required, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SCARLOG_VAR_DIR", str(BASE_DIR / "var")))
@@ -195,6 +195,8 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "scarlog@localhost")
 SCARLOG_BASE_URL = env_str("SCARLOG_BASE_URL", "http://127.0.0.1:8000")
+# Local git clones that shipping evidence is checked against: "name=/path,other=/path".
+SCARLOG_GIT_REPOS = env_mapping("SCARLOG_GIT_REPOS")
 
 LOGGING = {
     "version": 1,

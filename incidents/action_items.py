@@ -10,6 +10,7 @@ from datetime import date
 
 from django.db import transaction
 
+from incidents import git_verify
 from incidents.evidence import clean_evidence, describe_missing
 from incidents.models import ActionItem, ActionItemEvent, Postmortem
 
@@ -65,14 +66,16 @@ def start_item(item: ActionItem, user=None) -> ActionItem:
 
 @transaction.atomic
 def ship_item(item: ActionItem, evidence: dict, user=None) -> ActionItem:
-    """Mark an item shipped with its evidence (incidents.evidence shapes); EvidenceError else."""
+    """Mark an item shipped with its evidence (incidents.evidence shapes), verified against
+    its repository when it names one (incidents.git_verify); EvidenceError otherwise."""
     item = _locked(item)
     if not item.is_open:
         raise ActionItemError("status", f"This item is already {item.status}.")
     item.evidence = clean_evidence(item.kind, evidence)
+    item.verification = git_verify.verify(item.evidence)
     before = item.get_status_display().lower()
     item.status = ActionItem.Status.SHIPPED
-    item.save(update_fields=["evidence", "status", "updated_utc"])
+    item.save(update_fields=["evidence", "verification", "status", "updated_utc"])
     shown = ", ".join(f"{key}={value}" for key, value in item.evidence.items())
     _record(item, user, f"status: {before} → shipped; evidence {shown}")
     return item

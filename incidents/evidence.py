@@ -9,6 +9,7 @@ Source rule: the close-out verification of 002_c5de36bc64e2efd7.txt ("requires e
     criterion  contract_path, criterion_text   the contract/template and the criterion
     memory     memory_file, last_modified_utc  the memory file and when it last changed
 
+Each may also name a `repository` configured in SCARLOG_GIT_REPOS, to be verified there.
 Paths are repository paths (relative, "/"-separated, no ".."); SHAs are 7–40 hex digits;
 last_modified_utc is ISO 8601 with an offset (stored in UTC). clean_evidence() returns the
 normalized dict or raises EvidenceError naming the field.
@@ -27,12 +28,16 @@ FIELDS = {
     "criterion": ("contract_path", "criterion_text"),
     "memory": ("memory_file", "last_modified_utc"),
 }
-OPTIONAL_FIELDS = {"test": ("ci_run_link",)}
+# "repository" names a clone in SCARLOG_GIT_REPOS to verify against (incidents.git_verify).
+OPTIONAL_FIELDS = {
+    "rule": ("repository",), "hook": ("repository",), "test": ("ci_run_link", "repository"),
+    "criterion": ("repository",), "memory": ("repository",),
+}
 LABELS = {
     "rules_file": "rules file", "hook_file": "hook file", "commit_sha": "commit SHA",
     "test_name": "test name", "ci_run_link": "CI run link", "contract_path": "contract path",
     "criterion_text": "criterion text", "memory_file": "memory file",
-    "last_modified_utc": "last modified (UTC)",
+    "last_modified_utc": "last modified (UTC)", "repository": "repository",
 }
 PATH_FIELDS = {"rules_file", "hook_file", "contract_path", "memory_file"}
 

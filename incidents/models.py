@@ -540,6 +540,10 @@ class ActionItem(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
     drop_reason = models.TextField(blank=True)
     evidence = models.JSONField(default=dict, blank=True)
+    verification = models.JSONField(
+        null=True, blank=True,
+        help_text="The check against a SCARLOG_GIT_REPOS clone when the evidence named one.",
+    )
     created_utc = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
