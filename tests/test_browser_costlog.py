@@ -6,22 +6,18 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from costlog.models import MishapEntry
-from tests.test_browser_postmortem import browser  # noqa: F401  (module-scoped Chromium)
+from tests.test_browser_postmortem import (
+    browser,  # noqa: F401  (module-scoped Chromium)
+    signed_in_page,
+)
 
 
 @pytest.fixture
 def page(browser, live_server, transactional_db, real_cost_log):  # noqa: F811
     get_user_model().objects.create_user("alice", password="alice-password-1")
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto("/costs/?period=all")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("alice-password-1")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Mishap costs by root pattern")).to_be_visible()
+    page = signed_in_page(browser, live_server, "/costs/?period=all", "Mishap costs by root pattern")
     yield page
-    context.close()
+    page.context.close()
 
 
 def totals_row(page, name):

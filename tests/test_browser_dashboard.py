@@ -9,7 +9,10 @@ from playwright.sync_api import expect
 from incidents import action_items, services
 from incidents.models import Postmortem
 from tests.conftest import fill_complete_draft
-from tests.test_browser_postmortem import browser  # noqa: F401  (module-scoped Chromium)
+from tests.test_browser_postmortem import (
+    browser,  # noqa: F401  (module-scoped Chromium)
+    signed_in_page,
+)
 
 TODAY = datetime.now(UTC).date()
 
@@ -26,16 +29,9 @@ def page(browser, live_server, transactional_db):  # noqa: F811
     action_items.add_item(pm, "hook", "Independent watchdog process", bob, TODAY + timedelta(days=5))
     action_items.add_item(pm, "test", "Heartbeat survives a 5-minute blip", bob,
                           TODAY - timedelta(days=1))
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto("/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("alice-password-1")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    page = signed_in_page(browser, live_server, "/", "Dashboard")
     yield page
-    context.close()
+    page.context.close()
 
 
 def test_overdue_items_are_highlighted_and_filters_apply_without_reload(page):

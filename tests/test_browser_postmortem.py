@@ -56,6 +56,20 @@ def page(browser, live_server, transactional_db):
     context.close()
 
 
+def signed_in_page(browser, live_server, path: str, heading: str):
+    """A new browser page signed in as alice (who must exist) through the login form,
+    opened at `path`; waits for `heading`. Close its context when done."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(path)
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("alice-password-1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    return page
+
+
 def sign_in(page):
     page.goto("/postmortems/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
