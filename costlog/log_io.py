@@ -129,8 +129,10 @@ def _same_content(stored: MishapEntry, data: EntryInput) -> bool:
 
 def _plan_rates(log: CostLog, effective: date, errors: list[str], result: ImportResult) -> list[Rate]:
     to_create = []
+    stored_rates = {stored.resource: stored
+                    for stored in ResourceRate.objects.filter(effective_date=effective)}
     for rate in log.rates:
-        stored = ResourceRate.objects.filter(resource=rate.resource, effective_date=effective).first()
+        stored = stored_rates.get(rate.resource)
         if stored is None:
             to_create.append(rate)
         elif (stored.usd, stored.unit, stored.approximate) == (rate.usd, rate.unit, rate.approximate):
@@ -160,6 +162,13 @@ def import_costlog(text: str, user=None, rates_effective: date | None = None) ->
     patterns = {pattern.name.casefold(): pattern for pattern in RootPattern.objects.all()}
     planned = []
     seen = set()
+    # One query for the entries already stored at the file's times, with their patterns.
+    stored_entries = {
+        (stored.occurred_utc, stored.title): stored
+        for stored in current_entries()
+        .filter(occurred_utc__in=[entry.occurred_utc for entry in log.entries])
+        .prefetch_related("pattern_links")
+    }
     for entry in log.entries:
         data = _entry_input(entry, patterns, errors)
         if data is None:
@@ -169,7 +178,7 @@ def import_costlog(text: str, user=None, rates_effective: date | None = None) ->
             errors.append(_entry_error(entry, "the same time and title appear twice in the file"))
             continue
         seen.add(key)
-        stored = current_entries().filter(occurred_utc=data.occurred_utc, title=data.title).first()
+        stored = stored_entries.get((data.occurred_utc, data.title.strip()))
         if stored is None:
             planned.append((entry, data))
         elif _same_content(stored, data):

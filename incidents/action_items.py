@@ -11,7 +11,7 @@ from datetime import date
 from django.db import transaction
 
 from incidents import git_verify
-from incidents.evidence import clean_evidence, describe_missing
+from incidents.evidence import clean_evidence
 from incidents.models import ActionItem, ActionItemEvent, Postmortem
 
 
@@ -103,9 +103,4 @@ def is_closed(postmortem: Postmortem, items: list[ActionItem] | None = None) -> 
     """
     items = list(postmortem.action_items.all()) if items is None else items
     return bool(items) and not any(item.is_open for item in items)
-
-
-def missing_evidence(item: ActionItem) -> str:
-    """What an open item lacks before it can count as shipped ('needs hook file + commit SHA')."""
-    return describe_missing(item.kind)
 

@@ -284,8 +284,8 @@ def import_log(postmortem_path: Path, amendment_path: Path | None = None,
                 record.create_final_postmortem()
             _import_amendments(amendment_path, amendments, errors, result)
         if not errors and domain is not None:
-            for _, record in records:
-                set_domain(Postmortem.objects.get(pk=record.id), domain)
+            for postmortem in Postmortem.objects.filter(pk__in=[r.id for _, r in records]):
+                set_domain(postmortem, domain)
         if errors:
             transaction.set_rollback(True)
     if errors:
