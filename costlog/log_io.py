@@ -108,7 +108,11 @@ def _entry_input(entry: Entry, patterns: dict[str, RootPattern], errors: list[st
 
 
 def _same_content(stored: MishapEntry, data: EntryInput) -> bool:
-    """True when a stored entry holds exactly what the log line says."""
+    """True when a stored entry holds what the log line says.
+
+    A line without a Postmortem bullet also matches an entry that was linked to a
+    postmortem in Scarlog after the import (costlog.services.link_entry).
+    """
     return (
         stored.logged_zone == data.logged_zone
         and stored.what_happened == data.what_happened.strip()
@@ -123,7 +127,8 @@ def _same_content(stored: MishapEntry, data: EntryInput) -> bool:
         and stored.cost_note == data.cost_note
         and stored.near_miss == data.near_miss
         and stored.prevention_items == data.prevention_items
-        and stored.postmortem_id == (data.postmortem.pk if data.postmortem else None)
+        # A file that names no postmortem matches an entry linked in Scarlog since.
+        and (data.postmortem is None or stored.postmortem_id == data.postmortem.pk)
     )
 
 

@@ -304,6 +304,26 @@ def entry_input_from(entry: MishapEntry) -> EntryInput:
     )
 
 
+def link_entry(entry: MishapEntry, postmortem: Postmortem, user=None) -> MishapEntry:
+    """Link the mishap `entry` to `postmortem`; returns the new, linked entry.
+
+    Entries are append-only, so the link is a correction: a copy of the entry (same
+    cost figures, patterns and resource rows) that names the
+    postmortem and replaces the original in every total. Raises CostEntryError naming
+    "entry" when the entry was already corrected or already links a postmortem.
+    """
+    if entry.postmortem_id is not None:
+        raise CostEntryError(
+            "entry", f"Entry {entry.pk} is already linked to postmortem {entry.postmortem_id}."
+        )
+    data = entry_input_from(entry)
+    data.postmortem = postmortem
+    return record_entry(
+        data, user=user, origin=entry.origin, corrects=entry,
+        correction_reason=f"Linked to postmortem {postmortem.pk}.",
+    )
+
+
 def current_entries():
     """Entries no correction replaced: the ones every total counts."""
     return MishapEntry.objects.filter(correction__isnull=True)

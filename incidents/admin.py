@@ -48,12 +48,17 @@ class ReferenceInline(FrozenWhenFinalInline):
 
 @admin.register(Postmortem)
 class PostmortemAdmin(admin.ModelAdmin):
-    list_display = ("title", "status", "root_cause", "origin", "created_utc")
-    list_filter = ("status", "root_cause", "origin")
+    list_display = ("title", "status", "template", "root_cause", "origin", "created_utc")
+    list_filter = ("status", "template", "root_cause", "origin")
     search_fields = ("summary", "prevention", "fix_description")
     readonly_fields = ("id", "created_utc", "updated_utc", "finalized_utc", "finalized_by",
                        "status", "origin", "created_by")
     inlines = [TimelineEntryInline, ContributingFactorInline, ReferenceInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The template is chosen when the draft is created and never changes.
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "template") if obj is not None else fields
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.is_final:
@@ -68,7 +73,7 @@ class PostmortemAdmin(admin.ModelAdmin):
 
 @admin.register(Amendment)
 class AmendmentAdmin(admin.ModelAdmin):
-    list_display = ("postmortem", "amended_utc", "author")
+    list_display = ("postmortem", "amended_utc", "section", "author")
     readonly_fields = ("amended_utc", "author")
 
     def has_change_permission(self, request, obj=None):

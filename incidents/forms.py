@@ -9,10 +9,21 @@ from datetime import UTC, datetime
 
 from django import forms
 
-from incidents.models import Amendment, ContributingFactor, Postmortem, Reference, TimelineEntry
+from incidents.impact import format_minutes, parse_minutes, parse_usd
+from incidents.models import (
+    Amendment,
+    ContributingFactor,
+    Postmortem,
+    Reference,
+    Section,
+    Template,
+    TimelineEntry,
+)
 
 AUTOSAVE_FIELDS = (
     "summary", "root_cause", "fix_commit_sha", "fix_description", "fix_ticket_link", "prevention",
+    "impact_usd", "impact_users", "impact_duration_minutes", "impact_description",
+    "what_went_well", "what_went_wrong", "lessons_learned",
 )
 
 UTC_INPUT_HELP = "YYYY-MM-DD HH:MM[:SS] in UTC, or ISO 8601 with an offset"
@@ -45,6 +56,54 @@ def format_utc_input(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
+class USDField(forms.DecimalField):
+    """An amount in USD as people type it: '78,947', '$78,947.00', '5.5'; blank -> None."""
+
+    def to_python(self, value):
+        try:
+            return parse_usd(value if isinstance(value, str) else str(value or ""))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def validate(self, value):
+        forms.Field.validate(self, value)
+
+    def prepare_value(self, value):
+        return "" if value is None else value
+
+
+class MinutesField(forms.IntegerField):
+    """A duration in whole minutes: '90', '1h 30m', '2d'; blank -> None."""
+
+    def to_python(self, value):
+        try:
+            return parse_minutes(value if isinstance(value, str) else str(value or ""))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def prepare_value(self, value):
+        return format_minutes(value) if isinstance(value, int) else value
+
+
+class UsersField(forms.IntegerField):
+    """A count of users: '1200' or '1,200'; blank -> None; negative refused."""
+
+    def to_python(self, value):
+        text = (value if isinstance(value, str) else str(value or "")).strip().replace(",", "")
+        if not text:
+            return None
+        if not text.isdigit():
+            raise forms.ValidationError(f"{text!r} is not a whole number of users (0 or more).")
+        return int(text)
+
+
+IMPACT_FIELD_CLASSES = {
+    "impact_usd": USDField,
+    "impact_users": UsersField,
+    "impact_duration_minutes": MinutesField,
+}
+
+
 class PostmortemFieldForm(forms.ModelForm):
     """The scalar fields of a draft; the page saves them one at a time as they change."""
 
@@ -63,9 +122,17 @@ def field_form(name: str, data, instance: Postmortem) -> PostmortemFieldForm:
 
 
 _FIELD_FORM_CLASSES = {
-    name: forms.modelform_factory(Postmortem, form=PostmortemFieldForm, fields=[name])
+    name: forms.modelform_factory(Postmortem, form=PostmortemFieldForm, fields=[name],
+                                  field_classes=IMPACT_FIELD_CLASSES)
     for name in AUTOSAVE_FIELDS
 }
+
+
+class NewPostmortemForm(forms.Form):
+    """Starting a draft: which template it follows (fixed once the draft exists)."""
+
+    template = forms.ChoiceField(choices=Template.choices, initial=Template.SEVEN_FIELD,
+                                 required=False, label="Template")
 
 
 class TimelineEntryForm(forms.ModelForm):
@@ -102,7 +169,9 @@ ROW_FORMS = {
 
 
 class AmendmentForm(forms.ModelForm):
-    """The "Add amendment" form: a Markdown note (time and author are recorded)."""
+    """The "Add amendment" form: a Markdown note (time and author are recorded), the
+    long-form section it adds to (blank: a general note) and, for Impact, restated figures.
+    """
 
     note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -110,7 +179,21 @@ class AmendmentForm(forms.ModelForm):
         strip=True,
         label="Amendment note (Markdown)",
     )
+    section = forms.ChoiceField(
+        choices=[("", "General note"), *Section.choices], required=False, label="Adds to"
+    )
 
     class Meta:
         model = Amendment
-        fields = ("note",)
+        fields = ("section", "note", "impact_usd", "impact_users", "impact_duration_minutes")
+        field_classes = IMPACT_FIELD_CLASSES
+
+    def clean(self):
+        """Figures belong to an Impact amendment; naming the field otherwise."""
+        cleaned = super().clean()
+        if cleaned.get("section") != Section.IMPACT:
+            for name in IMPACT_FIELD_CLASSES:
+                if cleaned.get(name) is not None:
+                    self.add_error(name, "Impact figures go with an amendment that adds to "
+                                         "Impact; choose Impact in \u201cAdds to\u201d.")
+        return cleaned

@@ -3,15 +3,19 @@
 Source rule: "the record is committed to a postmortems/ directory in the repository"
 (001_60b217100959449d.txt). File name `YYYY-MM-DD-<slug>.md` (created date, UTC; slug of
 the summary's first words; a short id is appended when two would collide). The file has
-YAML frontmatter (id, created_utc, status, root_cause) and the seven fields in template
-order, then the amendments, oldest first.
+YAML frontmatter (id, created_utc, status, root_cause, template) and the seven fields in
+template order, then the long-form sections (Impact, What went well, What went wrong,
+Lessons learned; 000_147101d763a5563e.txt) when the template is long-form or any of them
+holds something, then the amendments, oldest first, each naming the section it adds to.
 """
 from pathlib import Path
 
 import yaml
 from django.utils.text import slugify
 
-from incidents.models import DEFERRED_FIX_TEXT, Postmortem
+from costlog.markdown_log import format_usd
+from incidents.impact import format_minutes
+from incidents.models import DEFERRED_FIX_TEXT, Postmortem, Section
 from incidents.template_rules import FIELD_LABELS
 from incidents.templatetags.scarlog import utc
 
@@ -35,6 +39,7 @@ def postmortem_markdown(pm: Postmortem) -> str:
         "created_utc": pm.created_utc.isoformat(),
         "status": pm.status,
         "root_cause": pm.root_cause,
+        "template": pm.template,
     }
     lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "",
              f"# Postmortem: {pm.title}", ""]
@@ -58,11 +63,52 @@ def postmortem_markdown(pm: Postmortem) -> str:
     lines += [f"## {FIELD_LABELS['references']}", ""]
     lines += [f"- {ref.get_kind_display()}: {ref.value}" for ref in pm.references.all()]
     amendments = list(pm.amendments.all())
+    if pm.is_long_form or any(a.section for a in amendments) or _has_long_form_content(pm):
+        lines += _long_form_lines(pm)
     if amendments:
         lines += ["", "## Amendments"]
         for amendment in amendments:
-            lines += ["", f"### {_utc(amendment.amended_utc)}", "", amendment.note]
+            heading = f"### {_utc(amendment.amended_utc)}"
+            if amendment.section:
+                heading += f" — adds to {Section(amendment.section).label}"
+            lines += ["", heading, ""]
+            figures = _figure_lines(amendment.impact_usd, amendment.impact_users,
+                                    amendment.impact_duration_minutes, only_set=True)
+            if figures:
+                lines += [*figures, ""]
+            lines += [amendment.note]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _has_long_form_content(pm: Postmortem) -> bool:
+    return any((pm.impact_usd is not None, pm.impact_users is not None,
+                pm.impact_duration_minutes is not None, pm.impact_description,
+                pm.what_went_well, pm.what_went_wrong, pm.lessons_learned))
+
+
+def _figure_lines(usd, users, minutes, only_set: bool = False) -> list[str]:
+    """'- Financial (USD): $78,947' etc.; unset figures read '(not stated)' or are left out."""
+    lines = []
+    for label, value, text in (
+        ("Financial (USD)", usd, f"${format_usd(usd)}" if usd is not None else ""),
+        ("Users affected", users, str(users) if users is not None else ""),
+        ("Duration", minutes, format_minutes(minutes)),
+    ):
+        if value is not None:
+            lines.append(f"- {label}: {text}")
+        elif not only_set:
+            lines.append(f"- {label}: (not stated)")
+    return lines
+
+
+def _long_form_lines(pm: Postmortem) -> list[str]:
+    lines = ["", f"## {FIELD_LABELS['impact']}", ""]
+    lines += _figure_lines(pm.impact_usd, pm.impact_users, pm.impact_duration_minutes)
+    if pm.impact_description:
+        lines += ["", pm.impact_description]
+    for key in ("what_went_well", "what_went_wrong", "lessons_learned"):
+        lines += ["", f"## {FIELD_LABELS[key]}", "", getattr(pm, key) or "(not in the record)"]
+    return lines
 
 
 def _cell(text: str) -> str:

@@ -49,6 +49,39 @@ ROOT_CAUSE_DEFINITIONS = {
 
 DEFERRED_FIX_TEXT = "no change; documented and deferred"
 
+
+class Template(models.TextChoices):
+    """Which template a postmortem follows; chosen when the draft is created.
+
+    Source rule: 000_147101d763a5563e.txt ("The Post-Mortem Feedback Loop") uses a longer
+    template beside the seven fields: Impact, What went well, What went wrong, Lessons
+    learned. Under SEVEN_FIELD those sections are optional; under LONG_FORM finalize
+    refuses an empty one.
+    """
+
+    SEVEN_FIELD = "seven-field", "Seven-field"
+    LONG_FORM = "long-form", "Long-form"
+
+
+class Section(models.TextChoices):
+    """The long-form sections an amendment can add to ("" is a general note)."""
+
+    IMPACT = "impact", "Impact"
+    WHAT_WENT_WELL = "what_went_well", "What went well"
+    WHAT_WENT_WRONG = "what_went_wrong", "What went wrong"
+    LESSONS_LEARNED = "lessons_learned", "Lessons learned"
+
+
+SECTION_HINTS = {
+    Section.IMPACT: "Financial impact in USD, users affected and duration in minutes, "
+    "then a sentence on what the figures mean.",
+    Section.WHAT_WENT_WELL: "What worked as designed during the failure. Often the hardest "
+    "to fill; it prevents over-correction (in the KXIN loss the prescreening model and the "
+    "stop-loss system both worked).",
+    Section.WHAT_WENT_WRONG: "What failed or made the failure worse, as system conditions.",
+    Section.LESSONS_LEARNED: "What the team now knows that it did not before.",
+}
+
 FINAL_STATUS_SQL = "'final'"
 
 
@@ -152,12 +185,26 @@ class Postmortem(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.SCARLOG)
+    template = models.CharField(
+        max_length=12, choices=Template.choices, default=Template.SEVEN_FIELD
+    )
     summary = models.TextField(blank=True)
     root_cause = models.CharField(max_length=20, choices=RootCause.choices, blank=True)
     fix_commit_sha = models.CharField("fix commit SHA", max_length=64, blank=True)
     fix_description = models.TextField("change described", blank=True)
     fix_ticket_link = models.CharField("ticket link", max_length=500, blank=True)
     prevention = models.TextField(blank=True)
+    impact_usd = models.DecimalField(
+        "financial impact (USD)", max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    impact_users = models.PositiveIntegerField("users affected", null=True, blank=True)
+    impact_duration_minutes = models.PositiveIntegerField(
+        "impact duration (minutes)", null=True, blank=True
+    )
+    impact_description = models.TextField("impact described", blank=True)
+    what_went_well = models.TextField("what went well", blank=True)
+    what_went_wrong = models.TextField("what went wrong", blank=True)
+    lessons_learned = models.TextField("lessons learned", blank=True)
     updated_utc = models.DateTimeField(auto_now=True)
     finalized_utc = models.DateTimeField(null=True, blank=True)
     finalized_by = models.ForeignKey(
@@ -183,6 +230,13 @@ class Postmortem(models.Model):
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(finalized_utc__isnull=False),
                 name="postmortem_final_has_finalized_utc",
+            ),
+            models.CheckConstraint(
+                condition=Q(template__in=Template.values), name="postmortem_template_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(impact_usd__isnull=True) | Q(impact_usd__gte=0),
+                name="postmortem_impact_usd_not_negative",
             ),
         ]
         triggers = [
@@ -219,6 +273,10 @@ class Postmortem(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status == self.Status.FINAL
+
+    @property
+    def is_long_form(self) -> bool:
+        return self.template == Template.LONG_FORM
 
     def _stored_row_is_final(self) -> bool:
         return (
@@ -387,6 +445,10 @@ class Amendment(models.Model):
     """A dated addendum to a final postmortem (Markdown note, author, UTC time).
 
     Source rule: `amend()` of 001_60b217100959449d.txt writes {parent_id, amended_utc, note}.
+    `section` (a Section, or "" for a general note) says which long-form section it adds
+    to (issue 8, 000_147101d763a5563e.txt); an Impact amendment may restate the figures
+    (impact_usd in USD, impact_users, impact_duration_minutes), which then replace the
+    record's as the stated impact.
     Append-only: save() of an existing row and delete() raise ImmutableRecordError, and
     PostgreSQL refuses UPDATE, DELETE and TRUNCATE, and INSERT against a draft.
     """
@@ -403,11 +465,44 @@ class Amendment(models.Model):
         related_name="+",
     )
     note = models.TextField()
+    section = models.CharField(
+        "adds to", max_length=20, choices=Section.choices, blank=True,
+        help_text="The long-form section this amendment adds to; blank for a general note.",
+    )
+    impact_usd = models.DecimalField(
+        "financial impact (USD)", max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    impact_users = models.PositiveIntegerField("users affected", null=True, blank=True)
+    impact_duration_minutes = models.PositiveIntegerField(
+        "impact duration (minutes)", null=True, blank=True
+    )
 
     objects = AmendmentQuerySet.as_manager()
 
+    @property
+    def states_impact(self) -> bool:
+        """True when this amendment restates at least one impact figure."""
+        return any(value is not None for value in
+                   (self.impact_usd, self.impact_users, self.impact_duration_minutes))
+
     class Meta:
         ordering = ["amended_utc", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(section__in=["", *Section.values]),
+                name="amendment_section_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(section="impact")
+                | Q(impact_usd__isnull=True, impact_users__isnull=True,
+                    impact_duration_minutes__isnull=True),
+                name="amendment_figures_only_for_impact",
+            ),
+            models.CheckConstraint(
+                condition=Q(impact_usd__isnull=True) | Q(impact_usd__gte=0),
+                name="amendment_impact_usd_not_negative",
+            ),
+        ]
         triggers = [
             pgtrigger.Trigger(
                 name="amendments_append_only",

@@ -5,8 +5,13 @@ A postmortem line holds the `Postmortem` dataclass fields, in this order: id,
 created_utc, summary, timeline ([{utc, event, trace_id}]), root_cause,
 contributing_factors ([str]), fix_commit_sha, prevention, trace_id, pr_link.
 Scarlog adds keys only when a record carries more than those fields can say:
-fix_description, fix_ticket_link, references ([{kind, value}]). An amendment line is
-{parent_id, amended_utc, note}. Times are ISO 8601 with a UTC offset.
+fix_description, fix_ticket_link, references ([{kind, value}]), and the long-form
+sections of 000_147101d763a5563e.txt: template ("long-form"; absent means seven-field),
+impact ({usd: "78947.00" (a string, exact cents), users, duration_minutes, description},
+each key only when set), what_went_well, what_went_wrong, lessons_learned. An amendment
+line is {parent_id, amended_utc, note}, plus section and impact ({usd, users,
+duration_minutes}) when it adds to a long-form section. Times are ISO 8601 with a UTC
+offset. A record in the seed's format, without any of these keys, imports unchanged.
 
 Importing is all or nothing: every line is checked first, errors are reported with
 their file and line number, and nothing is written unless all lines pass. A record
@@ -17,16 +22,20 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from django.db import transaction
 
+from incidents.impact import parse_usd
 from incidents.models import (
     Amendment,
     ContributingFactor,
     Postmortem,
     Reference,
     RootCause,
+    Section,
+    Template,
     TimelineEntry,
 )
 from incidents.services import ClassificationError, clean_domain, mark_final, set_domain
@@ -35,8 +44,15 @@ DATACLASS_KEYS = (
     "id", "created_utc", "summary", "timeline", "root_cause", "contributing_factors",
     "fix_commit_sha", "prevention", "trace_id", "pr_link",
 )
-EXTENSION_KEYS = ("fix_description", "fix_ticket_link", "references")
+EXTENSION_KEYS = (
+    "fix_description", "fix_ticket_link", "references", "template", "impact",
+    "what_went_well", "what_went_wrong", "lessons_learned",
+)
 AMENDMENT_KEYS = ("parent_id", "amended_utc", "note")
+AMENDMENT_EXTENSION_KEYS = ("section", "impact")
+IMPACT_KEYS = ("usd", "users", "duration_minutes", "description")
+AMENDMENT_IMPACT_KEYS = ("usd", "users", "duration_minutes")
+SECTION_TEXT_KEYS = ("what_went_well", "what_went_wrong", "lessons_learned")
 TIMELINE_KEYS = ("utc", "event", "trace_id")
 REFERENCE_KEYS = ("kind", "value")
 
@@ -50,6 +66,54 @@ class TimelineRow:
     utc: datetime
     event: str
     trace_id: str
+
+
+@dataclass(frozen=True)
+class ImpactFigures:
+    """Impact figures as a log line holds them: USD (Decimal, cents), users, minutes."""
+
+    usd: Decimal | None = None
+    users: int | None = None
+    duration_minutes: int | None = None
+    description: str = ""
+
+    def to_json_dict(self, with_description: bool = True) -> dict:
+        """Only the figures that are set; usd as a string so cents stay exact."""
+        obj = {}
+        if self.usd is not None:
+            obj["usd"] = f"{self.usd:.2f}"
+        if self.users is not None:
+            obj["users"] = self.users
+        if self.duration_minutes is not None:
+            obj["duration_minutes"] = self.duration_minutes
+        if with_description and self.description:
+            obj["description"] = self.description
+        return obj
+
+    @classmethod
+    def from_json_dict(cls, value, key: str, allowed: tuple) -> "ImpactFigures":
+        """Parse `value` (the log's impact object); raises LogFormatError naming key.subkey."""
+        if not isinstance(value, dict):
+            raise LogFormatError(f"{key} must be an object with keys {', '.join(allowed)}")
+        unknown = sorted(set(value) - set(allowed))
+        if unknown:
+            raise LogFormatError(f"{key} has unknown key(s): {', '.join(unknown)}")
+        usd = None
+        if "usd" in value:
+            if not isinstance(value["usd"], str):
+                raise LogFormatError(f'{key}.usd must be a string such as "78947.00"')
+            try:
+                usd = parse_usd(value["usd"])
+            except ValueError as exc:
+                raise LogFormatError(f"{key}.usd: {exc}") from exc
+            if usd is None:
+                raise LogFormatError(f"{key}.usd is empty; leave the key out instead")
+        return cls(
+            usd=usd,
+            users=_count(value, "users", key),
+            duration_minutes=_count(value, "duration_minutes", key),
+            description=_string(value, "description", default=""),
+        )
 
 
 @dataclass(frozen=True)
@@ -67,6 +131,11 @@ class PostmortemRecord:
     fix_ticket_link: str = ""
     prevention: str = ""
     references: tuple[tuple[str, str], ...] = field(default=())
+    template: str = Template.SEVEN_FIELD
+    impact: ImpactFigures = ImpactFigures()
+    what_went_well: str = ""
+    what_went_wrong: str = ""
+    lessons_learned: str = ""
 
     @classmethod
     def from_postmortem(cls, pm: Postmortem) -> "PostmortemRecord":
@@ -86,6 +155,12 @@ class PostmortemRecord:
             fix_ticket_link=pm.fix_ticket_link,
             prevention=pm.prevention,
             references=tuple((r.kind, r.value) for r in pm.references.all()),
+            template=pm.template,
+            impact=ImpactFigures(pm.impact_usd, pm.impact_users, pm.impact_duration_minutes,
+                                 pm.impact_description),
+            what_went_well=pm.what_went_well,
+            what_went_wrong=pm.what_went_wrong,
+            lessons_learned=pm.lessons_learned,
         )
 
     def to_json_dict(self) -> dict:
@@ -113,6 +188,14 @@ class PostmortemRecord:
             record["fix_ticket_link"] = self.fix_ticket_link
         if self.references != _references_from_legacy(trace_id, pr_link):
             record["references"] = [{"kind": k, "value": v} for k, v in self.references]
+        if self.template != Template.SEVEN_FIELD:
+            record["template"] = str(self.template)
+        impact = self.impact.to_json_dict()
+        if impact:
+            record["impact"] = impact
+        for key in SECTION_TEXT_KEYS:
+            if getattr(self, key):
+                record[key] = getattr(self, key)
         return record
 
     @classmethod
@@ -137,6 +220,13 @@ class PostmortemRecord:
                 )
         else:
             references = _references_from_legacy(text["trace_id"], text["pr_link"])
+        template = _string(obj, "template", default=Template.SEVEN_FIELD)
+        if template not in Template.values:
+            raise LogFormatError(
+                f"template {template!r} is not one of {', '.join(Template.values)}")
+        impact = ImpactFigures()
+        if "impact" in obj:
+            impact = ImpactFigures.from_json_dict(obj["impact"], "impact", IMPACT_KEYS)
         return cls(
             id=_parse_uuid(obj["id"], "id"),
             created_utc=_parse_utc(obj["created_utc"], "created_utc"),
@@ -150,6 +240,9 @@ class PostmortemRecord:
             fix_ticket_link=text["fix_ticket_link"],
             prevention=text["prevention"],
             references=references,
+            template=template,
+            impact=impact,
+            **{key: _string(obj, key, default="") for key in SECTION_TEXT_KEYS},
         )
 
     def create_final_postmortem(self) -> Postmortem:
@@ -164,6 +257,14 @@ class PostmortemRecord:
             fix_description=self.fix_description,
             fix_ticket_link=self.fix_ticket_link,
             prevention=self.prevention,
+            template=self.template,
+            impact_usd=self.impact.usd,
+            impact_users=self.impact.users,
+            impact_duration_minutes=self.impact.duration_minutes,
+            impact_description=self.impact.description,
+            what_went_well=self.what_went_well,
+            what_went_wrong=self.what_went_wrong,
+            lessons_learned=self.lessons_learned,
         )
         TimelineEntry.objects.bulk_create(
             TimelineEntry(postmortem=pm, position=n, utc=row.utc, event=row.event,
@@ -184,34 +285,59 @@ class PostmortemRecord:
 
 @dataclass(frozen=True)
 class AmendmentRecord:
-    """An amendment as the log holds it: {parent_id, amended_utc, note}."""
+    """An amendment as the log holds it: {parent_id, amended_utc, note} (+ section, impact)."""
 
     parent_id: str
     amended_utc: datetime
     note: str
+    section: str = ""
+    impact: ImpactFigures = ImpactFigures()
 
     @classmethod
     def from_amendment(cls, amendment: Amendment) -> "AmendmentRecord":
-        return cls(str(amendment.postmortem_id), amendment.amended_utc, amendment.note)
+        return cls(
+            str(amendment.postmortem_id), amendment.amended_utc, amendment.note,
+            amendment.section,
+            ImpactFigures(amendment.impact_usd, amendment.impact_users,
+                          amendment.impact_duration_minutes),
+        )
 
     def to_json_dict(self) -> dict:
-        return {
+        obj = {
             "parent_id": self.parent_id,
             "amended_utc": _format_utc(self.amended_utc),
             "note": self.note,
         }
+        if self.section:
+            obj["section"] = self.section
+        impact = self.impact.to_json_dict(with_description=False)
+        if impact:
+            obj["impact"] = impact
+        return obj
 
     @classmethod
     def from_json_dict(cls, obj) -> "AmendmentRecord":
         """Parse one amendment object; raises LogFormatError naming the bad key."""
-        _check_keys(obj, "an amendment", AMENDMENT_KEYS)
+        _check_keys(obj, "an amendment", AMENDMENT_KEYS, AMENDMENT_EXTENSION_KEYS)
         note = _string(obj, "note")
         if not note.strip():
             raise LogFormatError("note is empty")
+        section = _string(obj, "section", default="")
+        if "section" in obj and section not in Section.values:
+            raise LogFormatError(
+                f"section {section!r} is not one of {', '.join(Section.values)} "
+                "(leave the key out for a general note)")
+        impact = ImpactFigures()
+        if "impact" in obj:
+            impact = ImpactFigures.from_json_dict(obj["impact"], "impact", AMENDMENT_IMPACT_KEYS)
+            if section != Section.IMPACT:
+                raise LogFormatError('impact figures need "section": "impact"')
         return cls(
             parent_id=_parse_uuid(obj["parent_id"], "parent_id"),
             amended_utc=_parse_utc(obj["amended_utc"], "amended_utc"),
             note=note,
+            section=section,
+            impact=impact,
         )
 
 
@@ -340,7 +466,10 @@ def _import_amendments(path, amendments, errors, result) -> None:
             result.amendments_unchanged += 1
         else:
             Amendment.objects.create(
-                postmortem=parent, amended_utc=amendment.amended_utc, note=amendment.note
+                postmortem=parent, amended_utc=amendment.amended_utc, note=amendment.note,
+                section=amendment.section, impact_usd=amendment.impact.usd,
+                impact_users=amendment.impact.users,
+                impact_duration_minutes=amendment.impact.duration_minutes,
             )
             stored.add(amendment)
             result.amendments_created += 1
@@ -417,6 +546,18 @@ def _string(obj: dict, key: str, default: str | None = None) -> str:
         raise LogFormatError(f"{key} must be a string, not {type(value).__name__}")
     if "\x00" in value:
         raise LogFormatError(f"{key} contains a NUL character")
+    return value
+
+
+def _count(obj: dict, key: str, parent: str) -> int | None:
+    """A whole number of 0 or more under `key` of `obj`, or None when absent."""
+    if key not in obj:
+        return None
+    value = obj[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise LogFormatError(f"{parent}.{key} must be a whole number, not {type(value).__name__}")
+    if not 0 <= value <= 2_147_483_647:
+        raise LogFormatError(f"{parent}.{key} {value} is out of range (0 or more)")
     return value
 
 

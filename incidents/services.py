@@ -19,6 +19,8 @@ from incidents.models import (
     ImmutableRecordError,
     Postmortem,
     Reference,
+    Section,
+    Template,
     TimelineEntry,
 )
 
@@ -75,9 +77,16 @@ def require_draft(postmortem: Postmortem) -> None:
         )
 
 
-def create_draft(user) -> Postmortem:
-    """Start an empty draft postmortem owned by `user`; returns it (created_utc = now, UTC)."""
-    return Postmortem.objects.create(created_by=user)
+def create_draft(user, template: str = Template.SEVEN_FIELD) -> Postmortem:
+    """Start an empty draft postmortem owned by `user`; returns it (created_utc = now, UTC).
+
+    `template` is a Template value (seven-field, or long-form whose extra sections are
+    mandatory at finalize); it is fixed for the life of the postmortem. Raises ValueError
+    for any other value.
+    """
+    if template not in Template.values:
+        raise ValueError(f"Template {template!r} is not one of {', '.join(Template.values)}.")
+    return Postmortem.objects.create(created_by=user, template=template)
 
 
 @transaction.atomic
@@ -141,17 +150,29 @@ def discard_draft(postmortem: Postmortem) -> None:
     postmortem.delete()
 
 
-def add_amendment(postmortem: Postmortem, user, note: str) -> Amendment:
+def add_amendment(postmortem: Postmortem, user, note: str, section: str = "",
+                  impact_usd=None, impact_users=None,
+                  impact_duration_minutes=None) -> Amendment:
     """Append a dated amendment (Markdown `note`, author `user`, amended_utc = now UTC).
 
-    Raises AmendmentError when the note is blank or the postmortem is still a draft
-    (a draft is edited, not amended).
+    `section` names the long-form section it adds to (a Section value, "" for a general
+    note); an Impact amendment may restate the figures (USD Decimal, users, minutes).
+    Raises AmendmentError when the note is blank, the section unknown, figures come
+    without the Impact section, or the postmortem is still a draft (a draft is edited,
+    not amended).
     """
     if not note.strip():
         raise AmendmentError("The amendment note is empty.")
+    if section not in ("", *Section.values):
+        raise AmendmentError(f"Adds to: {section!r} is not a section of the template.")
+    figures = {"impact_usd": impact_usd, "impact_users": impact_users,
+               "impact_duration_minutes": impact_duration_minutes}
+    if section != Section.IMPACT and any(v is not None for v in figures.values()):
+        raise AmendmentError("Impact figures go with an amendment that adds to Impact.")
     if not postmortem.is_final:
         raise AmendmentError("This postmortem is a draft; edit it instead of amending it.")
-    return Amendment.objects.create(postmortem=postmortem, author=user, note=note)
+    return Amendment.objects.create(postmortem=postmortem, author=user, note=note,
+                                    section=section, **figures)
 
 
 class ClassificationError(ValueError):

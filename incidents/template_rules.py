@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from incidents.models import DEFERRED_FIX_TEXT, Postmortem, Reference, RootCause
+from incidents.models import DEFERRED_FIX_TEXT, Postmortem, Reference, RootCause, Section
 
 SUMMARY_MAX_WORDS = 40
 TIMELINE_ROWS = (5, 20)
@@ -32,7 +32,10 @@ FIELDS = [
     ("prevention", "Prevention"),
     ("references", "References"),
 ]
-FIELD_LABELS = dict(FIELDS)
+# The long-form sections (000_147101d763a5563e.txt), after the seven fields; mandatory
+# only when the postmortem's template is long-form.
+LONG_FORM_SECTIONS = [(str(section.value), str(section.label)) for section in Section]
+FIELD_LABELS = dict(FIELDS) | dict(LONG_FORM_SECTIONS)
 
 
 @dataclass(frozen=True)
@@ -178,9 +181,43 @@ def check_references(references) -> list[str]:
     return messages
 
 
-def check_postmortem(postmortem: Postmortem) -> list[FieldStatus]:
-    """Check all seven fields; return a FieldStatus per field, in template order.
+def check_impact(usd, users, duration_minutes) -> list[str]:
+    """Impact (long-form): all three figures given (0 is an answer; empty is not)."""
+    missing = [
+        label for label, value in (("financial impact (USD)", usd), ("users affected", users),
+                                   ("duration (minutes)", duration_minutes))
+        if value is None
+    ]
+    if not missing:
+        return []
+    return ["Impact has no " + ", no ".join(missing)
+            + "; the long-form template asks for all three (0 is a valid figure)."]
 
+
+def check_section(label: str, text: str) -> list[str]:
+    """A long-form text section (what went well / wrong, lessons learned): not empty."""
+    if text.strip():
+        return []
+    return [f"{label} is empty; the long-form template asks for it."]
+
+
+def check_long_form(postmortem: Postmortem) -> list[FieldStatus]:
+    """The four long-form sections' statuses, in order (mandatory for long-form only)."""
+    messages = {
+        "impact": check_impact(postmortem.impact_usd, postmortem.impact_users,
+                               postmortem.impact_duration_minutes),
+        "what_went_well": check_section("What went well", postmortem.what_went_well),
+        "what_went_wrong": check_section("What went wrong", postmortem.what_went_wrong),
+        "lessons_learned": check_section("Lessons learned", postmortem.lessons_learned),
+    }
+    return [FieldStatus(key, label, messages[key]) for key, label in LONG_FORM_SECTIONS]
+
+
+def check_postmortem(postmortem: Postmortem) -> list[FieldStatus]:
+    """Check every field the postmortem's template asks for; a FieldStatus each, in order.
+
+    Seven statuses for the seven-field template; eleven (the seven, then Impact, What went
+    well, What went wrong, Lessons learned) for the long-form one.
     Reads postmortem.timeline_entries / contributing_factors / references through
     .all(), so callers that list many postmortems should prefetch those relations.
     """
@@ -197,7 +234,10 @@ def check_postmortem(postmortem: Postmortem) -> list[FieldStatus]:
         "prevention": check_prevention(postmortem.prevention),
         "references": check_references(list(postmortem.references.all())),
     }
-    return [FieldStatus(key, label, messages[key]) for key, label in FIELDS]
+    statuses = [FieldStatus(key, label, messages[key]) for key, label in FIELDS]
+    if postmortem.is_long_form:
+        statuses += check_long_form(postmortem)
+    return statuses
 
 
 def gaps(postmortem: Postmortem) -> list[str]:

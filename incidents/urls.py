@@ -20,6 +20,8 @@ urlpatterns = [
     path("postmortems/<uuid:pk>/finalize/", views.postmortem_finalize, name="postmortem_finalize"),
     path("postmortems/<uuid:pk>/discard/", views.postmortem_discard, name="postmortem_discard"),
     path("postmortems/<uuid:pk>/amendments/", views.amendment_create, name="amendment_create"),
+    path("postmortems/<uuid:pk>/costs/link/", views.postmortem_cost_link,
+         name="postmortem_cost_link"),
     path("postmortems/<uuid:pk>/markdown/", views.postmortem_markdown, name="postmortem_markdown"),
     path("postmortems/<uuid:pk>/domain/", action_item_views.domain_set, name="domain_set"),
     path("postmortems/<uuid:pk>/action-items/", action_item_views.action_item_add,

@@ -11,20 +11,27 @@ from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from costlog.services import CostEntryError, current_entries, link_entry
 from incidents import dashboard as dashboard_data
-from incidents import markdown_export, services, template_rules
+from incidents import impact, markdown_export, services, template_rules
 from incidents.action_item_views import action_item_context
-from incidents.forms import ROW_FORMS, AmendmentForm, field_form
+from incidents.forms import ROW_FORMS, AmendmentForm, NewPostmortemForm, field_form
 from incidents.models import (
     DEFERRED_FIX_TEXT,
     ROOT_CAUSE_DEFINITIONS,
+    SECTION_HINTS,
     ImmutableRecordError,
     Postmortem,
     Reference,
     RootCause,
+    Section,
+    Template,
 )
+
+# How many unlinked cost log entries the "Link a mishap" list offers (newest first).
+LINKABLE_ENTRIES = 100
 
 # Which of the seven template fields each autosaved input belongs to.
 FIELD_OF_INPUT = {
@@ -34,6 +41,13 @@ FIELD_OF_INPUT = {
     "fix_description": "fix",
     "fix_ticket_link": "fix",
     "prevention": "prevention",
+    "impact_usd": "impact",
+    "impact_users": "impact",
+    "impact_duration_minutes": "impact",
+    "impact_description": "impact",
+    "what_went_well": "what_went_well",
+    "what_went_wrong": "what_went_wrong",
+    "lessons_learned": "lessons_learned",
 }
 
 
@@ -65,13 +79,36 @@ def _final_refusal(request, pm: Postmortem) -> HttpResponse:
     return response
 
 
+def _cost_context(pm: Postmortem, amendments: list) -> dict:
+    """The "Impact and cost log" panel: stated impact vs linked entries, and linkable ones."""
+    return {
+        "cost": impact.compare_with_cost_log(pm, amendments),
+        "linkable_entries": current_entries().filter(postmortem__isnull=True)
+        .order_by("-occurred_utc", "-id")[:LINKABLE_ENTRIES],
+    }
+
+
 def _draft_context(pm: Postmortem, **extra) -> dict:
     statuses = template_rules.check_postmortem(pm)
     status_by_key = {status.key: status for status in statuses}
+    optional_keys = []
+    if not pm.is_long_form:
+        # The long-form sections are optional here: shown, checked for shape, never required.
+        for status in template_rules.check_long_form(pm):
+            status_by_key[status.key] = status
+            optional_keys.append(status.key)
+    text_sections = [
+        {"key": key, "number": number, "label": label, "hint": SECTION_HINTS[key],
+         "value": getattr(pm, key), "status": status_by_key[key]}
+        for number, (key, label) in enumerate(template_rules.LONG_FORM_SECTIONS[1:], start=9)
+    ]
     return {
         "pm": pm,
         "statuses": statuses,
         "status_by_key": status_by_key,
+        "optional_keys": optional_keys,
+        "impact_hint": SECTION_HINTS[Section.IMPACT],
+        "long_form_text_sections": text_sections,
         "field_status": status_by_key.get(extra.get("field_key")),
         "complete_count": sum(status.complete for status in statuses),
         "root_causes": [
@@ -87,6 +124,9 @@ def _render_field_answer(request, pm: Postmortem, field_key: str, errors=None) -
     """The htmx answer to an autosave: the field's messages, and the progress panel OOB."""
     pm = _get_postmortem_for_user(request, pm.pk, with_rows=True)
     context = _draft_context(pm, field_key=field_key, input_errors=errors or [])
+    if field_key == "impact":
+        # The stated figure changed: refresh the comparison with the cost log too.
+        context |= _cost_context(pm, []) | {"cost_oob": True}
     return render(request, "incidents/partials/field_answer.html", context)
 
 
@@ -111,10 +151,20 @@ def postmortem_list(request):
     return render(request, "incidents/postmortem_list.html", {"rows": rows})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def postmortem_create(request):
-    """Start a draft and open its form."""
-    pm = services.create_draft(request.user)
+    """Choose the template (GET), then start a draft and open its form (POST).
+
+    A POST without `template` starts a seven-field draft (the default); an unknown
+    template is refused with 400 naming the field.
+    """
+    if request.method == "GET":
+        return render(request, "incidents/postmortem_new.html", {"form": NewPostmortemForm()})
+    form = NewPostmortemForm(request.POST)
+    if not form.is_valid():
+        return render(request, "incidents/postmortem_new.html", {"form": form}, status=400)
+    template = form.cleaned_data["template"] or Template.SEVEN_FIELD
+    pm = services.create_draft(request.user, template=template)
     return redirect("incidents:postmortem_detail", pk=pm.pk)
 
 
@@ -124,15 +174,28 @@ def postmortem_detail(request, pk):
     pm = _get_postmortem_for_user(request, pk, with_rows=True)
     if pm.is_final:
         return _render_final(request, pm, AmendmentForm())
-    return render(request, "incidents/postmortem_draft.html", _draft_context(pm))
+    context = _draft_context(pm, **_cost_context(pm, []))
+    return render(request, "incidents/postmortem_draft.html", context)
 
 
 def _render_final(request, pm: Postmortem, form: AmendmentForm, status: int = 200):
+    amendments = list(pm.amendments.select_related("author"))
+    by_section = impact.amendments_by_section(amendments)
+    sections = [
+        (section, by_section[section.value]) for section in Section
+    ]
     context = {
         "pm": pm,
         "gaps": template_rules.gaps(pm),
-        "amendments": pm.amendments.select_related("author"),
+        "amendments": by_section[""],
+        "sectioned_amendment_count": len(amendments) - len(by_section[""]),
+        "sections": sections,
+        "show_sections": pm.is_long_form or len(amendments) > len(by_section[""]) or any(
+            (pm.impact_usd is not None, pm.impact_users is not None,
+             pm.impact_duration_minutes is not None, pm.impact_description,
+             pm.what_went_well, pm.what_went_wrong, pm.lessons_learned)),
         "form": form,
+        **_cost_context(pm, amendments),
         "root_cause_definition": ROOT_CAUSE_DEFINITIONS.get(pm.root_cause, ""),
         "deferred_fix_text": DEFERRED_FIX_TEXT,
         **action_item_context(pm),
@@ -288,7 +351,13 @@ def amendment_create(request, pk):
     if not form.is_valid():
         return _render_final(request, pm, form, status=422)
     try:
-        services.add_amendment(pm, request.user, form.cleaned_data["note"])
+        services.add_amendment(
+            pm, request.user, form.cleaned_data["note"],
+            section=form.cleaned_data["section"],
+            impact_usd=form.cleaned_data["impact_usd"],
+            impact_users=form.cleaned_data["impact_users"],
+            impact_duration_minutes=form.cleaned_data["impact_duration_minutes"],
+        )
     except services.AmendmentError as exc:
         form.add_error("note", str(exc))
         if not pm.is_final:
@@ -296,6 +365,31 @@ def amendment_create(request, pk):
         return _render_final(request, pm, form, status=422)
     messages.success(request, "Amendment added.")
     return redirect(reverse("incidents:postmortem_detail", args=[pm.pk]) + "#amendments")
+
+
+@require_POST
+def postmortem_cost_link(request, pk):
+    """Link a cost log entry (POST `entry`, its id) to this postmortem (draft or final).
+
+    The link is an append-only correction of the entry (costlog.services.link_entry).
+    """
+    pm = _get_postmortem_for_user(request, pk)
+    entry_id = request.POST.get("entry", "")
+    if not entry_id.isdigit():
+        messages.error(request, "Cost log entry: choose an entry to link.")
+    else:
+        entry = current_entries().filter(pk=int(entry_id)).first()
+        if entry is None:
+            messages.error(request, f"Cost log entry: {entry_id} is not a current entry "
+                                    "(it does not exist or was corrected).")
+        else:
+            try:
+                link_entry(entry, pm, user=request.user)
+            except CostEntryError as exc:
+                messages.error(request, f"Cost log entry: {exc}")
+            else:
+                messages.success(request, f"Linked the mishap \u201c{entry.title}\u201d.")
+    return redirect(reverse("incidents:postmortem_detail", args=[pm.pk]) + "#impact-costs")
 
 
 @require_GET

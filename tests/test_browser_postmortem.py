@@ -94,8 +94,12 @@ def add_row_by_keyboard(page, section, button_name, values):
 
 def test_a_person_fills_finalizes_and_amends_a_postmortem(page):
     sign_in(page)
-    page.get_by_role("button", name="New postmortem").click()
+    page.get_by_role("link", name="New postmortem").click()
+    # The seven-field template is the default choice.
+    expect(page.get_by_label("Seven-field")).to_be_checked()
+    page.get_by_role("button", name="Start draft").click()
     expect(page.get_by_role("heading", name="Postmortem Draft")).to_be_visible()
+    expect(page.locator("h1")).to_contain_text("Seven-field template")
     pm = Postmortem.objects.get()
 
     summary = ("Position opened in SYNTHETIC_A at 14:02 UTC was not closed on thesis "
@@ -152,11 +156,13 @@ def test_a_person_fills_finalizes_and_amends_a_postmortem(page):
     expect(page.get_by_text("Postmortem finalized.")).to_be_visible()
     expect(page.get_by_role("heading", name="Postmortem Final")).to_be_visible()
 
-    # No way to edit the record: outside the action items (living records kept apart from
-    # the immutable content), the only field left on the page is the amendment note.
+    # No way to edit the record: outside the action items and the cost log link (living
+    # records kept apart from the immutable content), the only form left on the page is
+    # the amendment's.
     editable = page.locator(
-        "main :is(input:not([type=hidden]), textarea, select):not(#action-items *)")
-    expect(editable).to_have_count(1)
+        "main :is(input:not([type=hidden]), textarea, select)"
+        ":not(#action-items *):not(#impact-costs *):not(.amend-form *)")
+    expect(editable).to_have_count(0)
     expect(page.get_by_label("Amendment note (Markdown)")).to_be_visible()
     expect(page.get_by_role("button", name="Finalize postmortem")).to_have_count(0)
     expect(page.locator("#section-timeline tbody tr")).to_have_count(5)

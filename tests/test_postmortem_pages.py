@@ -40,10 +40,18 @@ def test_a_post_without_csrf_token_is_refused(alice, final_postmortem):
 
 
 def test_state_changing_views_refuse_get(alice_client, complete_draft):
-    for path in [url("postmortem_create"), url("postmortem_finalize", complete_draft.pk),
+    for path in [url("postmortem_finalize", complete_draft.pk),
                  url("amendment_create", complete_draft.pk),
-                 url("row_add", complete_draft.pk, "timeline")]:
+                 url("row_add", complete_draft.pk, "timeline"),
+                 url("postmortem_cost_link", complete_draft.pk)]:
         assert alice_client.get(path).status_code == 405
+
+
+def test_new_postmortem_by_get_only_offers_the_template_choice(alice_client):
+    page = alice_client.get(url("postmortem_create")).content.decode()
+    assert 'value="seven-field" checked' in page
+    assert 'value="long-form"' in page
+    assert Postmortem.objects.count() == 0
 
 
 def test_login_page_signs_in(anonymous_client, alice):

@@ -40,8 +40,13 @@ def test_demo_loads_the_real_records_and_prints_a_working_login_once(capsys, roo
     assert password not in second
     assert "Login: user 'demo' exists" in second
     assert Postmortem.objects.count() == 8
-    assert Amendment.objects.count() == 2
-    assert MishapEntry.objects.count() == 7
+    # The two real amendments and the demo's Impact amendment of the KXIN postmortem.
+    assert Amendment.objects.count() == 3
+    # Seven real entries, and the KXIN one again as the correction linking its postmortem.
+    assert MishapEntry.objects.count() == 8
+    kxin = MishapEntry.objects.get(title="KXIN Concentration Loss", correction__isnull=True)
+    assert str(kxin.postmortem_id) == "c3e8b7a2-6d45-4f10-a2b9-8e7c6d5b0d04"
+    assert "KXIN: mishap linked to its postmortem" in second
 
 
 def test_the_demo_cost_log_is_the_real_one():

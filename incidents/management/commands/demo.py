@@ -2,7 +2,9 @@
 
 The demo data is a copy of ../shared/data/postmortems.jsonl and amendments.jsonl kept in
 incidents/demo_data/, and of MISHAP_COST_LOG.md in costlog/demo_data/, so the demo never
-reads outside the project.
+reads outside the project. On top of the real records the demo links the KXIN mishap to
+its postmortem and adds demo_amendments.jsonl (an Impact amendment stating the loss), so
+the KXIN page shows the stated impact beside the cost log's figure.
 """
 import secrets
 from pathlib import Path
@@ -12,11 +14,15 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from costlog.log_io import import_costlog
+from costlog.services import current_entries, link_entry
+from incidents.models import Postmortem
 from incidents.postmortem_log import import_log
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "demo_data"
 COSTLOG_DEMO_DATA = Path(__file__).resolve().parents[3] / "costlog" / "demo_data"
 DEMO_USERNAME = "demo"
+KXIN_POSTMORTEM_ID = "c3e8b7a2-6d45-4f10-a2b9-8e7c6d5b0d04"
+KXIN_MISHAP_TITLE = "KXIN Concentration Loss"
 
 
 class Command(BaseCommand):
@@ -44,10 +50,20 @@ class Command(BaseCommand):
             f"Cost log: {costs.entries_created} mishap entries and {costs.rates_created} rates "
             f"loaded ({costs.entries_unchanged + costs.rates_unchanged} already present)."
         )
+        self._link_kxin()
         self._ensure_login()
         if not options["no_serve"]:
             self.stdout.write(f"Open http://{options['addrport']}/ in your browser.")
             call_command("runserver", options["addrport"], use_reloader=False)
+
+    def _link_kxin(self) -> None:
+        """Link the KXIN mishap to its postmortem and state its impact (idempotent)."""
+        kxin = Postmortem.objects.get(pk=KXIN_POSTMORTEM_ID)
+        entry = current_entries().get(title=KXIN_MISHAP_TITLE)
+        if entry.postmortem_id is None:
+            link_entry(entry, kxin)
+        import_log(DEMO_DATA / "postmortems.jsonl", DEMO_DATA / "demo_amendments.jsonl")
+        self.stdout.write("KXIN: mishap linked to its postmortem, impact stated by amendment.")
 
     def _ensure_login(self) -> None:
         users = get_user_model()
