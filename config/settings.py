@@ -178,6 +178,10 @@ CELERY_BEAT_SCHEDULE = {
     # Owners get at most one digest a day (incidents.tasks); hourly runs catch up after downtime.
     "action-item-digests": {"task": "incidents.tasks.send_action_item_digests",
                             "schedule": 60 * 60},
+    # Meeting reminders are rows in PostgreSQL; one sweep a minute sends what is due
+    # (incidents.reminders). A task lost with Redis is replaced by the next minute's.
+    "reminder-sweep": {"task": "incidents.tasks.sweep_reminders", "schedule": 60,
+                       "options": {"expires": 55}},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env_str(
     "CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule")
@@ -191,6 +195,10 @@ if EMAIL_HOST:
     EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+elif env_str("EMAIL_FILE_PATH", ""):
+    # Each email written as a file under EMAIL_FILE_PATH (staging, and the worker tests).
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", "")
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "scarlog@localhost")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/gate/<str:domain>", api.gate, name="api_gate"),
+    path("api/events", api.events, name="api_events"),
     path("costs/", include("costlog.urls")),
     path("", include("incidents.urls")),
 ]

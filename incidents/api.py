@@ -3,14 +3,35 @@
 GET /api/gate/<domain>: the planning gate's answer (incidents.gate.GateResult.as_dict()),
 200 whether open or closed; 400 for a malformed domain, 401 without a valid token, 403
 when the token lacks the gate:read scope.
+
+POST /api/events: a monitoring system opens a draft postmortem from an event
+(incidents.events): 201 with the draft, 200 with the draft already opened for the same
+event, 200 with "no postmortem needed" and the computed percentages when drawdown
+figures are under threshold, 400 naming the field of a bad payload; scope events:write.
+Token-authenticated, so exempt from CSRF (a browser never sends the bearer token).
 """
+import json
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
 from incidents.api_tokens import TokenError, authenticate
+from incidents.events import open_from_event, parse_event
 from incidents.gate import check_gate
-from incidents.services import ClassificationError
+from incidents.services import ClassificationError, EventError
+
+MAX_EVENT_BYTES = 64 * 1024
+
+
+def _token_refusal(exc: TokenError) -> JsonResponse:
+    response = JsonResponse({"error": str(exc)}, status=exc.status)
+    if exc.status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="scarlog"'
+    return response
 
 
 @login_not_required
@@ -20,12 +41,47 @@ def gate(request, domain):
     try:
         authenticate(request, "gate:read")
     except TokenError as exc:
-        response = JsonResponse({"error": str(exc)}, status=exc.status)
-        if exc.status == 401:
-            response["WWW-Authenticate"] = 'Bearer realm="scarlog"'
-        return response
+        return _token_refusal(exc)
     try:
         result = check_gate(domain)
     except ClassificationError as exc:
         return JsonResponse({"error": str(exc), "field": "domain"}, status=400)
     return JsonResponse(result.as_dict())
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def events(request):
+    """Open a draft postmortem from a monitor's event (see the module docstring)."""
+    try:
+        token = authenticate(request, "events:write")
+    except TokenError as exc:
+        return _token_refusal(exc)
+    if len(request.body) > MAX_EVENT_BYTES:
+        return JsonResponse({"error": f"The body is over {MAX_EVENT_BYTES} bytes.",
+                             "field": "body"}, status=400)
+    try:
+        payload = json.loads(request.body.decode("utf-8"))
+        event = parse_event(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return JsonResponse({"error": f"The body is not JSON: {exc}", "field": "body"},
+                            status=400)
+    except EventError as exc:
+        return JsonResponse({"error": str(exc), "field": exc.field}, status=400)
+    outcome = open_from_event(event, token.user)
+    answer = {}
+    if outcome.drawdown is not None:
+        answer["drawdown"] = outcome.drawdown.as_json()
+    if outcome.postmortem is None:
+        return JsonResponse({"decision": "no postmortem needed", **answer})
+    pm = outcome.postmortem
+    answer["postmortem"] = {
+        "id": str(pm.pk),
+        "url": settings.SCARLOG_BASE_URL + reverse("incidents:postmortem_detail", args=[pm.pk]),
+        "trigger": pm.trigger,
+        "occurred_utc": pm.occurred_utc.isoformat(),
+        "meeting_deadline_utc": pm.meeting_deadline_utc.isoformat(),
+    }
+    answer["decision"] = "postmortem opened" if outcome.created else "postmortem already open"
+    return JsonResponse(answer, status=201 if outcome.created else 200)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from incidents.models import ApiToken
 
 PREFIX = "scl_"
-SCOPES = ("gate:read",)
+SCOPES = ("gate:read", "events:write")
 
 
 class TokenError(Exception):

@@ -1,18 +1,21 @@
-"""The dashboard (home page): open action items, overdue first, and drafts waiting to reconvene.
+"""The dashboard (home page): open action items, overdue first; drafts waiting for their
+meeting (72-hour countdown, nearest first) or to reconvene; reminders that failed.
 
 Source rule: 002_c5de36bc64e2efd7.txt ("scheduled, not delivered"): what has not shipped
 must be the first thing anyone sees. A constant number of queries whatever the row count:
 one for the counts, one for the listed items (at most ITEM_LIMIT), one for drafts, one
-each for the owner and domain filter choices, one for active planning-gate overrides.
+each for the owner and domain filter choices, one for active planning-gate overrides,
+one for failed reminders.
 """
 from dataclasses import dataclass
 from datetime import date
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from incidents.models import ActionItem, Classification, GateOverride, Postmortem
+from incidents.meetings import annotate_meeting_held
+from incidents.models import ActionItem, Classification, GateOverride, Postmortem, Reminder
 
 ITEM_LIMIT = 200
 DRAFT_LIMIT = 20
@@ -78,7 +81,10 @@ def dashboard(filters: Filters, today: date) -> dict:
     )
     listed = list(items[:ITEM_LIMIT])
     drafts = Postmortem.objects.filter(status=Postmortem.Status.DRAFT)
-    draft_rows = list(drafts.order_by("-created_utc")[:DRAFT_LIMIT])
+    # Drafts waiting for their meeting come first, the nearest 72-hour deadline on top.
+    draft_rows = list(annotate_meeting_held(drafts).order_by(
+        "meeting_held", F("occurred_utc").asc(nulls_last=True), "-created_utc")[:DRAFT_LIMIT])
+    failed_reminders = Reminder.objects.filter(state=Reminder.State.FAILED)
     return {
         "filters": filters,
         "items": listed,
@@ -93,6 +99,8 @@ def dashboard(filters: Filters, today: date) -> dict:
         "domains": Classification.objects.order_by("domain").values_list("domain", flat=True)
         .distinct(),
         "item_kinds": ActionItem.Kind.choices,
+        "failed_reminders": list(failed_reminders.select_related("postmortem")
+                                 .order_by("-updated_utc")[:DRAFT_LIMIT]),
         "overrides": list(GateOverride.objects.filter(until_utc__gt=timezone.now())
                           .select_related("created_by").order_by("until_utc")),
     }

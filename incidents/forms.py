@@ -18,6 +18,7 @@ from incidents.models import (
     Section,
     Template,
     TimelineEntry,
+    Trigger,
 )
 
 AUTOSAVE_FIELDS = (
@@ -128,8 +129,37 @@ _FIELD_FORM_CLASSES = {
 }
 
 
-class NewPostmortemForm(forms.Form):
-    """Starting a draft: which template it follows (fixed once the draft exists)."""
+class EventTimeField(UTCDateTimeField):
+    """The event time; its messages name the field ("Event occurred: …")."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except forms.ValidationError as exc:
+            raise forms.ValidationError(f"Event occurred: {exc.messages[0]}") from exc
+
+
+class EventForm(forms.Form):
+    """The event a postmortem is about: when it happened (UTC) and which trigger fired.
+
+    Source rule: the six trigger conditions of 001_60b217100959449d.txt; "other" needs a
+    reason (checked by incidents.services.clean_event, which names the field).
+    """
+
+    occurred_utc = EventTimeField(
+        label="Event occurred (UTC)", required=True, help_text=UTC_INPUT_HELP,
+        error_messages={"required": "Event occurred: give the time the event happened (UTC)."})
+    trigger = forms.ChoiceField(
+        choices=[("", "— choose —"), *Trigger.choices], label="Trigger",
+        error_messages={
+            "required": "Trigger: choose one of the six conditions, or Other with a reason.",
+            "invalid_choice": "Trigger: %(value)s is not one of the conditions."})
+    trigger_reason = forms.CharField(label="Reason (for “Other”)", required=False,
+                                     max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class NewPostmortemForm(EventForm):
+    """Starting a draft: the event, and which template it follows (fixed once it exists)."""
 
     template = forms.ChoiceField(choices=Template.choices, initial=Template.SEVEN_FIELD,
                                  required=False, label="Template")

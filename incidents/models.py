@@ -8,6 +8,7 @@ installed by migrations); the ORM raises ImmutableRecordError first so callers g
 clear domain error. Amendment rows are append-only from the start.
 """
 import uuid
+from datetime import timedelta
 
 import pgtrigger
 from django.conf import settings
@@ -61,6 +62,25 @@ class Template(models.TextChoices):
 
     SEVEN_FIELD = "seven-field", "Seven-field"
     LONG_FORM = "long-form", "Long-form"
+
+
+class Trigger(models.TextChoices):
+    """Why a postmortem is written: the six trigger conditions, or "other" with a reason.
+
+    Source rule: "What counts as a postmortem-worthy event", 001_60b217100959449d.txt.
+    """
+
+    DRAWDOWN = "drawdown", "Daily drawdown threshold breached"
+    THESIS_INVALIDATION = "thesis_invalidation", "Thesis invalidation without position exit"
+    UNAPPROVED_EXECUTION = "unapproved_execution", "Execution the operator would not have approved"
+    TOKEN_OVERRUN = "token_overrun", "Token budget overrun of 5x or more"
+    INJECTION = "injection", "Prompt injection or schema violation"
+    PROVIDER_OUTAGE = "provider_outage", "Provider outage or rate-limit cascade"
+    OTHER = "other", "Other (reason given)"
+
+
+# The meeting is held within 72 hours of the event (001_60b217100959449d.txt).
+MEETING_DEADLINE_HOURS = 72
 
 
 class Section(models.TextChoices):
@@ -188,6 +208,14 @@ class Postmortem(models.Model):
     template = models.CharField(
         max_length=12, choices=Template.choices, default=Template.SEVEN_FIELD
     )
+    occurred_utc = models.DateTimeField(
+        "event occurred (UTC)", null=True, blank=True,
+        help_text="When the event happened; the meeting deadline is 72 hours later.",
+    )
+    trigger = models.CharField(max_length=24, choices=Trigger.choices, blank=True)
+    trigger_reason = models.TextField(
+        blank=True, help_text='Why a postmortem is written when the trigger is "other".'
+    )
     summary = models.TextField(blank=True)
     root_cause = models.CharField(max_length=20, choices=RootCause.choices, blank=True)
     fix_commit_sha = models.CharField("fix commit SHA", max_length=64, blank=True)
@@ -238,6 +266,13 @@ class Postmortem(models.Model):
                 condition=Q(impact_usd__isnull=True) | Q(impact_usd__gte=0),
                 name="postmortem_impact_usd_not_negative",
             ),
+            models.CheckConstraint(
+                condition=Q(trigger__in=["", *Trigger.values]), name="postmortem_trigger_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(trigger="other") | ~Q(trigger_reason=""),
+                name="postmortem_other_trigger_has_reason",
+            ),
         ]
         triggers = [
             pgtrigger.Trigger(
@@ -277,6 +312,13 @@ class Postmortem(models.Model):
     @property
     def is_long_form(self) -> bool:
         return self.template == Template.LONG_FORM
+
+    @property
+    def meeting_deadline_utc(self):
+        """occurred_utc + 72 hours (UTC), or None when the event time is not recorded."""
+        if self.occurred_utc is None:
+            return None
+        return self.occurred_utc + timedelta(hours=MEETING_DEADLINE_HOURS)
 
     def _stored_row_is_final(self) -> bool:
         return (
@@ -768,3 +810,136 @@ class DigestSent(models.Model):
 
     def __str__(self) -> str:
         return f"Digest to {self.owner_id} on {self.day}"
+
+
+class Meeting(models.Model):
+    """The postmortem meeting: 30 minutes, within 72 hours of the event, three people.
+
+    scheduled_utc: planned start (UTC); started_utc / ended_utc: when the facilitator
+    started and ended it. A meeting counts as held on time when started_utc is at or
+    before the postmortem's meeting deadline. Source rule: "How to run the meeting",
+    001_60b217100959449d.txt.
+    """
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="meetings")
+    scheduled_utc = models.DateTimeField("scheduled start (UTC)")
+    facilitator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    started_utc = models.DateTimeField(null=True, blank=True)
+    ended_utc = models.DateTimeField(null=True, blank=True)
+    created_utc = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["scheduled_utc", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_utc__isnull=True) | Q(started_utc__isnull=False),
+                name="meeting_ends_after_it_starts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Meeting for {self.postmortem_id} at {self.scheduled_utc:%Y-%m-%d %H:%M} UTC"
+
+
+class MeetingAttendee(models.Model):
+    """One attendee of a meeting, by role (operator, code owner, reviewer not involved)."""
+
+    class Role(models.TextChoices):
+        OPERATOR = "operator", "System operator"
+        CODE_OWNER = "code_owner", "Code owner"
+        REVIEWER = "reviewer", "Reviewer (not involved)"
+        OTHER = "other", "Other"
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attendees")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=12, choices=Role.choices)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "user"], name="attendee_once_per_meeting"),
+            models.CheckConstraint(
+                condition=Q(role__in=["operator", "code_owner", "reviewer", "other"]),
+                name="attendee_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} as {self.role}"
+
+
+class Reminder(models.Model):
+    """A reminder email due at a time, kept as a row so nothing is lost between sweeps.
+
+    Kinds (issue 3): schedule the meeting (24 h after the event if none is scheduled),
+    meeting starts in one hour, deadline missed (72 h without a held meeting), reconvene
+    (an incomplete postmortem, within 7 days). One row per (postmortem, kind). The sweep
+    (incidents.reminders.sweep) claims due pending rows with SELECT … FOR UPDATE SKIP
+    LOCKED, sends, and marks each sent, skipped (skip_reason says why) or, after
+    MAX_ATTEMPTS failed sends, failed (last_error says why). Times are UTC.
+    """
+
+    class Kind(models.TextChoices):
+        SCHEDULE_MEETING = "schedule_meeting", "Schedule the meeting"
+        MEETING_STARTS = "meeting_starts", "Meeting starts in one hour"
+        DEADLINE_MISSED = "deadline_missed", "Meeting deadline missed"
+        RECONVENE = "reconvene", "Reconvene within a week"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Failed"
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    planned_utc = models.DateTimeField(help_text="The due time as planned (retries move due_utc).")
+    due_utc = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    skip_reason = models.TextField(blank=True)
+    recipients = models.JSONField(default=list, blank=True)
+    sent_utc = models.DateTimeField(null=True, blank=True)
+    created_utc = models.DateTimeField(default=timezone.now)
+    updated_utc = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_utc", "id"]
+        indexes = [
+            models.Index(fields=["due_utc"], condition=Q(state="pending"),
+                         name="reminder_pending_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["postmortem", "kind"], name="one_reminder_per_kind"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["schedule_meeting", "meeting_starts", "deadline_missed",
+                                      "reconvene"]),
+                name="reminder_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "sent", "skipped", "failed"]),
+                name="reminder_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="skipped") | ~Q(skip_reason=""),
+                name="skipped_reminder_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="failed") | ~Q(last_error=""),
+                name="failed_reminder_has_error",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="sent") | Q(sent_utc__isnull=False),
+                name="sent_reminder_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.postmortem_id} ({self.state})"

@@ -6,12 +6,13 @@ gaps), ValueError subclasses for bad input. Source rules: 001_60b217100959449d.t
 """
 import re
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from incidents import template_rules
+from incidents import reminders, template_rules
 from incidents.models import (
     Amendment,
     Classification,
@@ -22,6 +23,7 @@ from incidents.models import (
     Section,
     Template,
     TimelineEntry,
+    Trigger,
 )
 
 
@@ -77,16 +79,74 @@ def require_draft(postmortem: Postmortem) -> None:
         )
 
 
-def create_draft(user, template: str = Template.SEVEN_FIELD) -> Postmortem:
-    """Start an empty draft postmortem owned by `user`; returns it (created_utc = now, UTC).
+class EventError(ValueError):
+    """The event of a postmortem (time, trigger) was refused; `field` names the input."""
+
+    def __init__(self, field_name: str, message: str):
+        self.field = field_name
+        super().__init__(message)
+
+
+def clean_event(occurred_utc, trigger: str, trigger_reason: str = "") -> tuple:
+    """Check an event: an aware time not in the future, a Trigger value, a reason for "other".
+
+    Returns (occurred_utc in UTC, trigger, reason stripped, "" unless "other"). Raises
+    EventError naming occurred_utc, trigger or trigger_reason.
+    """
+    if occurred_utc is None:
+        raise EventError("occurred_utc", "Event occurred: give the time the event happened (UTC).")
+    if occurred_utc.tzinfo is None:
+        raise EventError("occurred_utc", "Event occurred: the time has no UTC offset.")
+    if occurred_utc > timezone.now() + timedelta(minutes=5):
+        raise EventError("occurred_utc", "Event occurred: the time is in the future.")
+    if trigger not in Trigger.values:
+        raise EventError("trigger", f"Trigger: {trigger!r} is not one of "
+                                    f"{', '.join(Trigger.values)}.")
+    reason = (trigger_reason or "").strip()
+    if trigger == Trigger.OTHER and not reason:
+        raise EventError("trigger_reason",
+                         'Trigger reason: say why a postmortem is needed when the trigger is "other".')
+    return occurred_utc.astimezone(UTC), trigger, reason if trigger == Trigger.OTHER else ""
+
+
+@transaction.atomic
+def create_draft(user, template: str = Template.SEVEN_FIELD, occurred_utc=None,
+                 trigger: str = "", trigger_reason: str = "", summary: str = "") -> Postmortem:
+    """Start a draft postmortem owned by `user`; returns it (created_utc = now, UTC).
 
     `template` is a Template value (seven-field, or long-form whose extra sections are
-    mandatory at finalize); it is fixed for the life of the postmortem. Raises ValueError
-    for any other value.
+    mandatory at finalize); it is fixed for the life of the postmortem. With
+    `occurred_utc` (the event time, UTC) the trigger is required (clean_event) and the
+    meeting reminders are planned in the same transaction. Raises ValueError for an
+    unknown template and EventError for a bad event.
     """
     if template not in Template.values:
         raise ValueError(f"Template {template!r} is not one of {', '.join(Template.values)}.")
-    return Postmortem.objects.create(created_by=user, template=template)
+    event = {}
+    if occurred_utc is not None or trigger:
+        occurred_utc, trigger, trigger_reason = clean_event(occurred_utc, trigger, trigger_reason)
+        event = {"occurred_utc": occurred_utc, "trigger": trigger,
+                 "trigger_reason": trigger_reason}
+    pm = Postmortem.objects.create(created_by=user, template=template, summary=summary, **event)
+    if event:
+        reminders.plan_event_reminders(pm)
+    return pm
+
+
+@transaction.atomic
+def set_event(postmortem: Postmortem, occurred_utc, trigger: str, trigger_reason: str = ""):
+    """Record or correct a draft's event time and trigger; pending reminders move with it.
+
+    Raises EventError (bad input) or ImmutableRecordError (final postmortem).
+    """
+    postmortem = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    require_draft(postmortem)
+    occurred_utc, trigger, trigger_reason = clean_event(occurred_utc, trigger, trigger_reason)
+    postmortem.occurred_utc, postmortem.trigger = occurred_utc, trigger
+    postmortem.trigger_reason = trigger_reason
+    postmortem.save(update_fields=["occurred_utc", "trigger", "trigger_reason", "updated_utc"])
+    reminders.plan_event_reminders(postmortem)
+    return postmortem
 
 
 @transaction.atomic

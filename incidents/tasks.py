@@ -15,6 +15,7 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from incidents import reminders
 from incidents.models import ActionItem, DigestSent
 
 DIGEST_HORIZON_DAYS = 2
@@ -69,3 +70,14 @@ def send_action_item_digests(now_iso: str | None = None) -> dict:
             continue
         result["sent"] += 1
     return result
+
+
+@shared_task
+def sweep_reminders() -> dict:
+    """Send the meeting reminders that are due (incidents.reminders.sweep); beat runs it
+    every minute. Returns {"sent", "skipped", "failed", "retry"} counts."""
+    result = reminders.sweep()
+    counts = result.counts()
+    if any(counts.values()):
+        log.info("reminder sweep: %s", counts)
+    return counts

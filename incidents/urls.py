@@ -1,7 +1,7 @@
 """URLs of the incidents app (namespace `incidents`)."""
 from django.urls import path
 
-from incidents import action_item_views, views
+from incidents import action_item_views, meeting_views, views
 
 app_name = "incidents"
 
@@ -20,6 +20,11 @@ urlpatterns = [
     path("postmortems/<uuid:pk>/finalize/", views.postmortem_finalize, name="postmortem_finalize"),
     path("postmortems/<uuid:pk>/discard/", views.postmortem_discard, name="postmortem_discard"),
     path("postmortems/<uuid:pk>/amendments/", views.amendment_create, name="amendment_create"),
+    path("postmortems/<uuid:pk>/event/", meeting_views.event_set, name="event_set"),
+    path("postmortems/<uuid:pk>/meeting/", meeting_views.meeting_schedule,
+         name="meeting_schedule"),
+    path("postmortems/<uuid:pk>/meeting/<int:meeting_id>/<str:change>/",
+         meeting_views.meeting_change, name="meeting_change"),
     path("postmortems/<uuid:pk>/costs/link/", views.postmortem_cost_link,
          name="postmortem_cost_link"),
     path("postmortems/<uuid:pk>/markdown/", views.postmortem_markdown, name="postmortem_markdown"),

@@ -18,6 +18,8 @@ from incidents import dashboard as dashboard_data
 from incidents import impact, markdown_export, services, template_rules
 from incidents.action_item_views import action_item_context
 from incidents.forms import ROW_FORMS, AmendmentForm, NewPostmortemForm, field_form
+from incidents.meeting_views import meeting_context
+from incidents.meetings import annotate_meeting_held
 from incidents.models import (
     DEFERRED_FIX_TEXT,
     ROOT_CAUSE_DEFINITIONS,
@@ -144,7 +146,8 @@ def dashboard(request):
 @require_GET
 def postmortem_list(request):
     """All postmortems, newest first, with status, template gaps and amendment counts."""
-    postmortems = Postmortem.objects.annotate(amendment_count=Count("amendments")).prefetch_related(
+    postmortems = annotate_meeting_held(Postmortem.objects.annotate(
+        amendment_count=Count("amendments"))).prefetch_related(
         "timeline_entries", "contributing_factors", "references"
     )
     rows = [(pm, template_rules.gaps(pm)) for pm in postmortems]
@@ -153,19 +156,27 @@ def postmortem_list(request):
 
 @require_http_methods(["GET", "POST"])
 def postmortem_create(request):
-    """Choose the template (GET), then start a draft and open its form (POST).
+    """Record the event and choose the template (GET), then start the draft (POST).
 
-    A POST without `template` starts a seven-field draft (the default); an unknown
-    template is refused with 400 naming the field.
+    The event time and trigger are required (the meeting deadline and its reminders
+    follow from them); a POST without `template` starts a seven-field draft (the
+    default). Bad input answers 400 with the form and each field's message.
     """
     if request.method == "GET":
         return render(request, "incidents/postmortem_new.html", {"form": NewPostmortemForm()})
     form = NewPostmortemForm(request.POST)
-    if not form.is_valid():
-        return render(request, "incidents/postmortem_new.html", {"form": form}, status=400)
-    template = form.cleaned_data["template"] or Template.SEVEN_FIELD
-    pm = services.create_draft(request.user, template=template)
-    return redirect("incidents:postmortem_detail", pk=pm.pk)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            pm = services.create_draft(
+                request.user, template=data["template"] or Template.SEVEN_FIELD,
+                occurred_utc=data["occurred_utc"], trigger=data["trigger"],
+                trigger_reason=data["trigger_reason"])
+        except services.EventError as exc:
+            form.add_error(exc.field, str(exc))
+        else:
+            return redirect("incidents:postmortem_detail", pk=pm.pk)
+    return render(request, "incidents/postmortem_new.html", {"form": form}, status=400)
 
 
 @require_GET
@@ -174,7 +185,7 @@ def postmortem_detail(request, pk):
     pm = _get_postmortem_for_user(request, pk, with_rows=True)
     if pm.is_final:
         return _render_final(request, pm, AmendmentForm())
-    context = _draft_context(pm, **_cost_context(pm, []))
+    context = _draft_context(pm, **_cost_context(pm, []), **meeting_context(pm))
     return render(request, "incidents/postmortem_draft.html", context)
 
 
@@ -196,6 +207,7 @@ def _render_final(request, pm: Postmortem, form: AmendmentForm, status: int = 20
              pm.what_went_well, pm.what_went_wrong, pm.lessons_learned)),
         "form": form,
         **_cost_context(pm, amendments),
+        **meeting_context(pm),
         "root_cause_definition": ROOT_CAUSE_DEFINITIONS.get(pm.root_cause, ""),
         "deferred_fix_text": DEFERRED_FIX_TEXT,
         **action_item_context(pm),
@@ -322,7 +334,8 @@ def postmortem_finalize(request, pk):
     try:
         services.finalize(pm, request.user)
     except services.TemplateIncompleteError as exc:
-        context = _draft_context(pm, finalize_refused=exc.statuses)
+        context = _draft_context(pm, finalize_refused=exc.statuses, **_cost_context(pm, []),
+                                 **meeting_context(pm))
         return render(request, "incidents/postmortem_draft.html", context, status=422)
     except ImmutableRecordError:
         messages.info(request, "This postmortem was already final.")

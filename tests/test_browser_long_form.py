@@ -24,6 +24,8 @@ def finalize(page):
 
 
 def test_a_long_form_draft_cannot_be_finalized_with_an_empty_section(page):
+    page.get_by_label("Event occurred (UTC)").fill("2026-03-02 15:47")
+    page.get_by_label("Trigger", exact=True).select_option("drawdown")
     page.get_by_label("Long-form").check()
     page.get_by_role("button", name="Start draft").click()
     expect(page.locator("h1")).to_contain_text("Long-form template")

@@ -4,6 +4,7 @@ Playwright for Python drives the browser against pytest-django's live server, wh
 talks to the PostgreSQL test database.
 """
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -95,11 +96,19 @@ def add_row_by_keyboard(page, section, button_name, values):
 def test_a_person_fills_finalizes_and_amends_a_postmortem(page):
     sign_in(page)
     page.get_by_role("link", name="New postmortem").click()
+    # The event is required: without it the draft is refused, naming the field.
+    page.get_by_label("Trigger", exact=True).select_option("thesis_invalidation")
+    page.get_by_role("button", name="Start draft").click()
+    expect(page.get_by_label("Event occurred (UTC)")).to_be_visible()
+    occurred = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+    page.get_by_label("Event occurred (UTC)").fill(occurred)
     # The seven-field template is the default choice.
     expect(page.get_by_label("Seven-field")).to_be_checked()
     page.get_by_role("button", name="Start draft").click()
     expect(page.get_by_role("heading", name="Postmortem Draft")).to_be_visible()
     expect(page.locator("h1")).to_contain_text("Seven-field template")
+    # The 72-hour meeting deadline counts down on the page (70 hours left, give or take).
+    expect(page.locator("#meeting .countdown")).to_have_text(re.compile(r"^2 d (20|21|22) h left$"))
     pm = Postmortem.objects.get()
 
     summary = ("Position opened in SYNTHETIC_A at 14:02 UTC was not closed on thesis "

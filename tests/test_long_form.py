@@ -51,7 +51,8 @@ def import_real_records():
 # --- Template choice ---------------------------------------------------------------
 
 def test_a_draft_is_created_with_the_chosen_template_and_shows_it(alice_client):
-    response = alice_client.post(url("postmortem_create"), {"template": "long-form"})
+    response = alice_client.post(url("postmortem_create"), {
+        "template": "long-form", "occurred_utc": "2026-03-02 15:47", "trigger": "drawdown"})
     pm = Postmortem.objects.get()
     assert pm.template == "long-form"
     page = alice_client.get(response["Location"]).content.decode()
@@ -63,7 +64,8 @@ def test_a_draft_is_created_with_the_chosen_template_and_shows_it(alice_client):
 
 
 def test_an_unknown_template_is_refused_naming_the_field(alice_client):
-    response = alice_client.post(url("postmortem_create"), {"template": "short"})
+    response = alice_client.post(url("postmortem_create"), {
+        "template": "short", "occurred_utc": "2026-03-02 15:47", "trigger": "drawdown"})
     assert response.status_code == 400
     assert "Template: Select a valid choice. short is not one of the available choices." \
         in response.content.decode()

@@ -47,6 +47,24 @@ def test_state_changing_views_refuse_get(alice_client, complete_draft):
         assert alice_client.get(path).status_code == 405
 
 
+@pytest.mark.parametrize("data, message", [
+    ({"trigger": "drawdown"}, "Event occurred: give the time the event happened (UTC)."),
+    ({"occurred_utc": "yesterday", "trigger": "drawdown"},
+     "Event occurred: &#x27;yesterday&#x27; is not a date and time"),
+    ({"occurred_utc": "2026-03-02 15:47"},
+     "Trigger: choose one of the six conditions, or Other with a reason."),
+    ({"occurred_utc": "2026-03-02 15:47", "trigger": "other"},
+     "Trigger reason: say why a postmortem is needed"),
+    ({"occurred_utc": "2099-03-02 15:47", "trigger": "drawdown"},
+     "Event occurred: the time is in the future."),
+])
+def test_a_new_postmortem_needs_its_event_named_field_by_field(alice_client, data, message):
+    response = alice_client.post(url("postmortem_create"), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert Postmortem.objects.count() == 0
+
+
 def test_new_postmortem_by_get_only_offers_the_template_choice(alice_client):
     page = alice_client.get(url("postmortem_create")).content.decode()
     assert 'value="seven-field" checked' in page
@@ -62,7 +80,8 @@ def test_login_page_signs_in(anonymous_client, alice):
 
 
 def test_new_postmortem_opens_a_draft_form_with_the_seven_fields(alice_client):
-    response = alice_client.post(url("postmortem_create"))
+    response = alice_client.post(url("postmortem_create"), {
+        "occurred_utc": "2026-03-02 15:47", "trigger": "thesis_invalidation"})
     pm = Postmortem.objects.get()
     assert response["Location"] == url("postmortem_detail", pm.pk)
     page = alice_client.get(response["Location"]).content.decode()

@@ -1,8 +1,10 @@
 """The README's two set-up commands, the demo command they run, and .ci/run using the same one."""
 import re
+from datetime import timedelta
 
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.utils import timezone
 
 from costlog.models import MishapEntry
 from incidents.models import Amendment, Postmortem
@@ -39,7 +41,11 @@ def test_demo_loads_the_real_records_and_prints_a_working_login_once(capsys, roo
     second = capsys.readouterr().out
     assert password not in second
     assert "Login: user 'demo' exists" in second
-    assert Postmortem.objects.count() == 8
+    # The eight real postmortems and one draft whose meeting deadline is approaching.
+    assert Postmortem.objects.count() == 9
+    draft = Postmortem.objects.get(status="draft")
+    assert draft.trigger == "provider_outage"
+    assert timedelta(hours=11) < draft.meeting_deadline_utc - timezone.now() < timedelta(hours=13)
     # The two real amendments and the demo's Impact amendment of the KXIN postmortem.
     assert Amendment.objects.count() == 3
     # Seven real entries, and the KXIN one again as the correction linking its postmortem.

@@ -2,6 +2,8 @@
 from datetime import UTC
 
 from django import template
+from django.utils import timezone
+from django.utils.html import format_html
 
 from incidents.forms import format_utc_input
 from incidents.impact import format_minutes
@@ -41,3 +43,38 @@ def minutes(value) -> str:
 def figure_input(value) -> str:
     """An impact figure as its input shows it: Decimal('78947.00') -> '78947.00'; None -> ''."""
     return "" if value is None else str(value)
+
+
+def _span(seconds: int) -> str:
+    minutes = abs(seconds) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {mins:02d} m"
+
+
+@register.simple_tag
+def meeting_deadline(pm, now=None):
+    """The 72-hour meeting deadline of `pm` as a countdown span (static/js/countdown.js
+    keeps it ticking): "41 h 12 m left", "overdue by 3 h 05 m", "meeting held", or "—".
+
+    Uses pm.meeting_held when the queryset annotated it, else one query.
+    """
+    deadline = pm.meeting_deadline_utc
+    if deadline is None:
+        return format_html('<span class="countdown none">{}</span>', "no event time")
+    when = deadline.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    held = getattr(pm, "meeting_held", None)
+    if held is None:
+        held = pm.meetings.filter(started_utc__isnull=False, started_utc__lte=deadline).exists()
+    if held or pm.is_final:
+        label = "meeting held" if held else "final"
+        return format_html('<span class="countdown done" title="Meeting due by {}">{}</span>',
+                           when, label)
+    seconds = int((deadline - (now or timezone.now())).total_seconds())
+    state = "overdue" if seconds < 0 else ("soon" if seconds < 24 * 3600 else "open")
+    text = f"overdue by {_span(seconds)}" if seconds < 0 else f"{_span(seconds)} left"
+    return format_html(
+        '<span class="countdown {}" data-deadline="{}" title="Meeting due by {}">{}</span>',
+        state, deadline.astimezone(UTC).isoformat(), when, text)

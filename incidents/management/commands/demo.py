@@ -4,17 +4,21 @@ The demo data is a copy of ../shared/data/postmortems.jsonl and amendments.jsonl
 incidents/demo_data/, and of MISHAP_COST_LOG.md in costlog/demo_data/, so the demo never
 reads outside the project. On top of the real records the demo links the KXIN mishap to
 its postmortem and adds demo_amendments.jsonl (an Impact amendment stating the loss), so
-the KXIN page shows the stated impact beside the cost log's figure.
+the KXIN page shows the stated impact beside the cost log's figure; and it opens one
+draft whose 72-hour meeting deadline is 12 hours away.
 """
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from costlog.log_io import import_costlog
 from costlog.services import current_entries, link_entry
+from incidents import services
 from incidents.models import Postmortem
 from incidents.postmortem_log import import_log
 
@@ -23,6 +27,8 @@ COSTLOG_DEMO_DATA = Path(__file__).resolve().parents[3] / "costlog" / "demo_data
 DEMO_USERNAME = "demo"
 KXIN_POSTMORTEM_ID = "c3e8b7a2-6d45-4f10-a2b9-8e7c6d5b0d04"
 KXIN_MISHAP_TITLE = "KXIN Concentration Loss"
+DEADLINE_DEMO_SUMMARY = ("Provider rate limits made the research agent downshift to a weaker "
+                         "model and skip the schema validator for 40 minutes.")
 
 
 class Command(BaseCommand):
@@ -51,7 +57,8 @@ class Command(BaseCommand):
             f"loaded ({costs.entries_unchanged + costs.rates_unchanged} already present)."
         )
         self._link_kxin()
-        self._ensure_login()
+        login = self._ensure_login()
+        self._approaching_deadline(login)
         if not options["no_serve"]:
             self.stdout.write(f"Open http://{options['addrport']}/ in your browser.")
             call_command("runserver", options["addrport"], use_reloader=False)
@@ -65,17 +72,27 @@ class Command(BaseCommand):
         import_log(DEMO_DATA / "postmortems.jsonl", DEMO_DATA / "demo_amendments.jsonl")
         self.stdout.write("KXIN: mishap linked to its postmortem, impact stated by amendment.")
 
-    def _ensure_login(self) -> None:
+    def _approaching_deadline(self, user) -> None:
+        """A draft whose 72-hour meeting deadline is 12 hours away (created once)."""
+        if Postmortem.objects.filter(summary=DEADLINE_DEMO_SUMMARY).exists():
+            return
+        services.create_draft(user, occurred_utc=timezone.now() - timedelta(hours=60),
+                              trigger="provider_outage", summary=DEADLINE_DEMO_SUMMARY)
+        self.stdout.write("A draft whose meeting is due in 12 hours is on the dashboard.")
+
+    def _ensure_login(self):
         users = get_user_model()
-        if users.objects.filter(username=DEMO_USERNAME).exists():
+        existing = users.objects.filter(username=DEMO_USERNAME).first()
+        if existing is not None:
             self.stdout.write(
                 f"Login: user '{DEMO_USERNAME}' exists (its password was printed when it was "
                 "created; reset it with `manage.py changepassword demo`)."
             )
-            return
+            return existing
         password = secrets.token_urlsafe(12)
-        users.objects.create_superuser(DEMO_USERNAME, email="", password=password)
+        user = users.objects.create_superuser(DEMO_USERNAME, email="", password=password)
         self.stdout.write(
             self.style.SUCCESS(f"Login created: user '{DEMO_USERNAME}', password '{password}'")
             + " (shown only this once)."
         )
+        return user

@@ -1,0 +1,130 @@
+"""The event and meeting panels of a draft: record the event, schedule, start, end the meeting.
+
+Views are thin: parse the POST, call incidents.services / incidents.meetings, redirect
+with a message naming any field that was refused.
+"""
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from incidents import meetings, services
+from incidents.forms import EventForm, UTCDateTimeField
+from incidents.models import ImmutableRecordError, Meeting, MeetingAttendee, Postmortem
+from incidents.reminders import held_meeting
+
+ROLE_FIELDS = (("operator", MeetingAttendee.Role.OPERATOR),
+               ("code_owner", MeetingAttendee.Role.CODE_OWNER),
+               ("reviewer", MeetingAttendee.Role.REVIEWER))
+
+
+def meeting_context(pm: Postmortem) -> dict:
+    """What the event and meeting panels show: event form, meetings, reminders, people."""
+    latest = pm.meetings.select_related("facilitator").prefetch_related("attendees__user") \
+        .order_by("-scheduled_utc").first()
+    attendees = list(latest.attendees.all()) if latest else []
+    return {
+        "event_form": EventForm(initial={
+            "occurred_utc": pm.occurred_utc.strftime("%Y-%m-%d %H:%M:%S") if pm.occurred_utc else "",
+            "trigger": pm.trigger, "trigger_reason": pm.trigger_reason}),
+        "meeting": latest,
+        "meeting_attendees": attendees,
+        "attendee_warning": meetings.attendee_warning(attendees),
+        "held_meeting": held_meeting(pm),
+        "reminders": pm.reminders.all(),
+        "people": get_user_model().objects.filter(is_active=True).order_by("username"),
+        "meeting_roles": ROLE_FIELDS,
+    }
+
+
+def _back(pm) -> str:
+    return reverse("incidents:postmortem_detail", args=[pm.pk]) + "#meeting"
+
+
+@require_POST
+def event_set(request, pk):
+    """Record or correct a draft's event time and trigger (reminders move with it)."""
+    pm = get_object_or_404(Postmortem, pk=pk)
+    form = EventForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(_back(pm))
+    try:
+        services.set_event(pm, form.cleaned_data["occurred_utc"], form.cleaned_data["trigger"],
+                           form.cleaned_data["trigger_reason"])
+    except (services.EventError, ImmutableRecordError) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Event recorded; the meeting deadline and reminders follow it.")
+    return redirect(_back(pm))
+
+
+def _user(value: str, label: str):
+    if not value:
+        return None
+    if not value.isdigit():
+        raise meetings.MeetingError(label, f"{label}: choose a person from the list.")
+    user = get_user_model().objects.filter(pk=int(value), is_active=True).first()
+    if user is None:
+        raise meetings.MeetingError(label, f"{label}: no such person.")
+    return user
+
+
+@require_POST
+def meeting_schedule(request, pk):
+    """Schedule or reschedule the meeting: start (UTC), facilitator, attendees by role."""
+    pm = get_object_or_404(Postmortem, pk=pk)
+    try:
+        field = UTCDateTimeField(required=True)
+        try:
+            scheduled = field.clean(request.POST.get("scheduled_utc", ""))
+        except ValidationError as exc:
+            raise meetings.MeetingError(
+                "scheduled_utc", "Scheduled start: " + " ".join(exc.messages)) from exc
+        facilitator = _user(request.POST.get("facilitator", ""), "Facilitator")
+        attendees = []
+        for name, role in ROLE_FIELDS:
+            user = _user(request.POST.get(name, ""), MeetingAttendee.Role(role).label)
+            if user is not None:
+                attendees.append(meetings.AttendeeInput(user, role))
+        for value in request.POST.getlist("others"):
+            attendees.append(meetings.AttendeeInput(_user(value, "Other attendees"), "other"))
+        meeting = meetings.schedule_meeting(pm, scheduled, facilitator, attendees,
+                                            user=request.user)
+    except (meetings.MeetingError, ImmutableRecordError) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Meeting scheduled for {meeting.scheduled_utc:%Y-%m-%d %H:%M} "
+                                  "UTC; attendees are reminded an hour before.")
+        warning = meetings.attendee_warning(attendees)
+        if warning:
+            messages.warning(request, warning)
+    return redirect(_back(pm))
+
+
+@require_POST
+def meeting_change(request, pk, meeting_id, change):
+    """Start or end the meeting (change: "start" or "end")."""
+    meeting = get_object_or_404(Meeting, pk=meeting_id, postmortem_id=pk)
+    if change not in ("start", "end"):
+        raise Http404(f"No such meeting change: {change}")
+    try:
+        if change == "start":
+            meetings.start_meeting(meeting)
+            messages.success(request, "Meeting started: 30 minutes, the template field by field.")
+        else:
+            incomplete = meetings.end_meeting(meeting)
+            if incomplete:
+                messages.warning(request, "Meeting ended with incomplete fields ("
+                                 + ", ".join(incomplete) + "); reconvene within a week — a "
+                                 "reminder is planned.")
+            else:
+                messages.success(request, "Meeting ended; every field is complete.")
+    except (meetings.MeetingError, ImmutableRecordError) as exc:
+        messages.error(request, str(exc))
+    return redirect(_back(meeting.postmortem))

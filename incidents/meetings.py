@@ -1,0 +1,134 @@
+"""The postmortem meeting: schedule it, start it, end it.
+
+Source rule: "How to run the meeting", 001_60b217100959449d.txt: thirty minutes, within
+seventy-two hours of the event; the system operator, the code owner of the affected
+module and optionally a reviewer who was not involved — three people, not five. A
+postmortem that cannot be completed in the meeting stays a draft and reconvenes within a
+week. Every function runs in one transaction with the reminders it plans.
+"""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef
+from django.utils import timezone
+
+from incidents import reminders, template_rules
+from incidents.models import MEETING_DEADLINE_HOURS, Meeting, MeetingAttendee, Postmortem
+from incidents.services import require_draft
+
+MEETING_MINUTES = 30
+MAX_ATTENDEES = 3
+
+
+class MeetingError(ValueError):
+    """A meeting change was refused; `field` names the input at fault."""
+
+    def __init__(self, field_name: str, message: str):
+        self.field = field_name
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class AttendeeInput:
+    """One attendee as entered: a user and a MeetingAttendee.Role value."""
+
+    user: object
+    role: str
+
+
+def attendee_warning(attendees) -> str:
+    """The seed's warning when more than three people attend ('' otherwise)."""
+    count = len(attendees)
+    if count <= MAX_ATTENDEES:
+        return ""
+    return (f"{count} attendees: the meeting works with three people, not five — the "
+            "operator, the code owner and optionally a reviewer who was not involved.")
+
+
+@transaction.atomic
+def schedule_meeting(postmortem: Postmortem, scheduled_utc: datetime, facilitator,
+                     attendees: list[AttendeeInput], user=None) -> Meeting:
+    """Schedule (or reschedule) the meeting of a draft; plans "meeting starts in one hour".
+
+    A draft has one meeting row per sitting; scheduling while a meeting is planned and
+    not started moves that one. Raises MeetingError naming scheduled_utc, facilitator or
+    attendees (each user once; roles from MeetingAttendee.Role; an operator and a code
+    owner are required), and ImmutableRecordError for a final postmortem.
+    """
+    postmortem = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+    require_draft(postmortem)
+    if scheduled_utc is None or scheduled_utc.tzinfo is None:
+        raise MeetingError("scheduled_utc", "Scheduled start: give a date and time (UTC).")
+    if facilitator is None:
+        raise MeetingError("facilitator", "Facilitator: choose who reads the template aloud.")
+    users = [a.user.pk for a in attendees]
+    if len(set(users)) != len(users):
+        raise MeetingError("attendees", "Attendees: each person attends once.")
+    roles = [a.role for a in attendees]
+    unknown = [r for r in roles if r not in MeetingAttendee.Role.values]
+    if unknown:
+        raise MeetingError("attendees", f"Attendees: unknown role {unknown[0]!r}.")
+    for required, label in ((MeetingAttendee.Role.OPERATOR, "the system operator"),
+                            (MeetingAttendee.Role.CODE_OWNER, "the code owner")):
+        if required not in roles:
+            raise MeetingError("attendees", f"Attendees: add {label}.")
+    meeting = postmortem.meetings.filter(started_utc__isnull=True).first()
+    if meeting is None:
+        meeting = Meeting(postmortem=postmortem, created_by=user)
+    meeting.scheduled_utc, meeting.facilitator = scheduled_utc, facilitator
+    meeting.save()
+    meeting.attendees.all().delete()
+    MeetingAttendee.objects.bulk_create(
+        MeetingAttendee(meeting=meeting, user=a.user, role=a.role) for a in attendees
+    )
+    reminders.plan_meeting_reminder(meeting)
+    return meeting
+
+
+@transaction.atomic
+def start_meeting(meeting: Meeting, now: datetime | None = None) -> Meeting:
+    """Start the 30-minute meeting now (UTC). Raises MeetingError when already started."""
+    meeting = Meeting.objects.select_for_update().select_related("postmortem").get(pk=meeting.pk)
+    require_draft(meeting.postmortem)
+    if meeting.started_utc is not None:
+        raise MeetingError("meeting", f"The meeting started at {meeting.started_utc:%H:%M} UTC.")
+    meeting.started_utc = now or timezone.now()
+    meeting.save(update_fields=["started_utc"])
+    return meeting
+
+
+@transaction.atomic
+def end_meeting(meeting: Meeting, now: datetime | None = None) -> list[str]:
+    """End a started meeting; returns the template fields still incomplete.
+
+    With fields incomplete the postmortem stays a draft and the reconvene reminder is
+    planned (reconvene within a week). Raises MeetingError when not started or already
+    ended.
+    """
+    meeting = Meeting.objects.select_for_update().select_related("postmortem").get(pk=meeting.pk)
+    if meeting.started_utc is None:
+        raise MeetingError("meeting", "The meeting has not started.")
+    if meeting.ended_utc is not None:
+        raise MeetingError("meeting", f"The meeting ended at {meeting.ended_utc:%H:%M} UTC.")
+    meeting.ended_utc = now or timezone.now()
+    meeting.save(update_fields=["ended_utc"])
+    incomplete = [s.label for s in template_rules.check_postmortem(meeting.postmortem)
+                  if not s.complete]
+    if incomplete and not meeting.postmortem.is_final:
+        reminders.plan_reconvene(meeting.postmortem, meeting.ended_utc)
+    return incomplete
+
+
+def annotate_meeting_held(postmortems):
+    """`postmortems` annotated with meeting_held: a meeting started by the 72-hour deadline.
+
+    Lets the meeting_deadline template tag show many postmortems without a query each.
+    """
+    deadline = ExpressionWrapper(
+        OuterRef("occurred_utc") + timedelta(hours=MEETING_DEADLINE_HOURS),
+        output_field=DateTimeField(),
+    )
+    held = Meeting.objects.filter(postmortem=OuterRef("pk"), started_utc__isnull=False,
+                                  started_utc__lte=deadline)
+    return postmortems.annotate(meeting_held=Exists(held))

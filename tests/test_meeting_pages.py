@@ -1,0 +1,91 @@
+"""The event and meeting panels, the countdown everywhere a draft appears, failed reminders."""
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.urls import reverse
+
+from incidents import reminders, services
+from incidents.models import Meeting, Reminder
+
+pytestmark = pytest.mark.django_db
+
+EVENT = datetime(2026, 3, 2, 15, 47, tzinfo=UTC)
+
+
+def url(name, *args):
+    return reverse(f"incidents:{name}", args=args)
+
+
+@pytest.fixture
+def team(alice, bob, django_user_model):
+    return [alice, bob] + [django_user_model.objects.create_user(name, password="pw-123456789")
+                           for name in ("carol", "dave", "erin")]
+
+
+def test_scheduling_with_five_people_warns_and_plans_the_meeting_notice(alice_client, alice, team):
+    pm = services.create_draft(alice, occurred_utc=EVENT, trigger="drawdown")
+    _, bob, carol, dave, erin = team
+    response = alice_client.post(url("meeting_schedule", pm.pk), {
+        "scheduled_utc": "2026-03-03 14:00", "facilitator": alice.pk, "operator": bob.pk,
+        "code_owner": carol.pk, "reviewer": dave.pk, "others": [erin.pk, alice.pk]},
+        follow=True)
+    page = response.content.decode()
+    assert "5 attendees: the meeting works with three people, not five" in page
+    meeting = Meeting.objects.get()
+    assert meeting.attendees.count() == 5
+    assert pm.reminders.get(kind="meeting_starts").due_utc == \
+        datetime(2026, 3, 3, 13, 0, tzinfo=UTC)
+
+
+def test_a_meeting_without_a_code_owner_is_refused_naming_it(alice_client, alice, team):
+    pm = services.create_draft(alice, occurred_utc=EVENT, trigger="drawdown")
+    response = alice_client.post(url("meeting_schedule", pm.pk), {
+        "scheduled_utc": "2026-03-03 14:00", "facilitator": alice.pk, "operator": team[1].pk},
+        follow=True)
+    assert "Attendees: add the code owner." in response.content.decode()
+    assert not Meeting.objects.exists()
+
+
+def test_starting_and_ending_an_incomplete_meeting_plans_the_reconvene(alice_client, alice, team):
+    pm = services.create_draft(alice, occurred_utc=EVENT, trigger="drawdown")
+    alice_client.post(url("meeting_schedule", pm.pk), {
+        "scheduled_utc": "2026-03-03 14:00", "facilitator": alice.pk, "operator": team[1].pk,
+        "code_owner": team[2].pk})
+    meeting = Meeting.objects.get()
+    alice_client.post(url("meeting_change", pm.pk, meeting.pk, "start"))
+    response = alice_client.post(url("meeting_change", pm.pk, meeting.pk, "end"), follow=True)
+    assert "reconvene within a week" in response.content.decode()
+    assert pm.reminders.filter(kind="reconvene", state="pending").exists()
+
+
+def test_correcting_the_event_moves_the_pending_reminders(alice_client, alice):
+    pm = services.create_draft(alice, occurred_utc=EVENT, trigger="drawdown")
+    alice_client.post(url("event_set", pm.pk), {"occurred_utc": "2026-03-02 18:00",
+                                                "trigger": "provider_outage"})
+    pm.refresh_from_db()
+    assert pm.trigger == "provider_outage"
+    assert pm.reminders.get(kind="deadline_missed").due_utc == \
+        datetime(2026, 3, 5, 18, 0, tzinfo=UTC)
+
+
+def test_the_countdown_shows_on_the_list_and_the_dashboard_nearest_first(alice_client, alice):
+    now = datetime.now(UTC)
+    later = services.create_draft(alice, occurred_utc=now - timedelta(hours=1), trigger="drawdown",
+                                  summary="Later deadline")
+    sooner = services.create_draft(alice, occurred_utc=now - timedelta(hours=70),
+                                   trigger="injection", summary="Sooner deadline")
+    dashboard = alice_client.get(url("dashboard")).content.decode()
+    assert dashboard.index("Sooner deadline") < dashboard.index("Later deadline")
+    assert 'class="countdown soon"' in dashboard and 'class="countdown open"' in dashboard
+    listing = alice_client.get(url("postmortem_list")).content.decode()
+    assert listing.count('class="countdown') == 2
+    assert later.pk and sooner.pk
+
+
+def test_a_failed_reminder_is_visible_on_the_dashboard(alice_client, alice):
+    services.create_draft(alice, occurred_utc=EVENT, trigger="drawdown", summary="Quiet one")
+    reminders.sweep(now=EVENT + timedelta(hours=25))  # alice has no email address
+    assert Reminder.objects.filter(state="failed").count() == 1
+    page = alice_client.get(url("dashboard")).content.decode()
+    assert "Reminders that failed" in page
+    assert "Schedule the meeting — Nobody can receive it" in page

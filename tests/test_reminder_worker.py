@@ -1,0 +1,154 @@
+"""Reminder guarantees with a real Celery worker process, Redis broker and PostgreSQL.
+
+The worker runs `celery -A config worker` against the test database (committed data:
+transactional tests) and the test broker (REDIS_URL of config.test_settings), writing
+emails as files so the test can count what was sent.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app
+from incidents import services
+from incidents.models import Reminder
+from incidents.tasks import sweep_reminders
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+CELERY = str(Path(sys.executable).with_name("celery"))
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def database_url() -> str:
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+def start_worker(mail_dir: Path, backend: str, log: Path) -> subprocess.Popen:
+    """A worker process; returns once it reports ready (fails the test after 30 s)."""
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.worker_settings",
+               DATABASE_URL=database_url(), REDIS_URL=settings.CELERY_BROKER_URL,
+               EMAIL_FILE_PATH=str(mail_dir), TEST_EMAIL_BACKEND=backend)
+    env.pop("EMAIL_HOST", None)
+    process = subprocess.Popen(
+        [CELERY, "-A", "config", "worker", "--pool=solo", "--without-gossip",
+         "--without-mingle", "--without-heartbeat", "-l", "info"],
+        cwd=PROJECT_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while "ready." not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the Celery worker did not start:\n{log.read_text()}")
+        time.sleep(0.2)
+    return process
+
+
+def stop(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        process.wait(timeout=30)
+
+
+def wait_until(condition, seconds=30, what="condition"):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def sent_message_ids(mail_dir: Path) -> list[str]:
+    ids = []
+    for path in mail_dir.glob("*.log"):
+        ids += [line.split(":", 1)[1].strip() for line in path.read_text().splitlines()
+                if line.startswith("Message-ID:")]
+    return ids
+
+
+@pytest.fixture
+def due_reminders(django_user_model):
+    """Three drafts whose events were 4 days ago: 6 reminders due (schedule + deadline)."""
+    owner = django_user_model.objects.create_user("owner", "owner@example.com", "pw-123456789")
+    occurred = datetime.now(UTC) - timedelta(days=4)
+    for n in range(3):
+        services.create_draft(owner, occurred_utc=occurred + timedelta(minutes=n),
+                              trigger="provider_outage")
+    app.control.purge()
+    return Reminder.objects.filter(state="pending").count()
+
+
+def all_sent():
+    return not Reminder.objects.filter(state="pending").exists()
+
+
+def test_the_worker_sends_every_due_reminder_once(due_reminders, tmp_path):
+    assert due_reminders == 6
+    worker = start_worker(tmp_path, "django.core.mail.backends.filebased.EmailBackend",
+                          tmp_path / "worker.log")
+    try:
+        sweep_reminders.delay()
+        wait_until(all_sent, what="the sweep to send the reminders")
+        sweep_reminders.delay().get(timeout=30)  # a second sweep finds nothing to send
+    finally:
+        stop(worker)
+    assert set(Reminder.objects.values_list("state", flat=True)) == {"sent"}
+    ids = sent_message_ids(tmp_path)
+    assert len(ids) == 6 and len(set(ids)) == 6
+
+
+def test_a_worker_killed_mid_sweep_loses_nothing_and_sends_nothing_twice(due_reminders, tmp_path):
+    hanging = start_worker(tmp_path, "tests.mail_backends.HangingBackend",
+                           tmp_path / "hanging.log")
+    try:
+        sweep_reminders.delay()
+        wait_until((tmp_path / "sending").exists, what="the worker to start sending")
+    finally:
+        stop(hanging, signal.SIGKILL)
+    # The killed worker's transaction is rolled back: its reminder is pending again.
+    wait_until(lambda: Reminder.objects.filter(state="pending").count() == 6,
+               what="PostgreSQL to roll back the killed worker's claim")
+    assert sent_message_ids(tmp_path) == []
+
+    worker = start_worker(tmp_path, "django.core.mail.backends.filebased.EmailBackend",
+                          tmp_path / "worker.log")
+    try:
+        sweep_reminders.delay()  # the next beat tick
+        wait_until(all_sent, what="the next sweep to send what was due")
+    finally:
+        stop(worker)
+    ids = sent_message_ids(tmp_path)
+    assert len(ids) == 6 and len(set(ids)) == 6
+
+
+def test_a_sweep_lost_with_redis_is_replaced_by_the_next_one(due_reminders, tmp_path):
+    # No worker yet: the task waits in Redis, which then loses it (this Redis keeps
+    # nothing on disk, so a restart empties it; FLUSHDB does the same to the test broker).
+    sweep_reminders.delay()
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    worker = start_worker(tmp_path, "django.core.mail.backends.filebased.EmailBackend",
+                          tmp_path / "worker.log")
+    try:
+        time.sleep(1)
+        assert Reminder.objects.filter(state="pending").count() == 6  # the lost task never ran
+        sweep_reminders.delay()  # the next beat tick
+        wait_until(all_sent, what="the next sweep")
+    finally:
+        stop(worker)
+    assert len(sent_message_ids(tmp_path)) == 6
+
+
+def test_beat_sweeps_every_minute():
+    entry = settings.CELERY_BEAT_SCHEDULE["reminder-sweep"]
+    assert entry["task"] == "incidents.tasks.sweep_reminders"
+    assert entry["schedule"] == 60
