@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from incidents.forms import format_utc_input
 from incidents.impact import format_minutes
 from incidents.markdown import render_markdown
+from incidents.reminders import held_meeting
 
 register = template.Library()
 
@@ -67,7 +68,7 @@ def meeting_deadline(pm, now=None):
     when = deadline.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     held = getattr(pm, "meeting_held", None)
     if held is None:
-        held = pm.meetings.filter(started_utc__isnull=False, started_utc__lte=deadline).exists()
+        held = held_meeting(pm) is not None
     if held or pm.is_final:
         label = "meeting held" if held else "final"
         return format_html('<span class="countdown done" title="Meeting due by {}">{}</span>',
