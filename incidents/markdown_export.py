@@ -63,7 +63,7 @@ def postmortem_markdown(pm: Postmortem) -> str:
     lines += [f"## {FIELD_LABELS['references']}", ""]
     lines += [f"- {ref.get_kind_display()}: {ref.value}" for ref in pm.references.all()]
     amendments = list(pm.amendments.all())
-    if pm.is_long_form or any(a.section for a in amendments) or _has_long_form_content(pm):
+    if pm.is_long_form or any(a.section for a in amendments) or pm.has_long_form_content:
         lines += _long_form_lines(pm)
     if amendments:
         lines += ["", "## Amendments"]
@@ -78,12 +78,6 @@ def postmortem_markdown(pm: Postmortem) -> str:
                 lines += [*figures, ""]
             lines += [amendment.note]
     return "\n".join(lines).rstrip() + "\n"
-
-
-def _has_long_form_content(pm: Postmortem) -> bool:
-    return any((pm.impact_usd is not None, pm.impact_users is not None,
-                pm.impact_duration_minutes is not None, pm.impact_description,
-                pm.what_went_well, pm.what_went_wrong, pm.lessons_learned))
 
 
 def _figure_lines(usd, users, minutes, only_set: bool = False) -> list[str]:

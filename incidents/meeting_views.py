@@ -14,7 +14,6 @@ from django.views.decorators.http import require_POST
 from incidents import meetings, services
 from incidents.forms import EventForm, UTCDateTimeField
 from incidents.models import ImmutableRecordError, Meeting, MeetingAttendee, Postmortem
-from incidents.reminders import held_meeting
 
 ROLE_FIELDS = (("operator", MeetingAttendee.Role.OPERATOR),
                ("code_owner", MeetingAttendee.Role.CODE_OWNER),
@@ -33,7 +32,6 @@ def meeting_context(pm: Postmortem) -> dict:
         "meeting": latest,
         "meeting_attendees": attendees,
         "attendee_warning": meetings.attendee_warning(attendees),
-        "held_meeting": held_meeting(pm),
         "reminders": pm.reminders.all(),
         "people": get_user_model().objects.filter(is_active=True).order_by("username"),
         "meeting_roles": ROLE_FIELDS,

@@ -15,18 +15,14 @@ from django.utils import timezone
 
 from incidents import reminders, template_rules
 from incidents.models import MEETING_DEADLINE_HOURS, Meeting, MeetingAttendee, Postmortem
-from incidents.services import require_draft
+from incidents.services import FieldError, require_draft
 
 MEETING_MINUTES = 30
 MAX_ATTENDEES = 3
 
 
-class MeetingError(ValueError):
+class MeetingError(FieldError):
     """A meeting change was refused; `field` names the input at fault."""
-
-    def __init__(self, field_name: str, message: str):
-        self.field = field_name
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

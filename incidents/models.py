@@ -314,6 +314,13 @@ class Postmortem(models.Model):
         return self.template == Template.LONG_FORM
 
     @property
+    def has_long_form_content(self) -> bool:
+        """True when any long-form section (impact figures or text) holds something."""
+        return any((self.impact_usd is not None, self.impact_users is not None,
+                    self.impact_duration_minutes is not None, self.impact_description,
+                    self.what_went_well, self.what_went_wrong, self.lessons_learned))
+
+    @property
     def meeting_deadline_utc(self):
         """occurred_utc + 72 hours (UTC), or None when the event time is not recorded."""
         if self.occurred_utc is None:

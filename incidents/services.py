@@ -79,12 +79,16 @@ def require_draft(postmortem: Postmortem) -> None:
         )
 
 
-class EventError(ValueError):
-    """The event of a postmortem (time, trigger) was refused; `field` names the input."""
+class FieldError(ValueError):
+    """Bad input for one field; `field` names the input, the message says what is wrong."""
 
     def __init__(self, field_name: str, message: str):
         self.field = field_name
         super().__init__(message)
+
+
+class EventError(FieldError):
+    """The event of a postmortem (time, trigger) was refused."""
 
 
 def clean_event(occurred_utc, trigger: str, trigger_reason: str = "") -> tuple:

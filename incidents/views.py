@@ -122,6 +122,11 @@ def _draft_context(pm: Postmortem, **extra) -> dict:
     }
 
 
+def _draft_page_context(pm: Postmortem, **extra) -> dict:
+    """The whole draft page: the fields, the cost comparison, the event and meeting panels."""
+    return _draft_context(pm, **_cost_context(pm, []), **meeting_context(pm), **extra)
+
+
 def _render_field_answer(request, pm: Postmortem, field_key: str, errors=None) -> HttpResponse:
     """The htmx answer to an autosave: the field's messages, and the progress panel OOB."""
     pm = _get_postmortem_for_user(request, pm.pk, with_rows=True)
@@ -185,8 +190,7 @@ def postmortem_detail(request, pk):
     pm = _get_postmortem_for_user(request, pk, with_rows=True)
     if pm.is_final:
         return _render_final(request, pm, AmendmentForm())
-    context = _draft_context(pm, **_cost_context(pm, []), **meeting_context(pm))
-    return render(request, "incidents/postmortem_draft.html", context)
+    return render(request, "incidents/postmortem_draft.html", _draft_page_context(pm))
 
 
 def _render_final(request, pm: Postmortem, form: AmendmentForm, status: int = 200):
@@ -201,10 +205,8 @@ def _render_final(request, pm: Postmortem, form: AmendmentForm, status: int = 20
         "amendments": by_section[""],
         "sectioned_amendment_count": len(amendments) - len(by_section[""]),
         "sections": sections,
-        "show_sections": pm.is_long_form or len(amendments) > len(by_section[""]) or any(
-            (pm.impact_usd is not None, pm.impact_users is not None,
-             pm.impact_duration_minutes is not None, pm.impact_description,
-             pm.what_went_well, pm.what_went_wrong, pm.lessons_learned)),
+        "show_sections": (pm.is_long_form or len(amendments) > len(by_section[""])
+                          or pm.has_long_form_content),
         "form": form,
         **_cost_context(pm, amendments),
         **meeting_context(pm),
@@ -334,8 +336,7 @@ def postmortem_finalize(request, pk):
     try:
         services.finalize(pm, request.user)
     except services.TemplateIncompleteError as exc:
-        context = _draft_context(pm, finalize_refused=exc.statuses, **_cost_context(pm, []),
-                                 **meeting_context(pm))
+        context = _draft_page_context(pm, finalize_refused=exc.statuses)
         return render(request, "incidents/postmortem_draft.html", context, status=422)
     except ImmutableRecordError:
         messages.info(request, "This postmortem was already final.")
