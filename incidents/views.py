@@ -151,8 +151,9 @@ def dashboard(request):
 @require_GET
 def postmortem_list(request):
     """All postmortems, newest first, with status, template gaps and amendment counts."""
+    # Explicit order: Meta.ordering does not apply to a GROUP BY (Count) query.
     postmortems = annotate_meeting_held(Postmortem.objects.annotate(
-        amendment_count=Count("amendments"))).prefetch_related(
+        amendment_count=Count("amendments"))).order_by("-created_utc", "id").prefetch_related(
         "timeline_entries", "contributing_factors", "references"
     )
     rows = [(pm, template_rules.gaps(pm)) for pm in postmortems]

@@ -1,4 +1,6 @@
 """The postmortem pages over HTTP: login, CSRF, autosave, finalize, read-only final, amendments."""
+from datetime import UTC, datetime
+
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -271,3 +273,12 @@ def test_the_admin_offers_only_final_postmortems_to_amend(alice, final_postmorte
     page = client.get("/admin/incidents/amendment/add/").content.decode()
     assert str(final_postmortem.pk) in page
     assert str(draft.pk) not in page
+
+
+def test_the_list_shows_newest_first_even_with_amendment_counts(alice_client, alice):
+    for day, summary in ((5, "Middle one"), (9, "Newest one"), (1, "Oldest one")):
+        pm = services.create_draft(alice, summary=summary)
+        Postmortem.objects.filter(pk=pm.pk).update(
+            created_utc=datetime(2026, 3, day, tzinfo=UTC))
+    page = alice_client.get(url("postmortem_list")).content.decode()
+    assert page.index("Newest one") < page.index("Middle one") < page.index("Oldest one")
