@@ -24,7 +24,7 @@ from incidents.models import (
 AUTOSAVE_FIELDS = (
     "summary", "root_cause", "fix_commit_sha", "fix_description", "fix_ticket_link", "prevention",
     "impact_usd", "impact_users", "impact_duration_minutes", "impact_description",
-    "what_went_well", "what_went_wrong", "lessons_learned",
+    "what_went_well", "what_went_wrong", "lessons_learned", "owner_sentiment", "owner_sentiment_by",
 )
 
 UTC_INPUT_HELP = "YYYY-MM-DD HH:MM[:SS] in UTC, or ISO 8601 with an offset"
@@ -176,11 +176,12 @@ class TimelineEntryForm(forms.ModelForm):
 
 
 class ContributingFactorForm(forms.ModelForm):
-    """One contributing factor bullet."""
+    """One contributing factor bullet and its substitution-test verdict."""
 
     class Meta:
         model = ContributingFactor
-        fields = ("text",)
+        fields = ("text", "substitution")
+        labels = {"text": "Contributing factor", "substitution": "Substitution test"}
 
 
 class ReferenceForm(forms.ModelForm):

@@ -14,6 +14,7 @@ import yaml
 from django.utils.text import slugify
 
 from costlog.markdown_log import format_usd
+from incidents.failure_modes import FAILURE_MODES
 from incidents.impact import format_minutes
 from incidents.models import DEFERRED_FIX_TEXT, Postmortem, Section
 from incidents.template_rules import FIELD_LABELS
@@ -33,7 +34,11 @@ def _utc(value) -> str:
 
 
 def postmortem_markdown(pm: Postmortem) -> str:
-    """The Markdown document of `pm` (rows and amendments read through its relations)."""
+    """The Markdown document of `pm` (rows and amendments read through its relations).
+
+    Adds, when present, the substitution verdict after each factor, the owner-sentiment
+    quote and the failure-mode scan table (issue 3).
+    """
     front = {
         "id": str(pm.id),
         "created_utc": pm.created_utc.isoformat(),
@@ -51,7 +56,8 @@ def postmortem_markdown(pm: Postmortem) -> str:
     ]
     lines += ["", f"## {FIELD_LABELS['root_cause']}", "", pm.root_cause or "(not chosen)", ""]
     lines += [f"## {FIELD_LABELS['contributing_factors']}", ""]
-    lines += [f"- {factor.text}" for factor in pm.contributing_factors.all()]
+    lines += [f"- {factor.text}" + (f" _({factor.substitution})_" if factor.substitution else "")
+              for factor in pm.contributing_factors.all()]
     lines += ["", f"## {FIELD_LABELS['fix']}", ""]
     if pm.fix_description.strip() == DEFERRED_FIX_TEXT:
         lines += [f"{DEFERRED_FIX_TEXT} ({pm.fix_ticket_link})"]
@@ -65,6 +71,12 @@ def postmortem_markdown(pm: Postmortem) -> str:
     amendments = list(pm.amendments.all())
     if pm.is_long_form or any(a.section for a in amendments) or pm.has_long_form_content:
         lines += _long_form_lines(pm)
+    if pm.owner_sentiment:
+        lines += ["", "## Owner sentiment", "", *[f"> {line}" for line in
+                                                   pm.owner_sentiment.splitlines()]]
+        if pm.owner_sentiment_by:
+            lines += [">", f"> — {pm.owner_sentiment_by}"]
+    lines += _scan_lines(list(pm.scan_answers.all()))
     if amendments:
         lines += ["", "## Amendments"]
         for amendment in amendments:
@@ -105,6 +117,21 @@ def _long_form_lines(pm: Postmortem) -> list[str]:
     return lines
 
 
+def _scan_lines(answers) -> list[str]:
+    """The failure-mode scan as a table in question order ([] when nothing is answered)."""
+    if not answers:
+        return []
+    by_mode = {answer.mode: answer for answer in answers}
+    lines = ["", "## Failure-mode scan", "", "| # | Failure mode | Answer | Note |",
+             "|---|---|---|---|"]
+    for mode in FAILURE_MODES:
+        answer = by_mode.get(mode.slug)
+        lines.append(f"| {mode.number} | {mode.name} | "
+                     f"{answer.get_answer_display() if answer else '(not answered)'} | "
+                     f"{_cell(answer.note) if answer else ''} |")
+    return lines
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -115,7 +142,8 @@ def export_markdown(out_dir: Path) -> int:
     postmortems = (
         Postmortem.objects.filter(status=Postmortem.Status.FINAL)
         .order_by("created_utc", "id")
-        .prefetch_related("timeline_entries", "contributing_factors", "references", "amendments")
+        .prefetch_related("timeline_entries", "contributing_factors", "references", "amendments",
+                          "scan_answers")
     )
     used: set[str] = set()
     count = 0

@@ -3,6 +3,8 @@
 Views are thin: parse the POST, call incidents.services / incidents.meetings, redirect
 with a message naming any field that was refused.
 """
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -25,7 +27,10 @@ def meeting_context(pm: Postmortem) -> dict:
     latest = pm.meetings.select_related("facilitator").prefetch_related("attendees__user") \
         .order_by("-scheduled_utc").first()
     attendees = list(latest.attendees.all()) if latest else []
+    started = latest is not None and latest.started_utc is not None
     return {
+        "meeting_timer_ends": (latest.started_utc + timedelta(minutes=meetings.MEETING_MINUTES)
+                               if started else None),
         "event_form": EventForm(initial={
             "occurred_utc": pm.occurred_utc.strftime("%Y-%m-%d %H:%M:%S") if pm.occurred_utc else "",
             "trigger": pm.trigger, "trigger_reason": pm.trigger_reason}),
@@ -113,16 +118,22 @@ def meeting_change(request, pk, meeting_id, change):
         raise Http404(f"No such meeting change: {change}")
     try:
         if change == "start":
-            meetings.start_meeting(meeting)
+            meetings.start_meeting(meeting, request.user)
             messages.success(request, "Meeting started: 30 minutes, the template field by field.")
         else:
-            incomplete = meetings.end_meeting(meeting)
-            if incomplete:
-                messages.warning(request, "Meeting ended with incomplete fields ("
-                                 + ", ".join(incomplete) + "); reconvene within a week — a "
+            outcome = meetings.end_meeting(meeting, request.user)
+            if outcome.reconvene:
+                parts = []
+                if outcome.pending:
+                    parts.append("pending trace review: " + ", ".join(outcome.pending))
+                if outcome.incomplete:
+                    parts.append("incomplete: " + ", ".join(outcome.incomplete))
+                messages.warning(request, "Meeting ended; the postmortem stays a draft ("
+                                 + "; ".join(parts) + "). Reconvene within a week — a "
                                  "reminder is planned.")
             else:
-                messages.success(request, "Meeting ended; every field is complete.")
+                messages.success(request, "Meeting ended; everything is complete. Finalize "
+                                          "the postmortem.")
     except (meetings.MeetingError, ImmutableRecordError) as exc:
         messages.error(request, str(exc))
     return redirect(_back(meeting.postmortem))

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from incidents import reminders, template_rules
 from incidents.models import MEETING_DEADLINE_HOURS, Meeting, MeetingAttendee, Postmortem
-from incidents.services import FieldError, require_draft
+from incidents.services import FieldError, people_names, require_draft
 
 MEETING_MINUTES = 30
 MAX_ATTENDEES = 3
@@ -82,11 +82,23 @@ def schedule_meeting(postmortem: Postmortem, scheduled_utc: datetime, facilitato
     return meeting
 
 
+def _require_facilitator(meeting: Meeting, by, action: str) -> None:
+    if by is None or by.pk != meeting.facilitator_id:
+        raise MeetingError("facilitator", f"Only {meeting.facilitator.get_username()}, the "
+                                          f"facilitator, can {action} the meeting.")
+
+
 @transaction.atomic
-def start_meeting(meeting: Meeting, now: datetime | None = None) -> Meeting:
-    """Start the 30-minute meeting now (UTC). Raises MeetingError when already started."""
-    meeting = Meeting.objects.select_for_update().select_related("postmortem").get(pk=meeting.pk)
+def start_meeting(meeting: Meeting, by, now: datetime | None = None) -> Meeting:
+    """The facilitator `by` starts the 30-minute meeting now (UTC); its timer starts here.
+
+    Raises MeetingError naming "facilitator" when `by` is someone else, and "meeting"
+    when it already started.
+    """
+    meeting = (Meeting.objects.select_for_update().select_related("postmortem", "facilitator")
+               .get(pk=meeting.pk))
     require_draft(meeting.postmortem)
+    _require_facilitator(meeting, by, "start")
     if meeting.started_utc is not None:
         raise MeetingError("meeting", f"The meeting started at {meeting.started_utc:%H:%M} UTC.")
     meeting.started_utc = now or timezone.now()
@@ -94,26 +106,50 @@ def start_meeting(meeting: Meeting, now: datetime | None = None) -> Meeting:
     return meeting
 
 
-@transaction.atomic
-def end_meeting(meeting: Meeting, now: datetime | None = None) -> list[str]:
-    """End a started meeting; returns the template fields still incomplete.
+@dataclass(frozen=True)
+class MeetingOutcome:
+    """What an ended meeting left open: incomplete field labels, fields pending trace review.
 
-    With fields incomplete the postmortem stays a draft and the reconvene reminder is
-    planned (reconvene within a week). Raises MeetingError when not started or already
-    ended.
+    `reconvene` is true when either list is non-empty: the postmortem stays a draft and
+    the reconvene reminder (within a week) is planned.
     """
-    meeting = Meeting.objects.select_for_update().select_related("postmortem").get(pk=meeting.pk)
+
+    incomplete: list[str]
+    pending: list[str]
+
+    @property
+    def reconvene(self) -> bool:
+        return bool(self.incomplete or self.pending)
+
+
+@transaction.atomic
+def end_meeting(meeting: Meeting, by, now: datetime | None = None) -> MeetingOutcome:
+    """The facilitator `by` ends a started meeting; returns what is still open.
+
+    Fields marked "incomplete, pending trace review", and any template field or finalize
+    check still incomplete, keep the postmortem a draft and plan the reconvene reminder.
+    Raises MeetingError naming "facilitator" (someone else) or "meeting" (not started,
+    already ended).
+    """
+    meeting = (Meeting.objects.select_for_update().select_related("postmortem", "facilitator")
+               .get(pk=meeting.pk))
+    _require_facilitator(meeting, by, "end")
     if meeting.started_utc is None:
         raise MeetingError("meeting", "The meeting has not started.")
     if meeting.ended_utc is not None:
         raise MeetingError("meeting", f"The meeting ended at {meeting.ended_utc:%H:%M} UTC.")
     meeting.ended_utc = now or timezone.now()
     meeting.save(update_fields=["ended_utc"])
-    incomplete = [s.label for s in template_rules.check_postmortem(meeting.postmortem)
-                  if not s.complete]
-    if incomplete and not meeting.postmortem.is_final:
-        reminders.plan_reconvene(meeting.postmortem, meeting.ended_utc)
-    return incomplete
+    pm = meeting.postmortem
+    pending = [template_rules.FIELD_LABELS.get(mark.field, mark.field)
+               for mark in pm.pending_marks.all()]
+    statuses = (template_rules.check_postmortem(pm)
+                + template_rules.check_record(pm, people_names()))
+    incomplete = [s.label for s in statuses if not s.complete and s.key != "pending"]
+    outcome = MeetingOutcome(incomplete, pending)
+    if outcome.reconvene and not pm.is_final:
+        reminders.plan_reconvene(pm, meeting.ended_utc)
+    return outcome
 
 
 def annotate_meeting_held(postmortems):

@@ -16,6 +16,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from incidents.failure_modes import FAILURE_MODE_CHOICES
+
 
 class ImmutableRecordError(Exception):
     """Raised when code tries to change or delete a finalized postmortem, its rows, or an amendment.
@@ -233,6 +235,12 @@ class Postmortem(models.Model):
     what_went_well = models.TextField("what went well", blank=True)
     what_went_wrong = models.TextField("what went wrong", blank=True)
     lessons_learned = models.TextField("lessons learned", blank=True)
+    owner_sentiment = models.TextField(
+        "owner sentiment", blank=True,
+        help_text="A real quote from whoever paid the cost, not softened "
+                  "(002_c5de36bc64e2efd7.txt).",
+    )
+    owner_sentiment_by = models.CharField("quote by", max_length=200, blank=True)
     updated_utc = models.DateTimeField(auto_now=True)
     finalized_utc = models.DateTimeField(null=True, blank=True)
     finalized_by = models.ForeignKey(
@@ -436,18 +444,56 @@ class TimelineEntry(PostmortemChild):
         return f"{self.utc:%Y-%m-%d %H:%M:%S} UTC {self.event}" if self.utc else self.event
 
 
+class Substitution(models.TextChoices):
+    """The substitution test's verdict on a contributing factor (002_c5de36bc64e2efd7.txt).
+
+    "Would this step have failed with someone else at the keyboard?" Yes: structural (the
+    system allowed it; fix the system). No: personal. Only structural factors count
+    toward the template's three to five.
+    """
+
+    STRUCTURAL = "structural", "Structural"
+    PERSONAL = "personal", "Personal"
+
+
 class ContributingFactor(PostmortemChild):
-    """A contributing factor: one bullet naming a system condition. Template: 3–5 bullets."""
+    """A contributing factor: one bullet naming a system condition. Template: 3–5 bullets.
+
+    `substitution` is the substitution test's verdict ("" until the team decides); only
+    structural factors count toward 3–5. A factor whose text the blameless check flags
+    blocks finalize until the meeting's facilitator marks that exact text reviewed
+    (`blameless_reviewed_text` equals `text`; editing the text clears the review).
+    """
 
     text = models.TextField(blank=True)
+    substitution = models.CharField(
+        "substitution test", max_length=10, choices=Substitution.choices, blank=True
+    )
+    blameless_reviewed_text = models.TextField(blank=True)
+    blameless_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    blameless_reviewed_utc = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["position", "id"]
         default_related_name = "contributing_factors"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(substitution__in=["", "structural", "personal"]),
+                name="factor_substitution_valid",
+            ),
+        ]
         triggers = child_row_triggers("incidents_contributingfactor")
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def blameless_reviewed(self) -> bool:
+        """True when the facilitator reviewed this exact text of the factor."""
+        return bool(self.text) and self.blameless_reviewed_text == self.text
 
 
 class Reference(PostmortemChild):
@@ -600,6 +646,118 @@ class Amendment(models.Model):
         raise ImmutableRecordError("Amendments are append-only; they cannot be deleted.")
 
 
+class ScanAnswer(PostmortemChild):
+    """One answer of the twenty-failure-mode scan: yes, no or not applicable, with a note.
+
+    `mode` is a slug of incidents.failure_modes.FAILURE_MODES; one answer per mode and
+    postmortem. Finalize requires all twenty. Answers freeze with the postmortem (the same
+    PostgreSQL triggers as its other rows). Source rule: 001_60b217100959449d.txt.
+    """
+
+    class Answer(models.TextChoices):
+        YES = "yes", "Yes"
+        NO = "no", "No"
+        NOT_APPLICABLE = "na", "Not applicable"
+
+    mode = models.CharField(max_length=40, choices=FAILURE_MODE_CHOICES)
+    answer = models.CharField(max_length=3, choices=Answer.choices)
+    note = models.CharField(max_length=300, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    answered_utc = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "id"]
+        default_related_name = "scan_answers"
+        constraints = [
+            models.UniqueConstraint(fields=["postmortem", "mode"], name="one_answer_per_mode"),
+            models.CheckConstraint(condition=Q(mode__in=[slug for slug, _ in
+                                                         FAILURE_MODE_CHOICES]),
+                                   name="scan_mode_in_list"),
+            models.CheckConstraint(condition=Q(answer__in=["yes", "no", "na"]),
+                                   name="scan_answer_valid"),
+        ]
+        triggers = child_row_triggers("incidents_scananswer")
+
+    def __str__(self) -> str:
+        return f"{self.mode}: {self.answer}"
+
+
+class FieldRevision(models.Model):
+    """One autosave of a draft's input, kept for ever (append-only): who, when, what.
+
+    `field` is the template field the input belongs to ("summary", "fix",
+    "contributing_factors", …); `key` names the input ("fix_commit_sha") or the row
+    ("factors:12"); `version` counts the saves of that key from 1; `values` holds what
+    was saved ({"summary": "…"} or a row's inputs). `editor` identifies the browser page
+    that saved it, so a person's own queued saves are never a conflict. PostgreSQL refuses
+    UPDATE and DELETE (discarding a draft passes with pgtrigger.ignore) and any INSERT
+    once the postmortem is final.
+    """
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE,
+                                   related_name="revisions")
+    field = models.CharField(max_length=30)
+    key = models.CharField(max_length=40)
+    version = models.PositiveIntegerField()
+    values = models.JSONField()
+    editor = models.CharField(max_length=40, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                               blank=True, related_name="+")
+    saved_utc = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["postmortem", "key", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["postmortem", "key", "version"],
+                                    name="one_revision_per_version"),
+        ]
+        indexes = [models.Index(fields=["postmortem", "field"], name="revision_by_field")]
+        triggers = [
+            pgtrigger.Trigger(
+                name="revisions_append_only",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                func=(
+                    "RAISE EXCEPTION 'field revision % is append-only', OLD.id "
+                    "USING ERRCODE = 'restrict_violation';"
+                ),
+            ),
+            *child_row_triggers("incidents_fieldrevision"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} v{self.version} of {self.postmortem_id}"
+
+
+class PendingMark(models.Model):
+    """A draft field marked "incomplete, pending trace review" (reconvene within a week).
+
+    One mark per (postmortem, field); clearing the mark deletes it. Finalize refuses
+    while any mark remains; ending the meeting with marks plans the reconvene reminder.
+    Source rule: "How to run the meeting", 001_60b217100959449d.txt.
+    """
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE,
+                                   related_name="pending_marks")
+    field = models.CharField(max_length=30)
+    marked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  null=True, blank=True, related_name="+")
+    marked_utc = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["marked_utc", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["postmortem", "field"], name="one_mark_per_field"),
+        ]
+        triggers = child_row_triggers("incidents_pendingmark")
+
+    def __str__(self) -> str:
+        return f"{self.field} of {self.postmortem_id} pending trace review"
+
+
 IMMUTABILITY_TRIGGERS = [
     "incidents.Postmortem:final_postmortem_is_immutable",
     "incidents.Postmortem:final_postmortem_no_truncate",
@@ -609,6 +767,13 @@ IMMUTABILITY_TRIGGERS = [
     "incidents.ContributingFactor:final_parent_protects_truncate",
     "incidents.Reference:final_parent_protects_rows",
     "incidents.Reference:final_parent_protects_truncate",
+    "incidents.ScanAnswer:final_parent_protects_rows",
+    "incidents.ScanAnswer:final_parent_protects_truncate",
+    "incidents.FieldRevision:revisions_append_only",
+    "incidents.FieldRevision:final_parent_protects_rows",
+    "incidents.FieldRevision:final_parent_protects_truncate",
+    "incidents.PendingMark:final_parent_protects_rows",
+    "incidents.PendingMark:final_parent_protects_truncate",
     "incidents.Amendment:amendments_append_only",
     "incidents.Amendment:amendments_only_on_final",
     "incidents.Amendment:amendments_no_truncate",

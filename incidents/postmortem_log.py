@@ -8,7 +8,10 @@ Scarlog adds keys only when a record carries more than those fields can say:
 fix_description, fix_ticket_link, references ([{kind, value}]), and the long-form
 sections of 000_147101d763a5563e.txt: template ("long-form"; absent means seven-field),
 impact ({usd: "78947.00" (a string, exact cents), users, duration_minutes, description},
-each key only when set), what_went_well, what_went_wrong, lessons_learned. An amendment
+each key only when set), what_went_well, what_went_wrong, lessons_learned; and what the
+meeting adds (issue 3): failure_mode_scan ({mode slug: {answer: yes|no|na, note}}),
+factor_substitution (structural|personal|"" per contributing factor, in order) and
+owner_sentiment ({quote, by}). An amendment
 line is {parent_id, amended_utc, note}, plus section and impact ({usd, users,
 duration_minutes}) when it adds to a long-form section. Times are ISO 8601 with a UTC
 offset. A record in the seed's format, without any of these keys, imports unchanged.
@@ -27,6 +30,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from incidents.failure_modes import FAILURE_MODE_BY_SLUG, FAILURE_MODES
 from incidents.impact import parse_usd
 from incidents.models import (
     Amendment,
@@ -34,7 +38,9 @@ from incidents.models import (
     Postmortem,
     Reference,
     RootCause,
+    ScanAnswer,
     Section,
+    Substitution,
     Template,
     TimelineEntry,
 )
@@ -46,7 +52,8 @@ DATACLASS_KEYS = (
 )
 EXTENSION_KEYS = (
     "fix_description", "fix_ticket_link", "references", "template", "impact",
-    "what_went_well", "what_went_wrong", "lessons_learned",
+    "what_went_well", "what_went_wrong", "lessons_learned", "failure_mode_scan",
+    "factor_substitution", "owner_sentiment",
 )
 AMENDMENT_KEYS = ("parent_id", "amended_utc", "note")
 AMENDMENT_EXTENSION_KEYS = ("section", "impact")
@@ -55,6 +62,8 @@ AMENDMENT_IMPACT_KEYS = ("usd", "users", "duration_minutes")
 SECTION_TEXT_KEYS = ("what_went_well", "what_went_wrong", "lessons_learned")
 TIMELINE_KEYS = ("utc", "event", "trace_id")
 REFERENCE_KEYS = ("kind", "value")
+SCAN_ANSWER_KEYS = ("answer", "note")
+OWNER_SENTIMENT_KEYS = ("quote", "by")
 
 
 class LogFormatError(ValueError):
@@ -136,6 +145,11 @@ class PostmortemRecord:
     what_went_well: str = ""
     what_went_wrong: str = ""
     lessons_learned: str = ""
+    # ((mode slug, answer, note), ...) in the seed's question order.
+    failure_mode_scan: tuple[tuple[str, str, str], ...] = ()
+    factor_substitution: tuple[str, ...] = ()
+    owner_sentiment: str = ""
+    owner_sentiment_by: str = ""
 
     @classmethod
     def from_postmortem(cls, pm: Postmortem) -> "PostmortemRecord":
@@ -150,6 +164,12 @@ class PostmortemRecord:
             ),
             root_cause=pm.root_cause,
             contributing_factors=tuple(f.text for f in pm.contributing_factors.all()),
+            factor_substitution=_substitution_or_none(
+                tuple(f.substitution for f in pm.contributing_factors.all())),
+            failure_mode_scan=_scan_in_order(
+                (a.mode, a.answer, a.note) for a in pm.scan_answers.all()),
+            owner_sentiment=pm.owner_sentiment,
+            owner_sentiment_by=pm.owner_sentiment_by,
             fix_commit_sha=pm.fix_commit_sha,
             fix_description=pm.fix_description,
             fix_ticket_link=pm.fix_ticket_link,
@@ -196,6 +216,17 @@ class PostmortemRecord:
         for key in SECTION_TEXT_KEYS:
             if getattr(self, key):
                 record[key] = getattr(self, key)
+        if self.failure_mode_scan:
+            record["failure_mode_scan"] = {
+                mode: {"answer": answer, **({"note": note} if note else {})}
+                for mode, answer, note in self.failure_mode_scan
+            }
+        if any(self.factor_substitution):
+            record["factor_substitution"] = list(self.factor_substitution)
+        if self.owner_sentiment:
+            record["owner_sentiment"] = {"quote": self.owner_sentiment,
+                                         **({"by": self.owner_sentiment_by}
+                                            if self.owner_sentiment_by else {})}
         return record
 
     @classmethod
@@ -227,14 +258,25 @@ class PostmortemRecord:
         impact = ImpactFigures()
         if "impact" in obj:
             impact = ImpactFigures.from_json_dict(obj["impact"], "impact", IMPACT_KEYS)
+        factors = _parse_string_list(obj["contributing_factors"], "contributing_factors")
+        substitution = ()
+        if "factor_substitution" in obj:
+            substitution = _parse_substitution(obj["factor_substitution"], len(factors))
+        quote, quote_by = "", ""
+        if "owner_sentiment" in obj:
+            quote, quote_by = _parse_owner_sentiment(obj["owner_sentiment"])
         return cls(
             id=_parse_uuid(obj["id"], "id"),
             created_utc=_parse_utc(obj["created_utc"], "created_utc"),
             summary=text["summary"],
             timeline=_parse_timeline(obj["timeline"]),
             root_cause=text["root_cause"],
-            contributing_factors=_parse_string_list(obj["contributing_factors"],
-                                                    "contributing_factors"),
+            contributing_factors=factors,
+            factor_substitution=_substitution_or_none(substitution),
+            failure_mode_scan=(_parse_scan(obj["failure_mode_scan"])
+                               if "failure_mode_scan" in obj else ()),
+            owner_sentiment=quote,
+            owner_sentiment_by=quote_by,
             fix_commit_sha=text["fix_commit_sha"],
             fix_description=text["fix_description"],
             fix_ticket_link=text["fix_ticket_link"],
@@ -265,15 +307,24 @@ class PostmortemRecord:
             what_went_well=self.what_went_well,
             what_went_wrong=self.what_went_wrong,
             lessons_learned=self.lessons_learned,
+            owner_sentiment=self.owner_sentiment,
+            owner_sentiment_by=self.owner_sentiment_by,
         )
         TimelineEntry.objects.bulk_create(
             TimelineEntry(postmortem=pm, position=n, utc=row.utc, event=row.event,
                           trace_id=row.trace_id)
             for n, row in enumerate(self.timeline, start=1)
         )
+        substitution = self.factor_substitution or ("",) * len(self.contributing_factors)
         ContributingFactor.objects.bulk_create(
-            ContributingFactor(postmortem=pm, position=n, text=text)
-            for n, text in enumerate(self.contributing_factors, start=1)
+            ContributingFactor(postmortem=pm, position=n, text=text, substitution=verdict)
+            for n, (text, verdict) in enumerate(zip(self.contributing_factors, substitution,
+                                                    strict=True), start=1)
+        )
+        ScanAnswer.objects.bulk_create(
+            ScanAnswer(postmortem=pm, position=FAILURE_MODE_BY_SLUG[mode].number, mode=mode,
+                       answer=answer, note=note, answered_utc=self.created_utc)
+            for mode, answer, note in self.failure_mode_scan
         )
         Reference.objects.bulk_create(
             Reference(postmortem=pm, position=n, kind=kind, value=value)
@@ -425,7 +476,7 @@ def _plan_postmortems(path, records, errors, result) -> list[PostmortemRecord]:
     existing = {
         str(pm.id): pm
         for pm in Postmortem.objects.filter(id__in=[r.id for _, r in records]).prefetch_related(
-            "timeline_entries", "contributing_factors", "references"
+            "timeline_entries", "contributing_factors", "references", "scan_answers"
         )
     }
     new_records = []
@@ -485,7 +536,7 @@ def export_log(out_dir: Path) -> tuple[int, int]:
     postmortems = (
         Postmortem.objects.filter(status=Postmortem.Status.FINAL)
         .order_by("created_utc", "id")
-        .prefetch_related("timeline_entries", "contributing_factors", "references")
+        .prefetch_related("timeline_entries", "contributing_factors", "references", "scan_answers")
     )
     amendments = Amendment.objects.order_by("amended_utc", "id")
     pm_count = _write_json_lines(
@@ -631,3 +682,61 @@ def _parse_references(value) -> tuple[tuple[str, str], ...]:
         _check_length(f"{key}.value", val, 500)
         refs.append((kind, val))
     return tuple(refs)
+
+
+def _substitution_or_none(verdicts: tuple[str, ...]) -> tuple[str, ...]:
+    """() when no factor has a verdict (a record without the key means the same)."""
+    return verdicts if any(verdicts) else ()
+
+
+def _scan_in_order(answers) -> tuple[tuple[str, str, str], ...]:
+    """Scan answers (mode, answer, note) sorted in the seed's question order."""
+    return tuple(sorted(answers, key=lambda row: FAILURE_MODE_BY_SLUG[row[0]].number))
+
+
+def _parse_scan(value) -> tuple[tuple[str, str, str], ...]:
+    """failure_mode_scan: {mode slug: {answer, note?}}; raises LogFormatError naming the key."""
+    if not isinstance(value, dict):
+        raise LogFormatError("failure_mode_scan must be an object keyed by failure mode")
+    answers = []
+    for mode, entry in value.items():
+        key = f"failure_mode_scan.{mode}"
+        if mode not in FAILURE_MODE_BY_SLUG:
+            raise LogFormatError(f"{key}: {mode!r} is not one of the twenty failure modes "
+                                 f"({FAILURE_MODES[0].slug} … {FAILURE_MODES[-1].slug})")
+        if not isinstance(entry, dict) or "answer" not in entry \
+                or set(entry) - set(SCAN_ANSWER_KEYS):
+            raise LogFormatError(f"{key} must be an object with keys answer and optional note")
+        answer = _string(entry, "answer")
+        if answer not in ScanAnswer.Answer.values:
+            raise LogFormatError(f"{key}.answer {answer!r} is not yes, no or na")
+        note = _string(entry, "note", default="")
+        _check_length(f"{key}.note", note, 300)
+        answers.append((mode, answer, note))
+    return _scan_in_order(answers)
+
+
+def _parse_substitution(value, factor_count: int) -> tuple[str, ...]:
+    """factor_substitution: one of structural, personal, "" per contributing factor."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise LogFormatError("factor_substitution must be a list of strings")
+    if len(value) != factor_count:
+        raise LogFormatError(f"factor_substitution has {len(value)} entries; "
+                             f"contributing_factors has {factor_count}")
+    for index, verdict in enumerate(value):
+        if verdict not in ("", *Substitution.values):
+            raise LogFormatError(f"factor_substitution[{index}] {verdict!r} is not "
+                                 "structural, personal or \"\"")
+    return tuple(value)
+
+
+def _parse_owner_sentiment(value) -> tuple[str, str]:
+    """owner_sentiment: {quote, by?}; returns (quote, by)."""
+    if not isinstance(value, dict) or "quote" not in value \
+            or set(value) - set(OWNER_SENTIMENT_KEYS):
+        raise LogFormatError("owner_sentiment must be an object with keys quote and optional by")
+    quote, by = _string(value, "quote"), _string(value, "by", default="")
+    if not quote.strip():
+        raise LogFormatError("owner_sentiment.quote is empty; leave the key out instead")
+    _check_length("owner_sentiment.by", by, 200)
+    return quote, by

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
+import pgtrigger
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -182,13 +184,17 @@ def remove_row(postmortem: Postmortem, row) -> None:
 def finalize(postmortem: Postmortem, user) -> Postmortem:
     """Make a draft final after checking every template rule; returns the final postmortem.
 
+    Besides the template's fields, finalize needs the twenty-failure-mode scan answered,
+    no contributing factor still flagged by the blameless check (unless the facilitator
+    reviewed it) and no field pending trace review (template_rules.check_record).
     Raises TemplateIncompleteError (with a message per field) when any rule fails, and
     ImmutableRecordError when it is already final. The row lock makes two simultaneous
     finalize clicks finalize once.
     """
     locked = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
     require_draft(locked)
-    statuses = template_rules.check_postmortem(locked)
+    statuses = (template_rules.check_postmortem(locked)
+                + template_rules.check_record(locked, people_names()))
     if any(not status.complete for status in statuses):
         raise TemplateIncompleteError(statuses)
     mark_final(locked, user)
@@ -209,9 +215,20 @@ def mark_final(postmortem: Postmortem, user) -> None:
 
 @transaction.atomic
 def discard_draft(postmortem: Postmortem) -> None:
-    """Delete a draft with its rows; raises ImmutableRecordError for a final postmortem."""
+    """Delete a draft with its rows and revision history; ImmutableRecordError when final.
+
+    The revision history is append-only; discarding the whole draft is the one deletion
+    it allows (pgtrigger.ignore, for this transaction only).
+    """
     require_draft(postmortem)
-    postmortem.delete()
+    with pgtrigger.ignore("incidents.FieldRevision:revisions_append_only"):
+        postmortem.delete()
+
+
+def people_names() -> list[str]:
+    """Usernames of active people: the blameless check treats them as persons."""
+    return list(get_user_model().objects.filter(is_active=True)
+                .values_list("username", flat=True))
 
 
 def add_amendment(postmortem: Postmortem, user, note: str, section: str = "",

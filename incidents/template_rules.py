@@ -14,7 +14,16 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from incidents.models import DEFERRED_FIX_TEXT, Postmortem, Reference, RootCause, Section
+from incidents import blameless
+from incidents.failure_modes import FAILURE_MODES
+from incidents.models import (
+    DEFERRED_FIX_TEXT,
+    Postmortem,
+    Reference,
+    RootCause,
+    Section,
+    Substitution,
+)
 
 SUMMARY_MAX_WORDS = 40
 TIMELINE_ROWS = (5, 20)
@@ -109,13 +118,33 @@ def check_root_cause(root_cause: str) -> list[str]:
 
 
 def check_contributing_factors(factors) -> list[str]:
-    """Contributing factors: 3–5 bullets, none empty."""
+    """Contributing factors: 3–5 bullets, none empty, each through the substitution test.
+
+    Only structural factors count toward 3–5 (002_c5de36bc64e2efd7.txt: "List only the
+    structural ones"); a factor not yet marked structural or personal is a gap.
+    """
     messages = _count_message(
         "Contributing factors", len(factors), "bullet", FACTOR_COUNT
     )
     for number, factor in enumerate(factors, start=1):
         if not factor.text.strip():
             messages.append(f"Contributing factor {number} is empty.")
+    unmarked = [n for n, f in enumerate(factors, start=1) if not f.substitution]
+    if unmarked:
+        numbers = ", ".join(str(n) for n in unmarked)
+        messages.append(
+            f"Contributing factor{'s' if len(unmarked) > 1 else ''} {numbers} not yet through "
+            "the substitution test: would it have failed with someone else at the keyboard? "
+            "Mark each structural or personal."
+        )
+    structural = sum(f.substitution == Substitution.STRUCTURAL for f in factors)
+    low, high = FACTOR_COUNT
+    if not messages and not low <= structural <= high:
+        messages.append(
+            f"Contributing factors has {structural} structural factor"
+            f"{'' if structural == 1 else 's'}; the template asks for {low} to {high} "
+            "(personal ones do not count)."
+        )
     return messages
 
 
@@ -243,3 +272,73 @@ def check_postmortem(postmortem: Postmortem) -> list[FieldStatus]:
 def gaps(postmortem: Postmortem) -> list[str]:
     """All messages of check_postmortem(), flattened in template order ([] when complete)."""
     return [message for status in check_postmortem(postmortem) for message in status.messages]
+
+
+# What finalize needs beyond the template fields (issue 3): the scan, the blameless
+# review of flagged factors, and no field left "pending trace review".
+RECORD_CHECKS = [
+    ("scan", "Failure-mode scan"),
+    ("blameless", "Blameless check"),
+    ("pending", "Pending trace review"),
+]
+FIELD_LABELS |= dict(RECORD_CHECKS)
+
+
+def check_scan(answers) -> list[str]:
+    """Failure-mode scan: all twenty questions answered (yes, no or not applicable).
+
+    `answers` are the postmortem's ScanAnswer rows. Source rule: 001_60b217100959449d.txt.
+    """
+    answered = {answer.mode for answer in answers}
+    missing = [mode for mode in FAILURE_MODES if mode.slug not in answered]
+    if not missing:
+        return []
+    names = ", ".join(f"{mode.number} {mode.name}" for mode in missing[:5])
+    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    return [(f"Failure-mode scan has {20 - len(missing)} of 20 questions answered; "
+             f"unanswered: {names}{more}.")]
+
+
+def flagged_factors(factors, names=()) -> list[tuple[int, object, list]]:
+    """(number, factor, findings) for each factor with blame-flavoured text (reviewed or not)."""
+    flagged = []
+    for number, factor in enumerate(factors, start=1):
+        findings = blameless.check(factor.text, names)
+        if findings:
+            flagged.append((number, factor, findings))
+    return flagged
+
+
+def check_blameless(factors, names=()) -> list[str]:
+    """Blameless check: no contributing factor still flagged unless the facilitator reviewed it."""
+    return [
+        f"Contributing factor {number} reads as blame (\u201c{findings[0].phrase}\u201d); "
+        f"rewrite it as a system condition, e.g. \u201c{findings[0].rewrite}\u201d, or have "
+        "the facilitator mark it reviewed."
+        for number, factor, findings in flagged_factors(factors, names)
+        if not factor.blameless_reviewed
+    ]
+
+
+def check_pending(marks) -> list[str]:
+    """Pending trace review: no field still marked incomplete (the meeting reconvenes)."""
+    return [
+        f"{FIELD_LABELS.get(mark.field, mark.field)} is marked incomplete, pending trace "
+        "review; clear the mark once the traces are reviewed."
+        for mark in marks
+    ]
+
+
+def check_record(postmortem: Postmortem, names=()) -> list[FieldStatus]:
+    """The checks finalize adds to the template's: scan, blameless, pending marks.
+
+    `names` are people's names the blameless check treats as persons (usernames).
+    Reads scan_answers, contributing_factors and pending_marks through .all().
+    """
+    factors = list(postmortem.contributing_factors.all())
+    messages = {
+        "scan": check_scan(list(postmortem.scan_answers.all())),
+        "blameless": check_blameless(factors, names),
+        "pending": check_pending(list(postmortem.pending_marks.all())),
+    }
+    return [FieldStatus(key, label, messages[key]) for key, label in RECORD_CHECKS]

@@ -1,7 +1,7 @@
 """URLs of the incidents app (namespace `incidents`)."""
 from django.urls import path
 
-from incidents import action_item_views, meeting_views, views
+from incidents import action_item_views, meeting_record_views, meeting_views, views
 
 app_name = "incidents"
 
@@ -13,6 +13,16 @@ urlpatterns = [
     path("postmortems/<uuid:pk>/field/<str:name>/", views.postmortem_field, name="postmortem_field"),
     path("postmortems/<uuid:pk>/fix/deferred/", views.postmortem_fix_deferred,
          name="postmortem_fix_deferred"),
+    path("postmortems/<uuid:pk>/scan/<str:mode>/", meeting_record_views.scan_answer,
+         name="scan_answer"),
+    path("postmortems/<uuid:pk>/scan/<str:mode>/factor/", meeting_record_views.scan_factor,
+         name="scan_factor"),
+    path("postmortems/<uuid:pk>/pending/<str:field>/", meeting_record_views.pending_mark,
+         name="pending_mark"),
+    path("postmortems/<uuid:pk>/factors/<int:factor_id>/review/",
+         meeting_record_views.factor_review, name="factor_review"),
+    path("postmortems/<uuid:pk>/history/<str:field>/", meeting_record_views.field_history,
+         name="field_history"),
     path("postmortems/<uuid:pk>/<str:kind>/add/", views.row_add, name="row_add"),
     path("postmortems/<uuid:pk>/<str:kind>/<int:row_id>/", views.row_update, name="row_update"),
     path("postmortems/<uuid:pk>/<str:kind>/<int:row_id>/remove/", views.row_remove,

@@ -4,8 +4,11 @@ Views are thin: parse with a form, call incidents.services, render. A draft's fi
 saved one at a time as they change; each answer carries the field's template messages
 and, out of band, the seven-field progress panel.
 """
+import json
+import uuid
 from datetime import UTC, datetime
 
+from django import forms
 from django.contrib import messages
 from django.db.models import Count
 from django.http import Http404, HttpResponse
@@ -14,9 +17,18 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from costlog.services import CostEntryError, current_entries, link_entry
+from incidents import (
+    blameless,
+    impact,
+    markdown_export,
+    meeting_record,
+    revisions,
+    services,
+    template_rules,
+)
 from incidents import dashboard as dashboard_data
-from incidents import impact, markdown_export, services, template_rules
 from incidents.action_item_views import action_item_context
+from incidents.failure_modes import FAILURE_MODES
 from incidents.forms import ROW_FORMS, AmendmentForm, NewPostmortemForm, field_form
 from incidents.meeting_views import meeting_context
 from incidents.meetings import annotate_meeting_held
@@ -28,7 +40,9 @@ from incidents.models import (
     Postmortem,
     Reference,
     RootCause,
+    ScanAnswer,
     Section,
+    Substitution,
     Template,
 )
 
@@ -50,7 +64,11 @@ FIELD_OF_INPUT = {
     "what_went_well": "what_went_well",
     "what_went_wrong": "what_went_wrong",
     "lessons_learned": "lessons_learned",
+    "owner_sentiment": "owner_sentiment",
+    "owner_sentiment_by": "owner_sentiment",
 }
+
+OWNER_SENTIMENT_LABEL = "Owner sentiment"
 
 
 def _get_postmortem_for_user(request, pk, with_rows: bool = False) -> Postmortem:
@@ -62,7 +80,8 @@ def _get_postmortem_for_user(request, pk, with_rows: bool = False) -> Postmortem
     queryset = Postmortem.objects.all()
     if with_rows:
         queryset = queryset.prefetch_related(
-            "timeline_entries", "contributing_factors", "references"
+            "timeline_entries", "contributing_factors__blameless_reviewed_by", "references",
+            "scan_answers__answered_by", "pending_marks__marked_by",
         )
     return get_object_or_404(queryset, pk=pk)
 
@@ -92,8 +111,12 @@ def _cost_context(pm: Postmortem, amendments: list) -> dict:
 
 def _draft_context(pm: Postmortem, **extra) -> dict:
     statuses = template_rules.check_postmortem(pm)
-    status_by_key = {status.key: status for status in statuses}
-    optional_keys = []
+    names = services.people_names()
+    record_statuses = template_rules.check_record(pm, names)
+    status_by_key = {status.key: status for status in statuses + record_statuses}
+    optional_keys = ["owner_sentiment"]
+    status_by_key["owner_sentiment"] = template_rules.FieldStatus(
+        "owner_sentiment", OWNER_SENTIMENT_LABEL, [] if pm.owner_sentiment.strip() else ["empty"])
     if not pm.is_long_form:
         # The long-form sections are optional here: shown, checked for shape, never required.
         for status in template_rules.check_long_form(pm):
@@ -104,11 +127,30 @@ def _draft_context(pm: Postmortem, **extra) -> dict:
          "value": getattr(pm, key), "status": status_by_key[key]}
         for number, (key, label) in enumerate(template_rules.LONG_FORM_SECTIONS[1:], start=9)
     ]
+    versions = revisions.current_versions(pm)
+    for kind, rows in (("timeline", pm.timeline_entries.all()),
+                       ("factors", pm.contributing_factors.all()),
+                       ("references", pm.references.all())):
+        for row in rows:
+            row.version = versions.get(f"{kind}:{row.pk}", 0)
+    factors = list(pm.contributing_factors.all())
     return {
         "pm": pm,
         "statuses": statuses,
+        "record_statuses": record_statuses,
         "status_by_key": status_by_key,
         "optional_keys": optional_keys,
+        "versions": versions,
+        "pending_marks": {mark.field: mark for mark in pm.pending_marks.all()},
+        "markable_fields": meeting_record.MARKABLE_FIELDS,
+        "history_fields": revisions.HISTORY_FIELDS,
+        "blame": {"summary": blameless.check(pm.summary, names),
+                  "prevention": blameless.check(pm.prevention, names)},
+        "flagged_factors": template_rules.flagged_factors(factors, names),
+        "scan_rows": scan_rows(pm, factors),
+        "facilitator": meeting_record.facilitator_of(pm),
+        "meeting_in_progress": pm.meetings.filter(started_utc__isnull=False,
+                                                  ended_utc__isnull=True).first(),
         "impact_hint": SECTION_HINTS[Section.IMPACT],
         "long_form_text_sections": text_sections,
         "field_status": status_by_key.get(extra.get("field_key")),
@@ -117,24 +159,73 @@ def _draft_context(pm: Postmortem, **extra) -> dict:
             (choice.value, choice.label, ROOT_CAUSE_DEFINITIONS[choice]) for choice in RootCause
         ],
         "reference_kinds": Reference.Kind.choices,
+        "substitution_choices": Substitution.choices,
+        "scan_answer_choices": ScanAnswer.Answer.choices,
         "deferred_fix_text": DEFERRED_FIX_TEXT,
         **extra,
     }
 
 
+def scan_rows(pm: Postmortem, factors) -> list[dict]:
+    """The twenty scan questions in order, each with its answer row (or None) and whether
+    the contributing factor it suggests is already listed."""
+    answers = {answer.mode: answer for answer in pm.scan_answers.all()}
+    factor_texts = {factor.text for factor in factors}
+    rows = []
+    for mode in FAILURE_MODES:
+        answer = answers.get(mode.slug)
+        rows.append({
+            "mode": mode, "answer": answer,
+            "reveals": answer is not None and answer.answer == mode.failure_answer,
+            "factor_listed": answer is not None
+            and meeting_record.factor_text(answer) in factor_texts,
+        })
+    return rows
+
+
 def _draft_page_context(pm: Postmortem, **extra) -> dict:
-    """The whole draft page: the fields, the cost comparison, the event and meeting panels."""
-    return _draft_context(pm, **_cost_context(pm, []), **meeting_context(pm), **extra)
+    """The whole draft page: the fields, the cost comparison, the event and meeting panels.
+
+    `editor_id` names this page load: its autosaves carry it (X-Scarlog-Editor) so its
+    own queued saves are never taken for someone else's (incidents.revisions).
+    """
+    return _draft_context(pm, **_cost_context(pm, []), **meeting_context(pm),
+                          editor_id=uuid.uuid4().hex, **extra)
 
 
-def _render_field_answer(request, pm: Postmortem, field_key: str, errors=None) -> HttpResponse:
-    """The htmx answer to an autosave: the field's messages, and the progress panel OOB."""
+def _render_field_answer(request, pm: Postmortem, field_key: str, errors=None,
+                         saved=None) -> HttpResponse:
+    """The htmx answer to an autosave: the field's messages, the new version and the
+    progress panel out of band."""
     pm = _get_postmortem_for_user(request, pm.pk, with_rows=True)
-    context = _draft_context(pm, field_key=field_key, input_errors=errors or [])
+    context = _draft_context(pm, field_key=field_key, input_errors=errors or [], saved=saved)
     if field_key == "impact":
         # The stated figure changed: refresh the comparison with the cost log too.
         context |= _cost_context(pm, []) | {"cost_oob": True}
     return render(request, "incidents/partials/field_answer.html", context)
+
+
+def _render_conflict(request, pm: Postmortem, field_key: str, conflict, labels: dict,
+                     mine: dict, container: str) -> HttpResponse:
+    """409: another page saved this input first; show theirs beside mine, keep either.
+
+    `labels` maps each posted input name to its label; `mine` the values this page sent;
+    `container` the CSS selector holding the inputs (for "keep theirs").
+    """
+    theirs = conflict.theirs.values
+    context = {
+        "field_key": field_key,
+        "conflict": conflict,
+        "rows": [(labels[name], theirs.get(name, ""), mine.get(name, "")) for name in labels],
+        "theirs_json": json.dumps({name: theirs.get(name, "") for name in labels}),
+        "container": container,
+        "version_input": "version-" + conflict.key.replace(":", "-"),
+    }
+    return render(request, "incidents/partials/edit_conflict.html", context, status=409)
+
+
+def _bad_request(message: str) -> HttpResponse:
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
 
 
 @require_GET
@@ -194,6 +285,14 @@ def postmortem_detail(request, pk):
     return render(request, "incidents/postmortem_draft.html", _draft_page_context(pm))
 
 
+def _scan_context(pm: Postmortem) -> dict:
+    """The final page's scan table: none for a record without answers (legacy imports)."""
+    rows = scan_rows(pm, list(pm.contributing_factors.all()))
+    if not any(row["answer"] for row in rows):
+        return {"scan_rows": [], "scan_revealed": []}
+    return {"scan_rows": rows, "scan_revealed": [row for row in rows if row["reveals"]]}
+
+
 def _render_final(request, pm: Postmortem, form: AmendmentForm, status: int = 200):
     amendments = list(pm.amendments.select_related("author"))
     by_section = impact.amendments_by_section(amendments)
@@ -209,6 +308,7 @@ def _render_final(request, pm: Postmortem, form: AmendmentForm, status: int = 20
         "show_sections": (pm.is_long_form or len(amendments) > len(by_section[""])
                           or pm.has_long_form_content),
         "form": form,
+        **_scan_context(pm),
         **_cost_context(pm, amendments),
         **meeting_context(pm),
         "root_cause_definition": ROOT_CAUSE_DEFINITIONS.get(pm.root_cause, ""),
@@ -220,7 +320,12 @@ def _render_final(request, pm: Postmortem, form: AmendmentForm, status: int = 20
 
 @require_POST
 def postmortem_field(request, pk, name):
-    """Autosave one scalar field of a draft (summary, root cause, fix parts, prevention)."""
+    """Autosave one scalar field of a draft, checked against the version the page edited.
+
+    POST: the field's value and `base_version`. A stale version another page moved on
+    answers 409 with both values (keep mine / keep theirs); every save is appended to the
+    field's revision history (incidents.revisions).
+    """
     pm = _get_postmortem_for_user(request, pk)
     if pm.is_final:
         return _final_refusal(request, pm)
@@ -228,29 +333,73 @@ def postmortem_field(request, pk, name):
         form = field_form(name, request.POST, pm)
     except KeyError:
         raise Http404(f"No such field: {name}") from None
-    errors = []
+    try:
+        base_version = revisions.parse_base_version(request.POST.get("base_version"))
+    except services.FieldError as exc:
+        return _bad_request(str(exc))
+    field_key = FIELD_OF_INPUT[name]
+    errors, saved = [], None
     if form.is_valid():
-        form.save(commit=False)
-        pm.save(update_fields=[name, "updated_utc"])
+        value = form.cleaned_data[name]
+
+        def write(locked):
+            setattr(locked, name, value)
+            locked.save(update_fields=[name, "updated_utc"])
+
+        mine = {name: request.POST.get(name, "")}
+        try:
+            saved = revisions.save_with_revision(
+                pm, field_key, name, mine, base_version,
+                request.headers.get("X-Scarlog-Editor", ""), request.user, write)
+        except revisions.EditConflict as conflict:
+            return _render_conflict(request, pm, field_key, conflict,
+                                    {name: form.fields[name].label}, mine,
+                                    f"#section-{field_key}")
+        except ImmutableRecordError:
+            return _final_refusal(request, pm)
     else:
         errors = [f"{form.fields[name].label}: {e}" for e in form.errors.get(name, [])]
     if not request.htmx:
         for error in errors:
             messages.error(request, error)
         return redirect("incidents:postmortem_detail", pk=pm.pk)
-    return _render_field_answer(request, pm, FIELD_OF_INPUT[name], errors)
+    return _render_field_answer(request, pm, field_key, errors, saved)
 
 
 @require_POST
 def postmortem_fix_deferred(request, pk):
-    """Set the fix to the template's exact text "no change; documented and deferred"."""
+    """Set the fix to the template's exact text "no change; documented and deferred".
+
+    Versioned like typing into "Change described" (POST base_version of that input).
+    """
     pm = _get_postmortem_for_user(request, pk)
     if pm.is_final:
         return _final_refusal(request, pm)
-    pm.fix_description = DEFERRED_FIX_TEXT
-    pm.save(update_fields=["fix_description", "updated_utc"])
+    try:
+        base_version = revisions.parse_base_version(request.POST.get("base_version"))
+    except services.FieldError as exc:
+        return _bad_request(str(exc))
+
+    def write(locked):
+        locked.fix_description = DEFERRED_FIX_TEXT
+        locked.save(update_fields=["fix_description", "updated_utc"])
+
+    mine = {"fix_description": DEFERRED_FIX_TEXT}
+    try:
+        revisions.save_with_revision(pm, "fix", "fix_description", mine, base_version,
+                                     request.headers.get("X-Scarlog-Editor", ""),
+                                     request.user, write)
+    except revisions.EditConflict as conflict:
+        response = _render_conflict(request, pm, "fix", conflict,
+                                    {"fix_description": "Change described"}, mine,
+                                    "#section-fix")
+        response["HX-Retarget"] = "#feedback-fix"
+        return response
+    except ImmutableRecordError:
+        return _final_refusal(request, pm)
     if not request.htmx:
         return redirect("incidents:postmortem_detail", pk=pm.pk)
+    pm = _get_postmortem_for_user(request, pm.pk, with_rows=True)
     return render(request, "incidents/partials/fix_section.html", _draft_context(pm, oob=True))
 
 
@@ -288,18 +437,46 @@ def row_add(request, pk, kind):
 
 @require_POST
 def row_update(request, pk, kind, row_id):
-    """Autosave one row; a timeline row whose new time changes the order re-renders the list."""
+    """Autosave one row, version-checked like a field; a timeline row whose new time
+    changes the order re-renders the list. A row removed meanwhile answers 409 with the
+    text that was typed, so it is not lost."""
     pm = _get_postmortem_for_user(request, pk)
     row_kind = _get_row_kind(kind)
     if pm.is_final:
         return _final_refusal(request, pm)
-    row = get_object_or_404(row_kind.model, pk=row_id, postmortem=pm)
+    try:
+        base_version = revisions.parse_base_version(request.POST.get("base_version"))
+    except services.FieldError as exc:
+        return _bad_request(str(exc))
+    form_class = ROW_FORMS[kind]
+    labels = {name: str(form_class.base_fields[name].label or name)
+              for name in form_class.base_fields}
+    mine = {name: request.POST.get(name, "") for name in labels if name in request.POST}
+    if not mine:
+        return _bad_request(f"Nothing to save: post one of {', '.join(labels)}.")
+    row = row_kind.model.objects.filter(pk=row_id, postmortem=pm).first()
+    if row is None:
+        return render(request, "incidents/partials/row_removed.html",
+                      {"field_key": row_kind.field_key, "noun": row_kind.noun,
+                       "mine": [(labels[n], v) for n, v in mine.items() if v]}, status=409)
     rows = row_kind.model.objects.filter(postmortem=pm).values_list("pk", flat=True)
     order_before = list(rows) if row_kind.ordered_by_time else None
-    form = ROW_FORMS[kind](request.POST, instance=row)
-    errors = []
+    # Only the posted inputs change: an input left out keeps its stored value.
+    form = forms.modelform_factory(row_kind.model, form=form_class, fields=list(mine))(
+        request.POST, instance=row)
+    errors, saved = [], None
     if form.is_valid():
-        form.save()
+        try:
+            saved = revisions.save_with_revision(
+                pm, row_kind.field_key, f"{kind}:{row.pk}", mine, base_version,
+                request.headers.get("X-Scarlog-Editor", ""), request.user,
+                lambda locked: form.save())
+        except revisions.EditConflict as conflict:
+            return _render_conflict(request, pm, row_kind.field_key, conflict,
+                                    {n: labels[n] for n in mine}, mine,
+                                    f"#{kind}-row-{row.pk}")
+        except ImmutableRecordError:
+            return _final_refusal(request, pm)
     else:
         errors = [f"{form.fields[name].label}: {e}" for name, errs in form.errors.items()
                   for e in errs]
@@ -312,7 +489,7 @@ def row_update(request, pk, kind, row_id):
         response["HX-Retarget"] = f"#section-{row_kind.field_key}"
         response["HX-Reswap"] = "outerHTML"
         return response
-    return _render_field_answer(request, pm, row_kind.field_key, errors)
+    return _render_field_answer(request, pm, row_kind.field_key, errors, saved)
 
 
 @require_POST

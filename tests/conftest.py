@@ -14,11 +14,13 @@ from django.test import Client, TransactionTestCase
 from costlog.log_io import import_costlog
 from costlog.models import APPEND_ONLY_TRIGGERS, RootPattern
 from costlog.seed import seed_root_patterns
+from incidents.failure_modes import FAILURE_MODES
 from incidents.models import (
     IMMUTABILITY_TRIGGERS,
     ContributingFactor,
     Postmortem,
     Reference,
+    ScanAnswer,
     TimelineEntry,
 )
 
@@ -61,8 +63,8 @@ class CsrfClient(Client):
             self.get("/accounts/login/")
         return self.cookies["csrftoken"].value
 
-    def post(self, path, data=None, htmx=False, **extra):
-        headers = {"X-CSRFToken": self.csrf_token()}
+    def post(self, path, data=None, htmx=False, headers=None, **extra):
+        headers = {"X-CSRFToken": self.csrf_token(), **(headers or {})}
         if htmx:
             headers["HX-Request"] = "true"
         return super().post(path, data or {}, headers=headers, **extra)
@@ -92,8 +94,17 @@ def anonymous_client(db):
     return CsrfClient()
 
 
+def answer_whole_scan(pm: Postmortem, answer: str = "na") -> None:
+    """Answer all twenty failure-mode questions of a draft (`answer`: yes, no or na)."""
+    ScanAnswer.objects.bulk_create(
+        ScanAnswer(postmortem=pm, position=mode.number, mode=mode.slug, answer=answer)
+        for mode in FAILURE_MODES
+    )
+
+
 def fill_complete_draft(pm: Postmortem) -> Postmortem:
-    """Give a draft a valid value for each of the seven fields; returns it re-read."""
+    """Give a draft a valid value for each of the seven fields (structural factors) and
+    answer its whole scan "not applicable"; returns it re-read."""
     start = datetime(2026, 3, 2, 13, 40, tzinfo=UTC)
     pm.summary = "Position in SYNTHETIC_A was not closed on thesis invalidation; loss 1.4%."
     pm.root_cause = "correctness"
@@ -107,10 +118,11 @@ def fill_complete_draft(pm: Postmortem) -> Postmortem:
         for n in range(1, 6)
     )
     ContributingFactor.objects.bulk_create(
-        ContributingFactor(postmortem=pm, position=n, text=text)
+        ContributingFactor(postmortem=pm, position=n, text=text, substitution="structural")
         for n, text in enumerate(["No invalidation monitor", "Signal not wired to exit",
                                   "Drawdown alert only at session end"], start=1)
     )
+    answer_whole_scan(pm)
     Reference.objects.bulk_create([
         Reference(postmortem=pm, position=1, kind="trace_id", value="tr-5f2a9c"),
         Reference(postmortem=pm, position=2, kind="commit", value="3f9c2ab"),

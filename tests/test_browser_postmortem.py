@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect, sync_playwright
 
+from incidents.failure_modes import FAILURE_MODES
 from incidents.models import Amendment, Postmortem
 
 CHROMIUM = "/usr/bin/chromium"
@@ -80,6 +81,17 @@ def sign_in(page):
     expect(page.get_by_role("heading", name="Postmortems")).to_be_visible()
 
 
+def answer_scan(page, answer: str, skip=()):
+    """Answer every failure-mode question not in `skip` (slugs) with `answer` (Yes, No,
+    Not applicable), then wait until the sidebar shows the scan done."""
+    for mode in FAILURE_MODES:
+        if mode.slug not in skip:
+            radio = page.get_by_label(f"{mode.number}. {mode.name}: {answer}", exact=True)
+            radio.check()
+            expect(page.locator(f"#scan-row-{mode.slug} .scan-note")).to_be_visible()
+    expect(page.locator("#check-scan")).to_contain_text("✓")
+
+
 def add_row_by_keyboard(page, section, button_name, values):
     """Press the Add button, then type each value into the autofocused row, Tab between."""
     rows = page.locator(f"{section} tbody tr, {section} ul.bullets li")
@@ -87,7 +99,7 @@ def add_row_by_keyboard(page, section, button_name, values):
     page.get_by_role("button", name=button_name).click()
     expect(rows).to_have_count(before + 1)
     # Keyboard only: the new row's first field takes the focus.
-    expect(rows.nth(before).locator("input").first).to_be_focused()
+    expect(rows.nth(before).locator("input:not([type=hidden])").first).to_be_focused()
     for value in values:
         page.keyboard.type(value)
         page.keyboard.press("Tab")
@@ -138,6 +150,11 @@ def test_a_person_fills_finalizes_and_amends_a_postmortem(page):
     for factor in FACTORS:
         add_row_by_keyboard(page, "#section-contributing_factors", "Add contributing factor",
                             [factor])
+    expect(page.locator("#feedback-contributing_factors")).to_contain_text(
+        "not yet through the substitution test")
+    for number in range(1, len(FACTORS) + 1):
+        page.get_by_label(f"Contributing factor {number} substitution test").select_option(
+            "structural")
     expect(page.locator("#feedback-contributing_factors")).to_contain_text("is complete")
 
     page.get_by_label("Commit SHA").fill("3f9c2ab41d")
@@ -160,6 +177,7 @@ def test_a_person_fills_finalizes_and_amends_a_postmortem(page):
         row.get_by_role("textbox").press("Tab")
     expect(page.locator("#feedback-references")).to_contain_text("References is complete")
     expect(page.locator("#progress")).to_contain_text("7 of 7")
+    answer_scan(page, "No")
 
     page.get_by_role("button", name="Finalize postmortem").first.click()
     expect(page.get_by_text("Postmortem finalized.")).to_be_visible()

@@ -131,7 +131,7 @@ def test_postgresql_refuses_changing_a_section_of_a_final_postmortem(alice):
 ])
 def test_autosave_stores_impact_figures_as_typed(alice_client, alice, name, typed, stored):
     pm = services.create_draft(alice, template="long-form")
-    response = alice_client.post(url("postmortem_field", pm.pk, name), {name: typed}, htmx=True)
+    response = alice_client.post(url("postmortem_field", pm.pk, name), {name: typed, "base_version": "0"}, htmx=True)
     assert response.status_code == 200
     assert "not saved" not in response.content.decode()
     assert getattr(Postmortem.objects.get(pk=pm.pk), name) == stored
@@ -149,7 +149,7 @@ def test_a_bad_impact_figure_is_refused_naming_the_field_and_keeps_the_stored_on
     pm = services.create_draft(alice, template="long-form")
     setattr(pm, name, 7)
     pm.save()
-    response = alice_client.post(url("postmortem_field", pm.pk, name), {name: typed}, htmx=True)
+    response = alice_client.post(url("postmortem_field", pm.pk, name), {name: typed, "base_version": "0"}, htmx=True)
     body = response.content.decode()
     assert message in body
     assert "not saved" in body
@@ -159,7 +159,7 @@ def test_a_bad_impact_figure_is_refused_naming_the_field_and_keeps_the_stored_on
 def test_autosaving_the_stated_usd_refreshes_the_cost_comparison(alice_client, alice):
     pm = services.create_draft(alice, template="long-form")
     response = alice_client.post(url("postmortem_field", pm.pk, "impact_usd"),
-                                 {"impact_usd": "250"}, htmx=True)
+                                 {"impact_usd": "250", "base_version": "0"}, htmx=True)
     body = response.content.decode()
     assert 'id="impact-costs" class="impact-costs" aria-labelledby="h-impact-costs" ' \
            'hx-swap-oob="true"' in body

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from incidents import reminders, services
 from incidents.models import Meeting, Reminder
+from tests.conftest import CsrfClient
 
 pytestmark = pytest.mark.django_db
 
@@ -53,9 +54,30 @@ def test_starting_and_ending_an_incomplete_meeting_plans_the_reconvene(alice_cli
         "code_owner": team[2].pk})
     meeting = Meeting.objects.get()
     alice_client.post(url("meeting_change", pm.pk, meeting.pk, "start"))
+    page = alice_client.get(url("postmortem_detail", pm.pk)).content.decode()
+    assert 'class="meeting-timer" data-ends="' in page and "left</span>" in page
+    answer = alice_client.post(url("pending_mark", pm.pk, "timeline"), {"pending": "1"},
+                               htmx=True).content.decode()
+    assert "Incomplete, pending trace review" in answer
     response = alice_client.post(url("meeting_change", pm.pk, meeting.pk, "end"), follow=True)
-    assert "reconvene within a week" in response.content.decode()
+    body = response.content.decode()
+    assert "the postmortem stays a draft (pending trace review: Timeline; incomplete: " in body
+    assert "Reconvene within a week" in body
     assert pm.reminders.filter(kind="reconvene", state="pending").exists()
+
+
+def test_only_the_facilitator_starts_the_meeting(alice, team):
+    pm = services.create_draft(alice, occurred_utc=EVENT, trigger="drawdown")
+    bob_client = CsrfClient()
+    bob_client.force_login(team[1])
+    bob_client.post(url("meeting_schedule", pm.pk), {
+        "scheduled_utc": "2026-03-03 14:00", "facilitator": alice.pk, "operator": team[1].pk,
+        "code_owner": team[2].pk})
+    meeting = Meeting.objects.get()
+    response = bob_client.post(url("meeting_change", pm.pk, meeting.pk, "start"), follow=True)
+    assert "Only alice, the facilitator, can start the meeting." in response.content.decode()
+    meeting.refresh_from_db()
+    assert meeting.started_utc is None
 
 
 def test_correcting_the_event_moves_the_pending_reminders(alice_client, alice):

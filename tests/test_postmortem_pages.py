@@ -97,7 +97,8 @@ def test_new_postmortem_opens_a_draft_form_with_the_seven_fields(alice_client):
 def test_autosave_stores_the_summary_and_answers_with_its_messages(alice_client, alice):
     pm = services.create_draft(alice)
     response = alice_client.post(url("postmortem_field", pm.pk, "summary"),
-                                 {"summary": " ".join(["word"] * 45)}, htmx=True)
+                                 {"summary": " ".join(["word"] * 45), "base_version": "0"},
+                                 htmx=True)
     body = response.content.decode()
     assert response.status_code == 200
     assert 'id="feedback-summary"' in body
@@ -109,7 +110,7 @@ def test_autosave_stores_the_summary_and_answers_with_its_messages(alice_client,
 def test_autosave_of_an_unknown_root_cause_is_refused_and_not_stored(alice_client, alice):
     pm = services.create_draft(alice)
     response = alice_client.post(url("postmortem_field", pm.pk, "root_cause"),
-                                 {"root_cause": "blame"}, htmx=True)
+                                 {"root_cause": "blame", "base_version": "0"}, htmx=True)
     assert "not saved" in response.content.decode()
     assert Postmortem.objects.get(pk=pm.pk).root_cause == ""
 
@@ -125,7 +126,7 @@ def test_autosave_of_an_unknown_field_is_404(alice_client, alice):
 def test_text_with_a_nul_character_is_refused_naming_the_field(alice_client, alice):
     pm = services.create_draft(alice)
     response = alice_client.post(url("postmortem_field", pm.pk, "prevention"),
-                                 {"prevention": "alert\x00"}, htmx=True)
+                                 {"prevention": "alert\x00", "base_version": "0"}, htmx=True)
     assert "Prevention: Null characters are not allowed." in response.content.decode()
 
 
@@ -136,7 +137,7 @@ def test_timeline_rows_are_added_edited_and_removed_inline(alice_client, alice):
     assert f'id="timeline-{row.pk}-utc"' in response.content.decode()
     response = alice_client.post(url("row_update", pm.pk, "timeline", row.pk),
                                  {"utc": "2026-03-02T16:02:00+02:00", "event": "Order filled",
-                                  "trace_id": "tr-1"}, htmx=True)
+                                  "trace_id": "tr-1", "base_version": "0"}, htmx=True)
     assert response.status_code == 200
     row.refresh_from_db()
     assert row.utc.isoformat() == "2026-03-02T14:02:00+00:00"
@@ -149,7 +150,8 @@ def test_an_unparseable_timeline_time_is_not_stored_and_says_how_to_write_it(ali
     alice_client.post(url("row_add", pm.pk, "timeline"), htmx=True)
     row = TimelineEntry.objects.get(postmortem=pm)
     response = alice_client.post(url("row_update", pm.pk, "timeline", row.pk),
-                                 {"utc": "tuesday", "event": "x", "trace_id": "t"}, htmx=True)
+                                 {"utc": "tuesday", "event": "x", "trace_id": "t",
+                                  "base_version": "0"}, htmx=True)
     assert "Time (UTC): &#x27;tuesday&#x27; is not a date and time" in response.content.decode()
     row.refresh_from_db()
     assert row.utc is None
@@ -159,7 +161,7 @@ def test_a_time_that_changes_the_order_re_renders_the_timeline_in_order(alice_cl
     last = complete_draft.timeline_entries.last()
     response = alice_client.post(url("row_update", complete_draft.pk, "timeline", last.pk),
                                  {"utc": "2026-03-02 00:01", "event": "Earliest now",
-                                  "trace_id": "t"}, htmx=True)
+                                  "trace_id": "t", "base_version": "0"}, htmx=True)
     assert response["HX-Retarget"] == "#section-timeline"
     body = response.content.decode()
     assert body.index("Earliest now") < body.index("Event 1")

@@ -80,7 +80,7 @@ def test_reminders_that_no_longer_apply_are_skipped_with_the_reason(people):
     meeting = meetings.schedule_meeting(
         pm, EVENT + timedelta(hours=20), alice,
         [AttendeeInput(alice, "operator"), AttendeeInput(bob, "code_owner")])
-    meetings.start_meeting(meeting, now=EVENT + timedelta(hours=20))
+    meetings.start_meeting(meeting, alice, now=EVENT + timedelta(hours=20))
     reminders.sweep(now=EVENT + timedelta(hours=73))
     assert states() == {
         "deadline_missed": ("skipped", "The meeting was held within 72 hours."),
@@ -110,9 +110,9 @@ def test_ending_an_incomplete_meeting_plans_the_reconvene_reminder(people):
     meeting = meetings.schedule_meeting(
         pm, EVENT + timedelta(hours=20), alice,
         [AttendeeInput(alice, "operator"), AttendeeInput(bob, "code_owner")])
-    meetings.start_meeting(meeting, now=EVENT + timedelta(hours=20))
-    incomplete = meetings.end_meeting(meeting, now=EVENT + timedelta(hours=20, minutes=30))
-    assert "Summary" in incomplete
+    meetings.start_meeting(meeting, alice, now=EVENT + timedelta(hours=20))
+    outcome = meetings.end_meeting(meeting, alice, now=EVENT + timedelta(hours=20, minutes=30))
+    assert "Summary" in outcome.incomplete
     reconvene = pm.reminders.get(kind="reconvene")
     assert reconvene.due_utc == EVENT + timedelta(days=4, hours=20, minutes=30)
     reminders.sweep(now=reconvene.due_utc)

@@ -1,5 +1,5 @@
 """Template filters: UTC times with their zone, UTC time inputs, sanitized Markdown, impact figures."""
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from django import template
 from django.utils import timezone
@@ -79,3 +79,45 @@ def meeting_deadline(pm, now=None):
     return format_html(
         '<span class="countdown {}" data-deadline="{}" title="Meeting due by {}">{}</span>',
         state, deadline.astimezone(UTC).isoformat(), when, text)
+
+
+@register.filter
+def dom_key(key: str) -> str:
+    """A revision key as part of a DOM id: 'factors:12' -> 'factors-12'."""
+    return str(key).replace(":", "-")
+
+
+@register.simple_tag(takes_context=True)
+def version_input(context, key: str, oob: bool = False):
+    """The hidden `base_version` input of an autosaved input (incidents.revisions).
+
+    Its id is version-<key>; an autosave includes it, and the answer replaces it (oob)
+    with the version just saved.
+    """
+    version = context.get("versions", {}).get(key, 0)
+    template = ('<input type="hidden" name="base_version" id="version-{}" value="{}"'
+                + (' hx-swap-oob="true">' if oob else ">"))
+    return format_html(template, dom_key(key), version)
+
+
+@register.simple_tag
+def meeting_timer(ends_utc, now=None):
+    """The meeting's 30-minute timer as `mm:ss left` (static/js/meeting.js ticks it)."""
+    seconds = int((ends_utc - (now or timezone.now())).total_seconds())
+    minutes, secs = divmod(abs(seconds), 60)
+    text = f"{minutes:02d}:{secs:02d} {'left' if seconds >= 0 else 'over time'}"
+    return format_html('<span class="meeting-timer{}" data-ends="{}" role="timer">{}</span>',
+                       "" if seconds >= 0 else " over", ends_utc.astimezone(UTC).isoformat(),
+                       text)
+
+
+@register.filter
+def get_item(mapping, key):
+    """mapping[key] in a template, or None when absent (dicts of marks, findings)."""
+    return mapping.get(key) if mapping else None
+
+
+@register.filter
+def add_minutes(value, minutes):
+    """A datetime plus `minutes` (the meeting timer's end: started + 30)."""
+    return value + timedelta(minutes=int(minutes)) if value else value

@@ -1,0 +1,58 @@
+// Autosave conflicts and the meeting timer.
+// - "Keep mine" / "keep theirs" (templates/incidents/partials/edit_conflict.html).
+// - The meeting timer (<span class="meeting-timer" data-ends="ISO">) ticks every second.
+(function () {
+  "use strict";
+  // Both choices first take the other person's version, so any save from this page now
+  // builds on it. "Keep mine" then saves the inputs as they are (the ordinary autosave,
+  // queued behind any save already in flight); "keep theirs" puts their values in.
+  // A mouse press on a choice must not blur the input first: the blur's "change" would
+  // send one more save based on the stale version and bring the conflict back.
+  document.addEventListener("mousedown", function (event) {
+    if (event.target.closest("[data-keep]")) { event.preventDefault(); }
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-keep]");
+    if (!button) { return; }
+    var container = document.querySelector(button.dataset.container);
+    var values = JSON.parse(button.dataset.values);
+    document.getElementById(button.dataset.versionInput).value = button.dataset.version;
+    var names = Object.keys(values);
+    if (button.dataset.keep === "mine") {
+      var input = container.querySelector("[name='" + names[0] + "']:not([type=radio]), "
+                                          + "[name='" + names[0] + "']:checked");
+      htmx.trigger(input, "change");
+      return;
+    }
+    names.forEach(function (name) {
+      container.querySelectorAll("[name='" + name + "']").forEach(function (input) {
+        if (input.type === "radio") {
+          input.checked = input.value === values[name];
+        } else {
+          input.value = values[name];
+        }
+      });
+    });
+    var box = button.closest(".conflict");
+    box.classList.remove("conflict");
+    box.innerHTML = "";
+    var note = document.createElement("p");
+    note.className = "ok";
+    note.textContent = "Kept their version.";
+    box.appendChild(note);
+  });
+
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function tick() {
+    document.querySelectorAll(".meeting-timer[data-ends]").forEach(function (el) {
+      var ms = Date.parse(el.dataset.ends) - Date.now();
+      var seconds = Math.floor(Math.abs(ms) / 1000);
+      el.textContent = two(Math.floor(seconds / 60)) + ":" + two(seconds % 60)
+        + (ms >= 0 ? " left" : " over time");
+      el.classList.toggle("over", ms < 0);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", tick);
+  document.addEventListener("htmx:afterSettle", tick);
+  setInterval(tick, 1000);
+})();
