@@ -129,9 +129,14 @@ def set_pending(postmortem: Postmortem, field: str, pending: bool, user=None) ->
     return pending
 
 
+def latest_meeting(postmortem: Postmortem):
+    """The postmortem's latest meeting (by scheduled start) with its facilitator, or None."""
+    return postmortem.meetings.select_related("facilitator").order_by("-scheduled_utc").first()
+
+
 def facilitator_of(postmortem: Postmortem):
     """The facilitator of the postmortem's latest meeting, or None when none is scheduled."""
-    meeting = postmortem.meetings.select_related("facilitator").order_by("-scheduled_utc").first()
+    meeting = latest_meeting(postmortem)
     return meeting.facilitator if meeting else None
 
 

@@ -155,6 +155,17 @@ def child_row_triggers(table: str) -> list[pgtrigger.Trigger]:
     ]
 
 
+def append_only_trigger(name: str, message: str) -> pgtrigger.Trigger:
+    """A trigger refusing UPDATE and DELETE on every row: `message` is the exception text,
+    with % standing for the row's id (raised as restrict_violation)."""
+    return pgtrigger.Trigger(
+        name=name,
+        when=pgtrigger.Before,
+        operation=pgtrigger.Update | pgtrigger.Delete,
+        func=f"RAISE EXCEPTION '{message}', OLD.id USING ERRCODE = 'restrict_violation';",
+    )
+
+
 class PostmortemQuerySet(models.QuerySet):
     """Postmortem queries; bulk update/delete refuse to touch a final postmortem."""
 
@@ -599,15 +610,8 @@ class Amendment(models.Model):
             ),
         ]
         triggers = [
-            pgtrigger.Trigger(
-                name="amendments_append_only",
-                when=pgtrigger.Before,
-                operation=pgtrigger.Update | pgtrigger.Delete,
-                func=(
-                    "RAISE EXCEPTION 'amendment % is append-only and cannot be changed', "
-                    "OLD.id USING ERRCODE = 'restrict_violation';"
-                ),
-            ),
+            append_only_trigger("amendments_append_only",
+                                "amendment % is append-only and cannot be changed"),
             pgtrigger.Trigger(
                 name="amendments_only_on_final",
                 when=pgtrigger.Before,
@@ -716,15 +720,7 @@ class FieldRevision(models.Model):
         ]
         indexes = [models.Index(fields=["postmortem", "field"], name="revision_by_field")]
         triggers = [
-            pgtrigger.Trigger(
-                name="revisions_append_only",
-                when=pgtrigger.Before,
-                operation=pgtrigger.Update | pgtrigger.Delete,
-                func=(
-                    "RAISE EXCEPTION 'field revision % is append-only', OLD.id "
-                    "USING ERRCODE = 'restrict_violation';"
-                ),
-            ),
+            append_only_trigger("revisions_append_only", "field revision % is append-only"),
             *child_row_triggers("incidents_fieldrevision"),
         ]
 
@@ -900,15 +896,8 @@ class ActionItemEvent(models.Model):
     class Meta:
         ordering = ["at_utc", "id"]
         triggers = [
-            pgtrigger.Trigger(
-                name="action_item_history_append_only",
-                when=pgtrigger.Before,
-                operation=pgtrigger.Update | pgtrigger.Delete,
-                func=(
-                    "RAISE EXCEPTION 'action item history is append-only (event %)', OLD.id "
-                    "USING ERRCODE = 'restrict_violation';"
-                ),
-            ),
+            append_only_trigger("action_item_history_append_only",
+                                "action item history is append-only (event %)"),
         ]
 
     def __str__(self) -> str:
@@ -934,15 +923,8 @@ class GateOverride(models.Model):
             models.CheckConstraint(condition=~Q(reason=""), name="override_has_reason"),
         ]
         triggers = [
-            pgtrigger.Trigger(
-                name="gate_override_append_only",
-                when=pgtrigger.Before,
-                operation=pgtrigger.Update | pgtrigger.Delete,
-                func=(
-                    "RAISE EXCEPTION 'gate override % is a record and cannot be changed', "
-                    "OLD.id USING ERRCODE = 'restrict_violation';"
-                ),
-            ),
+            append_only_trigger("gate_override_append_only",
+                                "gate override % is a record and cannot be changed"),
         ]
 
     def __str__(self) -> str:
@@ -1017,6 +999,11 @@ class Meeting(models.Model):
 
     def __str__(self) -> str:
         return f"Meeting for {self.postmortem_id} at {self.scheduled_utc:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def in_progress(self) -> bool:
+        """Started and not yet ended: its 30-minute timer is running (or over time)."""
+        return self.started_utc is not None and self.ended_utc is None
 
 
 class MeetingAttendee(models.Model):

@@ -134,6 +134,7 @@ def _draft_context(pm: Postmortem, **extra) -> dict:
         for row in rows:
             row.version = versions.get(f"{kind}:{row.pk}", 0)
     factors = list(pm.contributing_factors.all())
+    latest_meeting = meeting_record.latest_meeting(pm)
     return {
         "pm": pm,
         "statuses": statuses,
@@ -148,9 +149,9 @@ def _draft_context(pm: Postmortem, **extra) -> dict:
                   "prevention": blameless.check(pm.prevention, names)},
         "flagged_factors": template_rules.flagged_factors(factors, names),
         "scan_rows": scan_rows(pm, factors),
-        "facilitator": meeting_record.facilitator_of(pm),
-        "meeting_in_progress": pm.meetings.filter(started_utc__isnull=False,
-                                                  ended_utc__isnull=True).first(),
+        "facilitator": latest_meeting.facilitator if latest_meeting else None,
+        "meeting_in_progress": latest_meeting if latest_meeting and latest_meeting.in_progress
+        else None,
         "impact_hint": SECTION_HINTS[Section.IMPACT],
         "long_form_text_sections": text_sections,
         "field_status": status_by_key.get(extra.get("field_key")),
@@ -357,6 +358,8 @@ def postmortem_field(request, pk, name):
                                     f"#section-{field_key}")
         except ImmutableRecordError:
             return _final_refusal(request, pm)
+        except services.FieldError as exc:
+            return _bad_request(str(exc))
     else:
         errors = [f"{form.fields[name].label}: {e}" for e in form.errors.get(name, [])]
     if not request.htmx:
@@ -397,6 +400,8 @@ def postmortem_fix_deferred(request, pk):
         return response
     except ImmutableRecordError:
         return _final_refusal(request, pm)
+    except services.FieldError as exc:
+        return _bad_request(str(exc))
     if not request.htmx:
         return redirect("incidents:postmortem_detail", pk=pm.pk)
     pm = _get_postmortem_for_user(request, pm.pk, with_rows=True)
@@ -477,6 +482,8 @@ def row_update(request, pk, kind, row_id):
                                     f"#{kind}-row-{row.pk}")
         except ImmutableRecordError:
             return _final_refusal(request, pm)
+        except services.FieldError as exc:
+            return _bad_request(str(exc))
     else:
         errors = [f"{form.fields[name].label}: {e}" for name, errs in form.errors.items()
                   for e in errs]

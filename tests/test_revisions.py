@@ -74,6 +74,10 @@ def test_a_save_without_its_version_is_refused_naming_it(alice_client, alice):
                                  htmx=True)
     assert response.status_code == 400
     assert response.content.decode().startswith("base_version: the page did not say")
+    ahead = save(alice_client, pm, "summary", "x", 7, "page-a")
+    assert ahead.status_code == 400
+    assert ahead.content.decode() == ("base_version: 7 is newer than the stored version 0 of "
+                                      "summary; reload the page.")
     assert Postmortem.objects.get(pk=pm.pk).summary == ""
 
 
