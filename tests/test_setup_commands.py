@@ -46,6 +46,12 @@ def test_demo_loads_the_real_records_and_prints_a_working_login_once(capsys, roo
     draft = Postmortem.objects.get(status="draft")
     assert draft.trigger == "provider_outage"
     assert timedelta(hours=11) < draft.meeting_deadline_utc - timezone.now() < timedelta(hours=13)
+    # Its meeting is scheduled, facilitated by the demo login, so the demo can start it.
+    meeting = draft.meetings.get()
+    assert meeting.facilitator.username == "demo" and meeting.started_utc is None
+    assert sorted(meeting.attendees.values_list("role", flat=True)) == [
+        "code_owner", "operator", "reviewer"]
+    assert not authenticate(username="oli-operator", password="")
     # The two real amendments and the demo's Impact amendment of the KXIN postmortem.
     assert Amendment.objects.count() == 3
     # Seven real entries, and the KXIN one again as the correction linking its postmortem.

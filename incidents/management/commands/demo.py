@@ -5,7 +5,9 @@ incidents/demo_data/, and of MISHAP_COST_LOG.md in costlog/demo_data/, so the de
 reads outside the project. On top of the real records the demo links the KXIN mishap to
 its postmortem and adds demo_amendments.jsonl (an Impact amendment stating the loss), so
 the KXIN page shows the stated impact beside the cost log's figure; and it opens one
-draft whose 72-hour meeting deadline is 12 hours away.
+draft whose 72-hour meeting deadline is 12 hours away, with its meeting scheduled in two
+hours: the demo login facilitates, with two teammates (who cannot sign in) as the system
+operator and the code owner, so the demo can start the 30-minute meeting.
 """
 import secrets
 from datetime import timedelta
@@ -18,8 +20,9 @@ from django.utils import timezone
 
 from costlog.log_io import import_costlog
 from costlog.services import current_entries, link_entry
-from incidents import services
-from incidents.models import Postmortem
+from incidents import meetings, services
+from incidents.meetings import AttendeeInput
+from incidents.models import MeetingAttendee, Postmortem
 from incidents.postmortem_log import import_log
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "demo_data"
@@ -27,6 +30,7 @@ COSTLOG_DEMO_DATA = Path(__file__).resolve().parents[3] / "costlog" / "demo_data
 DEMO_USERNAME = "demo"
 KXIN_POSTMORTEM_ID = "c3e8b7a2-6d45-4f10-a2b9-8e7c6d5b0d04"
 KXIN_MISHAP_TITLE = "KXIN Concentration Loss"
+DEMO_TEAMMATES = ("oli-operator", "cora-code-owner")
 DEADLINE_DEMO_SUMMARY = ("Provider rate limits made the research agent downshift to a weaker "
                          "model and skip the schema validator for 40 minutes.")
 
@@ -76,9 +80,26 @@ class Command(BaseCommand):
         """A draft whose 72-hour meeting deadline is 12 hours away (created once)."""
         if Postmortem.objects.filter(summary=DEADLINE_DEMO_SUMMARY).exists():
             return
-        services.create_draft(user, occurred_utc=timezone.now() - timedelta(hours=60),
-                              trigger="provider_outage", summary=DEADLINE_DEMO_SUMMARY)
-        self.stdout.write("A draft whose meeting is due in 12 hours is on the dashboard.")
+        now = timezone.now()
+        draft = services.create_draft(user, occurred_utc=now - timedelta(hours=60),
+                                      trigger="provider_outage", summary=DEADLINE_DEMO_SUMMARY)
+        operator, code_owner = (self._teammate(name) for name in DEMO_TEAMMATES)
+        meetings.schedule_meeting(draft, now + timedelta(hours=2), user, [
+            AttendeeInput(operator, MeetingAttendee.Role.OPERATOR),
+            AttendeeInput(code_owner, MeetingAttendee.Role.CODE_OWNER),
+            AttendeeInput(user, MeetingAttendee.Role.REVIEWER)], user=user)
+        self.stdout.write("A draft whose meeting is due in 12 hours is on the dashboard; its "
+                          "meeting is scheduled in 2 hours, facilitated by the demo login.")
+
+    def _teammate(self, username: str):
+        """A demo teammate without a usable password (an attendee, never a login)."""
+        users = get_user_model()
+        teammate = users.objects.filter(username=username).first()
+        if teammate is None:
+            teammate = users.objects.create_user(username, email=f"{username}@example.com")
+            teammate.set_unusable_password()
+            teammate.save(update_fields=["password"])
+        return teammate
 
     def _ensure_login(self):
         users = get_user_model()
