@@ -4,8 +4,8 @@
 (function () {
   "use strict";
   // Both choices first take the other person's version, so any save from this page now
-  // builds on it. "Keep mine" then saves the inputs as they are (the ordinary autosave,
-  // queued behind any save already in flight); "keep theirs" puts their values in.
+  // builds on it; "keep theirs" also puts their values in the inputs. Then the ordinary
+  // autosave runs (queued behind any save already in flight).
   // A mouse press on a choice must not blur the input first: the blur's "change" would
   // send one more save based on the stale version and bring the conflict back.
   document.addEventListener("mousedown", function (event) {
@@ -18,28 +18,22 @@
     var values = JSON.parse(button.dataset.values);
     document.getElementById(button.dataset.versionInput).value = button.dataset.version;
     var names = Object.keys(values);
-    if (button.dataset.keep === "mine") {
-      var input = container.querySelector("[name='" + names[0] + "']:not([type=radio]), "
-                                          + "[name='" + names[0] + "']:checked");
-      htmx.trigger(input, "change");
-      return;
-    }
-    names.forEach(function (name) {
-      container.querySelectorAll("[name='" + name + "']").forEach(function (input) {
-        if (input.type === "radio") {
-          input.checked = input.value === values[name];
-        } else {
-          input.value = values[name];
-        }
+    if (button.dataset.keep === "theirs") {
+      names.forEach(function (name) {
+        container.querySelectorAll("[name='" + name + "']").forEach(function (input) {
+          if (input.type === "radio") {
+            input.checked = input.value === values[name];
+          } else {
+            input.value = values[name];
+          }
+        });
       });
-    });
-    var box = button.closest(".conflict");
-    box.classList.remove("conflict");
-    box.innerHTML = "";
-    var note = document.createElement("p");
-    note.className = "ok";
-    note.textContent = "Kept their version.";
-    box.appendChild(note);
+    }
+    // Save what the inputs now hold: mine is stored as a new version; theirs is already
+    // the newest version, so the server stores nothing and answers with the field's state.
+    var input = container.querySelector("[name='" + names[0] + "']:not([type=radio]), "
+                                        + "[name='" + names[0] + "']:checked");
+    htmx.trigger(input, "change");
   });
 
   function two(n) { return (n < 10 ? "0" : "") + n; }
