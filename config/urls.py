@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/gate/<str:domain>", api.gate, name="api_gate"),
     path("api/events", api.events, name="api_events"),
+    path("healthz", api.healthz, name="healthz"),
     path("costs/", include("costlog.urls")),
     path("", include("incidents.urls")),
 ]

@@ -15,7 +15,7 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from incidents import reminders
+from incidents import health, reminders
 from incidents.models import ActionItem, DigestSent
 
 DIGEST_HORIZON_DAYS = 2
@@ -75,8 +75,10 @@ def send_action_item_digests(now_iso: str | None = None) -> dict:
 @shared_task
 def sweep_reminders() -> dict:
     """Send the meeting reminders that are due (incidents.reminders.sweep); beat runs it
-    every minute. Returns {"sent", "skipped", "failed", "retry"} counts."""
+    every minute, so it also records the worker's heartbeat (incidents.health). Returns
+    {"sent", "skipped", "failed", "retry"} counts."""
     result = reminders.sweep()
+    health.record_heartbeat()
     counts = result.counts()
     if any(counts.values()):
         log.info("reminder sweep: %s", counts)

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app
-from incidents import services
+from incidents import health, services
 from incidents.models import Reminder
 from incidents.tasks import sweep_reminders
 
@@ -105,6 +105,9 @@ def test_the_worker_sends_every_due_reminder_once(due_reminders, tmp_path):
     assert set(Reminder.objects.values_list("state", flat=True)) == {"sent"}
     ids = sent_message_ids(tmp_path)
     assert len(ids) == 6 and len(set(ids)) == 6
+    # The sweeps were the worker's heartbeat: /healthz sees it alive.
+    worker_state = health.check_redis_and_worker()[1]
+    assert worker_state["ok"] and worker_state["age_seconds"] < 60
 
 
 def test_a_worker_killed_mid_sweep_loses_nothing_and_sends_nothing_twice(due_reminders, tmp_path):
