@@ -27,7 +27,7 @@ from incidents.services import FieldError, RowLimitError, people_names, require_
 # Fields that can be marked "incomplete, pending trace review": the template's, the
 # long-form sections and the scan.
 MARKABLE_FIELDS = dict(template_rules.FIELDS) | dict(template_rules.LONG_FORM_SECTIONS) | {
-    "scan": "Failure-mode scan"}
+    "scan": template_rules.FIELD_LABELS["scan"]}
 
 
 class ScanError(FieldError):

@@ -99,6 +99,5 @@ def field_history(request, pk, field):
     if field not in revisions.HISTORY_FIELDS:
         raise Http404(f"No such field: {field}")
     return render(request, "incidents/partials/field_history.html", {
-        "pm": pm, "field": field, "label": template_rules.FIELD_LABELS.get(
-            field, "Owner sentiment"),
+        "pm": pm, "field": field, "label": template_rules.FIELD_LABELS[field],
         "history": revisions.history(pm, field)})

@@ -3,8 +3,6 @@
 Views are thin: parse the POST, call incidents.services / incidents.meetings, redirect
 with a message naming any field that was refused.
 """
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -27,10 +25,7 @@ def meeting_context(pm: Postmortem) -> dict:
     latest = pm.meetings.select_related("facilitator").prefetch_related("attendees__user") \
         .order_by("-scheduled_utc").first()
     attendees = list(latest.attendees.all()) if latest else []
-    started = latest is not None and latest.started_utc is not None
     return {
-        "meeting_timer_ends": (latest.started_utc + timedelta(minutes=meetings.MEETING_MINUTES)
-                               if started else None),
         "event_form": EventForm(initial={
             "occurred_utc": pm.occurred_utc.strftime("%Y-%m-%d %H:%M:%S") if pm.occurred_utc else "",
             "trigger": pm.trigger, "trigger_reason": pm.trigger_reason}),

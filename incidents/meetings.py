@@ -14,10 +14,14 @@ from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef
 from django.utils import timezone
 
 from incidents import reminders, template_rules
-from incidents.models import MEETING_DEADLINE_HOURS, Meeting, MeetingAttendee, Postmortem
-from incidents.services import FieldError, people_names, require_draft
+from incidents.models import (
+    MEETING_DEADLINE_HOURS,
+    Meeting,
+    MeetingAttendee,
+    Postmortem,
+)
+from incidents.services import FieldError, finalize_statuses, require_draft
 
-MEETING_MINUTES = 30
 MAX_ATTENDEES = 3
 
 
@@ -143,8 +147,7 @@ def end_meeting(meeting: Meeting, by, now: datetime | None = None) -> MeetingOut
     pm = meeting.postmortem
     pending = [template_rules.FIELD_LABELS.get(mark.field, mark.field)
                for mark in pm.pending_marks.all()]
-    statuses = (template_rules.check_postmortem(pm)
-                + template_rules.check_record(pm, people_names()))
+    statuses = finalize_statuses(pm)
     incomplete = [s.label for s in statuses if not s.complete and s.key != "pending"]
     outcome = MeetingOutcome(incomplete, pending)
     if outcome.reconvene and not pm.is_final:

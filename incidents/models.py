@@ -81,8 +81,10 @@ class Trigger(models.TextChoices):
     OTHER = "other", "Other (reason given)"
 
 
-# The meeting is held within 72 hours of the event (001_60b217100959449d.txt).
+# The meeting is held within 72 hours of the event and lasts thirty minutes
+# (001_60b217100959449d.txt).
 MEETING_DEADLINE_HOURS = 72
+MEETING_MINUTES = 30
 
 
 class Section(models.TextChoices):
@@ -999,6 +1001,13 @@ class Meeting(models.Model):
 
     def __str__(self) -> str:
         return f"Meeting for {self.postmortem_id} at {self.scheduled_utc:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def timer_ends_utc(self):
+        """started_utc + 30 minutes (UTC): when the meeting's timer runs out; None before."""
+        if self.started_utc is None:
+            return None
+        return self.started_utc + timedelta(minutes=MEETING_MINUTES)
 
     @property
     def in_progress(self) -> bool:

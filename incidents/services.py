@@ -193,12 +193,20 @@ def finalize(postmortem: Postmortem, user) -> Postmortem:
     """
     locked = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
     require_draft(locked)
-    statuses = (template_rules.check_postmortem(locked)
-                + template_rules.check_record(locked, people_names()))
+    statuses = finalize_statuses(locked)
     if any(not status.complete for status in statuses):
         raise TemplateIncompleteError(statuses)
     mark_final(locked, user)
     return locked
+
+
+def finalize_statuses(postmortem: Postmortem) -> list[template_rules.FieldStatus]:
+    """Everything finalize checks, in order: the template's fields (check_postmortem),
+    then the scan, the blameless review and pending marks (check_record)."""
+    factors = list(postmortem.contributing_factors.all())
+    flagged = template_rules.flagged_factors(factors, people_names())
+    return (template_rules.check_postmortem(postmortem)
+            + template_rules.check_record(postmortem, flagged))
 
 
 def mark_final(postmortem: Postmortem, user) -> None:

@@ -281,7 +281,7 @@ RECORD_CHECKS = [
     ("blameless", "Blameless check"),
     ("pending", "Pending trace review"),
 ]
-FIELD_LABELS |= dict(RECORD_CHECKS)
+FIELD_LABELS |= dict(RECORD_CHECKS) | {"owner_sentiment": "Owner sentiment"}
 
 
 def check_scan(answers) -> list[str]:
@@ -309,13 +309,16 @@ def flagged_factors(factors, names=()) -> list[tuple[int, object, list]]:
     return flagged
 
 
-def check_blameless(factors, names=()) -> list[str]:
-    """Blameless check: no contributing factor still flagged unless the facilitator reviewed it."""
+def check_blameless(flagged) -> list[str]:
+    """Blameless check: no contributing factor still flagged unless the facilitator reviewed it.
+
+    `flagged` is flagged_factors()'s answer.
+    """
     return [
         f"Contributing factor {number} reads as blame (\u201c{findings[0].phrase}\u201d); "
         f"rewrite it as a system condition, e.g. \u201c{findings[0].rewrite}\u201d, or have "
         "the facilitator mark it reviewed."
-        for number, factor, findings in flagged_factors(factors, names)
+        for number, factor, findings in flagged
         if not factor.blameless_reviewed
     ]
 
@@ -329,16 +332,16 @@ def check_pending(marks) -> list[str]:
     ]
 
 
-def check_record(postmortem: Postmortem, names=()) -> list[FieldStatus]:
+def check_record(postmortem: Postmortem, flagged) -> list[FieldStatus]:
     """The checks finalize adds to the template's: scan, blameless, pending marks.
 
-    `names` are people's names the blameless check treats as persons (usernames).
-    Reads scan_answers, contributing_factors and pending_marks through .all().
+    `flagged` is flagged_factors() of the postmortem's contributing factors (computed
+    once by callers that also show the findings). Reads scan_answers and pending_marks
+    through .all().
     """
-    factors = list(postmortem.contributing_factors.all())
     messages = {
         "scan": check_scan(list(postmortem.scan_answers.all())),
-        "blameless": check_blameless(factors, names),
+        "blameless": check_blameless(flagged),
         "pending": check_pending(list(postmortem.pending_marks.all())),
     }
     return [FieldStatus(key, label, messages[key]) for key, label in RECORD_CHECKS]

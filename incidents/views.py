@@ -68,9 +68,6 @@ FIELD_OF_INPUT = {
     "owner_sentiment_by": "owner_sentiment",
 }
 
-OWNER_SENTIMENT_LABEL = "Owner sentiment"
-
-
 def _get_postmortem_for_user(request, pk, with_rows: bool = False) -> Postmortem:
     """The postmortem `pk` (its rows prefetched when `with_rows`); 404 when it does not exist.
 
@@ -112,11 +109,13 @@ def _cost_context(pm: Postmortem, amendments: list) -> dict:
 def _draft_context(pm: Postmortem, **extra) -> dict:
     statuses = template_rules.check_postmortem(pm)
     names = services.people_names()
-    record_statuses = template_rules.check_record(pm, names)
+    factors = list(pm.contributing_factors.all())
+    flagged = template_rules.flagged_factors(factors, names)
+    record_statuses = template_rules.check_record(pm, flagged)
     status_by_key = {status.key: status for status in statuses + record_statuses}
     optional_keys = ["owner_sentiment"]
     status_by_key["owner_sentiment"] = template_rules.FieldStatus(
-        "owner_sentiment", OWNER_SENTIMENT_LABEL, [] if pm.owner_sentiment.strip() else ["empty"])
+        "owner_sentiment", template_rules.FIELD_LABELS["owner_sentiment"], [] if pm.owner_sentiment.strip() else ["empty"])
     if not pm.is_long_form:
         # The long-form sections are optional here: shown, checked for shape, never required.
         for status in template_rules.check_long_form(pm):
@@ -133,7 +132,6 @@ def _draft_context(pm: Postmortem, **extra) -> dict:
                        ("references", pm.references.all())):
         for row in rows:
             row.version = versions.get(f"{kind}:{row.pk}", 0)
-    factors = list(pm.contributing_factors.all())
     latest_meeting = meeting_record.latest_meeting(pm)
     return {
         "pm": pm,
@@ -147,7 +145,7 @@ def _draft_context(pm: Postmortem, **extra) -> dict:
         "history_fields": revisions.HISTORY_FIELDS,
         "blame": {"summary": blameless.check(pm.summary, names),
                   "prevention": blameless.check(pm.prevention, names)},
-        "flagged_factors": template_rules.flagged_factors(factors, names),
+        "flagged_factors": flagged,
         "scan_rows": scan_rows(pm, factors),
         "facilitator": latest_meeting.facilitator if latest_meeting else None,
         "meeting_in_progress": latest_meeting if latest_meeting and latest_meeting.in_progress
@@ -206,7 +204,28 @@ def _render_field_answer(request, pm: Postmortem, field_key: str, errors=None,
     return render(request, "incidents/partials/field_answer.html", context)
 
 
-def _render_conflict(request, pm: Postmortem, field_key: str, conflict, labels: dict,
+def _versioned_save(request, pm: Postmortem, field_key: str, key: str, mine: dict,
+                    base_version: int, write, labels: dict, container: str):
+    """Save through incidents.revisions.save_with_revision with this page's editor id.
+
+    Returns (Saved, None), or (None, the refusal to send): 409 with both values on a
+    conflict (`labels`, `container` as for _render_conflict), 409 for a final
+    postmortem, 400 for a base_version ahead of the stored one.
+    """
+    try:
+        saved = revisions.save_with_revision(
+            pm, field_key, key, mine, base_version,
+            request.headers.get("X-Scarlog-Editor", ""), request.user, write)
+    except revisions.EditConflict as conflict:
+        return None, _render_conflict(request, field_key, conflict, labels, mine, container)
+    except ImmutableRecordError:
+        return None, _final_refusal(request, pm)
+    except services.FieldError as exc:
+        return None, _bad_request(str(exc))
+    return saved, None
+
+
+def _render_conflict(request, field_key: str, conflict, labels: dict,
                      mine: dict, container: str) -> HttpResponse:
     """409: another page saved this input first; show theirs beside mine, keep either.
 
@@ -220,7 +239,6 @@ def _render_conflict(request, pm: Postmortem, field_key: str, conflict, labels: 
         "rows": [(labels[name], theirs.get(name, ""), mine.get(name, "")) for name in labels],
         "theirs_json": json.dumps({name: theirs.get(name, "") for name in labels}),
         "container": container,
-        "version_input": "version-" + conflict.key.replace(":", "-"),
     }
     return render(request, "incidents/partials/edit_conflict.html", context, status=409)
 
@@ -347,19 +365,11 @@ def postmortem_field(request, pk, name):
             setattr(locked, name, value)
             locked.save(update_fields=[name, "updated_utc"])
 
-        mine = {name: request.POST.get(name, "")}
-        try:
-            saved = revisions.save_with_revision(
-                pm, field_key, name, mine, base_version,
-                request.headers.get("X-Scarlog-Editor", ""), request.user, write)
-        except revisions.EditConflict as conflict:
-            return _render_conflict(request, pm, field_key, conflict,
-                                    {name: form.fields[name].label}, mine,
-                                    f"#section-{field_key}")
-        except ImmutableRecordError:
-            return _final_refusal(request, pm)
-        except services.FieldError as exc:
-            return _bad_request(str(exc))
+        saved, refusal = _versioned_save(
+            request, pm, field_key, name, {name: request.POST.get(name, "")}, base_version,
+            write, {name: form.fields[name].label}, f"#section-{field_key}")
+        if refusal:
+            return refusal
     else:
         errors = [f"{form.fields[name].label}: {e}" for e in form.errors.get(name, [])]
     if not request.htmx:
@@ -387,21 +397,13 @@ def postmortem_fix_deferred(request, pk):
         locked.fix_description = DEFERRED_FIX_TEXT
         locked.save(update_fields=["fix_description", "updated_utc"])
 
-    mine = {"fix_description": DEFERRED_FIX_TEXT}
-    try:
-        revisions.save_with_revision(pm, "fix", "fix_description", mine, base_version,
-                                     request.headers.get("X-Scarlog-Editor", ""),
-                                     request.user, write)
-    except revisions.EditConflict as conflict:
-        response = _render_conflict(request, pm, "fix", conflict,
-                                    {"fix_description": "Change described"}, mine,
-                                    "#section-fix")
-        response["HX-Retarget"] = "#feedback-fix"
-        return response
-    except ImmutableRecordError:
-        return _final_refusal(request, pm)
-    except services.FieldError as exc:
-        return _bad_request(str(exc))
+    _, refusal = _versioned_save(
+        request, pm, "fix", "fix_description", {"fix_description": DEFERRED_FIX_TEXT},
+        base_version, write, {"fix_description": "Change described"}, "#section-fix")
+    if refusal:
+        if refusal.status_code == 409 and not refusal.has_header("HX-Redirect"):
+            refusal["HX-Retarget"] = "#feedback-fix"  # the button targets the whole section
+        return refusal
     if not request.htmx:
         return redirect("incidents:postmortem_detail", pk=pm.pk)
     pm = _get_postmortem_for_user(request, pm.pk, with_rows=True)
@@ -471,19 +473,11 @@ def row_update(request, pk, kind, row_id):
         request.POST, instance=row)
     errors, saved = [], None
     if form.is_valid():
-        try:
-            saved = revisions.save_with_revision(
-                pm, row_kind.field_key, f"{kind}:{row.pk}", mine, base_version,
-                request.headers.get("X-Scarlog-Editor", ""), request.user,
-                lambda locked: form.save())
-        except revisions.EditConflict as conflict:
-            return _render_conflict(request, pm, row_kind.field_key, conflict,
-                                    {n: labels[n] for n in mine}, mine,
-                                    f"#{kind}-row-{row.pk}")
-        except ImmutableRecordError:
-            return _final_refusal(request, pm)
-        except services.FieldError as exc:
-            return _bad_request(str(exc))
+        saved, refusal = _versioned_save(
+            request, pm, row_kind.field_key, f"{kind}:{row.pk}", mine, base_version,
+            lambda locked: form.save(), {n: labels[n] for n in mine}, f"#{kind}-row-{row.pk}")
+        if refusal:
+            return refusal
     else:
         errors = [f"{form.fields[name].label}: {e}" for name, errs in form.errors.items()
                   for e in errs]

@@ -1,5 +1,5 @@
 """Template filters: UTC times with their zone, UTC time inputs, sanitized Markdown, impact figures."""
-from datetime import UTC, timedelta
+from datetime import UTC
 
 from django import template
 from django.utils import timezone
@@ -115,9 +115,3 @@ def meeting_timer(ends_utc, now=None):
 def get_item(mapping, key):
     """mapping[key] in a template, or None when absent (dicts of marks, findings)."""
     return mapping.get(key) if mapping else None
-
-
-@register.filter
-def add_minutes(value, minutes):
-    """A datetime plus `minutes` (the meeting timer's end: started + 30)."""
-    return value + timedelta(minutes=int(minutes)) if value else value
