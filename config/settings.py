@@ -182,6 +182,8 @@ CELERY_BEAT_SCHEDULE = {
     # (incidents.reminders). A task lost with Redis is replaced by the next minute's.
     "reminder-sweep": {"task": "incidents.tasks.sweep_reminders", "schedule": 60,
                        "options": {"expires": 55}},
+    # Stale runbooks remind their owner once per version (runbooks.tasks).
+    "stale-runbooks": {"task": "runbooks.tasks.remind_stale_runbooks", "schedule": 6 * 60 * 60},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env_str(
     "CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule")

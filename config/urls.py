@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from incidents import api
+from runbooks import views as runbook_views
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
@@ -11,7 +12,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/gate/<str:domain>", api.gate, name="api_gate"),
     path("api/events", api.events, name="api_events"),
+    path("api/runbooks/<str:key>/go-no-go", runbook_views.go_no_go, name="api_go_no_go"),
     path("healthz", api.healthz, name="healthz"),
     path("costs/", include("costlog.urls")),
+    path("runbooks/", include("runbooks.urls")),
+    path("", include("knowledge.urls")),
     path("", include("incidents.urls")),
 ]

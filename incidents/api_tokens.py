@@ -13,7 +13,7 @@ from django.utils import timezone
 from incidents.models import ApiToken
 
 PREFIX = "scl_"
-SCOPES = ("gate:read", "events:write")
+SCOPES = ("gate:read", "events:write", "docs:read")
 
 
 class TokenError(Exception):

@@ -159,3 +159,30 @@ def real_cost_log(root_patterns):
     text = (SHARED_DATA / "MISHAP_COST_LOG.md").read_text(encoding="utf-8")
     import_costlog(text)
     return text
+
+
+@pytest.fixture
+def real_postmortems(db):
+    """../shared/data/postmortems.jsonl and amendments.jsonl imported (legacy records)."""
+    from incidents.postmortem_log import import_log
+    import_log(SHARED_DATA / "postmortems.jsonl", SHARED_DATA / "amendments.jsonl")
+    return {str(pm.pk): pm for pm in Postmortem.objects.all()}
+
+
+@pytest.fixture
+def real_knowledge(db):
+    """../shared/data/ai-knowledge-base.yaml and policies.md imported; returns both texts."""
+    from knowledge.kb_yaml import import_yaml
+    from knowledge.policies_md import import_policies
+    yaml_text = (SHARED_DATA / "ai-knowledge-base.yaml").read_text(encoding="utf-8")
+    policies_text = (SHARED_DATA / "policies.md").read_text(encoding="utf-8")
+    import_yaml(yaml_text)
+    import_policies(policies_text)
+    return yaml_text, policies_text
+
+
+@pytest.fixture
+def real_runbooks(db):
+    """../shared/data/docs/v2 imported (six runbooks and INDEX.md); returns the result."""
+    from runbooks.docs_io import import_runbooks
+    return import_runbooks(SHARED_DATA / "docs" / "v2")

@@ -8,6 +8,11 @@ the KXIN page shows the stated impact beside the cost log's figure; and it opens
 draft whose 72-hour meeting deadline is 12 hours away, with its meeting scheduled in two
 hours: the demo login facilitates, with two teammates (who cannot sign in) as the system
 operator and the code owner, so the demo can start the 30-minute meeting.
+
+The documentation layers come from knowledge/demo_data (ai-knowledge-base.yaml,
+policies.md) and runbooks/demo_data/docs/v2 (copies of ../shared/data), owned by the demo
+login; the demo links a few of them to the postmortems the seed says produced them, so
+the feedback loop and loop-gaps pages have both linked and missing steps.
 """
 import secrets
 from datetime import timedelta
@@ -24,9 +29,29 @@ from incidents import meetings, services
 from incidents.meetings import AttendeeInput
 from incidents.models import MeetingAttendee, Postmortem
 from incidents.postmortem_log import import_log
+from knowledge.kb_yaml import import_yaml
+from knowledge.links import find_target, set_link
+from knowledge.policies_md import import_policies
+from runbooks.docs_io import import_runbooks
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "demo_data"
 COSTLOG_DEMO_DATA = Path(__file__).resolve().parents[3] / "costlog" / "demo_data"
+KNOWLEDGE_DEMO_DATA = Path(__file__).resolve().parents[3] / "knowledge" / "demo_data"
+RUNBOOKS_DEMO_DATA = Path(__file__).resolve().parents[3] / "runbooks" / "demo_data" / "docs" / "v2"
+# (target kind, target, postmortem id): links the seed's incident narrative states.
+DEMO_LINKS = (
+    ("knowledge", "silent_fallback", "c3e8b7a2-6d45-4f10-a2b9-8e7c6d5b0d04"),
+    ("knowledge", "silent_fallback", "5b7c2d10-8e4f-4a2b-b6c3-1d9e8f7a0b02"),
+    ("knowledge", "feature_verification", "0d1f6a3e-2b8c-4c1e-9a51-7f3b2e9c0a01"),
+    ("knowledge", "deployment_process", "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f0e05"),
+    ("policy", "4", "c3e8b7a2-6d45-4f10-a2b9-8e7c6d5b0d04"),
+    ("policy", "4", "5b7c2d10-8e4f-4a2b-b6c3-1d9e8f7a0b02"),
+    ("policy", "6", "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f0e05"),
+    ("policy", "7", "c3e8b7a2-6d45-4f10-a2b9-8e7c6d5b0d04"),
+    ("runbook", "ops-05", "0d1f6a3e-2b8c-4c1e-9a51-7f3b2e9c0a01"),
+    ("runbook", "ops-03", "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f0e05"),
+    ("runbook", "risk-15", "c3e8b7a2-6d45-4f10-a2b9-8e7c6d5b0d04"),
+)
 DEMO_USERNAME = "demo"
 KXIN_POSTMORTEM_ID = "c3e8b7a2-6d45-4f10-a2b9-8e7c6d5b0d04"
 KXIN_MISHAP_TITLE = "KXIN Concentration Loss"
@@ -62,6 +87,7 @@ class Command(BaseCommand):
         )
         self._link_kxin()
         login = self._ensure_login()
+        self._documentation(login)
         self._approaching_deadline(login)
         if not options["no_serve"]:
             self.stdout.write(f"Open http://{options['addrport']}/ in your browser.")
@@ -75,6 +101,19 @@ class Command(BaseCommand):
             link_entry(entry, kxin)
         import_log(DEMO_DATA / "postmortems.jsonl", DEMO_DATA / "demo_amendments.jsonl")
         self.stdout.write("KXIN: mishap linked to its postmortem, impact stated by amendment.")
+
+    def _documentation(self, owner) -> None:
+        """Import the knowledge base, policies and runbooks, and the demo links (idempotent)."""
+        knowledge = import_yaml((KNOWLEDGE_DEMO_DATA / "ai-knowledge-base.yaml")
+                                .read_text(encoding="utf-8"))
+        policies = import_policies((KNOWLEDGE_DEMO_DATA / "policies.md").read_text(encoding="utf-8"))
+        runbooks = import_runbooks(RUNBOOKS_DEMO_DATA, owner=owner)
+        for kind, key, postmortem_id in DEMO_LINKS:
+            set_link(Postmortem.objects.get(pk=postmortem_id), find_target(kind, key), True)
+        self.stdout.write(
+            f"Documentation: {knowledge.created} knowledge-base entries, {policies.created} "
+            f"policies and {runbooks.created} runbooks loaded; {len(runbooks.dangling)} dangling "
+            "depends_on ids shown on the runbook graph.")
 
     def _approaching_deadline(self, user) -> None:
         """A draft whose 72-hour meeting deadline is 12 hours away (created once)."""

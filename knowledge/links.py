@@ -1,0 +1,72 @@
+"""Linking a postmortem to a knowledge-base entry, a policy or a runbook (either side).
+
+Source rule: the feedback loop of 000_147101d763a5563e.txt: the pattern, policy and
+runbook steps are present when linked. Links are not part of the postmortem's record, so
+they can be made and removed after it is final.
+"""
+import uuid
+
+from django.db import transaction
+
+from incidents.models import Postmortem
+from knowledge.models import KnowledgeEntry, Policy
+from runbooks.models import Runbook
+
+TARGET_KINDS = ("knowledge", "policy", "runbook")
+
+
+class LinkError(ValueError):
+    """A refused link: `field` is "postmortem", "target_kind" or "target"."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
+
+
+def find_postmortem(text: str) -> Postmortem:
+    """The postmortem whose id is `text` (a UUID, or a URL/path ending with one)."""
+    candidate = text.strip().rstrip("/").rsplit("/", 1)[-1]
+    try:
+        pk = uuid.UUID(candidate)
+    except ValueError:
+        raise LinkError("postmortem", "Give the postmortem's id (or its page address).") from None
+    postmortem = Postmortem.objects.filter(pk=pk).first()
+    if postmortem is None:
+        raise LinkError("postmortem", f"No postmortem has id {pk}.")
+    return postmortem
+
+
+def find_target(kind: str, key: str):
+    """The KnowledgeEntry (by id), Policy (by number) or Runbook (by id) named."""
+    if kind not in TARGET_KINDS:
+        raise LinkError("target_kind", f"Link a {', a '.join(TARGET_KINDS)}; not {kind!r}.")
+    key = key.strip()
+    if kind == "knowledge":
+        target = KnowledgeEntry.objects.filter(key=key).first()
+    elif kind == "policy":
+        target = Policy.objects.filter(number=int(key)).first() if key.isdigit() else None
+    else:
+        target = Runbook.objects.filter(key=key).first()
+    if target is None:
+        raise LinkError("target", f"No {kind} {key!r} exists." if key else f"Choose a {kind}.")
+    return target
+
+
+@transaction.atomic
+def set_link(postmortem: Postmortem, target, linked: bool) -> bool:
+    """Link (linked=True) or unlink `postmortem` and `target`; returns whether it changed."""
+    present = target.postmortems.filter(pk=postmortem.pk).exists()
+    if linked and not present:
+        target.postmortems.add(postmortem)
+        return True
+    if not linked and present:
+        target.postmortems.remove(postmortem)
+        return True
+    return False
+
+
+def describe(target) -> str:
+    """A short name for a link target, for messages."""
+    if isinstance(target, Policy):
+        return f"Policy {target.number}"
+    return target.key

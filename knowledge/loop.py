@@ -1,0 +1,116 @@
+"""The post-mortem feedback loop: seven steps per postmortem, each linked or missing.
+
+Source rule: "The Post-Mortem Feedback Loop" of 000_147101d763a5563e.txt: "incident →
+post-mortem → pattern/anti-pattern → policy → runbook → code change → CI gate. Skip any
+step and the loop has a gap." In Scarlog a step is present when:
+
+    incident     a mishap entry of the cost log is linked (the incident has its price)
+    postmortem   the postmortem is finalized
+    pattern      a knowledge-base pattern, anti-pattern or decision tree is linked
+    policy       a policy is linked
+    runbook      a runbook is linked
+    code change  the fix commit SHA is recorded
+    CI gate      a test or hook action item has shipped (with its evidence)
+"""
+from dataclasses import dataclass, field
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
+from django.urls import reverse
+
+from costlog.models import MishapEntry
+from incidents.models import ActionItem, Postmortem
+from knowledge.models import KnowledgeEntry, Policy
+from runbooks.models import Runbook
+
+STEPS = (
+    ("incident", "Incident", "no mishap entry in the cost log is linked"),
+    ("postmortem", "Postmortem", "still a draft"),
+    ("pattern", "Pattern / anti-pattern", "no knowledge-base entry is linked"),
+    ("policy", "Policy", "no policy is linked"),
+    ("runbook", "Runbook", "no runbook is linked"),
+    ("code_change", "Code change", "no fix commit SHA is recorded"),
+    ("ci_gate", "CI gate", "no test or hook action item has shipped"),
+)
+CI_GATE_KINDS = (ActionItem.Kind.TEST, ActionItem.Kind.HOOK)
+
+
+@dataclass
+class LoopStep:
+    """One step for one postmortem: done or not, its links [(label, url)], or why missing."""
+
+    key: str
+    label: str
+    done: bool
+    missing_reason: str
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+
+def with_loop_steps(queryset):
+    """`queryset` of postmortems annotated with step_<key> booleans and loop_missing (0–7),
+    all computed in SQL (one query, any number of postmortems)."""
+    outer = OuterRef("pk")
+    flags = {
+        "step_incident": Exists(MishapEntry.objects.filter(postmortem=outer,
+                                                           correction__isnull=True)),
+        "step_postmortem": ExpressionWrapper(Q(status=Postmortem.Status.FINAL),
+                                             output_field=BooleanField()),
+        "step_pattern": Exists(KnowledgeEntry.postmortems.through.objects.filter(
+            postmortem_id=outer)),
+        "step_policy": Exists(Policy.postmortems.through.objects.filter(postmortem_id=outer)),
+        "step_runbook": Exists(Runbook.postmortems.through.objects.filter(postmortem_id=outer)),
+        "step_code_change": ExpressionWrapper(~Q(fix_commit_sha=""),
+                                              output_field=BooleanField()),
+        "step_ci_gate": Exists(ActionItem.objects.filter(
+            postmortem=outer, kind__in=CI_GATE_KINDS, status=ActionItem.Status.SHIPPED)),
+    }
+    missing = Value(0)
+    for name in flags:
+        missing = missing + Case(When(**{name: True}, then=Value(0)), default=Value(1),
+                                 output_field=IntegerField())
+    return queryset.annotate(**flags).annotate(loop_missing=missing)
+
+
+def loop_for(postmortem: Postmortem) -> list[LoopStep]:
+    """The seven steps of `postmortem`, with links to what each step points at."""
+    pm = with_loop_steps(Postmortem.objects.filter(pk=postmortem.pk)).get()
+    links = {
+        "incident": [(entry.title, reverse("costlog:entry_detail", args=[entry.pk]))
+                     for entry in MishapEntry.objects.filter(postmortem=pm,
+                                                             correction__isnull=True)],
+        "postmortem": [(f"finalized {pm.finalized_utc:%Y-%m-%d %H:%M} UTC", "")]
+        if pm.finalized_utc else [],
+        "pattern": [(f"{entry.key}: {entry.name}", entry.get_absolute_url())
+                    for entry in pm.knowledge_entries.all()],
+        "policy": [(f"Policy {policy.number}: {policy.title}", policy.get_absolute_url())
+                   for policy in pm.policies.all()],
+        "runbook": [(f"{runbook.key}: {runbook.title}", runbook.get_absolute_url())
+                    for runbook in pm.runbooks.all()],
+        "code_change": [(f"commit {pm.fix_commit_sha[:12]}", "")] if pm.fix_commit_sha else [],
+        "ci_gate": [(f"{item.get_kind_display()}: {item.description}", "")
+                    for item in pm.action_items.filter(kind__in=CI_GATE_KINDS,
+                                                       status=ActionItem.Status.SHIPPED)],
+    }
+    return [LoopStep(key, label, getattr(pm, f"step_{key}"), reason, links[key])
+            for key, label, reason in STEPS]
+
+
+def loop_gaps():
+    """Postmortems with at least one missing step, worst first (most missing steps, then
+    newest): a queryset annotated as with_loop_steps()."""
+    return (with_loop_steps(Postmortem.objects.all()).filter(loop_missing__gt=0)
+            .order_by("-loop_missing", "-created_utc", "pk"))
+
+
+def missing_labels(postmortem) -> list[str]:
+    """Labels of the steps an annotated postmortem (from with_loop_steps) is missing."""
+    return [label for key, label, _reason in STEPS if not getattr(postmortem, f"step_{key}")]

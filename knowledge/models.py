@@ -1,0 +1,126 @@
+"""Knowledge-base entries (patterns, anti-patterns, decision trees) and policies.
+
+Source rule: the four documentation layers of 000_147101d763a5563e.txt. Layer 2 is the
+machine-readable knowledge base (.ai-knowledge-base.yaml: id, name, severity, category,
+description, do, dont, checklist, reference_files; decision trees have steps); Layer 1 is
+the numbered policies file (CLAUDE.md), each policy a scar that traces to an incident.
+Both link to the postmortems that motivated them (the feedback loop, knowledge.loop).
+"""
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+ENTRY_KEY_HELP = "The stable id agents look entries up by (letters, digits, _ . -)."
+
+
+class Severity(models.TextChoices):
+    """The knowledge base's four severities, most severe first."""
+
+    CRITICAL = "CRITICAL", "Critical"
+    HIGH = "HIGH", "High"
+    MEDIUM = "MEDIUM", "Medium"
+    LOW = "LOW", "Low"
+
+
+SEVERITY_ORDER = {value: rank for rank, value in enumerate(Severity.values)}
+
+
+class KnowledgeEntry(models.Model):
+    """One entry of the knowledge base: a pattern (do this), an anti-pattern (don't) or a
+    decision tree (steps walked yes/no).
+
+    do, dont, checklist and reference_files are lists of strings. steps (decision trees
+    only) is a list of {"id"?, "question", "yes", "no"} or {"id", "action"} mappings;
+    "yes"/"no" name the id of the next step. search_text is the name, description and
+    lists joined, kept for full-text search (knowledge.search).
+    """
+
+    class Kind(models.TextChoices):
+        PATTERN = "pattern", "Pattern"
+        ANTI_PATTERN = "anti_pattern", "Anti-pattern"
+        DECISION_TREE = "decision_tree", "Decision tree"
+
+    key = models.CharField("id", max_length=100, unique=True, help_text=ENTRY_KEY_HELP)
+    kind = models.CharField(max_length=14, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    category = models.CharField(max_length=100, blank=True)
+    description = models.TextField(blank=True)
+    do = models.JSONField(default=list, blank=True)
+    dont = models.JSONField(default=list, blank=True)
+    checklist = models.JSONField(default=list, blank=True)
+    reference_files = models.JSONField(default=list, blank=True)
+    steps = models.JSONField(default=list, blank=True)
+    position = models.PositiveIntegerField(default=0, help_text="Order within its kind's list.")
+    postmortems = models.ManyToManyField(
+        "incidents.Postmortem", blank=True, related_name="knowledge_entries"
+    )
+    search_text = models.TextField(blank=True, editable=False)
+    updated_utc = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "knowledge entries"
+        ordering = ["kind", "position", "key"]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.name}"
+
+    def save(self, *args, **kwargs):
+        self.search_text = "\n".join(
+            [self.key, self.name, self.category, self.description,
+             *self.do, *self.dont, *self.checklist, *self.reference_files,
+             *(str(step.get("question") or step.get("action") or "") for step in self.steps)]
+        )
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("knowledge:entry_detail", args=[self.key])
+
+    def step_by_id(self, step_id: str) -> dict | None:
+        """The decision-tree step whose id is `step_id`, or None."""
+        return next((step for step in self.steps if step.get("id") == step_id), None)
+
+
+class Policy(models.Model):
+    """A numbered imperative rule of the policies file ("**Title** — body").
+
+    Source rule: Layer 1 of 000_147101d763a5563e.txt: "Each policy is a scar." It traces
+    to incidents through its origins (the "Where each policy came from" lines, as written)
+    and its linked postmortems; a policy with neither is flagged as tracing to no incident.
+    """
+
+    number = models.PositiveIntegerField(unique=True)
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    postmortems = models.ManyToManyField(
+        "incidents.Postmortem", blank=True, related_name="policies"
+    )
+    created_utc = models.DateTimeField(default=timezone.now)
+    updated_utc = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "policies"
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"Policy {self.number}: {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("knowledge:policy_detail", args=[self.number])
+
+
+class PolicyOrigin(models.Model):
+    """One "- Policy N ← <text>" line of the policies file, its text kept as written
+    ("2026-01-14: RL model "deployed" but never loaded; …")."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="origins")
+    text = models.TextField()
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"Policy {self.policy.number} ← {self.text[:60]}"

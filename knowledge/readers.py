@@ -1,0 +1,25 @@
+"""Who may read the agent-facing documents (knowledge YAML, policies file, go/no-go).
+
+A signed-in person may, through their session; a machine client may with an API token
+that has the docs:read scope (`Authorization: Bearer scl_…`). Anyone else gets 401 (no
+or bad token) or 403 (a token without the scope), never the document.
+"""
+from django.http import JsonResponse
+
+from incidents.api_tokens import TokenError, authenticate
+
+SCOPE = "docs:read"
+
+
+def refusal(request) -> JsonResponse | None:
+    """None when `request` may read the documents, else the JSON refusal to return."""
+    if request.user.is_authenticated:
+        return None
+    try:
+        authenticate(request, SCOPE)
+    except TokenError as exc:
+        response = JsonResponse({"error": str(exc)}, status=exc.status)
+        if exc.status == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="scarlog"'
+        return response
+    return None

@@ -1,0 +1,27 @@
+"""The feedback-loop panel shown on every postmortem page (draft and final)."""
+from django import template
+
+from knowledge.loop import loop_for
+from knowledge.models import KnowledgeEntry, Policy
+from runbooks.models import Runbook
+
+register = template.Library()
+
+
+@register.inclusion_tag("knowledge/partials/loop_panel.html", takes_context=True)
+def feedback_loop(context, postmortem):
+    """The seven loop steps of `postmortem`, with forms to link a pattern, policy, runbook."""
+    steps = loop_for(postmortem)
+    return {
+        "request": context["request"], "csrf_token": context.get("csrf_token"),
+        "pm": postmortem, "steps": steps, "done": sum(1 for step in steps if step.done),
+        "choices": [
+            ("knowledge", "pattern or anti-pattern",
+             [(entry.key, f"{entry.key}: {entry.name}") for entry in
+              KnowledgeEntry.objects.only("key", "name", "kind", "position")]),
+            ("policy", "policy", [(policy.number, f"{policy.number}. {policy.title}")
+                                  for policy in Policy.objects.only("number", "title")]),
+            ("runbook", "runbook", [(runbook.key, f"{runbook.key}: {runbook.title}")
+                                    for runbook in Runbook.objects.only("key", "title", "path")]),
+        ],
+    }

@@ -1,0 +1,212 @@
+"""Pages of the knowledge base, policies, feedback loop and search; the agent documents.
+
+Views stay thin: rules live in kb_yaml, policies_md, links, loop and search.
+"""
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Sum
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from costlog.services import current_entries
+from incidents.models import Postmortem
+from knowledge import loop, readers
+from knowledge.kb_yaml import export_yaml
+from knowledge.links import LinkError, describe, find_postmortem, find_target, set_link
+from knowledge.models import KnowledgeEntry, Policy, Severity
+from knowledge.policies_md import export_policies
+from knowledge.search import SearchError, search
+from runbooks.models import Runbook
+
+# Plain text so a browser shows the document instead of downloading it; agents parse the body.
+YAML_TYPE = "text/plain; charset=utf-8"
+MARKDOWN_TYPE = "text/plain; charset=utf-8"
+# Reference files under the docs root name runbooks by path (docs/v2/ops/03-….md).
+DOCS_PREFIX = "docs/v2/"
+
+
+def _costs(postmortem_ids) -> dict:
+    """{"low": USD, "high": USD, "entries": n} of current mishap entries of the postmortems."""
+    figures = current_entries().filter(postmortem_id__in=postmortem_ids).aggregate(
+        low=Sum("cost_low_usd"), high=Sum("cost_high_usd"), entries=Count("id"))
+    return {"low": figures["low"] or Decimal(0), "high": figures["high"] or Decimal(0),
+            "entries": figures["entries"]}
+
+
+def _entry_filters(request) -> tuple[dict, str | None]:
+    """Validated filters from the query string; the error names the parameter."""
+    filters = {}
+    severity = request.GET.get("severity", "").strip().upper()
+    if severity:
+        if severity not in Severity.values:
+            return {}, f"severity must be one of {', '.join(Severity.values)}, not {severity!r}."
+        filters["severity"] = severity
+    kind = request.GET.get("kind", "").strip()
+    if kind:
+        if kind not in KnowledgeEntry.Kind.values:
+            return {}, f"kind must be one of {', '.join(KnowledgeEntry.Kind.values)}."
+        filters["kind"] = kind
+    for name in ("category", "id"):
+        value = request.GET.get(name, "").strip()
+        if value:
+            filters["key" if name == "id" else name] = value
+    return filters, None
+
+
+@require_GET
+def entry_list(request):
+    """The knowledge base, filtered by severity, kind and category, with incidents and cost."""
+    filters, error = _entry_filters(request)
+    if error:
+        return HttpResponseBadRequest(error)
+    entries = list(KnowledgeEntry.objects.filter(**filters).annotate(
+        incident_count=Count("postmortems", distinct=True)))
+    for entry in entries:
+        entry.costs = _costs(entry.postmortems.values("pk")) if entry.incident_count else None
+    categories = (KnowledgeEntry.objects.exclude(category="").order_by("category")
+                  .values_list("category", flat=True).distinct())
+    return render(request, "knowledge/entry_list.html", {
+        "entries": entries, "filters": filters, "severities": Severity.choices,
+        "kinds": KnowledgeEntry.Kind.choices, "categories": list(categories),
+    })
+
+
+@require_GET
+def entry_detail(request, key):
+    """One entry: its lists, its decision tree walker (?step=<id>), its incidents and cost."""
+    entry = get_object_or_404(KnowledgeEntry, key=key)
+    postmortems = list(entry.postmortems.order_by("-created_utc"))
+    walk = None
+    if entry.kind == KnowledgeEntry.Kind.DECISION_TREE:
+        step_id = request.GET.get("step", "")
+        step = entry.step_by_id(step_id) if step_id else entry.steps[0]
+        if step is None:
+            raise Http404(f"Decision tree {entry.key} has no step {step_id!r}.")
+        path = [part for part in request.GET.get("path", "").split(",") if part]
+        walk = {"step": step, "number": entry.steps.index(step) + 1, "path": path,
+                "next_path": ",".join([*path, step.get("id", "start")])}
+    runbooks_by_path = {runbook.path: runbook for runbook in Runbook.objects.all()}
+    references = [(path, runbooks_by_path.get(path.removeprefix(DOCS_PREFIX)))
+                  for path in entry.reference_files]
+    return render(request, "knowledge/entry_detail.html", {
+        "entry": entry, "postmortems": postmortems, "walk": walk, "references": references,
+        "costs": _costs([pm.pk for pm in postmortems]) if postmortems else None,
+        "recent_postmortems": Postmortem.objects.order_by("-created_utc")[:50],
+    })
+
+
+@login_not_required
+@require_GET
+def knowledge_yaml(request):
+    """The knowledge base as `.ai-knowledge-base.yaml`, for agents (session or docs:read
+    token); ?severity=CRITICAL, ?id=<entry id>, ?category=, ?kind= filter it."""
+    refusal = readers.refusal(request)
+    if refusal is not None:
+        return refusal
+    filters, error = _entry_filters(request)
+    if error:
+        return HttpResponseBadRequest(error, content_type="text/plain; charset=utf-8")
+    entries = KnowledgeEntry.objects.filter(**filters)
+    if "key" in filters and not entries.exists():
+        return HttpResponse(f"No knowledge-base entry has id {filters['key']!r}.\n", status=404,
+                            content_type="text/plain; charset=utf-8")
+    return HttpResponse(export_yaml(entries), content_type=YAML_TYPE)
+
+
+@require_GET
+def policy_list(request):
+    """The numbered policies; those tracing to no incident are flagged."""
+    policies = list(Policy.objects.prefetch_related("origins", "postmortems"))
+    untraced = [policy for policy in policies
+                if not policy.origins.all() and not policy.postmortems.all()]
+    return render(request, "knowledge/policy_list.html", {
+        "policies": policies, "untraced": {policy.pk for policy in untraced},
+        "untraced_count": len(untraced),
+    })
+
+
+@require_GET
+def policy_detail(request, number):
+    """One policy with its origins, linked postmortems and their cost."""
+    policy = get_object_or_404(Policy, number=number)
+    postmortems = list(policy.postmortems.order_by("-created_utc"))
+    return render(request, "knowledge/policy_detail.html", {
+        "policy": policy, "origins": list(policy.origins.all()), "postmortems": postmortems,
+        "costs": _costs([pm.pk for pm in postmortems]) if postmortems else None,
+        "recent_postmortems": Postmortem.objects.order_by("-created_utc")[:50],
+    })
+
+
+@login_not_required
+@require_GET
+def policies_markdown(request):
+    """The policies file as Markdown, for regenerating an agent's rules file (session or
+    docs:read token)."""
+    refusal = readers.refusal(request)
+    if refusal is not None:
+        return refusal
+    return HttpResponse(export_policies(), content_type=MARKDOWN_TYPE)
+
+
+def _back(request, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+@require_POST
+def link(request):
+    """Link or unlink a postmortem and a knowledge entry, policy or runbook; back to `next`."""
+    fallback = reverse("knowledge:loop_gaps")
+    try:
+        postmortem = find_postmortem(request.POST.get("postmortem", ""))
+        target = find_target(request.POST.get("target_kind", ""), request.POST.get("target", ""))
+    except LinkError as exc:
+        messages.error(request, f"Not linked ({exc.field}): {exc}")
+        return redirect(_back(request, fallback))
+    linked = request.POST.get("action", "link") != "unlink"
+    changed = set_link(postmortem, target, linked)
+    name = describe(target)
+    summary = postmortem.summary[:60] or "the draft"
+    if linked:
+        messages.success(request, f"Linked {name} to “{summary}”." if changed
+                         else f"{name} was already linked to “{summary}”.")
+    else:
+        messages.success(request, f"Unlinked {name} from “{summary}”.")
+    return redirect(_back(request, fallback))
+
+
+@require_GET
+def loop_gaps(request):
+    """Postmortems whose feedback loop has missing steps, worst first, 50 a page."""
+    page = Paginator(loop.loop_gaps(), 50).get_page(request.GET.get("page"))
+    rows = [(pm, loop.missing_labels(pm)) for pm in page.object_list]
+    return render(request, "knowledge/loop_gaps.html", {
+        "page": page, "rows": rows, "steps": loop.STEPS,
+        "complete": Postmortem.objects.count() - page.paginator.count,
+    })
+
+
+@require_GET
+def search_page(request):
+    """One search box across postmortems, amendments, patterns, policies and runbooks."""
+    query = request.GET.get("q", "")
+    hits, error = [], None
+    if query.strip():
+        try:
+            hits = search(query)
+        except SearchError as exc:
+            error = str(exc)
+    return render(request, "knowledge/search.html", {"query": query, "hits": hits,
+                                                     "error": error},
+                  status=400 if error else 200)
+
+
