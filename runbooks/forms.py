@@ -2,6 +2,8 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+import posixpath
+
 from runbooks.frontmatter import ID_RE
 from runbooks.models import Perspective, Runbook
 
@@ -26,7 +28,7 @@ class RunbookForm(forms.Form):
                                  help_text="Runbook ids, comma-separated, e.g. ops-01, arch-01")
     key_files = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
                                 help_text="One repository path per line.")
-    body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 18}),
+    body = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 18}),
                            help_text="Markdown. '- [ ] item' lines form the runnable checklist.")
     owner = forms.ModelChoiceField(queryset=get_user_model().objects.order_by("username"),
                                    required=False, help_text="Reminded when the runbook is stale.")
@@ -61,4 +63,35 @@ class RunbookForm(forms.Form):
         return [line.strip() for line in text.splitlines() if line.strip()]
 
     def clean_body(self):
-        return _no_nul(self.cleaned_data["body"].replace("\r\n", "\n"), "Body")
+        """The body as a file holds it: LF line ends and a final newline."""
+        body = _no_nul(self.cleaned_data["body"].replace("\r\n", "\n"), "Body")
+        return body if not body or body.endswith("\n") else body + "\n"
+
+
+class NewRunbookForm(RunbookForm):
+    """A new runbook: its id and its path under the docs root come first and never change."""
+
+    key = forms.CharField(label="Id", max_length=60, help_text="e.g. ops-06")
+    path = forms.CharField(max_length=300, help_text="Where export writes it, e.g. "
+                           "ops/06-incident-response.md")
+    field_order = ["key", "path"]
+
+    def clean_key(self):
+        key = self.cleaned_data["key"].strip()
+        if not ID_RE.match(key):
+            raise forms.ValidationError(f"{key!r} is not an id (letters, digits, - _ .).")
+        if Runbook.objects.filter(key=key).exists():
+            raise forms.ValidationError(f"Runbook {key} already exists.")
+        return key
+
+    def clean_path(self):
+        path = _no_nul(self.cleaned_data["path"].strip(), "Path")
+        normal = posixpath.normpath(path)
+        if (not path.endswith(".md") or path.startswith("/") or normal != path
+                or normal.startswith("..") or posixpath.basename(path) == "INDEX.md"):
+            raise forms.ValidationError("Give a relative path ending in .md, such as "
+                                        "ops/06-incident-response.md (not INDEX.md, no '..').")
+        if Runbook.objects.filter(path=path).exists():
+            raise forms.ValidationError(f"Runbook {Runbook.objects.get(path=path).key} is "
+                                        f"already at {path}.")
+        return path

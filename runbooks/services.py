@@ -49,6 +49,15 @@ def record_revision(runbook: Runbook, author, note: str = "") -> RunbookRevision
 
 
 @transaction.atomic
+def create_runbook(values: dict, author) -> Runbook:
+    """A new runbook from `values` (key, path and the edit fields), last updated today
+    (UTC), with revision 1 by `author`."""
+    runbook = Runbook.objects.create(last_updated=timezone.now().date(), **values)
+    record_revision(runbook, author=author, note="created in Scarlog")
+    return runbook
+
+
+@transaction.atomic
 def edit_runbook(runbook: Runbook, values: dict, author) -> RunbookRevision | None:
     """Apply `values` (title, perspective, tags, depends_on, key_files, body, owner,
     review_interval_days) to `runbook`; when the document changed, set last_updated to

@@ -7,6 +7,7 @@ app_name = "runbooks"
 
 urlpatterns = [
     path("", views.runbook_list, name="list"),
+    path("new/", views.create, name="create"),
     path("tasks/", views.task_index, name="tasks"),
     path("graph/", views.graph_page, name="graph"),
     path("<str:key>/", views.detail, name="detail"),

@@ -11,12 +11,13 @@ from incidents.models import Postmortem
 from knowledge import readers
 from runbooks import graph as graph_lib
 from runbooks.docs_io import missing_targets
-from runbooks.forms import RunbookForm
-from runbooks.models import ChecklistRun, Perspective, Runbook, TaskIndex, TaskIndexEntry
+from runbooks.forms import NewRunbookForm, RunbookForm
+from runbooks.models import DEFAULT_REVIEW_DAYS, ChecklistRun, Perspective, Runbook, TaskIndex, TaskIndexEntry
 from runbooks.rendering import render_runbook
 from runbooks.services import (
     RunbookError,
     checklist_items,
+    create_runbook,
     edit_runbook,
     mark_reviewed,
     record_result,
@@ -95,6 +96,20 @@ def detail(request, key):
         "recent_postmortems": Postmortem.objects.order_by("-created_utc")[:50],
         "revision_count": runbook.revisions.count(),
     })
+
+
+@require_http_methods(["GET", "POST"])
+def create(request):
+    """Write a new runbook in the browser (id, path, frontmatter fields and body)."""
+    form = NewRunbookForm(request.POST if request.method == "POST" else None,
+                          initial={"review_interval_days": DEFAULT_REVIEW_DAYS,
+                                   "owner": request.user, "perspective": "operations"})
+    if request.method == "POST" and form.is_valid():
+        runbook = create_runbook(form.cleaned_data, request.user)
+        messages.success(request, f"Runbook {runbook.key} created (revision 1).")
+        return redirect(runbook)
+    return render(request, "runbooks/edit.html", {"runbook": None, "form": form},
+                  status=422 if form.is_bound else 200)
 
 
 @require_http_methods(["GET", "POST"])

@@ -169,3 +169,37 @@ def test_xss_payloads_in_a_runbook_body_render_inert(alice_client, alice, real_r
     for marker in ("<script", "onerror", "onload", "ontoggle", "javascript:", "<iframe",
                    "<svg", "style=", "data:text"):
         assert marker not in lowered, marker
+
+
+def test_new_runbook_in_the_browser_exports_with_its_frontmatter(alice_client, alice, real_runbooks,
+                                                                   tmp_path):
+    from runbooks.docs_io import export_runbooks
+    form = {"key": "ops-06", "path": "ops/06-incident-response.md", "title": "Incident Response",
+            "perspective": "operations", "tags": "incidents, on-call", "depends_on": "ops-04",
+            "key_files": "", "body": "# Incident Response\n\n- [ ] Page the owner\n",
+            "owner": alice.pk, "review_interval_days": 60}
+    response = alice_client.post("/runbooks/new/", form)
+    assert response.status_code == 302 and response["Location"] == "/runbooks/ops-06/"
+    export_runbooks(tmp_path)
+    text = (tmp_path / "ops" / "06-incident-response.md").read_text()
+    assert text.startswith("---\nid: ops-06\ntitle: Incident Response\nperspective: operations\n"
+                           "tags: [incidents, on-call]\ndepends_on: [ops-04]\nkey_files: []\n")
+    assert text.endswith("---\n# Incident Response\n\n- [ ] Page the owner\n")
+    again = alice_client.post("/runbooks/new/", {**form, "path": "../outside.md"})
+    page = again.content.decode()
+    assert again.status_code == 422
+    assert "Runbook ops-06 already exists." in page and "Give a relative path ending in .md" in page
+    assert Runbook.objects.count() == 7
+
+
+def test_saving_the_edit_form_unchanged_adds_no_revision(alice_client, real_runbooks):
+    runbook = Runbook.objects.get(key="ops-03")
+    form = {"title": runbook.title, "perspective": runbook.perspective,
+            "tags": ", ".join(runbook.tags), "depends_on": ", ".join(runbook.depends_on),
+            "key_files": "\r\n".join(runbook.key_files),
+            "body": runbook.body.replace("\n", "\r\n"), "owner": "",
+            "review_interval_days": runbook.review_interval_days}
+    alice_client.post("/runbooks/ops-03/edit/", form)
+    runbook.refresh_from_db()
+    assert runbook.last_updated.isoformat() == "2026-03-01"
+    assert runbook.revisions.count() == 1
