@@ -1,8 +1,8 @@
 """The runbook edit form: frontmatter fields as plain text inputs, the body as Markdown."""
+import posixpath
+
 from django import forms
 from django.contrib.auth import get_user_model
-
-import posixpath
 
 from runbooks.frontmatter import ID_RE
 from runbooks.models import Perspective, Runbook

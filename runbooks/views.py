@@ -12,7 +12,14 @@ from knowledge import readers
 from runbooks import graph as graph_lib
 from runbooks.docs_io import missing_targets
 from runbooks.forms import NewRunbookForm, RunbookForm
-from runbooks.models import DEFAULT_REVIEW_DAYS, ChecklistRun, Perspective, Runbook, TaskIndex, TaskIndexEntry
+from runbooks.models import (
+    DEFAULT_REVIEW_DAYS,
+    ChecklistRun,
+    Perspective,
+    Runbook,
+    TaskIndex,
+    TaskIndexEntry,
+)
 from runbooks.rendering import render_runbook
 from runbooks.services import (
     RunbookError,
