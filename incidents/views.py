@@ -346,12 +346,17 @@ def postmortem_field(request, pk, name):
     field's revision history (incidents.revisions).
     """
     pm = _get_postmortem_for_user(request, pk)
-    if pm.is_final:
-        return _final_refusal(request, pm)
     try:
         form = field_form(name, request.POST, pm)
     except KeyError:
         raise Http404(f"No such field: {name}") from None
+    if pm.is_final:
+        # Clicking Finalize blurs the field being typed in, which re-sends its saved text;
+        # if finalize won the race, that save changes nothing and nothing is lost.
+        stored = getattr(pm, name)  # read first: validating a ModelForm sets the instance
+        if form.is_valid() and form.cleaned_data[name] == stored:
+            return HttpResponse(status=204)
+        return _final_refusal(request, pm)
     try:
         base_version = revisions.parse_base_version(request.POST.get("base_version"))
     except services.FieldError as exc:

@@ -206,6 +206,21 @@ def test_edits_to_a_final_postmortem_are_refused_with_409(alice_client, final_po
     assert final_postmortem.timeline_entries.count() == 5
 
 
+def test_a_late_autosave_of_the_finalized_text_is_a_no_op(alice_client, final_postmortem):
+    """Clicking Finalize blurs the field being typed in, which sends its (already saved)
+    text once more; when finalize wins the race, that save changes nothing and must not
+    replace "Postmortem finalized." with a warning."""
+    path = url("postmortem_field", final_postmortem.pk, "summary")
+    response = alice_client.post(path, {"summary": final_postmortem.summary,
+                                        "base_version": "1"}, htmx=True)
+    assert response.status_code == 204
+    page = alice_client.get(url("postmortem_detail", final_postmortem.pk)).content.decode()
+    assert "can no longer be edited" not in page
+    changed = alice_client.post(path, {"summary": final_postmortem.summary + " more",
+                                       "base_version": "1"}, htmx=True)
+    assert changed.status_code == 409
+
+
 def test_an_amendment_is_dated_signed_and_shown_as_sanitized_markdown(alice_client,
                                                                         final_postmortem):
     note = "Trace replay found a **missed factor**.<script>alert(1)</script>" \
