@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from incidents import health
-from incidents.api_tokens import TokenError, authenticate
+from incidents.api_tokens import TokenError, authenticate, refusal_response
 from incidents.events import open_from_event, parse_event
 from incidents.gate import check_gate
 from incidents.services import ClassificationError, EventError
@@ -39,13 +39,6 @@ def healthz(request):
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
 
 
-def _token_refusal(exc: TokenError) -> JsonResponse:
-    response = JsonResponse({"error": str(exc)}, status=exc.status)
-    if exc.status == 401:
-        response["WWW-Authenticate"] = 'Bearer realm="scarlog"'
-    return response
-
-
 @login_not_required
 @require_GET
 def gate(request, domain):
@@ -53,7 +46,7 @@ def gate(request, domain):
     try:
         authenticate(request, "gate:read")
     except TokenError as exc:
-        return _token_refusal(exc)
+        return refusal_response(exc)
     try:
         result = check_gate(domain)
     except ClassificationError as exc:
@@ -69,7 +62,7 @@ def events(request):
     try:
         token = authenticate(request, "events:write")
     except TokenError as exc:
-        return _token_refusal(exc)
+        return refusal_response(exc)
     if len(request.body) > MAX_EVENT_BYTES:
         return JsonResponse({"error": f"The body is over {MAX_EVENT_BYTES} bytes.",
                              "field": "body"}, status=400)

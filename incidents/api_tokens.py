@@ -8,6 +8,7 @@ unknown, revoked, or lacking the scope).
 import hashlib
 import secrets
 
+from django.http import JsonResponse
 from django.utils import timezone
 
 from incidents.models import ApiToken
@@ -25,6 +26,14 @@ class TokenError(Exception):
     def __init__(self, message: str, status: int = 401):
         self.status = status
         super().__init__(message)
+
+
+def refusal_response(exc: TokenError) -> JsonResponse:
+    """The JSON answer to a refused token: {"error": why}, 401 with a Bearer challenge or 403."""
+    response = JsonResponse({"error": str(exc)}, status=exc.status)
+    if exc.status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="scarlog"'
+    return response
 
 
 def _digest(key: str) -> str:

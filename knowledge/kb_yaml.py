@@ -307,8 +307,9 @@ def _entry_lines(entry: KnowledgeEntry, incidents: list[str]) -> list[str]:
             for name in ("id", "question", "action", "yes", "no"):
                 if name not in step:
                     continue
-                text = step[name] if name in ("id", "yes", "no") else None
-                value = _plain_or_quoted(text) if text is not None else _quoted(step[name])
+                # ids are written plain like the real file; question and action quoted
+                value = (_quoted(step[name]) if name in ("question", "action")
+                         else _plain_or_quoted(step[name]))
                 lines.append(f"{pad}  {'- ' if first else '  '}{name}: {value}")
                 first = False
     else:

@@ -6,7 +6,7 @@ or bad token) or 403 (a token without the scope), never the document.
 """
 from django.http import JsonResponse
 
-from incidents.api_tokens import TokenError, authenticate
+from incidents.api_tokens import TokenError, authenticate, refusal_response
 
 SCOPE = "docs:read"
 
@@ -18,8 +18,5 @@ def refusal(request) -> JsonResponse | None:
     try:
         authenticate(request, SCOPE)
     except TokenError as exc:
-        response = JsonResponse({"error": str(exc)}, status=exc.status)
-        if exc.status == 401:
-            response["WWW-Authenticate"] = 'Bearer realm="scarlog"'
-        return response
+        return refusal_response(exc)
     return None
