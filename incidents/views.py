@@ -97,6 +97,20 @@ def _final_refusal(request, pm: Postmortem) -> HttpResponse:
     return response
 
 
+def _resend_or_final_refusal(request, pm: Postmortem, form, stored: dict) -> HttpResponse:
+    """The answer to an autosave of a final postmortem: 204 when the posted values equal
+    the `stored` ones, else _final_refusal.
+
+    Clicking Finalize blurs the input being typed in, which re-sends its already-saved
+    text; when finalize wins the race, that save changes nothing and nothing is lost.
+    `stored` must be read before `form` is validated (validating a ModelForm sets its
+    instance's attributes).
+    """
+    if form.is_valid() and all(form.cleaned_data[name] == value for name, value in stored.items()):
+        return HttpResponse(status=204)
+    return _final_refusal(request, pm)
+
+
 def _cost_context(pm: Postmortem, amendments: list) -> dict:
     """The "Impact and cost log" panel: stated impact vs linked entries, and linkable ones."""
     return {
@@ -351,12 +365,7 @@ def postmortem_field(request, pk, name):
     except KeyError:
         raise Http404(f"No such field: {name}") from None
     if pm.is_final:
-        # Clicking Finalize blurs the field being typed in, which re-sends its saved text;
-        # if finalize won the race, that save changes nothing and nothing is lost.
-        stored = getattr(pm, name)  # read first: validating a ModelForm sets the instance
-        if form.is_valid() and form.cleaned_data[name] == stored:
-            return HttpResponse(status=204)
-        return _final_refusal(request, pm)
+        return _resend_or_final_refusal(request, pm, form, {name: getattr(pm, name)})
     try:
         base_version = revisions.parse_base_version(request.POST.get("base_version"))
     except services.FieldError as exc:
@@ -454,28 +463,33 @@ def row_update(request, pk, kind, row_id):
     text that was typed, so it is not lost."""
     pm = _get_postmortem_for_user(request, pk)
     row_kind = _get_row_kind(kind)
-    if pm.is_final:
-        return _final_refusal(request, pm)
-    try:
-        base_version = revisions.parse_base_version(request.POST.get("base_version"))
-    except services.FieldError as exc:
-        return _bad_request(str(exc))
     form_class = ROW_FORMS[kind]
     labels = {name: str(form_class.base_fields[name].label or name)
               for name in form_class.base_fields}
     mine = {name: request.POST.get(name, "") for name in labels if name in request.POST}
+    row = row_kind.model.objects.filter(pk=row_id, postmortem=pm).first()
+    form = None
+    if row is not None and mine:
+        stored = {name: getattr(row, name) for name in mine}
+        # Only the posted inputs change: an input left out keeps its stored value.
+        form = forms.modelform_factory(row_kind.model, form=form_class, fields=list(mine))(
+            request.POST, instance=row)
+    if pm.is_final:
+        if form is None:
+            return _final_refusal(request, pm)
+        return _resend_or_final_refusal(request, pm, form, stored)
+    try:
+        base_version = revisions.parse_base_version(request.POST.get("base_version"))
+    except services.FieldError as exc:
+        return _bad_request(str(exc))
     if not mine:
         return _bad_request(f"Nothing to save: post one of {', '.join(labels)}.")
-    row = row_kind.model.objects.filter(pk=row_id, postmortem=pm).first()
     if row is None:
         return render(request, "incidents/partials/row_removed.html",
                       {"field_key": row_kind.field_key, "noun": row_kind.noun,
                        "mine": [(labels[n], v) for n, v in mine.items() if v]}, status=409)
     rows = row_kind.model.objects.filter(postmortem=pm).values_list("pk", flat=True)
     order_before = list(rows) if row_kind.ordered_by_time else None
-    # Only the posted inputs change: an input left out keeps its stored value.
-    form = forms.modelform_factory(row_kind.model, form=form_class, fields=list(mine))(
-        request.POST, instance=row)
     errors, saved = [], None
     if form.is_valid():
         saved, refusal = _versioned_save(

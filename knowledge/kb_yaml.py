@@ -323,13 +323,12 @@ def _entry_lines(entry: KnowledgeEntry, incidents: list[str]) -> list[str]:
 def export_yaml(entries=None) -> str:
     """The knowledge base (or the given entries) as `.ai-knowledge-base.yaml` text.
 
-    `entries`: an iterable of KnowledgeEntry, default all; each list keeps its order
+    `entries`: a KnowledgeEntry queryset, default all; each list keeps its order
     (position). Sections with no entries are written as empty lists.
     """
     if entries is None:
         entries = KnowledgeEntry.objects.all()
-    entries = list(entries.prefetch_related("postmortems") if hasattr(entries, "prefetch_related")
-                   else entries)
+    entries = list(entries.prefetch_related("postmortems"))
     lines = [HEADER.rstrip("\n"), f"version: {VERSION}"]
     for section, kind in SECTIONS.items():
         members = sorted((entry for entry in entries if entry.kind == kind),

@@ -13,6 +13,7 @@ from knowledge.models import KnowledgeEntry, Policy
 from runbooks.models import Runbook
 
 TARGET_KINDS = ("knowledge", "policy", "runbook")
+RECENT_CHOICES = 50
 
 
 class LinkError(ValueError):
@@ -21,6 +22,12 @@ class LinkError(ValueError):
     def __init__(self, field: str, message: str):
         self.field = field
         super().__init__(message)
+
+
+def recent_postmortems():
+    """The newest postmortems offered by a page's "link a postmortem" box (any other is
+    linked by id or page address)."""
+    return Postmortem.objects.order_by("-created_utc")[:RECENT_CHOICES]
 
 
 def find_postmortem(text: str) -> Postmortem:

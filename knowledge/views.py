@@ -18,7 +18,14 @@ from costlog.services import current_entries
 from incidents.models import Postmortem
 from knowledge import loop, readers
 from knowledge.kb_yaml import export_yaml
-from knowledge.links import LinkError, describe, find_postmortem, find_target, set_link
+from knowledge.links import (
+    LinkError,
+    describe,
+    find_postmortem,
+    find_target,
+    recent_postmortems,
+    set_link,
+)
 from knowledge.models import KnowledgeEntry, Policy, Severity
 from knowledge.policies_md import export_policies
 from knowledge.search import SearchError, search
@@ -102,7 +109,7 @@ def entry_detail(request, key):
     return render(request, "knowledge/entry_detail.html", {
         "entry": entry, "postmortems": postmortems, "walk": walk, "references": references,
         "costs": _costs([pm.pk for pm in postmortems]) if postmortems else None,
-        "recent_postmortems": Postmortem.objects.order_by("-created_utc")[:50],
+        "recent_postmortems": recent_postmortems(),
     })
 
 
@@ -144,7 +151,7 @@ def policy_detail(request, number):
     return render(request, "knowledge/policy_detail.html", {
         "policy": policy, "origins": list(policy.origins.all()), "postmortems": postmortems,
         "costs": _costs([pm.pk for pm in postmortems]) if postmortems else None,
-        "recent_postmortems": Postmortem.objects.order_by("-created_utc")[:50],
+        "recent_postmortems": recent_postmortems(),
     })
 
 

@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from incidents.models import Postmortem
 from knowledge import readers
+from knowledge.links import recent_postmortems
 from runbooks import graph as graph_lib
 from runbooks.docs_io import missing_targets
 from runbooks.forms import NewRunbookForm, RunbookForm
@@ -38,7 +38,7 @@ from runbooks.services import (
 
 @require_GET
 def runbook_list(request):
-    """Runbooks filtered by ?tag=, ?perspective= and ?key_file= (a path or its end)."""
+    """Runbooks filtered by ?tag=, ?perspective= and ?key_file= (any part of a key file path)."""
     runbooks = Runbook.objects.select_related("owner")
     tag = request.GET.get("tag", "").strip()
     perspective = request.GET.get("perspective", "").strip()
@@ -52,8 +52,7 @@ def runbook_list(request):
         rows = [runbook for runbook in rows if tag in runbook.tags]
     if key_file:
         rows = [runbook for runbook in rows
-                if any(path == key_file or path.endswith("/" + key_file) or key_file in path
-                       for path in runbook.key_files)]
+                if any(key_file in path for path in runbook.key_files)]
     all_tags = sorted({tag for tags in Runbook.objects.values_list("tags", flat=True)
                        for tag in tags})
     today = timezone.now().date()
@@ -100,7 +99,7 @@ def detail(request, key):
         "depends": depends, "needed_by": needed_by, "runs": runs,
         "checklist": checklist_items(runbook.body), "stale": runbook.is_stale(),
         "postmortems": list(runbook.postmortems.order_by("-created_utc")),
-        "recent_postmortems": Postmortem.objects.order_by("-created_utc")[:50],
+        "recent_postmortems": recent_postmortems(),
         "revision_count": runbook.revisions.count(),
     })
 

@@ -221,6 +221,18 @@ def test_a_late_autosave_of_the_finalized_text_is_a_no_op(alice_client, final_po
     assert changed.status_code == 409
 
 
+def test_a_late_autosave_of_a_finalized_row_is_a_no_op(alice_client, final_postmortem):
+    row = final_postmortem.timeline_entries.first()
+    path = url("row_update", final_postmortem.pk, "timeline", row.pk)
+    response = alice_client.post(path, {"event": row.event, "base_version": "1"}, htmx=True)
+    assert response.status_code == 204
+    changed = alice_client.post(path, {"event": row.event + " more", "base_version": "1"},
+                                htmx=True)
+    assert changed.status_code == 409
+    row.refresh_from_db()
+    assert not row.event.endswith(" more")
+
+
 def test_an_amendment_is_dated_signed_and_shown_as_sanitized_markdown(alice_client,
                                                                         final_postmortem):
     note = "Trace replay found a **missed factor**.<script>alert(1)</script>" \
