@@ -6,6 +6,8 @@ from django.urls import include, path
 from incidents import api
 from runbooks import views as runbook_views
 
+handler500 = "config.errors.server_error"
+
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pgtrigger
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -642,10 +642,15 @@ class Amendment(models.Model):
         return f"Amendment of {self.postmortem_id} at {self.amended_utc:%Y-%m-%d %H:%M} UTC"
 
     def save(self, *args, **kwargs):
-        """Insert a new amendment; raises ImmutableRecordError for an existing one."""
+        """Insert a new amendment and its seal (incidents.seals) in one transaction;
+        raises ImmutableRecordError for an existing one."""
         if not self._state.adding:
             raise ImmutableRecordError("Amendments are append-only; they cannot be changed.")
-        super().save(*args, **kwargs)
+        from incidents import seals
+
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            seals.seal_amendment(self)
 
     def delete(self, *args, **kwargs):
         """Always raises ImmutableRecordError: amendments are never deleted."""
@@ -777,6 +782,8 @@ IMMUTABILITY_TRIGGERS = [
     "incidents.Amendment:amendments_no_truncate",
     "incidents.ActionItemEvent:action_item_history_append_only",
     "incidents.GateOverride:gate_override_append_only",
+    "incidents.LogSeal:seals_append_only",
+    "incidents.LogSeal:seals_no_truncate",
 ]
 
 
@@ -1111,3 +1118,53 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.postmortem_id} ({self.state})"
+
+
+class LogSeal(models.Model):
+    """One link of the postmortem log's tamper-evidence chain (incidents.seals).
+
+    Written when a postmortem is finalized (amendment null) and when an amendment is
+    stored: `content_sha256` is the SHA-256 (hex) of the record's canonical content,
+    `chain_sha256` = SHA-256 of the previous seal's chain_sha256 and this seal's kind,
+    object id and content hash, so changing any sealed record or seal breaks the chain.
+    `manage.py verify_log` recomputes both. Append-only in PostgreSQL.
+    """
+
+    class Kind(models.TextChoices):
+        POSTMORTEM = "postmortem", "Finalized postmortem"
+        AMENDMENT = "amendment", "Amendment"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.PROTECT, related_name="+")
+    amendment = models.OneToOneField(
+        Amendment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    content_sha256 = models.CharField(max_length=64)
+    chain_sha256 = models.CharField(max_length=64, unique=True)
+    sealed_utc = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["postmortem"], condition=Q(kind="postmortem"),
+                                    name="one_finalization_seal_per_postmortem"),
+            models.CheckConstraint(
+                condition=(Q(kind="postmortem", amendment__isnull=True)
+                           | Q(kind="amendment", amendment__isnull=False)),
+                name="seal_kind_matches_amendment",
+            ),
+        ]
+        triggers = [
+            append_only_trigger("seals_append_only", "seal % is append-only and cannot be changed"),
+            pgtrigger.Trigger(
+                name="seals_no_truncate",
+                level=pgtrigger.Statement,
+                when=pgtrigger.Before,
+                operation=pgtrigger.Truncate,
+                func=("RAISE EXCEPTION 'seals are append-only; cannot truncate "
+                      "incidents_logseal' USING ERRCODE = 'restrict_violation';"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Seal {self.id} ({self.kind}) {self.chain_sha256[:12]}"

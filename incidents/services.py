@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from incidents import reminders, template_rules
+from incidents import reminders, seals, template_rules
 from incidents.models import (
     Amendment,
     Classification,
@@ -210,7 +210,8 @@ def finalize_statuses(postmortem: Postmortem) -> list[template_rules.FieldStatus
 
 
 def mark_final(postmortem: Postmortem, user) -> None:
-    """Set status final, finalized_utc = now (UTC) and finalized_by; no template check.
+    """Set status final, finalized_utc = now (UTC) and finalized_by, and append the
+    postmortem's seal to the log's hash chain (incidents.seals); no template check.
 
     Used by finalize() and by the importer, whose legacy records become final with
     their gaps listed rather than fixed. Call inside a transaction.
@@ -219,6 +220,7 @@ def mark_final(postmortem: Postmortem, user) -> None:
     postmortem.finalized_utc = timezone.now()
     postmortem.finalized_by = user
     postmortem.save(update_fields=["status", "finalized_utc", "finalized_by", "updated_utc"])
+    seals.seal_postmortem(postmortem.pk)
 
 
 @transaction.atomic

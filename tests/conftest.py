@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client, TransactionTestCase
 
+from config import roles
 from costlog.log_io import import_costlog
 from costlog.models import APPEND_ONLY_TRIGGERS, RootPattern
 from costlog.seed import seed_root_patterns
@@ -70,16 +71,23 @@ class CsrfClient(Client):
         return super().post(path, data or {}, headers=headers, **extra)
 
 
+def make_user(username: str, role: str = roles.EDITOR, **fields):
+    """A user with `role` (config.roles; editor by default, since most tests write)."""
+    user = get_user_model().objects.create_user(username, **fields)
+    roles.set_role(user, role)
+    return user
+
+
 @pytest.fixture
 def alice(db):
-    """The operator who writes postmortems."""
-    return get_user_model().objects.create_user("alice", password="alice-password-1")
+    """The operator who writes postmortems (an editor)."""
+    return make_user("alice", password="alice-password-1")
 
 
 @pytest.fixture
 def bob(db):
     """A teammate (code owner) who also edits."""
-    return get_user_model().objects.create_user("bob", password="bob-password-1")
+    return make_user("bob", password="bob-password-1")
 
 
 @pytest.fixture

@@ -2,10 +2,10 @@
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from costlog.models import MishapEntry
+from tests.conftest import make_user
 from tests.test_browser_postmortem import (
     browser,  # noqa: F401  (module-scoped Chromium)
     signed_in_page,
@@ -14,7 +14,7 @@ from tests.test_browser_postmortem import (
 
 @pytest.fixture
 def page(browser, live_server, transactional_db, real_cost_log):  # noqa: F811
-    get_user_model().objects.create_user("alice", password="alice-password-1")
+    make_user("alice", password="alice-password-1")
     page = signed_in_page(browser, live_server, "/costs/?period=all", "Mishap costs by root pattern")
     yield page
     page.context.close()

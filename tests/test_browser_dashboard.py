@@ -3,12 +3,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from incidents import action_items, services
 from incidents.models import Postmortem
-from tests.conftest import fill_complete_draft
+from tests.conftest import fill_complete_draft, make_user
 from tests.test_browser_postmortem import (
     browser,  # noqa: F401  (module-scoped Chromium)
     signed_in_page,
@@ -19,9 +18,8 @@ TODAY = datetime.now(UTC).date()
 
 @pytest.fixture
 def page(browser, live_server, transactional_db):  # noqa: F811
-    users = get_user_model().objects
-    alice = users.create_user("alice", password="alice-password-1")
-    bob = users.create_user("bob", password="bob-password-1")
+    alice = make_user("alice", password="alice-password-1")
+    bob = make_user("bob", password="bob-password-1")
     pm = services.finalize(fill_complete_draft(Postmortem.objects.create(created_by=alice)), alice)
     services.set_domain(pm, "cloud-training", user=alice)
     action_items.add_item(pm, "rule", "Add auto_destroy=False for long runs", alice,

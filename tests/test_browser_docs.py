@@ -2,11 +2,11 @@
 answers overall_ready true, find KXIN from the search box, and see an XSS payload list in
 a runbook body stay inert."""
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from incidents.api_tokens import create_token
 from runbooks.models import Runbook
+from tests.conftest import make_user
 from tests.test_browser_postmortem import (
     browser,  # noqa: F401  (module-scoped Chromium)
     signed_in_page,
@@ -16,7 +16,7 @@ from tests.test_runbook_pages import XSS_PAYLOADS
 
 @pytest.fixture
 def alice_user(transactional_db):
-    return get_user_model().objects.create_user("alice", password="alice-password-1")
+    return make_user("alice", password="alice-password-1")
 
 
 @pytest.fixture

@@ -1,10 +1,9 @@
 """A long-form postmortem in real Chromium: empty sections block finalize, then it finalizes."""
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from incidents.models import Postmortem
-from tests.conftest import fill_complete_draft
+from tests.conftest import fill_complete_draft, make_user
 from tests.test_browser_postmortem import (
     browser,  # noqa: F401  (module-scoped Chromium)
     signed_in_page,
@@ -13,7 +12,7 @@ from tests.test_browser_postmortem import (
 
 @pytest.fixture
 def page(browser, live_server, transactional_db):  # noqa: F811
-    get_user_model().objects.create_user("alice", password="alice-password-1")
+    make_user("alice", password="alice-password-1")
     page = signed_in_page(browser, live_server, "/postmortems/new/", "New postmortem")
     yield page
     page.context.close()

@@ -5,13 +5,12 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from incidents import meetings, services
 from incidents.meetings import AttendeeInput
 from incidents.models import FieldRevision, Postmortem, ScanAnswer
-from tests.conftest import fill_complete_draft
+from tests.conftest import fill_complete_draft, make_user
 from tests.test_browser_postmortem import (
     answer_scan,
     browser,  # noqa: F401  (module-scoped Chromium)
@@ -22,7 +21,7 @@ OCCURRED = datetime.now(UTC) - timedelta(hours=5)
 
 @pytest.fixture
 def people(transactional_db):
-    return {name: get_user_model().objects.create_user(name, password=f"{name}-password-1")
+    return {name: make_user(name, password=f"{name}-password-1")
             for name in ("alice", "bob", "carol")}
 
 

@@ -7,11 +7,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect, sync_playwright
 
 from incidents.failure_modes import FAILURE_MODES
 from incidents.models import Amendment, Postmortem
+from tests.conftest import make_user
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -50,7 +50,7 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server, transactional_db):
-    get_user_model().objects.create_user("alice", password="alice-password-1")
+    make_user("alice", password="alice-password-1")
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from incidents import reminders, services
 from incidents.models import Meeting, Reminder
-from tests.conftest import CsrfClient
+from tests.conftest import CsrfClient, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ def url(name, *args):
 
 @pytest.fixture
 def team(alice, bob, django_user_model):
-    return [alice, bob] + [django_user_model.objects.create_user(name, password="pw-123456789")
+    return [alice, bob] + [make_user(name, password="pw-123456789")
                            for name in ("carol", "dave", "erin")]
 
 

@@ -2,8 +2,8 @@
 import re
 from datetime import timedelta
 
-from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 
 from costlog.models import MishapEntry
@@ -35,7 +35,8 @@ def test_demo_loads_the_real_records_and_prints_a_working_login_once(capsys, roo
     assert "8 postmortems and 2 amendments loaded" in first
     assert "Cost log: 7 mishap entries and 6 rates loaded" in first
     password = re.search(r"password '([^']+)'", first).group(1)
-    assert authenticate(username="demo", password=password) is not None
+    signed_in = Client().post("/accounts/login/", {"username": "demo", "password": password})
+    assert signed_in.status_code == 302 and signed_in.url == "/"
 
     call_command("demo", "--no-serve")
     second = capsys.readouterr().out
@@ -51,7 +52,8 @@ def test_demo_loads_the_real_records_and_prints_a_working_login_once(capsys, roo
     assert meeting.facilitator.username == "demo" and meeting.started_utc is None
     assert sorted(meeting.attendees.values_list("role", flat=True)) == [
         "code_owner", "operator", "reviewer"]
-    assert not authenticate(username="oli-operator", password="")
+    refused = Client().post("/accounts/login/", {"username": "oli-operator", "password": ""})
+    assert refused.status_code == 200 and "_auth_user_id" not in refused.client.session
     # The two real amendments and the demo's Impact amendment of the KXIN postmortem.
     assert Amendment.objects.count() == 3
     # Seven real entries, and the KXIN one again as the correction linking its postmortem.

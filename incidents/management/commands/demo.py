@@ -23,6 +23,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from config import roles
 from costlog.log_io import import_costlog
 from costlog.services import current_entries, link_entry
 from incidents import meetings, services
@@ -138,6 +139,7 @@ class Command(BaseCommand):
             teammate = users.objects.create_user(username, email=f"{username}@example.com")
             teammate.set_unusable_password()
             teammate.save(update_fields=["password"])
+            roles.set_role(teammate, roles.EDITOR)
         return teammate
 
     def _ensure_login(self):

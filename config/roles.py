@@ -1,0 +1,90 @@
+"""Roles: viewers read, editors write, admins manage users, API tokens and taxonomies.
+
+- admin: a superuser. Only admins reach /admin/ (users and their roles, API tokens, root
+  patterns, rates) and admins write everything editors write.
+- editor: a member of the "Editors" group. Writes drafts, finalizes, amendments, action
+  items, cost entries, runbooks, checklist runs and knowledge links.
+- viewer: every other signed-in user. A new account is a viewer until an admin grants
+  more (fail closed: a missing group never means "may write").
+
+RoleMiddleware enforces it for every state-changing request, so a view cannot forget
+to; token-authenticated APIs (views marked @login_not_required) check their token's
+scopes instead.
+"""
+from django.core.exceptions import PermissionDenied
+
+VIEWER, EDITOR, ADMIN = "viewer", "editor", "admin"
+ROLES = (VIEWER, EDITOR, ADMIN)
+EDITORS_GROUP = "Editors"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# Signing out is a POST every role may make.
+ALWAYS_ALLOWED_URL_NAMES = frozenset({"logout"})
+
+
+def role_of(user) -> str:
+    """Return "admin", "editor" or "viewer" for a signed-in `user` (see module docstring)."""
+    if user.is_superuser:
+        return ADMIN
+    if any(group.name == EDITORS_GROUP for group in user.groups.all()):
+        return EDITOR
+    return VIEWER
+
+
+def can_write(user) -> bool:
+    """True when `user` is signed in and an editor or admin."""
+    return user.is_authenticated and role_of(user) in (EDITOR, ADMIN)
+
+
+def set_role(user, role: str) -> None:
+    """Give `user` exactly `role` (one of ROLES); raises ValueError for another value.
+
+    admin sets is_superuser and is_staff; editor and viewer clear them, and the
+    Editors group membership follows the role.
+    """
+    from django.contrib.auth.models import Group
+
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    editors, _ = Group.objects.get_or_create(name=EDITORS_GROUP)
+    user.is_superuser = user.is_staff = role == ADMIN
+    user.save(update_fields=["is_superuser", "is_staff"])
+    if role == EDITOR:
+        user.groups.add(editors)
+    else:
+        user.groups.remove(editors)
+
+
+class RoleMiddleware:
+    """Refuse a state-changing request from a signed-in viewer with 403 before its view runs.
+
+    Safe methods pass; so do views marked @login_not_required (the login page, health
+    check and token APIs, which check scopes) and signing out. Place after
+    AuthenticationMiddleware and LoginRequiredMiddleware.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.method in SAFE_METHODS or not getattr(view_func, "login_required", True):
+            return None
+        if request.resolver_match and request.resolver_match.url_name in ALWAYS_ALLOWED_URL_NAMES:
+            return None
+        if not request.user.is_authenticated or can_write(request.user):
+            return None
+        raise PermissionDenied(
+            "Your role is viewer: you can read everything but not change it. "
+            "Ask a Scarlog admin for the editor role."
+        )
+
+
+def role_context(request) -> dict:
+    """Template context: `role` of the signed-in user ("" when signed out), `can_write`."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"role": "", "can_write": False}
+    role = role_of(user)
+    return {"role": role, "can_write": role in (EDITOR, ADMIN)}

@@ -1,0 +1,174 @@
+"""Tamper evidence for the postmortem log: a SHA-256 hash chain over finalized records.
+
+At finalize (services.mark_final) the postmortem's canonical content is hashed and
+appended to the chain as a LogSeal; every amendment is sealed the same way when stored.
+`verify_log()` (and `manage.py verify_log`) recomputes each sealed record's hash from the
+rows as they are now, and each link of the chain, and reports every mismatch: a record
+changed behind the application's back (e.g. by a superuser with the immutability
+triggers disabled), a seal edited, or a final record without a seal.
+
+Canonical content (version 1): JSON with sorted keys of the columns listed in FIELDS_V1
+for the postmortem and its timeline entries, contributing factors, references and scan
+answers (each list in id order), or for the amendment; datetimes in ISO 8601 UTC,
+decimals as stored. The lists are frozen so that a later migration adding a column does
+not change the hash of records sealed before it; a new format gets a new version.
+"""
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from django.apps import apps as global_apps
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+
+# Content version 1: the columns hashed, per model (the postmortem's child tables are
+# the rows frozen with it at finalize).
+FIELDS_V1 = {
+    "Postmortem": (
+        "id", "created_utc", "created_by_id", "status", "origin", "template", "occurred_utc",
+        "trigger", "trigger_reason", "summary", "root_cause", "fix_commit_sha",
+        "fix_description", "fix_ticket_link", "prevention", "impact_usd", "impact_users",
+        "impact_duration_minutes", "impact_description", "what_went_well", "what_went_wrong",
+        "lessons_learned", "owner_sentiment", "owner_sentiment_by", "updated_utc",
+        "finalized_utc", "finalized_by_id",
+    ),
+    "TimelineEntry": ("id", "postmortem_id", "position", "utc", "event", "trace_id"),
+    "ContributingFactor": (
+        "id", "postmortem_id", "position", "text", "substitution", "blameless_reviewed_text",
+        "blameless_reviewed_by_id", "blameless_reviewed_utc",
+    ),
+    "Reference": ("id", "postmortem_id", "position", "kind", "value"),
+    "ScanAnswer": (
+        "id", "postmortem_id", "position", "mode", "answer", "note", "answered_by_id",
+        "answered_utc",
+    ),
+    "Amendment": (
+        "id", "postmortem_id", "amended_utc", "author_id", "note", "section", "impact_usd",
+        "impact_users", "impact_duration_minutes",
+    ),
+}
+CHILD_MODELS = ("TimelineEntry", "ContributingFactor", "Reference", "ScanAnswer")
+# One advisory-lock key for "append to the chain" (PostgreSQL), so two finalizes at once
+# cannot both chain to the same previous seal.
+CHAIN_LOCK_KEY = 0x5CA2_106
+
+
+def _row(instance) -> dict:
+    """The version-1 columns of `instance` (FIELDS_V1), as stored."""
+    return {name: getattr(instance, name) for name in FIELDS_V1[instance._meta.object_name]}
+
+
+def _digest(payload) -> str:
+    text = json.dumps(payload, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def postmortem_content_sha256(postmortem_id, apps=global_apps) -> str:
+    """SHA-256 (hex) of a postmortem's canonical content, read fresh from the database.
+
+    `apps` lets a migration pass its historical registry. Raises DoesNotExist when the
+    postmortem is gone.
+    """
+    postmortem = apps.get_model("incidents", "Postmortem").objects.get(pk=postmortem_id)
+    payload = {"postmortem": _row(postmortem)}
+    for name in CHILD_MODELS:
+        model = apps.get_model("incidents", name)
+        payload[name] = [_row(r) for r in model.objects.filter(postmortem_id=postmortem_id)
+                         .order_by("id")]
+    return _digest(payload)
+
+
+def amendment_content_sha256(amendment_id, apps=global_apps) -> str:
+    """SHA-256 (hex) of an amendment's stored columns, read fresh from the database."""
+    amendment = apps.get_model("incidents", "Amendment").objects.get(pk=amendment_id)
+    return _digest({"amendment": _row(amendment)})
+
+
+def chain_sha256(previous: str, kind: str, object_id, content_sha256: str) -> str:
+    """The chain link: SHA-256 of "previous|kind|object id|content hash" ("" before the first)."""
+    return hashlib.sha256(f"{previous}|{kind}|{object_id}|{content_sha256}".encode()).hexdigest()
+
+
+def _append(kind: str, postmortem_id, amendment_id, content: str, apps=global_apps):
+    seal_model = apps.get_model("incidents", "LogSeal")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+    last = seal_model.objects.order_by("-id").values_list("chain_sha256", flat=True).first()
+    object_id = amendment_id if kind == "amendment" else postmortem_id
+    return seal_model.objects.create(
+        kind=kind, postmortem_id=postmortem_id, amendment_id=amendment_id,
+        content_sha256=content, chain_sha256=chain_sha256(last or "", kind, object_id, content),
+    )
+
+
+def seal_postmortem(postmortem_id, apps=global_apps):
+    """Append the seal of a just-finalized postmortem; call inside its transaction."""
+    return _append("postmortem", postmortem_id, None,
+                   postmortem_content_sha256(postmortem_id, apps), apps)
+
+
+def seal_amendment(amendment, apps=global_apps):
+    """Append the seal of a just-stored amendment; call inside its transaction."""
+    return _append("amendment", amendment.postmortem_id, amendment.pk,
+                   amendment_content_sha256(amendment.pk, apps), apps)
+
+
+@dataclass
+class VerifyReport:
+    """What verify_log() found: `checked` seals, the chain `head` (last chain_sha256, ""
+    when empty) and `problems`, one sentence each naming the record."""
+
+    checked: int = 0
+    head: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_log() -> VerifyReport:
+    """Recompute every seal's content hash and chain link, in order; list every mismatch.
+
+    Also reports final postmortems and amendments that have no seal. Reads only.
+    """
+    from incidents.models import Amendment, LogSeal, Postmortem
+
+    report = VerifyReport()
+    previous = ""
+    for seal in LogSeal.objects.order_by("id").iterator():
+        report.checked += 1
+        try:
+            if seal.kind == LogSeal.Kind.POSTMORTEM:
+                label, object_id = f"postmortem {seal.postmortem_id}", seal.postmortem_id
+                current = postmortem_content_sha256(seal.postmortem_id)
+            else:
+                label, object_id = (f"amendment {seal.amendment_id} of postmortem "
+                                    f"{seal.postmortem_id}"), seal.amendment_id
+                current = amendment_content_sha256(seal.amendment_id)
+        except (Postmortem.DoesNotExist, Amendment.DoesNotExist):
+            current = "deleted"
+        if current == "deleted":
+            report.problems.append(f"{label}: deleted after it was sealed (seal {seal.id})")
+        elif current != seal.content_sha256:
+            report.problems.append(
+                f"{label}: its content changed after it was sealed at "
+                f"{seal.sealed_utc:%Y-%m-%d %H:%M:%S} UTC (seal {seal.id}: stored "
+                f"{seal.content_sha256[:16]}…, now {current[:16]}…)")
+        expected = chain_sha256(previous, seal.kind, object_id, seal.content_sha256)
+        if expected != seal.chain_sha256:
+            report.problems.append(
+                f"seal {seal.id} ({label}): the chain is broken here; the seal or the one "
+                "before it was edited or removed")
+        previous = seal.chain_sha256
+    report.head = previous
+    sealed = LogSeal.objects.filter(kind=LogSeal.Kind.POSTMORTEM).values("postmortem_id")
+    unsealed = (Postmortem.objects.filter(status=Postmortem.Status.FINAL)
+                .exclude(pk__in=sealed).values_list("pk", flat=True))
+    report.problems += [f"postmortem {pk}: final but never sealed" for pk in unsealed]
+    sealed_amendments = LogSeal.objects.filter(amendment__isnull=False).values("amendment_id")
+    report.problems += [f"amendment {a.pk} of postmortem {a.postmortem_id}: never sealed"
+                        for a in Amendment.objects.exclude(pk__in=sealed_amendments)]
+    return report

@@ -1,0 +1,103 @@
+"""Helpers for the security tests: every URL pattern made concrete, and a fingerprint of
+everything stored (to prove a refused or read-only request changed nothing)."""
+import re
+import uuid
+from datetime import date, timedelta
+
+from django.db import connection
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from incidents import action_items, services
+from incidents.failure_modes import FAILURE_MODES
+from incidents.models import ContributingFactor, Postmortem, TimelineEntry
+from tests.conftest import fill_complete_draft
+
+# Regex patterns cannot be filled in generically; each gets a concrete path here. A new
+# regex pattern without an entry fails the crawl, so no pattern is ever left out.
+REGEX_PATHS = {
+    "admin/^(?P<app_label>auth|axes|incidents|knowledge|runbooks|costlog)/$": "/admin/auth/",
+    "admin/(?P<url>.*)$": "/admin/no-such-page/",
+}
+# Tables a read-only request may still touch: the session and the login-attempt log.
+UNFINGERPRINTED = ("django_session", "axes_")
+CONVERTER = re.compile(r"<(?:(?P<kind>\w+):)?(?P<name>\w+)>")
+
+
+def url_patterns(patterns=None, prefix="", namespace=""):
+    """Yield (route, url_name) for every URL pattern, admin included ("" when unnamed)."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            inner = ":".join(filter(None, [namespace, pattern.namespace or ""]))
+            yield from url_patterns(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern):
+            name = f"{namespace}:{pattern.name}" if namespace and pattern.name else pattern.name
+            yield prefix + str(pattern.pattern), name or ""
+
+
+def concrete_path(route: str, values: dict[str, str]) -> str:
+    """The path for `route` with each <converter:name> replaced by values[name] (or by a
+    value of the converter's kind); regex routes come from REGEX_PATHS (KeyError if new)."""
+    if "(?P<" in route or route.startswith("^"):
+        return REGEX_PATHS[route]
+    fallback = {"uuid": str(uuid.uuid4()), "int": "1", "path": "1", "slug": "x", "str": "x"}
+
+    def fill(match):
+        name, kind = match.group("name"), match.group("kind") or "str"
+        if name == "key":  # runbook ids and knowledge ids share the converter name
+            return values["runbook_key" if "runbooks/" in route else "knowledge_key"]
+        if name == "pk" and route.startswith("costs/"):
+            return str(values.get("cost_pk", fallback[kind]))
+        return str(values.get(name, fallback[kind]))
+
+    return "/" + CONVERTER.sub(fill, route)
+
+
+def fingerprint() -> dict[str, str]:
+    """{table: md5 of all its rows} for every table but sessions and axes' attempt log."""
+    tables = [t for t in connection.introspection.table_names()
+              if not t.startswith(UNFINGERPRINTED)]
+    sql = " UNION ALL ".join(
+        f"SELECT '{t}', md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) "
+        f"FROM {connection.ops.quote_name(t)} x" for t in tables)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return dict(cursor.fetchall())
+
+
+def changed_tables(before: dict[str, str]) -> list[str]:
+    after = fingerprint()
+    return sorted(t for t in after if after[t] != before.get(t))
+
+
+def populated_site(user, real_runbooks) -> list[dict[str, str]]:
+    """Data behind every URL (a draft with rows, a final postmortem with an action item,
+    a cost entry, runbooks with a checklist run, knowledge) and two sets of URL values:
+    one pointing at the draft, one at the final postmortem."""
+    from costlog.models import MishapEntry
+    from knowledge.models import KnowledgeEntry, Policy
+    from runbooks.models import Runbook
+    from runbooks.services import start_run
+
+    draft = fill_complete_draft(Postmortem.objects.create(created_by=user))
+    final = services.finalize(fill_complete_draft(Postmortem.objects.create(created_by=user)),
+                              user)
+    item = action_items.add_item(final, "test", "Add a regression test", user,
+                                 date.today() + timedelta(days=7), user=user)
+    runbook = Runbook.objects.get(key="ops-05")
+    run = start_run(runbook, user)
+    common = {
+        "name": "summary", "field": "summary", "mode": FAILURE_MODES[0].slug,
+        "kind": "timeline", "change": "start", "item_id": item.pk,
+        "runbook_key": runbook.key, "run_id": run.pk, "position": 1,
+        "knowledge_key": KnowledgeEntry.objects.order_by("position").first().key,
+        "number": Policy.objects.order_by("number").first().number,
+        "domain": "trading", "meeting_id": 1,
+    }
+    entry = MishapEntry.objects.order_by("pk").first()
+    if entry is not None:
+        common["cost_pk"] = entry.pk
+    return [dict(common, pk=str(pm.pk),
+                 row_id=TimelineEntry.objects.filter(postmortem=pm).order_by("id").first().pk,
+                 factor_id=ContributingFactor.objects.filter(postmortem=pm)
+                 .order_by("id").first().pk)
+            for pm in (draft, final)]

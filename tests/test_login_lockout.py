@@ -1,0 +1,48 @@
+"""Login brute force: 5 failed sign-ins for one username from one IP lock that pair out for
+15 minutes (django-axes); every authentication event is logged on `scarlog.auth`."""
+import logging
+from datetime import timedelta
+
+from axes.models import AccessAttempt, AccessLog
+from django.test import Client
+from django.utils import timezone
+
+LOGIN = "/accounts/login/"
+
+
+def sign_in(password: str, username: str = "alice", ip: str = "203.0.113.7"):
+    return Client(REMOTE_ADDR=ip).post(LOGIN, {"username": username, "password": password})
+
+
+def test_five_failures_lock_the_username_and_ip_for_15_minutes(alice, caplog):
+    caplog.set_level(logging.INFO, logger="scarlog.auth")
+    for _ in range(4):
+        refused = sign_in("wrong-password")
+        assert refused.status_code == 200
+        assert "didn't match" in refused.content.decode()
+    fifth = sign_in("wrong-password")
+    assert fifth.status_code == 429
+    assert "Sign-in locked for 15 minutes" in fifth.content.decode()
+    # Locked: even the right password is refused from this IP.
+    locked = sign_in("alice-password-1")
+    assert locked.status_code == 429
+    # The lock is per username and IP: alice elsewhere, and others here, still sign in.
+    assert sign_in("alice-password-1", ip="198.51.100.9").status_code == 302
+    events = [(r.event, r.username, r.ip) for r in caplog.records if r.name == "scarlog.auth"]
+    assert events.count(("login_failed", "alice", "203.0.113.7")) >= 5
+    assert ("locked_out", "alice", "203.0.113.7") in events
+    assert ("login", "alice", "198.51.100.9") in events
+    # After 15 minutes the lock lifts.
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
+    assert sign_in("alice-password-1").status_code == 302
+
+
+def test_sign_in_and_out_are_logged_and_recorded(alice, caplog):
+    caplog.set_level(logging.INFO, logger="scarlog.auth")
+    client = Client(REMOTE_ADDR="203.0.113.8")
+    assert client.post(LOGIN, {"username": "alice", "password": "alice-password-1"}).status_code == 302
+    assert client.post("/accounts/logout/").status_code == 302
+    events = [(r.event, r.username) for r in caplog.records if r.name == "scarlog.auth"]
+    assert events == [("login", "alice"), ("logout", "alice")]
+    record = AccessLog.objects.get(username="alice")
+    assert record.ip_address == "203.0.113.8" and record.logout_time is not None

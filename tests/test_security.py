@@ -1,0 +1,208 @@
+"""Security by default, over every URL pattern the project has (admin included):
+
+- anonymous visitors are sent to a login page or refused (401/403), except on the login
+  pages and the health check;
+- every POST without a CSRF token is refused and changes nothing;
+- no GET changes anything stored, and the action endpoints refuse GET (405);
+- a viewer reads but every write is refused (403) and changes nothing; only admins reach
+  the admin site;
+- every page carries a nonce-based Content-Security-Policy and holds no inline script,
+  handler or style that the policy would have to allow.
+"""
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.test import Client
+
+from config import roles
+from tests.conftest import CsrfClient, make_user
+from tests.security_helpers import (
+    changed_tables,
+    concrete_path,
+    fingerprint,
+    populated_site,
+    url_patterns,
+)
+
+PUBLIC = {"login": {200}, "admin:login": {200}, "healthz": {200, 503}}
+TOKEN_APIS = {"api_gate", "api_events", "api_go_no_go", "knowledge:knowledge_yaml",
+              "knowledge:policies_markdown"}
+LOGIN_REDIRECT = re.compile(r"^/(accounts|admin)/login/\?next=")
+# Endpoints that only change state: a GET is refused with 405.
+ACTIONS = {
+    "logout", "incidents:postmortem_fix_deferred", "incidents:scan_answer",
+    "incidents:scan_factor", "incidents:pending_mark", "incidents:factor_review",
+    "incidents:row_add", "incidents:row_update", "incidents:row_remove",
+    "incidents:postmortem_finalize", "incidents:postmortem_discard",
+    "incidents:event_set", "incidents:meeting_change", "incidents:postmortem_cost_link",
+    "incidents:domain_set", "incidents:action_item_add", "incidents:action_item_change",
+    "incidents:postmortem_field", "knowledge:link", "runbooks:reviewed",
+    "runbooks:run_start", "runbooks:run_record", "costlog:resource_row_add",
+    "costlog:entry_preview", "api_events",
+}
+
+
+@pytest.fixture
+def site(alice, real_runbooks, real_knowledge, real_cost_log):
+    return populated_site(alice, real_runbooks)
+
+
+def every_path(values: dict) -> list[tuple[str, str]]:
+    return [(name, concrete_path(route, values)) for route, name in url_patterns()]
+
+
+def test_the_crawl_covers_every_pattern():
+    patterns = list(url_patterns())
+    assert len(patterns) > 150  # the admin's and each app's
+    for route, _ in patterns:
+        assert concrete_path(route, {"runbook_key": "r", "knowledge_key": "k"}).startswith("/")
+
+
+def test_anonymous_visitors_are_sent_to_login_or_refused_everywhere(site):
+    wrong = []
+    for name, path in every_path(site[1]):
+        for method in ("get", "post"):
+            response = getattr(Client(enforce_csrf_checks=True), method)(path)
+            status, location = response.status_code, response.get("Location", "")
+            if name in PUBLIC and method == "get":
+                ok = status in PUBLIC[name]
+            elif name in TOKEN_APIS:
+                ok = status in (401, 403, 405)
+            elif method == "post":
+                ok = status in (401, 403, 405) or (status == 302 and LOGIN_REDIRECT.match(location))
+            else:
+                ok = (status == 302 and LOGIN_REDIRECT.match(location)) or status in (401, 403, 405)
+            if not ok:
+                wrong.append(f"{method.upper()} {path} ({name}) → {status} {location}")
+    assert wrong == []
+
+
+def test_every_post_without_a_csrf_token_is_refused_and_changes_nothing(site, alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    before = fingerprint()
+    wrong = []
+    for values in site:
+        for name, path in every_path(values):
+            response = client.post(path, {"value": "changed", "note": "x"})
+            # The one CSRF-exempt view is token-authenticated: no token, no entry.
+            expected = 401 if name == "api_events" else 403
+            if response.status_code != expected:
+                wrong.append(f"POST {path} ({name}) → {response.status_code}")
+    assert wrong == []
+    assert changed_tables(before) == []
+
+
+def test_no_get_changes_anything_and_actions_refuse_get(site, alice):
+    client = CsrfClient()
+    client.force_login(alice)
+    before = fingerprint()
+    wrong, refused = [], set()
+    for values in site:
+        for name, path in every_path(values):
+            response = client.get(path)
+            if response.status_code >= 500 and name != "healthz":  # 503 = a health report
+                wrong.append(f"GET {path} ({name}) → {response.status_code}")
+            if response.status_code == 405:
+                refused.add(name)
+    assert wrong == []
+    assert changed_tables(before) == []
+    assert ACTIONS - refused == set()
+
+
+def test_a_viewer_reads_but_every_write_is_refused(site):
+    viewer = make_user("victor", role=roles.VIEWER)
+    client = CsrfClient()
+    client.force_login(viewer)
+    dashboard = client.get("/")
+    assert dashboard.status_code == 200
+    assert "(viewer)" in dashboard.content.decode()
+    assert "New postmortem" not in dashboard.content.decode()
+    before = fingerprint()
+    wrong = []
+    for values in site:
+        for name, path in every_path(values):
+            if name in PUBLIC or name in TOKEN_APIS or name in ("logout", "admin:logout"):
+                continue
+            response = client.post(path, {"value": "changed", "note": "x"}, htmx=True)
+            ok = (response.status_code == 403
+                  and "Your role is viewer" in response.content.decode())
+            if not ok:
+                wrong.append(f"POST {path} ({name}) → {response.status_code}")
+    assert wrong == []
+    assert changed_tables(before) == []
+
+
+@pytest.mark.parametrize("role, admin_status", [
+    (roles.VIEWER, 302), (roles.EDITOR, 302), (roles.ADMIN, 200)])
+def test_only_admins_reach_the_admin_site(db, role, admin_status):
+    client = Client()
+    client.force_login(make_user(f"someone-{role}", role=role))
+    assert client.get("/admin/").status_code == admin_status
+    assert client.get("/admin/incidents/apitoken/").status_code == admin_status
+
+
+def test_set_role_command_moves_a_user_between_roles(db):
+    from django.core.management import call_command
+    user = make_user("dana", role=roles.VIEWER)
+    call_command("set_role", "dana", "editor")
+    assert roles.role_of(user) == roles.EDITOR
+    call_command("set_role", "dana", "admin")
+    user.refresh_from_db()
+    assert roles.role_of(user) == roles.ADMIN and user.is_staff
+    call_command("set_role", "dana", "viewer")
+    user.refresh_from_db()
+    assert roles.role_of(user) == roles.VIEWER and not user.is_staff
+
+
+class InlineCodeFinder(HTMLParser):
+    """Collects scripts (with their nonce), inline handlers, style attributes and <style>."""
+
+    def __init__(self):
+        super().__init__()
+        self.scripts, self.handlers, self.styles = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "script":
+            self.scripts.append(attributes)
+        if tag == "style":
+            self.styles.append("<style>")
+        for name, _ in attrs:
+            if name.startswith("on"):
+                self.handlers.append(f"<{tag} {name}>")
+            if name == "style":
+                self.styles.append(f"<{tag} style>")
+
+
+def test_every_page_has_a_nonce_csp_and_no_inline_code(site, alice):
+    client = CsrfClient()
+    client.force_login(alice)
+    pages = 0
+    for values in site[:1]:
+        for name, path in every_path(values):
+            response = client.get(path)
+            if response.status_code != 200 or "text/html" not in response["Content-Type"]:
+                continue
+            pages += 1
+            policy = response["Content-Security-Policy"]
+            for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'",
+                              "default-src 'self'", "style-src 'self'"):
+                assert directive in policy, (path, directive)
+            finder = InlineCodeFinder()
+            finder.feed(response.content.decode())
+            assert finder.handlers == [] and finder.styles == [], (path, finder.handlers,
+                                                                  finder.styles)
+            inline = [script for script in finder.scripts if "src" not in script]
+            if inline:
+                nonce = re.search(r"script-src 'self' 'nonce-([^']+)'", policy).group(1)
+                assert all(script.get("nonce") == nonce for script in inline), path
+            assert all(script["src"].startswith("/static/") for script in finder.scripts
+                       if "src" in script), path
+            if name.startswith("incidents:") and finder.scripts:
+                nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
+                assert all(script.get("nonce") == nonce for script in finder.scripts), path
+            if "/htmx" in response.content.decode():
+                assert '"includeIndicatorStyles": false' in response.content.decode(), path
+    assert pages > 25
