@@ -3,6 +3,7 @@
 No Docker engine runs here, so the test runs each service's command itself, with the
 environment compose would give it, against the local PostgreSQL test database and Redis.
 """
+import json
 import os
 import re
 import socket
@@ -121,11 +122,24 @@ def test_the_web_command_serves_the_app_under_gunicorn_with_production_settings(
                                      headers={"X-Forwarded-Proto": "https"})
         with urllib.request.urlopen(css, timeout=10) as response:
             assert response.status == 200
+        missing = urllib.request.Request(f"http://127.0.0.1:{port}/no-such-page/", headers={
+            "X-Forwarded-Proto": "https", "X-Request-ID": "deploy-check-1"})
+        with pytest.raises(urllib.error.HTTPError) as not_found:
+            urllib.request.urlopen(missing, timeout=10)
+        assert not_found.value.headers["X-Request-ID"] == "deploy-check-1"
         plain_http = urllib.request.Request(f"http://127.0.0.1:{port}/accounts/login/")
         with pytest.raises(urllib.error.HTTPError) as redirect:
             urllib.request.build_opener(NoRedirect).open(plain_http, timeout=10)
         assert redirect.value.code == 301
         assert redirect.value.headers["Location"].startswith("https://")
+        # Logs are JSON lines; the application's and gunicorn's both carry the request id.
+        output = wait_for_output(process, log, r'"request_id": "deploy-check-1".*"status": "404"', 10)
+        lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+        mine = [line for line in lines if line.get("request_id") == "deploy-check-1"]
+        assert {"logger": "django.request", "level": "WARNING",
+                "message": "Not Found: /no-such-page/"}.items() <= mine[0].items()
+        assert "time" in mine[0]
+        assert any(line["logger"] == "gunicorn.access" and line["status"] == "404" for line in mine)
     finally:
         stop(process)
 
