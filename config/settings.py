@@ -301,5 +301,6 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # django-guid says at INFO level on every request that it made an id; not news.
-    "loggers": {"django_guid": {"level": "WARNING"}},
+    # django-axes narrates each successful sign-in at INFO; scarlog.auth already logs it.
+    "loggers": {"django_guid": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
