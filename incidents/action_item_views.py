@@ -63,7 +63,14 @@ def domain_set(request, pk):
 def action_item_add(request, pk):
     """Add an action item (type, description, owner, due date)."""
     pm = get_object_or_404(Postmortem, pk=pk)
-    owner = get_user_model().objects.filter(pk=request.POST.get("owner") or None).first()
+    owner_id = request.POST.get("owner", "")
+    owner = None
+    if owner_id:
+        owner = (get_user_model().objects.filter(pk=owner_id).first()
+                 if owner_id.isdigit() else None)
+        if owner is None:
+            messages.error(request, "Owner: choose a person from the list.")
+            return redirect(_back(pm.pk))
     try:
         due = date.fromisoformat(request.POST.get("due_date", ""))
     except ValueError:

@@ -90,7 +90,8 @@ def parse_event(payload) -> EventInput:
         raise EventError("body", "The body must be a JSON object.")
     unknown = sorted(set(payload) - set(KEYS))
     if unknown:
-        raise EventError(unknown[0], f"Unknown field(s): {', '.join(unknown)}.")
+        raise EventError(unknown[0], "Unknown field(s): "
+                                     f"{', '.join(repr(key) for key in unknown)}.")
     for key in REQUIRED:
         if key not in payload:
             raise EventError(key, f"{key} is required.")

@@ -8,8 +8,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -166,12 +166,16 @@ def policies_markdown(request):
     return HttpResponse(export_policies(), content_type=MARKDOWN_TYPE)
 
 
-def _back(request, fallback: str) -> str:
+def _back(request, fallback: str) -> HttpResponseRedirect:
+    """A redirect to the POSTed `next` when it is a path on this site, else to `fallback`.
+
+    (redirect() would try a bare word such as "0" as a view name and fail with a 500.)
+    """
     target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                       require_https=request.is_secure()):
-        return target
-    return fallback
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return HttpResponseRedirect(target)
+    return HttpResponseRedirect(fallback)
 
 
 @require_POST
@@ -183,7 +187,7 @@ def link(request):
         target = find_target(request.POST.get("target_kind", ""), request.POST.get("target", ""))
     except LinkError as exc:
         messages.error(request, f"Not linked ({exc.field}): {exc}")
-        return redirect(_back(request, fallback))
+        return _back(request, fallback)
     linked = request.POST.get("action", "link") != "unlink"
     changed = set_link(postmortem, target, linked)
     name = describe(target)
@@ -193,7 +197,7 @@ def link(request):
                          else f"{name} was already linked to “{summary}”.")
     else:
         messages.success(request, f"Unlinked {name} from “{summary}”.")
-    return redirect(_back(request, fallback))
+    return _back(request, fallback)
 
 
 @require_GET
