@@ -22,12 +22,20 @@ ALWAYS_ALLOWED_URL_NAMES = frozenset({"logout"})
 
 
 def role_of(user) -> str:
-    """Return "admin", "editor" or "viewer" for a signed-in `user` (see module docstring)."""
-    if user.is_superuser:
-        return ADMIN
-    if any(group.name == EDITORS_GROUP for group in user.groups.all()):
-        return EDITOR
-    return VIEWER
+    """Return "admin", "editor" or "viewer" for a signed-in `user` (see module docstring).
+
+    Read once per user object (a request's user answers from the cache; set_role clears it).
+    """
+    cached = getattr(user, "_scarlog_role", None)
+    if cached is None:
+        if user.is_superuser:
+            cached = ADMIN
+        elif user.groups.filter(name=EDITORS_GROUP).exists():
+            cached = EDITOR
+        else:
+            cached = VIEWER
+        user._scarlog_role = cached
+    return cached
 
 
 def can_write(user) -> bool:
@@ -52,6 +60,7 @@ def set_role(user, role: str) -> None:
         user.groups.add(editors)
     else:
         user.groups.remove(editors)
+    user._scarlog_role = None
 
 
 class RoleMiddleware:

@@ -325,8 +325,13 @@ def link_entry(entry: MishapEntry, postmortem: Postmortem, user=None) -> MishapE
 
 
 def current_entries():
-    """Entries no correction replaced: the ones every total counts."""
-    return MishapEntry.objects.filter(correction__isnull=True)
+    """Entries no correction replaced: the ones every total counts.
+
+    NOT EXISTS rather than the reverse relation's IS NULL: PostgreSQL plans the anti join
+    from an index, where the LEFT JOIN form hashed all 1,000,000 entries per page.
+    """
+    return MishapEntry.objects.filter(
+        ~Exists(MishapEntry.objects.filter(corrects_id=OuterRef("pk"))))
 
 
 # --- Periods -------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from django.db.models import (
 )
 from django.urls import reverse
 
-from costlog.models import MishapEntry
+from costlog.services import current_entries
 from incidents.models import ActionItem, Postmortem
 from knowledge.models import KnowledgeEntry, Policy
 from runbooks.models import Runbook
@@ -55,23 +55,30 @@ class LoopStep:
     links: list[tuple[str, str]] = field(default_factory=list)
 
 
-def with_loop_steps(queryset):
+def with_loop_steps(queryset, single: bool = False):
     """`queryset` of postmortems annotated with step_<key> booleans and loop_missing (0–7),
-    all computed in SQL (one query, any number of postmortems)."""
-    outer = OuterRef("pk")
+    all computed in SQL (one query, any number of postmortems). `single`: the queryset
+    holds one postmortem, so each link is looked up by index rather than by hashing all."""
+    # "id IN (subquery)" rather than a correlated EXISTS: PostgreSQL hashes each linked
+    # set once (hashed SubPlan) instead of probing an index once per postmortem.
+    def linked(ids):
+        if single:
+            return Exists(ids.filter(postmortem_id=OuterRef("pk")))
+        return ExpressionWrapper(Q(pk__in=ids), output_field=BooleanField())
+
     flags = {
-        "step_incident": Exists(MishapEntry.objects.filter(postmortem=outer,
-                                                           correction__isnull=True)),
+        "step_incident": linked(current_entries().filter(postmortem__isnull=False)
+                                .values("postmortem_id")),
         "step_postmortem": ExpressionWrapper(Q(status=Postmortem.Status.FINAL),
                                              output_field=BooleanField()),
-        "step_pattern": Exists(KnowledgeEntry.postmortems.through.objects.filter(
-            postmortem_id=outer)),
-        "step_policy": Exists(Policy.postmortems.through.objects.filter(postmortem_id=outer)),
-        "step_runbook": Exists(Runbook.postmortems.through.objects.filter(postmortem_id=outer)),
+        "step_pattern": linked(KnowledgeEntry.postmortems.through.objects
+                               .values("postmortem_id")),
+        "step_policy": linked(Policy.postmortems.through.objects.values("postmortem_id")),
+        "step_runbook": linked(Runbook.postmortems.through.objects.values("postmortem_id")),
         "step_code_change": ExpressionWrapper(~Q(fix_commit_sha=""),
                                               output_field=BooleanField()),
-        "step_ci_gate": Exists(ActionItem.objects.filter(
-            postmortem=outer, kind__in=CI_GATE_KINDS, status=ActionItem.Status.SHIPPED)),
+        "step_ci_gate": linked(ActionItem.objects.filter(
+            kind__in=CI_GATE_KINDS, status=ActionItem.Status.SHIPPED).values("postmortem_id")),
     }
     missing = Value(0)
     for name in flags:
@@ -82,11 +89,10 @@ def with_loop_steps(queryset):
 
 def loop_for(postmortem: Postmortem) -> list[LoopStep]:
     """The seven steps of `postmortem`, with links to what each step points at."""
-    pm = with_loop_steps(Postmortem.objects.filter(pk=postmortem.pk)).get()
+    pm = with_loop_steps(Postmortem.objects.filter(pk=postmortem.pk), single=True).get()
     links = {
         "incident": [(entry.title, reverse("costlog:entry_detail", args=[entry.pk]))
-                     for entry in MishapEntry.objects.filter(postmortem=pm,
-                                                             correction__isnull=True)],
+                     for entry in current_entries().filter(postmortem=pm)],
         "postmortem": [(f"finalized {pm.finalized_utc:%Y-%m-%d %H:%M} UTC", "")]
         if pm.finalized_utc else [],
         "pattern": [(f"{entry.key}: {entry.name}", entry.get_absolute_url())

@@ -145,15 +145,18 @@ def test_only_admins_reach_the_admin_site(db, role, admin_status):
 
 def test_set_role_command_moves_a_user_between_roles(db):
     from django.core.management import call_command
-    user = make_user("dana", role=roles.VIEWER)
+    from django.contrib.auth import get_user_model
+    make_user("dana", role=roles.VIEWER)
+
+    def dana():  # a fresh object, as the next request would load
+        return get_user_model().objects.get(username="dana")
+
     call_command("set_role", "dana", "editor")
-    assert roles.role_of(user) == roles.EDITOR
+    assert roles.role_of(dana()) == roles.EDITOR
     call_command("set_role", "dana", "admin")
-    user.refresh_from_db()
-    assert roles.role_of(user) == roles.ADMIN and user.is_staff
+    assert roles.role_of(dana()) == roles.ADMIN and dana().is_staff
     call_command("set_role", "dana", "viewer")
-    user.refresh_from_db()
-    assert roles.role_of(user) == roles.VIEWER and not user.is_staff
+    assert roles.role_of(dana()) == roles.VIEWER and not dana().is_staff
 
 
 class InlineCodeFinder(HTMLParser):

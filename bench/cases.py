@@ -1,0 +1,35 @@
+"""The pages the suite measures, in the order of its table."""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Case:
+    """`path` may hold {final} (a final postmortem id) or {draft} (the client's draft id);
+    a POST case sends `form` with {version} filled from the client's draft version."""
+
+    name: str
+    method: str
+    path: str
+    form: tuple = ()
+    token: bool = False
+
+
+HELLO = "hello (bare view)"
+CASES = [
+    Case(HELLO, "GET", "/bench/hello"),
+    Case("dashboard", "GET", "/"),
+    Case("postmortem page", "GET", "/postmortems/{final}/"),
+    Case("autosave", "POST", "/postmortems/{draft}/field/summary/",
+         form=(("summary", "Vendor outage stopped order routing for {version} minutes."),
+               ("base_version", "{version}"))),
+    Case("cost totals", "GET", "/costs/"),
+    Case("gate API", "GET", "/api/gate/domain-3", token=True),
+    Case("search", "GET", "/search/?q=pending+orders"),
+    Case("loop gaps", "GET", "/loop/"),
+]
+
+
+def fill(case: Case, values: dict) -> tuple[str, str, dict]:
+    """(method, path, form data) of `case` with `values` ({final}, {draft}, {version})."""
+    form = {key: value.format(**values) for key, value in case.form}
+    return case.method, case.path.format(**values), form

@@ -1,0 +1,139 @@
+"""The benchmark data generator and preparation, run by bench/run.py once per database.
+
+    python bench/seed.py POSTMORTEMS ITEMS COSTS   (environment from bench/run.py)
+
+Seeds the database once (skipped when it already holds postmortems and entries; the
+SQL and what it writes are in bench/sql.py): final postmortems with timeline entries,
+contributing factors and references, action items, mishap entries, and the real
+knowledge base, policies and runbooks of ../shared/data. Then prepares a run: the user
+`bench` (editor), a gate:read token, 20 fresh drafts for the autosave clients, the
+static files, and the query count of each page. Prints one JSON object on stdout.
+"""
+import json
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"
+sys.path.insert(0, str(PROJECT_DIR))
+
+import django  # noqa: E402
+import sql  # noqa: E402
+from cases import CASES, fill  # noqa: E402
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def seed(postmortems: int, items: int, costs: int) -> None:
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from costlog.models import MishapEntry, RootPattern
+    from incidents.models import Postmortem
+    from knowledge.kb_yaml import import_yaml
+    from knowledge.models import KnowledgeEntry
+    from knowledge.policies_md import import_policies
+    from runbooks.docs_io import import_runbooks
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if not Postmortem.objects.exists():
+            # The rows are consistent by construction: skip the per-row immutability and
+            # foreign-key triggers while loading them (a superuser's bulk load), then
+            # restore them before the UPDATE that finalizes and before the cost log,
+            # whose triggers copy figures into the totals tables.
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            cursor.execute(sql.SEED_USERS_SQL)
+            cursor.execute(sql.SEED_POSTMORTEMS_SQL,
+                           {"summaries": sql.SUMMARIES, "fixes": sql.FIXES,
+                            "count": postmortems})
+            cursor.execute(sql.SEED_CHILDREN_SQL, {"events": sql.EVENTS, "factors": sql.FACTORS})
+            cursor.execute(sql.SEED_ITEMS_SQL, {"postmortems": postmortems, "items": items})
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+            cursor.execute(sql.FINALIZE_SQL)
+            log(f"  seeded {postmortems:,} postmortems, {items:,} action items")
+    with transaction.atomic(), connection.cursor() as cursor:
+        if not MishapEntry.objects.exists():
+            # Check foreign keys per statement: millions of deferred checks queued until
+            # COMMIT slow down far more than linearly.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            patterns = list(RootPattern.objects.order_by("id").values_list("id", flat=True))[:6]
+            cursor.execute(sql.SEED_ENTRIES_SQL, {"titles": sql.TITLES, "count": costs})
+            cursor.execute("ANALYZE costlog_mishapentry")
+            cursor.execute("SELECT min(id), max(id) FROM costlog_mishapentry")
+            first, last = cursor.fetchone()
+            for after in range(first - 1, last, 100_000):
+                cursor.execute(sql.SEED_PATTERNS_SQL, {"patterns": patterns, "after": after})
+            cursor.execute(sql.SEED_CORRECTIONS_SQL)
+            log(f"  seeded {costs:,} mishap entries")
+    with connection.cursor() as cursor:
+        if not KnowledgeEntry.objects.exists():
+            import_yaml((SHARED_DATA / "ai-knowledge-base.yaml").read_text(encoding="utf-8"))
+            import_policies((SHARED_DATA / "policies.md").read_text(encoding="utf-8"))
+            import_runbooks(SHARED_DATA / "docs" / "v2")
+            for entry, pm in zip(KnowledgeEntry.objects.all()[:5],
+                                 Postmortem.objects.order_by("created_utc")[:5], strict=False):
+                entry.postmortems.add(pm)
+        cursor.execute("VACUUM ANALYZE")  # what autovacuum does some time after a bulk load
+    log(f"  data ready in {time.perf_counter() - started:.0f} s")
+
+
+def prepare() -> dict:
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from config import roles
+    from incidents import services
+    from incidents.api_tokens import create_token
+    from incidents.models import Postmortem
+
+    call_command("collectstatic", verbosity=0, interactive=False)
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    roles.set_role(user, roles.EDITOR)
+    _, token = create_token("bench", user, ["gate:read"])
+    occurred = datetime.now(UTC) - timedelta(hours=2)
+    drafts = [str(services.create_draft(user, occurred_utc=occurred, trigger="provider_outage").pk)
+              for _ in range(20)]
+    finals = [str(pk) for pk in Postmortem.objects.filter(status="final")
+              .order_by("?").values_list("pk", flat=True)[:200]]
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    values = {"final": finals[0], "draft": drafts[0], "version": 0}
+    queries = {}
+    for case in CASES:
+        method, path, data = fill(case, values)
+        headers = {"Authorization": f"Bearer {token}"} if case.token else {}
+        with CaptureQueriesContext(connection) as captured:
+            if method == "POST":
+                response = client.post(path, data, headers={"HX-Request": "true", **headers})
+            else:
+                response = client.get(path, headers=headers)
+        if response.status_code != 200:
+            raise SystemExit(f"{case.name}: {method} {path} answered {response.status_code}")
+        queries[case.name] = len(captured.captured_queries)
+    # The query-count autosave used drafts[0]; the load starts each draft at its version.
+    versions = {drafts[0]: 1}
+    return {"session_cookie": settings.SESSION_COOKIE_NAME, "session": session, "token": token,
+            "drafts": drafts, "versions": versions, "finals": finals, "queries": queries,
+            "postmortems": Postmortem.objects.filter(status="final").count()}
+
+
+def main() -> None:
+    postmortems, items, costs = (int(arg) for arg in sys.argv[1:4])
+    django.setup()
+    seed(postmortems, items, costs)
+    print(json.dumps(prepare()))
+
+
+if __name__ == "__main__":
+    main()
