@@ -35,6 +35,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 CSRF = "b" * 32  # a CSRF secret sent as both cookie and header
+# The pages issue 7 sets targets for; search and loop gaps are measured as figures only.
+TARGET_PAGES = ("dashboard", "postmortem page", "autosave", "cost totals", "gate API")
 
 
 def ensure_database(name: str, reseed: bool) -> None:
@@ -95,7 +97,8 @@ def stop(process: subprocess.Popen) -> None:
 
 def drive(port: int, case, prepared: dict, clients: int, seconds: float) -> dict:
     """Run wrk (bench/load.lua) with CLIENTS connections, one per thread, for SECONDS
-    (GET pages get a 2-second warm-up run first); returns wrk's figures (see load.lua)."""
+    (GET pages get a 2-second single-connection warm-up first); returns wrk's figures
+    (see load.lua)."""
     values = {"final": "{final}", "draft": "{draft}", "version": "{version}"}
     method, path, form = fill(case, values)
     if "{final}" in path:
@@ -109,14 +112,17 @@ def drive(port: int, case, prepared: dict, clients: int, seconds: float) -> dict
         headers.append(f"Authorization: Bearer {prepared['token']}")
     drafts = prepared["drafts"][:clients]
     env = dict(os.environ, BENCH_METHOD=method, BENCH_PATHS="\n".join(paths),
-               BENCH_HEADERS="\n".join(headers), BENCH_FORM=urllib.parse.urlencode(form),
+               BENCH_HEADERS="\n".join(headers), BENCH_FORM=urllib.parse.urlencode(form).replace("%7Bversion%7D", "{version}"),
                BENCH_DRAFTS=",".join(drafts),
                BENCH_VERSIONS=",".join(str(prepared["versions"].get(d, 0)) for d in drafts))
     command = ["wrk", f"-t{clients}", f"-c{clients}", "--timeout", "30s",
                "-s", str(BENCH_DIR / "load.lua"), f"http://127.0.0.1:{port}"]
     if method == "GET":
-        subprocess.run([*command[:1], "-d2s", *command[1:]], env=env, check=True,
-                       capture_output=True)
+        # Warm every worker up with one connection, so no queued warm-up request is still
+        # running when the measured run starts.
+        warm = ["wrk", "-t1", "-c1", "-d2s", "-s", str(BENCH_DIR / "load.lua"),
+                f"http://127.0.0.1:{port}"]
+        subprocess.run(warm, env=env, check=True, capture_output=True)
     result = subprocess.run([*command[:1], f"-d{seconds:g}s", *command[1:]], env=env,
                             check=True, capture_output=True, text=True)
     figures = json.loads(result.stdout.strip().splitlines()[-1])
@@ -158,23 +164,30 @@ def report(runs: dict, args) -> None:
           f"{'queries':>8} {'1k median':>10} {big_label + '/1k':>8} {'errors':>7}")
     for case in CASES:
         result, base = big["results"][case.name], small["results"][case.name]
+        if not result["requests"] or not base["requests"]:
+            print(f"{case.name:<20} no request completed within {args.seconds:g} s")
+            continue
         ratio = result["median_ms"] / base["median_ms"]
         print(f"{case.name:<20} {result['median_ms']:>6.1f}ms {result['p95_ms']:>6.1f}ms "
               f"{result['rps']:>7.1f} {result['rps'] / hello_rps:>8.0%} "
               f"{big['prepared']['queries'][case.name]:>8} {base['median_ms']:>8.1f}ms "
               f"{ratio:>7.2f}x {result['non_2xx'] + result['socket_errors']:>7}")
     autosave = big["results"]["autosave"]
+    def p95_within(result, ms):
+        return bool(result["requests"]) and result["p95_ms"] <= ms
+
     checks = [
-        ("autosave p95 <= 100 ms", autosave["p95_ms"] <= 100),
+        ("autosave p95 <= 100 ms", p95_within(autosave, 100)),
         ("autosave >= 30% of hello throughput", autosave["rps"] >= 0.3 * hello_rps),
-        ("dashboard p95 <= 300 ms", big["results"]["dashboard"]["p95_ms"] <= 300),
-        ("cost totals p95 <= 300 ms", big["results"]["cost totals"]["p95_ms"] <= 300),
+        ("dashboard p95 <= 300 ms", p95_within(big["results"]["dashboard"], 300)),
+        ("cost totals p95 <= 300 ms", p95_within(big["results"]["cost totals"], 300)),
     ]
-    for case in CASES[1:]:
-        ratio = (big["results"][case.name]["median_ms"]
-                 / small["results"][case.name]["median_ms"])
-        checks.append((f"{case.name}: {big_label} median <= 1.5x 1k", ratio <= 1.5))
-    print("\nTargets:")
+    for name in TARGET_PAGES:
+        big_result, small_result = big["results"][name], small["results"][name]
+        ratio = (big_result["median_ms"] / small_result["median_ms"]
+                 if big_result["requests"] and small_result["requests"] else float("inf"))
+        checks.append((f"{name}: {big_label} median <= 1.5x 1k", ratio <= 1.5))
+    print("\nTargets (issue 7; search and loop gaps are figures only):")
     for name, met in checks:
         print(f"  [{'met' if met else 'MISSED'}] {name}")
 

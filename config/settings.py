@@ -135,6 +135,12 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Each web process keeps its own small cache (cost totals, keyed so that they are never
+# stale: costlog.services.cached_totals_by_pattern). Nothing depends on it being shared,
+# so the web keeps working when Redis is down.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                      "LOCATION": "scarlog"}}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 
@@ -487,6 +488,30 @@ def totals_by_pattern(period: Period = ALL_TIME, root_cause: str = "") -> tuple[
     ).aggregate(**aggregates)
     return totals, PatternTotal(None, grand["low"] or ZERO, grand["high"] or ZERO,
                                 grand["entries"], grand["near_misses"])
+
+
+TOTALS_CACHE_SECONDS = 300
+
+
+def cached_totals_by_pattern(period: Period = ALL_TIME, root_cause: str = ""):
+    """totals_by_pattern(), served from the cache when nothing was logged since.
+
+    The cost log is append-only (a correction or a link is a new entry), so totals that
+    depend on entries alone are keyed by the newest entry id: a new entry changes the key,
+    and no stale total is ever served. A root-cause class filter also reads postmortems
+    (a draft's root cause can change), so it is computed fresh every time. Entries kept
+    TOTALS_CACHE_SECONDS at most (pattern names are read with the totals).
+    """
+    if root_cause not in ("", UNLINKED):
+        return totals_by_pattern(period, root_cause)
+    newest = MishapEntry.objects.aggregate(newest=Max("id"))["newest"] or 0
+    key = (f"costlog:totals:{newest}:{period.start and period.start.isoformat()}:"
+           f"{period.end and period.end.isoformat()}:{root_cause}")
+    found = cache.get(key)
+    if found is None:
+        found = totals_by_pattern(period, root_cause)
+        cache.set(key, found, TOTALS_CACHE_SECONDS)
+    return found
 
 
 def incident_table(period: Period = ALL_TIME, root_cause: str = "", pattern: RootPattern | None = None):

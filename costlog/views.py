@@ -85,7 +85,7 @@ def _chart_rows(rows: list[services.PatternTotal]) -> list[dict]:
 @with_filters
 def totals(request, filters):
     """Totals by root pattern for a period (and root-cause class), as a table and a chart."""
-    rows, grand = services.totals_by_pattern(filters["period"], filters["root_cause"])
+    rows, grand = services.cached_totals_by_pattern(filters["period"], filters["root_cause"])
     context = {
         **_filter_context(filters),
         "rows": rows,
@@ -104,7 +104,7 @@ def totals(request, filters):
 @with_filters
 def totals_csv(request, filters):
     """The totals table as CSV (USD with two decimals); the last row is the grand total."""
-    rows, grand = services.totals_by_pattern(filters["period"], filters["root_cause"])
+    rows, grand = services.cached_totals_by_pattern(filters["period"], filters["root_cause"])
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="mishap-costs-{filters["period"].key}.csv"'

@@ -17,7 +17,7 @@ from django.utils import timezone
 from incidents.meetings import annotate_meeting_held
 from incidents.models import ActionItem, Classification, GateOverride, Postmortem, Reminder
 
-ITEM_LIMIT = 200
+ITEM_LIMIT = 50
 DRAFT_LIMIT = 20
 GROUPINGS = ("owner", "domain")
 
@@ -76,8 +76,9 @@ def open_items(filters: Filters, today: date):
 def dashboard(filters: Filters, today: date) -> dict:
     """Everything the dashboard shows; see the module docstring for the query budget."""
     items = open_items(filters, today)
+    # Count due_date (never null), not id: the (status, due_date) index answers it alone.
     counts = items.order_by().aggregate(
-        open=Count("id"), overdue=Count("id", filter=Q(due_date__lt=today))
+        open=Count("due_date"), overdue=Count("due_date", filter=Q(due_date__lt=today))
     )
     listed = list(items[:ITEM_LIMIT])
     drafts = Postmortem.objects.filter(status=Postmortem.Status.DRAFT)

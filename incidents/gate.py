@@ -46,6 +46,10 @@ class BlockingItem:
         }
 
 
+# At most this many blocking items are listed in one answer (all are counted).
+BLOCKING_LISTED = 100
+
+
 @dataclass(frozen=True)
 class GateResult:
     """The gate's answer for a domain: open or not, why, blocking items, active override."""
@@ -54,18 +58,19 @@ class GateResult:
     known_domain: bool
     blocking: list[BlockingItem]
     override: GateOverride | None
+    blocking_count: int = 0
 
     @property
     def open(self) -> bool:
-        return not self.blocking or self.override is not None
+        return not self.blocking_count or self.override is not None
 
     @property
     def message(self) -> str:
         if not self.known_domain:
             return f"Gate open: no postmortem is classified in domain {self.domain!r} (unknown domain)."
-        if not self.blocking:
+        if not self.blocking_count:
             return f"Gate open: every finalized postmortem in {self.domain!r} is closed out."
-        count = f"{len(self.blocking)} open action item{'s' if len(self.blocking) != 1 else ''}"
+        count = f"{self.blocking_count} open action item{'s' if self.blocking_count != 1 else ''}"
         if self.override is not None:
             return (f"Gate open by override until {self.override.until_utc:%Y-%m-%d %H:%M} UTC "
                     f"({self.override.created_by.get_username()}: {self.override.reason}); "
@@ -80,11 +85,16 @@ class GateResult:
                         "until_utc": self.override.until_utc.isoformat()}
         return {"domain": self.domain, "open": self.open, "known_domain": self.known_domain,
                 "message": self.message, "override": override,
+                "blocking_count": self.blocking_count,
                 "blocking": [blocking.as_dict() for blocking in self.blocking]}
 
 
 def check_gate(domain: str, now: datetime | None = None) -> GateResult:
-    """The gate for `domain` (a slug; ClassificationError otherwise) at `now` (UTC)."""
+    """The gate for `domain` (a slug; ClassificationError otherwise) at `now` (UTC).
+
+    `blocking_count` counts every open item; `blocking` lists the first BLOCKING_LISTED
+    by due date, so the answer stays small when a domain has thousands open.
+    """
     domain = clean_domain(domain)
     now = now or timezone.now()
     items = (
@@ -101,7 +111,9 @@ def check_gate(domain: str, now: datetime | None = None) -> GateResult:
         .select_related("created_by").order_by("-until_utc").first()
     )
     known = Classification.objects.filter(domain=domain).exists()
-    return GateResult(domain, known, [BlockingItem(item) for item in items], override)
+    listed = [BlockingItem(item) for item in items[:BLOCKING_LISTED]]
+    count = len(listed) if len(listed) < BLOCKING_LISTED else items.count()
+    return GateResult(domain, known, listed, override, count)
 
 
 @transaction.atomic

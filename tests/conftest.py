@@ -78,6 +78,14 @@ def make_user(username: str, role: str = roles.EDITOR, **fields):
     return user
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty per-process cache (cached cost totals hold rows of
+    the test that computed them)."""
+    from django.core.cache import cache
+    cache.clear()
+
+
 @pytest.fixture
 def alice(db):
     """The operator who writes postmortems (an editor)."""

@@ -259,3 +259,21 @@ def test_an_admin_records_an_override_signed_with_their_name(item, db):
     assert response.status_code == 302, response.content.decode()[:2000]
     override = GateOverride.objects.get()
     assert override.created_by == admin and gate.check_gate("trading").open
+
+
+def test_a_domain_with_many_open_items_lists_the_first_hundred_and_counts_all(
+        final_postmortem, alice, capsys):
+    services.set_domain(final_postmortem, "trading", user=alice)
+    ActionItem.objects.bulk_create(
+        ActionItem(postmortem=final_postmortem, kind="test", description=f"Test {n}",
+                   owner=alice, due_date=date(2026, 1, 1) + timedelta(days=n))
+        for n in range(130))
+    result = gate.check_gate("trading")
+    assert result.blocking_count == 130 and len(result.blocking) == gate.BLOCKING_LISTED
+    assert result.blocking[0].item.description == "Test 0"  # earliest due first
+    body = result.as_dict()
+    assert body["open"] is False and body["blocking_count"] == 130
+    assert body["message"] == "Gate closed: 130 open action items from finalized postmortems block 'trading'."
+    with pytest.raises(SystemExit):
+        call_command("gate", "trading")
+    assert "… and 30 more" in capsys.readouterr().out

@@ -187,3 +187,18 @@ def test_posts_without_a_csrf_token_are_refused(alice, root_patterns, real_cost_
     client.force_login(alice)
     response = client.post(NEW_ENTRY, entry_post(root_patterns))
     assert response.status_code == 403 and not MishapResource.objects.exists()
+
+
+def test_cached_totals_change_the_moment_an_entry_is_logged(alice_client, root_patterns,
+                                                           real_cost_log):
+    def feature_mismatch_row():
+        page = alice_client.get(TOTALS, {"period": "all"}).content.decode()
+        start = page.index(">Feature mismatch</a>")
+        return page[start:start + 400]
+
+    before = feature_mismatch_row()
+    assert '<td class="num">$150</td><td class="num">$250</td>' in before
+    assert feature_mismatch_row() == before  # the second view may come from the cache
+    alice_client.post(NEW_ENTRY, entry_post(root_patterns, cost_low_usd="1000",
+                                            cost_high_usd="1000"))
+    assert '<td class="num">$1,150</td><td class="num">$1,250</td>' in feature_mismatch_row()

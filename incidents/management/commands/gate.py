@@ -34,5 +34,7 @@ class Command(BaseCommand):
                     f"“{row['description']}”, owner {row['owner']}, due {row['due']}, "
                     f"{row['status']}; {row['missing_evidence']}"
                 )
+            if result.blocking_count > len(result.blocking):
+                self.stdout.write(f"  … and {result.blocking_count - len(result.blocking)} more")
         if not result.open:
             raise SystemExit(1)
