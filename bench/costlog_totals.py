@@ -17,64 +17,12 @@ import argparse
 import time
 
 from common import ensure_database, median, p95, signed_in_client, timed, use_database
+from sql import SEED_CORRECTIONS_SQL, SEED_ENTRIES_SQL, SEED_PATTERNS_SQL, TITLES
 
 BENCH_DATABASE = "scarlog_bench"
 use_database(BENCH_DATABASE)
 
 import django  # after use_database(): DATABASE_URL must be set before Django starts
-
-TITLES = [
-    "Silent fallback to heuristics in inference", "Deployment left trading rules disabled",
-    "Prescreening produced constant scores", "Feature list diverged between train and serve",
-    "Position limit ignored pending orders", "Training entry point used for inference",
-    "HPO sweep ran on a stale image", "Endpoint left running over the weekend",
-]
-
-SEED_ENTRIES_SQL = """
-INSERT INTO costlog_mishapentry (occurred_utc, logged_zone, title, what_happened, root_cause,
-    root_cause_items, resources_affected, duration, cost_low_usd, cost_high_usd,
-    cost_approximate, cost_note, near_miss, prevention_items, correction_reason, origin,
-    created_utc)
-SELECT ts, 'ET', (%(titles)s::text[])[1 + g %% 8] || ' (run ' || g || ')',
-    'Jobs ran for ' || (g %% 90) || ' minutes before anyone noticed the identical results.',
-    'An exception was caught and replaced by a default; nobody checked the output.',
-    '["first failure", "second failure"]', 'SageMaker Training (ml.m5.xlarge)', '~20 minutes',
-    CASE WHEN near THEN 0 ELSE low END, CASE WHEN near THEN 0 ELSE round(low * (1 + r2)::numeric, 2) END,
-    NOT near, '', near, '["Fail fast", "Verify outputs"]', '', 'import', ts
-FROM (
-    SELECT g, timestamptz '2021-11-20' + random() * interval '1826 days' AS ts,
-           random() < 0.05 AS near, round(exp(random() * 8)::numeric, 2) AS low, random() AS r2
-    FROM generate_series(1, %(count)s) AS g
-) AS s
-"""
-
-# Run per 100,000 ids: one statement queuing millions of deferred foreign-key checks
-# slows down far more than linearly.
-SEED_PATTERNS_SQL = """
-INSERT INTO costlog_entrypattern (entry_id, pattern_id, position)
-SELECT id, (%(patterns)s::bigint[])[1 + id %% 6], 1 FROM costlog_mishapentry
-WHERE id > %(after)s AND id <= %(after)s + 100000;
-INSERT INTO costlog_entrypattern (entry_id, pattern_id, position)
-SELECT id, (%(patterns)s::bigint[])[1 + (id %% 6 + 1 + id %% 5) %% 6], 2
-FROM costlog_mishapentry WHERE id %% 10 < 3 AND id > %(after)s AND id <= %(after)s + 100000;
-"""
-
-SEED_CORRECTIONS_SQL = """
-WITH corrected AS (
-    INSERT INTO costlog_mishapentry (occurred_utc, logged_zone, title, what_happened, root_cause,
-        root_cause_items, resources_affected, duration, cost_low_usd, cost_high_usd,
-        cost_approximate, cost_note, near_miss, prevention_items, corrects_id,
-        correction_reason, origin, created_utc)
-    SELECT occurred_utc, logged_zone, title, what_happened, root_cause, root_cause_items,
-        resources_affected, duration, cost_low_usd * 2, cost_high_usd * 2, cost_approximate,
-        cost_note, near_miss, prevention_items, id, 'Invoice arrived', 'form', now()
-    FROM costlog_mishapentry WHERE id % 100 = 0 AND corrects_id IS NULL
-    RETURNING id, corrects_id
-)
-INSERT INTO costlog_entrypattern (entry_id, pattern_id, position)
-SELECT corrected.id, link.pattern_id, link.position
-FROM corrected JOIN costlog_entrypattern AS link ON link.entry_id = corrected.corrects_id;
-"""
 
 
 def seed(entries: int) -> None:
