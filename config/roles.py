@@ -1,9 +1,9 @@
 """Roles: viewers read, editors write, admins manage users, API tokens and taxonomies.
 
-- admin: a superuser. Only admins reach /admin/ (users and their roles, API tokens, root
-  patterns, rates) and admins write everything editors write.
+- admin: a superuser. Only admins reach /admin/ (users and their roles, API tokens, the
+  root-pattern taxonomy) and admins write everything editors write.
 - editor: a member of the "Editors" group. Writes drafts, finalizes, amendments, action
-  items, cost entries, runbooks, checklist runs and knowledge links.
+  items, cost entries and resource rates, runbooks, checklist runs and knowledge links.
 - viewer: every other signed-in user. A new account is a viewer until an admin grants
   more (fail closed: a missing group never means "may write").
 
