@@ -3,7 +3,8 @@ meeting (72-hour countdown, nearest first) or to reconvene; reminders that faile
 
 Source rule: 002_c5de36bc64e2efd7.txt ("scheduled, not delivered"): what has not shipped
 must be the first thing anyone sees. A constant number of queries whatever the row count:
-one for the counts, one for the listed items (at most ITEM_LIMIT), one for drafts, one
+one for the counts, one for the listed items (the ITEM_LIMIT earliest due, shown grouped by
+owner or domain), one for drafts, one
 each for the owner and domain filter choices, one for active planning-gate overrides,
 one for failed reminders.
 """
@@ -57,7 +58,7 @@ class Filters:
 
 
 def open_items(filters: Filters, today: date):
-    """Open and in-progress items matching `filters`, grouped, overdue (earliest due) first."""
+    """Open and in-progress items matching `filters`, overdue (earliest due) first."""
     items = ActionItem.objects.filter(status__in=ActionItem.OPEN_STATUSES)
     if filters.owner:
         items = items.filter(owner__username=filters.owner)
@@ -67,10 +68,21 @@ def open_items(filters: Filters, today: date):
         items = items.filter(postmortem__classification__domain=filters.domain)
     if filters.overdue:
         items = items.filter(due_date__lt=today)
-    group_key = "owner__username" if filters.group == "owner" else "postmortem__classification__domain"
     return items.select_related("owner", "postmortem", "postmortem__classification").order_by(
-        group_key, "due_date", "id"
+        "due_date", "id"
     )
+
+
+def _group_key(filters: Filters):
+    """Sort key showing listed items under their owner (or domain), earliest due first."""
+    if filters.group == "owner":
+        return lambda item: (item.owner.get_username(), item.due_date, item.pk)
+
+    def by_domain(item):
+        domain = getattr(getattr(item.postmortem, "classification", None), "domain", "")
+        return (domain == "", domain, item.due_date, item.pk)  # "(no domain)" last
+
+    return by_domain
 
 
 def dashboard(filters: Filters, today: date) -> dict:
@@ -80,7 +92,8 @@ def dashboard(filters: Filters, today: date) -> dict:
     counts = items.order_by().aggregate(
         open=Count("due_date"), overdue=Count("due_date", filter=Q(due_date__lt=today))
     )
-    listed = list(items[:ITEM_LIMIT])
+    # The ITEM_LIMIT earliest-due items (an index read), then shown grouped.
+    listed = sorted(items[:ITEM_LIMIT], key=_group_key(filters))
     drafts = Postmortem.objects.filter(status=Postmortem.Status.DRAFT)
     # Drafts waiting for their meeting come first, the nearest 72-hour deadline on top.
     draft_rows = list(annotate_meeting_held(drafts).order_by(

@@ -80,3 +80,17 @@ def test_an_active_gate_override_shows_on_the_dashboard(alice_client, alice, bob
     page = alice_client.get("/").content.decode()
     assert "<strong>trading</strong> open until" in page and "Hotfix for a live order bug" in page
     assert "<strong>2</strong> open action items" in page
+
+
+def test_past_the_limit_the_earliest_due_items_are_listed_under_their_owner(alice_client, alice,
+                                                                            bob):
+    from incidents.dashboard import ITEM_LIMIT
+    pm = final_in("trading", alice)
+    # alice's items are all due late; bob's are due early: the listed ones are bob's.
+    for n in range(ITEM_LIMIT):
+        action_items.add_item(pm, "rule", f"Late {n}", alice, TODAY + timedelta(days=100 + n))
+        action_items.add_item(pm, "rule", f"Early {n}", bob, TODAY + timedelta(days=n))
+    page = alice_client.get("/").content.decode()
+    assert f'<h3 class="group">bob <span class="hint">{ITEM_LIMIT}</span></h3>' in page
+    assert '<h3 class="group">alice' not in page and "Late 0" not in page
+    assert f"{ITEM_LIMIT} more" in page
