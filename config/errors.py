@@ -1,7 +1,7 @@
 """Server-error pages: 503 when the database is unreachable, 500 otherwise.
 
-Both pages are standalone (no base template, no context processors): they must render
-without the database. They carry the request id (config logging, X-Request-ID) so a
+Both pages extend templates/standalone.html (no base.html, no context processors):
+they must render without the database. They carry the request id (config logging, X-Request-ID) so a
 user's report can be matched to the JSON log line.
 """
 import sys

@@ -51,6 +51,8 @@ CHILD_MODELS = ("TimelineEntry", "ContributingFactor", "Reference", "ScanAnswer"
 # One advisory-lock key for "append to the chain" (PostgreSQL), so two finalizes at once
 # cannot both chain to the same previous seal.
 CHAIN_LOCK_KEY = 0x5CA2_106
+# verify_log() reads seals and the records they seal this many at a time.
+VERIFY_CHUNK = 500
 
 
 def _row(instance) -> dict:
@@ -64,25 +66,40 @@ def _digest(payload) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def postmortem_content_sha256(postmortem_id, apps=global_apps) -> str:
-    """SHA-256 (hex) of a postmortem's canonical content, read fresh from the database.
-
-    `apps` lets a migration pass its historical registry. Raises DoesNotExist when the
-    postmortem is gone.
-    """
-    postmortem = apps.get_model("incidents", "Postmortem").objects.get(pk=postmortem_id)
-    payload = {"postmortem": _row(postmortem)}
+def postmortem_content_sha256s(postmortem_ids, apps=global_apps) -> dict:
+    """{postmortem id: SHA-256 (hex) of its canonical content}, read fresh from the database
+    in one query per table, whatever the number of ids; an id that no longer exists is
+    left out. `apps` lets a migration pass its historical registry."""
+    ids = list(postmortem_ids)
+    payloads = {pm.pk: {"postmortem": _row(pm), **{name: [] for name in CHILD_MODELS}}
+                for pm in apps.get_model("incidents", "Postmortem").objects.filter(pk__in=ids)}
     for name in CHILD_MODELS:
-        model = apps.get_model("incidents", name)
-        payload[name] = [_row(r) for r in model.objects.filter(postmortem_id=postmortem_id)
-                         .order_by("id")]
-    return _digest(payload)
+        rows = apps.get_model("incidents", name).objects.filter(postmortem_id__in=ids)
+        for row in rows.order_by("id"):
+            payloads[row.postmortem_id][name].append(_row(row))
+    return {pk: _digest(payload) for pk, payload in payloads.items()}
+
+
+def postmortem_content_sha256(postmortem_id, apps=global_apps) -> str:
+    """SHA-256 (hex) of one postmortem's canonical content; DoesNotExist when it is gone."""
+    found = postmortem_content_sha256s([postmortem_id], apps)
+    if not found:
+        raise apps.get_model("incidents", "Postmortem").DoesNotExist(postmortem_id)
+    return next(iter(found.values()))
+
+
+def amendment_content_sha256s(amendment_ids, apps=global_apps) -> dict:
+    """{amendment id: SHA-256 (hex) of its stored columns}; a missing id is left out."""
+    amendments = apps.get_model("incidents", "Amendment").objects.filter(pk__in=list(amendment_ids))
+    return {amendment.pk: _digest({"amendment": _row(amendment)}) for amendment in amendments}
 
 
 def amendment_content_sha256(amendment_id, apps=global_apps) -> str:
-    """SHA-256 (hex) of an amendment's stored columns, read fresh from the database."""
-    amendment = apps.get_model("incidents", "Amendment").objects.get(pk=amendment_id)
-    return _digest({"amendment": _row(amendment)})
+    """SHA-256 (hex) of one amendment's stored columns; DoesNotExist when it is gone."""
+    found = amendment_content_sha256s([amendment_id], apps)
+    if not found:
+        raise apps.get_model("incidents", "Amendment").DoesNotExist(amendment_id)
+    return next(iter(found.values()))
 
 
 def chain_sha256(previous: str, kind: str, object_id, content_sha256: str) -> str:
@@ -132,37 +149,43 @@ class VerifyReport:
 def verify_log() -> VerifyReport:
     """Recompute every seal's content hash and chain link, in order; list every mismatch.
 
-    Also reports final postmortems and amendments that have no seal. Reads only.
+    Also reports final postmortems and amendments that have no seal. Reads only, in
+    chunks of VERIFY_CHUNK seals (six queries a chunk).
     """
     from incidents.models import Amendment, LogSeal, Postmortem
 
     report = VerifyReport()
     previous = ""
-    for seal in LogSeal.objects.order_by("id").iterator():
-        report.checked += 1
-        try:
+    seals = LogSeal.objects.order_by("id")
+    last_id = 0
+    while chunk := list(seals.filter(id__gt=last_id)[:VERIFY_CHUNK]):
+        last_id = chunk[-1].id
+        postmortems = postmortem_content_sha256s(
+            s.postmortem_id for s in chunk if s.kind == LogSeal.Kind.POSTMORTEM)
+        amendments = amendment_content_sha256s(
+            s.amendment_id for s in chunk if s.kind == LogSeal.Kind.AMENDMENT)
+        for seal in chunk:
+            report.checked += 1
             if seal.kind == LogSeal.Kind.POSTMORTEM:
                 label, object_id = f"postmortem {seal.postmortem_id}", seal.postmortem_id
-                current = postmortem_content_sha256(seal.postmortem_id)
+                current = postmortems.get(seal.postmortem_id)
             else:
                 label, object_id = (f"amendment {seal.amendment_id} of postmortem "
                                     f"{seal.postmortem_id}"), seal.amendment_id
-                current = amendment_content_sha256(seal.amendment_id)
-        except (Postmortem.DoesNotExist, Amendment.DoesNotExist):
-            current = "deleted"
-        if current == "deleted":
-            report.problems.append(f"{label}: deleted after it was sealed (seal {seal.id})")
-        elif current != seal.content_sha256:
-            report.problems.append(
-                f"{label}: its content changed after it was sealed at "
-                f"{seal.sealed_utc:%Y-%m-%d %H:%M:%S} UTC (seal {seal.id}: stored "
-                f"{seal.content_sha256[:16]}…, now {current[:16]}…)")
-        expected = chain_sha256(previous, seal.kind, object_id, seal.content_sha256)
-        if expected != seal.chain_sha256:
-            report.problems.append(
-                f"seal {seal.id} ({label}): the chain is broken here; the seal or the one "
-                "before it was edited or removed")
-        previous = seal.chain_sha256
+                current = amendments.get(seal.amendment_id)
+            if current is None:
+                report.problems.append(f"{label}: deleted after it was sealed (seal {seal.id})")
+            elif current != seal.content_sha256:
+                report.problems.append(
+                    f"{label}: its content changed after it was sealed at "
+                    f"{seal.sealed_utc:%Y-%m-%d %H:%M:%S} UTC (seal {seal.id}: stored "
+                    f"{seal.content_sha256[:16]}…, now {current[:16]}…)")
+            expected = chain_sha256(previous, seal.kind, object_id, seal.content_sha256)
+            if expected != seal.chain_sha256:
+                report.problems.append(
+                    f"seal {seal.id} ({label}): the chain is broken here; the seal or the one "
+                    "before it was edited or removed")
+            previous = seal.chain_sha256
     report.head = previous
     sealed = LogSeal.objects.filter(kind=LogSeal.Kind.POSTMORTEM).values("postmortem_id")
     unsealed = (Postmortem.objects.filter(status=Postmortem.Status.FINAL)

@@ -1,40 +1,24 @@
 """In real Chromium: the OWASP payloads stored in every Markdown field (amendment notes,
 a mishap entry, a runbook body) run nothing when the pages are opened, hovered and their
 links clicked: no dialog, no CSP violation (nothing even tried to run)."""
-from datetime import UTC, datetime
 
 import pytest
 
-from costlog.services import EntryInput, record_entry
 from incidents import services
 from incidents.models import Postmortem
-from runbooks.models import Runbook
 from tests.conftest import fill_complete_draft, make_user
 from tests.test_browser_postmortem import (
     browser,  # noqa: F401  (module-scoped Chromium)
     signed_in_page,
 )
-from tests.xss_payloads import OWASP_PAYLOADS
-
-ALL_PAYLOADS = "\n\n".join(OWASP_PAYLOADS)
+from tests.xss_payloads import store_payloads
 
 
 @pytest.fixture
 def pages_with_payloads(transactional_db, root_patterns, real_runbooks):
     alice = make_user("alice", password="alice-password-1")
     pm = services.finalize(fill_complete_draft(Postmortem.objects.create(created_by=alice)), alice)
-    for payload in OWASP_PAYLOADS:
-        services.add_amendment(pm, alice, payload)
-    entry = record_entry(EntryInput(
-        occurred_utc=datetime(2026, 3, 2, 14, 30, tzinfo=UTC), logged_zone="UTC",
-        title="Payload entry", what_happened=ALL_PAYLOADS, root_cause=ALL_PAYLOADS,
-        root_cause_items=OWASP_PAYLOADS, prevention_items=OWASP_PAYLOADS,
-        patterns=[next(iter(root_patterns.values()))], cost_low_usd=1, cost_high_usd=1,
-    ), user=alice)
-    runbook = Runbook.objects.get(key="ops-04")
-    runbook.body = "# Payloads\n\n" + ALL_PAYLOADS
-    runbook.save()
-    return [f"/postmortems/{pm.pk}/", f"/costs/entries/{entry.pk}/", "/runbooks/ops-04/"]
+    return list(store_payloads(alice, pm, root_patterns).values())
 
 
 def test_owasp_payloads_in_every_markdown_field_stay_inert_in_chromium(

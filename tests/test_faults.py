@@ -19,6 +19,7 @@ from django.test import Client, override_settings
 
 from incidents.models import Amendment, LogSeal, Postmortem, Reminder
 from incidents.tasks import sweep_reminders
+from tests.test_deployment import NoRedirect
 
 CSRF = "a" * 32  # a CSRF secret the client sends as cookie and header alike
 DEAD_REDIS = "redis://127.0.0.1:1/0"
@@ -37,11 +38,6 @@ def http(live_server, session: str, path: str, data: dict | None = None):
             return response.status, response.read().decode(), response.headers
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode(), error.headers
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
 
 
 def terminate_own_backend(sender, instance, created, **kwargs):

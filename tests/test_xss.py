@@ -3,18 +3,12 @@ and the OWASP XSS filter-evasion payloads come out inert from each of them: amen
 notes, a mishap entry's what happened / root cause / its items / prevention items, and a
 runbook body. Plain-text fields (the seven-field template) are escaped, not rendered."""
 import re
-from datetime import UTC, datetime
 
 import pytest
 
-from costlog.services import EntryInput, record_entry
-from incidents import services
 from incidents.markdown import render_markdown
-from runbooks.models import Runbook
 from tests.conftest import PROJECT_DIR
-from tests.xss_payloads import OWASP_PAYLOADS, dangerous_parts
-
-ALL_PAYLOADS = "\n\n".join(OWASP_PAYLOADS)
+from tests.xss_payloads import ALL_PAYLOADS, OWASP_PAYLOADS, dangerous_parts, store_payloads
 
 
 def test_the_checker_finds_what_a_raw_payload_would_run():
@@ -44,22 +38,8 @@ def test_markdown_is_rendered_in_one_place_only():
 
 def test_payloads_in_every_markdown_field_render_inert(alice_client, alice, final_postmortem,
                                                        root_patterns, real_runbooks):
-    for payload in OWASP_PAYLOADS:
-        services.add_amendment(final_postmortem, alice, payload)
-    entry = record_entry(EntryInput(
-        occurred_utc=datetime(2026, 3, 2, 14, 30, tzinfo=UTC), logged_zone="UTC",
-        title="Payload entry", what_happened=ALL_PAYLOADS, root_cause=ALL_PAYLOADS,
-        root_cause_items=OWASP_PAYLOADS, prevention_items=OWASP_PAYLOADS,
-        patterns=[next(iter(root_patterns.values()))], cost_low_usd=1, cost_high_usd=1,
-    ), user=alice)
-    runbook = Runbook.objects.get(key="ops-04")
-    runbook.body = "# Payloads\n\n" + ALL_PAYLOADS
-    runbook.save()
-
     pages = {
-        "amendment notes": f"/postmortems/{final_postmortem.pk}/",
-        "mishap entry fields": f"/costs/entries/{entry.pk}/",
-        "runbook body": "/runbooks/ops-04/",
+        **store_payloads(alice, final_postmortem, root_patterns),
         "runbook history": "/runbooks/ops-04/history/",
         "search results": "/search/?q=alert",
     }

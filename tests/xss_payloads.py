@@ -1,5 +1,6 @@
 """Payloads from the OWASP XSS Filter Evasion Cheat Sheet (plus Markdown link forms and
 known sanitizer mutations), and a checker for a rendered page: nothing in it may run."""
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 OWASP_PAYLOADS = [
@@ -64,6 +65,33 @@ OWASP_PAYLOADS = [
     "<javascript:alert(1)>",
     "[reference][r]\n\n[r]: javascript:alert(1)",
 ]
+
+ALL_PAYLOADS = "\n\n".join(OWASP_PAYLOADS)
+
+
+def store_payloads(user, final_postmortem, root_patterns) -> dict[str, str]:
+    """Every payload in every Markdown field: one amendment each on `final_postmortem`, a
+    mishap entry's text fields and items, the body of runbook ops-04 (runbooks imported).
+    Returns {what: page path} of the pages that render them."""
+    from costlog.services import EntryInput, record_entry
+    from incidents import services
+    from runbooks.models import Runbook
+
+    for payload in OWASP_PAYLOADS:
+        services.add_amendment(final_postmortem, user, payload)
+    entry = record_entry(EntryInput(
+        occurred_utc=datetime(2026, 3, 2, 14, 30, tzinfo=UTC), logged_zone="UTC",
+        title="Payload entry", what_happened=ALL_PAYLOADS, root_cause=ALL_PAYLOADS,
+        root_cause_items=OWASP_PAYLOADS, prevention_items=OWASP_PAYLOADS,
+        patterns=[next(iter(root_patterns.values()))], cost_low_usd=1, cost_high_usd=1,
+    ), user=user)
+    runbook = Runbook.objects.get(key="ops-04")
+    runbook.body = "# Payloads\n\n" + ALL_PAYLOADS
+    runbook.save()
+    return {"amendment notes": f"/postmortems/{final_postmortem.pk}/",
+            "mishap entry fields": f"/costs/entries/{entry.pk}/",
+            "runbook body": "/runbooks/ops-04/"}
+
 
 FORBIDDEN_TAGS = {"script", "style", "iframe", "frame", "frameset", "object", "embed", "base",
                   "meta", "svg", "math", "isindex", "xmp", "noscript", "applet"}
