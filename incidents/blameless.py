@@ -60,6 +60,15 @@ _BLAME_WORDS = re.compile(r"\b(?:human\s+error|careless(?:ness)?|negligen(?:t|ce
                           r"(?:his|her|their)\s+fault|to\s+blame)\b", re.IGNORECASE)
 
 
+_FAILURE_PHRASE = re.compile(rf"\b(?:{_FAILURES})\b", re.IGNORECASE)
+
+
+def mentions_failure(text: str) -> bool:
+    """True when `text` holds a failure phrase ("forgot", "failed to", …): only then can a
+    person's name make it blame-flavoured, so callers may skip reading people's names."""
+    return bool(_FAILURE_PHRASE.search(text or ""))
+
+
 def _person_failure(names: tuple[str, ...]) -> re.Pattern:
     people = _PEOPLE
     if names:

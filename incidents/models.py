@@ -368,6 +368,15 @@ class Postmortem(models.Model):
             )
         super().save(*args, **kwargs)
 
+    def save_locked_draft(self, update_fields: list[str]) -> None:
+        """Write `update_fields` of a draft whose row this transaction has locked (SELECT
+        ... FOR UPDATE) and found to be a draft (incidents.revisions.save_with_revision).
+
+        The lock keeps it a draft until the commit, so save()'s re-read of the stored
+        status is skipped; PostgreSQL's trigger still refuses any write to a final row.
+        """
+        super().save(update_fields=update_fields)
+
     def delete(self, *args, **kwargs):
         """Delete a draft; raises ImmutableRecordError if the stored row is final."""
         if self._stored_row_is_final():

@@ -11,7 +11,7 @@ refused save leaves your text in your form until you choose.
 Issue 3 ("Three people edit at once"), 001_60b217100959449d.txt (the 30-minute meeting).
 """
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Max
@@ -44,10 +44,12 @@ class EditConflict(Exception):
 
 @dataclass(frozen=True)
 class Saved:
-    """An accepted save: the key and its new version."""
+    """An accepted save: the key, its new version, and the postmortem as read under the
+    row lock with the save applied (None only where a caller builds one itself)."""
 
     key: str
     version: int
+    postmortem: Postmortem | None = field(default=None, compare=False, repr=False)
 
 
 def parse_base_version(raw) -> int:
@@ -66,10 +68,9 @@ def current_versions(postmortem: Postmortem) -> dict[str, int]:
     return {row["key"]: row["newest"] for row in rows}
 
 
-@transaction.atomic
 def save_with_revision(postmortem: Postmortem, field: str, key: str, values: dict,
                        base_version: int, editor: str, user,
-                       write: Callable[[Postmortem], None]) -> Saved:
+                       write: Callable[[Postmortem], None], *, locked: bool = False) -> Saved:
     """Check the version of `key`, call `write(locked_postmortem)`, append the revision.
 
     `values` (JSON-able) is what the page saved; `editor` the page's id (X-Scarlog-Editor;
@@ -77,15 +78,29 @@ def save_with_revision(postmortem: Postmortem, field: str, key: str, values: dic
     writes nothing and returns the current version. Raises EditConflict when a newer
     version came from another page with different values, ImmutableRecordError when the
     postmortem is final; `write` may raise its own errors, which roll everything back.
-    The postmortem row lock serialises saves to one draft, so versions never collide.
+    The postmortem row lock serialises saves to one draft, so versions never collide;
+    `write` gets the locked row and may save its fields with save_locked_draft().
+
+    `locked`: True when the caller read `postmortem` with select_for_update() inside the
+    transaction.atomic() block it calls this from (the row is then not read again;
+    RuntimeError outside a transaction). Otherwise the row is locked here, in a
+    transaction of its own.
     """
-    locked = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
-    require_draft(locked)
-    revisions = FieldRevision.objects.filter(postmortem=locked, key=key)
-    newest = revisions.select_related("author").order_by("-version").first()
+    if not locked:
+        with transaction.atomic():
+            row = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
+            return save_with_revision(row, field, key, values, base_version, editor, user,
+                                      write, locked=True)
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("save_with_revision(locked=True) runs inside the transaction that "
+                           "locked the postmortem row.")
+    require_draft(postmortem)
+    revisions = FieldRevision.objects.filter(postmortem=postmortem, key=key)
+    newest = revisions.order_by("-version").only("version", "values").first()
     current = newest.version if newest else 0
     if newest is not None and newest.values == values:
-        return Saved(key, current)  # the same values again (a blur after typing): no change
+        # The same values again (a blur after typing): no change.
+        return Saved(key, current, postmortem)
     if base_version > current:
         raise FieldError("base_version", f"base_version: {base_version} is newer than the "
                                          f"stored version {current} of {key}; reload the page.")
@@ -94,11 +109,13 @@ def save_with_revision(postmortem: Postmortem, field: str, key: str, values: dic
         if editor:
             newer = newer.exclude(editor=editor)
         if newer.exists():
-            raise EditConflict(key, base_version, newest)
-    write(locked)
-    FieldRevision.objects.create(postmortem=locked, field=field, key=key, version=current + 1,
-                                 values=values, editor=editor[:40], author=user)
-    return Saved(key, current + 1)
+            raise EditConflict(key, base_version,
+                               revisions.select_related("author").get(pk=newest.pk))
+    write(postmortem)
+    FieldRevision.objects.create(postmortem=postmortem, field=field, key=key,
+                                 version=current + 1, values=values, editor=editor[:40],
+                                 author=user)
+    return Saved(key, current + 1, postmortem)
 
 
 def history(postmortem: Postmortem, field: str) -> list[FieldRevision]:

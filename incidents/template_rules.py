@@ -45,6 +45,7 @@ FIELDS = [
 # only when the postmortem's template is long-form.
 LONG_FORM_SECTIONS = [(str(section.value), str(section.label)) for section in Section]
 FIELD_LABELS = dict(FIELDS) | dict(LONG_FORM_SECTIONS)
+LONG_FORM_KEYS = tuple(key for key, _ in LONG_FORM_SECTIONS)
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,42 @@ def check_long_form(postmortem: Postmortem) -> list[FieldStatus]:
         "lessons_learned": check_section("Lessons learned", postmortem.lessons_learned),
     }
     return [FieldStatus(key, label, messages[key]) for key, label in LONG_FORM_SECTIONS]
+
+
+# The fields held in the postmortem row itself, whose statuses need no other row.
+SCALAR_FIELD_KEYS = frozenset({"summary", "root_cause", "fix", "prevention"}
+                              | {key for key, _ in LONG_FORM_SECTIONS})
+
+
+def check_scalar_field(postmortem: Postmortem, key: str) -> FieldStatus:
+    """The status of one field held in the postmortem row (a key of SCALAR_FIELD_KEYS, or
+    "owner_sentiment"), computed exactly as check_postmortem() / check_long_form() do.
+
+    What an autosave answers with: saving one such field changes no other field's status.
+    Raises KeyError for another key.
+    """
+    if key == "owner_sentiment":
+        return FieldStatus(key, FIELD_LABELS[key], [] if postmortem.owner_sentiment.strip()
+                           else ["empty"])
+    if key not in SCALAR_FIELD_KEYS:
+        raise KeyError(key)
+    if key in LONG_FORM_KEYS:
+        return next(status for status in check_long_form(postmortem) if status.key == key)
+    messages = {
+        "summary": lambda: check_summary(postmortem.summary),
+        "root_cause": lambda: check_root_cause(postmortem.root_cause),
+        "fix": lambda: check_fix(postmortem.fix_commit_sha, postmortem.fix_description,
+                                 postmortem.fix_ticket_link),
+        "prevention": lambda: check_prevention(postmortem.prevention),
+    }[key]()
+    return FieldStatus(key, dict(FIELDS)[key], messages)
+
+
+def progress_keys(postmortem: Postmortem) -> list[str]:
+    """The keys of the fields the progress panel counts, in order: the seven, then the
+    four long-form sections when the postmortem's template is long-form."""
+    keys = [key for key, _ in FIELDS]
+    return keys + list(LONG_FORM_KEYS) if postmortem.is_long_form else keys
 
 
 def check_postmortem(postmortem: Postmortem) -> list[FieldStatus]:

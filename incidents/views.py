@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Count
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -37,6 +38,7 @@ from incidents.models import (
     ROOT_CAUSE_DEFINITIONS,
     SECTION_HINTS,
     ImmutableRecordError,
+    PendingMark,
     Postmortem,
     Reference,
     RootCause,
@@ -128,8 +130,7 @@ def _draft_context(pm: Postmortem, **extra) -> dict:
     record_statuses = template_rules.check_record(pm, flagged)
     status_by_key = {status.key: status for status in statuses + record_statuses}
     optional_keys = ["owner_sentiment"]
-    status_by_key["owner_sentiment"] = template_rules.FieldStatus(
-        "owner_sentiment", template_rules.FIELD_LABELS["owner_sentiment"], [] if pm.owner_sentiment.strip() else ["empty"])
+    status_by_key["owner_sentiment"] = template_rules.check_scalar_field(pm, "owner_sentiment")
     if not pm.is_long_form:
         # The long-form sections are optional here: shown, checked for shape, never required.
         for status in template_rules.check_long_form(pm):
@@ -218,9 +219,53 @@ def _render_field_answer(request, pm: Postmortem, field_key: str, errors=None,
     return render(request, "incidents/partials/field_answer.html", context)
 
 
+def _render_scalar_field_answer(request, pm: Postmortem, field_key: str, errors,
+                                saved) -> HttpResponse:
+    """The htmx answer to an autosave of a field held in the postmortem row (summary, root
+    cause, fix, prevention, a long-form section, owner sentiment): the field's messages,
+    its new version and its line of the progress panel, out of band.
+
+    `pm` is the row as saved (read under the save's lock), or as stored when the input
+    was refused, annotated with `field_marked` (the field is marked pending trace review).
+    Such a save changes no other field's status, so no other row of the postmortem is
+    read (static/js/autosave.js recounts "N of M fields complete").
+    """
+    status = template_rules.check_scalar_field(pm, field_key)
+    marks = {}
+    if pm.field_marked:
+        mark = pm.pending_marks.filter(field=field_key).select_related("marked_by").first()
+        marks = {field_key: mark} if mark else {}
+    blame = {}
+    if field_key in ("summary", "prevention"):
+        text = getattr(pm, field_key)
+        names = services.people_names() if blameless.mentions_failure(text) else ()
+        blame = {field_key: blameless.check(text, names)}
+    context = {
+        "pm": pm,
+        "field_status": status,
+        "input_errors": errors,
+        "saved": saved,
+        "versions": {saved.key: saved.version} if saved else {},
+        "blame": blame,
+        "pending_marks": marks,
+        "markable_fields": meeting_record.MARKABLE_FIELDS,
+        "history_fields": revisions.HISTORY_FIELDS,
+        "optional_keys": ["owner_sentiment",
+                          *([] if pm.is_long_form else template_rules.LONG_FORM_KEYS)],
+        "progress_item_only": True,
+        "progress_status": status if field_key in template_rules.progress_keys(pm) else None,
+    }
+    if field_key == "impact":
+        # The stated figure changed: refresh the comparison with the cost log too.
+        context |= _cost_context(pm, []) | {"cost_oob": True}
+    return render(request, "incidents/partials/field_answer.html", context)
+
+
 def _versioned_save(request, pm: Postmortem, field_key: str, key: str, mine: dict,
-                    base_version: int, write, labels: dict, container: str):
-    """Save through incidents.revisions.save_with_revision with this page's editor id.
+                    base_version: int, write, labels: dict, container: str,
+                    locked: bool = False):
+    """Save through incidents.revisions.save_with_revision with this page's editor id
+    (`locked` as there).
 
     Returns (Saved, None), or (None, the refusal to send): 409 with both values on a
     conflict (`labels`, `container` as for _render_conflict), 409 for a final
@@ -229,7 +274,7 @@ def _versioned_save(request, pm: Postmortem, field_key: str, key: str, mine: dic
     try:
         saved = revisions.save_with_revision(
             pm, field_key, key, mine, base_version,
-            request.headers.get("X-Scarlog-Editor", ""), request.user, write)
+            request.headers.get("X-Scarlog-Editor", ""), request.user, write, locked=locked)
     except revisions.EditConflict as conflict:
         return None, _render_conflict(request, field_key, conflict, labels, mine, container)
     except ImmutableRecordError:
@@ -357,40 +402,43 @@ def postmortem_field(request, pk, name):
 
     POST: the field's value and `base_version`. A stale version another page moved on
     answers 409 with both values (keep mine / keep theirs); every save is appended to the
-    field's revision history (incidents.revisions).
+    field's revision history (incidents.revisions). The postmortem row is read once,
+    locked, for the whole check-and-save.
     """
-    pm = _get_postmortem_for_user(request, pk)
-    try:
-        form = field_form(name, request.POST, pm)
-    except KeyError:
-        raise Http404(f"No such field: {name}") from None
-    if pm.is_final:
-        return _resend_or_final_refusal(request, pm, form, {name: getattr(pm, name)})
-    try:
-        base_version = revisions.parse_base_version(request.POST.get("base_version"))
-    except services.FieldError as exc:
-        return _bad_request(str(exc))
+    if name not in FIELD_OF_INPUT:
+        raise Http404(f"No such field: {name}")
     field_key = FIELD_OF_INPUT[name]
     errors, saved = [], None
-    if form.is_valid():
-        value = form.cleaned_data[name]
+    with transaction.atomic():
+        marked = PendingMark.objects.filter(postmortem=OuterRef("pk"), field=field_key)
+        pm = get_object_or_404(
+            Postmortem.objects.select_for_update().annotate(field_marked=Exists(marked)), pk=pk)
+        form = field_form(name, request.POST, pm)
+        if pm.is_final:
+            return _resend_or_final_refusal(request, pm, form, {name: getattr(pm, name)})
+        try:
+            base_version = revisions.parse_base_version(request.POST.get("base_version"))
+        except services.FieldError as exc:
+            return _bad_request(str(exc))
+        if form.is_valid():
+            value = form.cleaned_data[name]
 
-        def write(locked):
-            setattr(locked, name, value)
-            locked.save(update_fields=[name, "updated_utc"])
+            def write(locked):
+                setattr(locked, name, value)
+                locked.save_locked_draft([name, "updated_utc"])
 
-        saved, refusal = _versioned_save(
-            request, pm, field_key, name, {name: request.POST.get(name, "")}, base_version,
-            write, {name: form.fields[name].label}, f"#section-{field_key}")
-        if refusal:
-            return refusal
-    else:
-        errors = [f"{form.fields[name].label}: {e}" for e in form.errors.get(name, [])]
+            saved, refusal = _versioned_save(
+                request, pm, field_key, name, {name: request.POST.get(name, "")}, base_version,
+                write, {name: form.fields[name].label}, f"#section-{field_key}", locked=True)
+            if refusal:
+                return refusal
+        else:
+            errors = [f"{form.fields[name].label}: {e}" for e in form.errors.get(name, [])]
     if not request.htmx:
         for error in errors:
             messages.error(request, error)
         return redirect("incidents:postmortem_detail", pk=pm.pk)
-    return _render_field_answer(request, pm, field_key, errors, saved)
+    return _render_scalar_field_answer(request, pm, field_key, errors, saved)
 
 
 @require_POST
@@ -409,7 +457,7 @@ def postmortem_fix_deferred(request, pk):
 
     def write(locked):
         locked.fix_description = DEFERRED_FIX_TEXT
-        locked.save(update_fields=["fix_description", "updated_utc"])
+        locked.save_locked_draft(["fix_description", "updated_utc"])
 
     _, refusal = _versioned_save(
         request, pm, "fix", "fix_description", {"fix_description": DEFERRED_FIX_TEXT},

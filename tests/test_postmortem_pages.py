@@ -103,8 +103,42 @@ def test_autosave_stores_the_summary_and_answers_with_its_messages(alice_client,
     assert response.status_code == 200
     assert 'id="feedback-summary"' in body
     assert "Summary has 45 words; the template asks for at most 40." in body
-    assert 'id="progress" class="progress" aria-label="Template progress" hx-swap-oob="true"' in body
+    # The answer carries the field's line of the progress panel (the page recounts
+    # "N of M"), not the whole panel.
+    assert '<li id="progress-summary" class="todo" hx-swap-oob="true">' in body
+    assert "1 to do" in body
+    assert 'id="progress" ' not in body
     assert Postmortem.objects.get(pk=pm.pk).summary.count("word") == 45
+
+
+def test_autosave_of_the_summary_reads_no_other_row_of_the_draft(
+        alice_client, alice):
+    """A save's cost does not grow with the draft's timeline, factors and references."""
+    empty = services.create_draft(alice)
+    full = fill_complete_draft(services.create_draft(alice))
+    counts = []
+    for pm in (empty, full):
+        with CaptureQueriesContext(connection) as captured:
+            response = alice_client.post(url("postmortem_field", pm.pk, "summary"),
+                                         {"summary": "Quotes stopped.", "base_version": "0"},
+                                         htmx=True)
+        assert response.status_code == 200
+        sql = [query["sql"] for query in captured.captured_queries if "incidents_" in query["sql"]]
+        counts.append(len(sql))
+        for table in ("timelineentry", "contributingfactor", "reference", "scananswer"):
+            assert not [query for query in sql if f"incidents_{table}" in query]
+        assert '<li id="progress-summary" class="done" hx-swap-oob="true">' in \
+            response.content.decode()
+    assert counts[0] == counts[1]
+
+
+def test_autosave_flags_a_signed_in_persons_name_as_blame(alice_client, alice):
+    pm = services.create_draft(alice)
+    response = alice_client.post(url("postmortem_field", pm.pk, "summary"),
+                                 {"summary": "alice forgot to rotate the API key.",
+                                  "base_version": "0"}, htmx=True)
+    assert "Blame-flavoured:</strong> \u201calice forgot to rotate the API key" in \
+        response.content.decode()
 
 
 def test_autosave_of_an_unknown_root_cause_is_refused_and_not_stored(alice_client, alice):

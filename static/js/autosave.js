@@ -1,5 +1,8 @@
-// Autosave conflicts and the meeting timer.
+// Autosave conflicts, the progress count and the meeting timer.
 // - "Keep mine" / "keep theirs" (templates/incidents/partials/edit_conflict.html).
+// - An autosave of one field answers with that field's line of the progress panel only
+//   (templates/incidents/partials/progress_item.html); "N of M fields complete" is
+//   recounted from the panel's lines.
 // - The meeting timer (<span class="meeting-timer" data-ends="ISO">) ticks every second.
 (function () {
   "use strict";
@@ -35,6 +38,16 @@
                                         + "[name='" + names[0] + "']:checked");
     htmx.trigger(input, "change");
   });
+
+  function recountProgress() {
+    var count = document.querySelector("#progress [data-progress-count]");
+    if (!count) { return; }
+    var lines = document.querySelectorAll("#progress ol > li");
+    var done = document.querySelectorAll("#progress ol > li.done");
+    count.textContent = done.length + " of " + lines.length;
+  }
+  document.addEventListener("htmx:oobAfterSwap", recountProgress);
+  document.addEventListener("htmx:afterSettle", recountProgress);
 
   function two(n) { return (n < 10 ? "0" : "") + n; }
   function tick() {
