@@ -11,7 +11,9 @@ RoleMiddleware enforces it for every state-changing request, so a view cannot fo
 to; token-authenticated APIs (views marked @login_not_required) check their token's
 scopes instead.
 """
+from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 
 VIEWER, EDITOR, ADMIN = "viewer", "editor", "admin"
 ROLES = (VIEWER, EDITOR, ADMIN)
@@ -61,6 +63,28 @@ def set_role(user, role: str) -> None:
     else:
         user.groups.remove(editors)
     user._scarlog_role = None
+
+
+class RoleModelBackend(ModelBackend):
+    """Django's ModelBackend, reading the signed-in user's role in the same query.
+
+    get_user() is what AuthenticationMiddleware calls on every request: it annotates
+    whether the user is in the Editors group, so role_of() needs no query of its own
+    (one query fewer on every write and every page that shows the role).
+    """
+
+    def get_user(self, user_id):
+        """The active user `user_id` with its role cached, or None (ModelBackend's rules)."""
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
+
+        editors = Group.objects.filter(name=EDITORS_GROUP, user=OuterRef("pk"))
+        user = (get_user_model()._default_manager.annotate(in_editors=Exists(editors))
+                .filter(pk=user_id).first())
+        if user is None or not self.user_can_authenticate(user):
+            return None
+        user._scarlog_role = ADMIN if user.is_superuser else EDITOR if user.in_editors else VIEWER
+        return user
 
 
 class RoleMiddleware:

@@ -154,7 +154,8 @@ LOGIN_URL = "login"
 # Axes) and a log line; config.auth_events logs sign-ins and sign-outs as well.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend that reads the role with the user (one query per request, not two).
+    "config.roles.RoleModelBackend",
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)

@@ -144,8 +144,8 @@ def test_only_admins_reach_the_admin_site(db, role, admin_status):
 
 
 def test_set_role_command_moves_a_user_between_roles(db):
-    from django.core.management import call_command
     from django.contrib.auth import get_user_model
+    from django.core.management import call_command
     make_user("dana", role=roles.VIEWER)
 
     def dana():  # a fresh object, as the next request would load
@@ -157,6 +157,30 @@ def test_set_role_command_moves_a_user_between_roles(db):
     assert roles.role_of(dana()) == roles.ADMIN and dana().is_staff
     call_command("set_role", "dana", "viewer")
     assert roles.role_of(dana()) == roles.VIEWER and not dana().is_staff
+
+
+def test_a_role_change_takes_effect_on_the_signed_in_users_next_request(db):
+    """The role is read with the user on every request (config.roles.RoleModelBackend),
+    never kept in the session: promoting or demoting a signed-in user needs no new sign-in."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    erin = make_user("erin", role=roles.VIEWER)
+    client = CsrfClient()
+    client.force_login(erin)
+    assert client.post("/postmortems/new/", {}).status_code == 403
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/")
+    assert "(viewer)" in page.content.decode()
+    # The role comes with the user: the one query reading the Editors group is the user's.
+    group_queries = [q["sql"] for q in captured.captured_queries if '"auth_group"' in q["sql"]]
+    assert len(group_queries) == 1 and group_queries[0].startswith('SELECT "auth_user"."id"')
+
+    roles.set_role(erin, roles.EDITOR)
+    assert "(editor)" in client.get("/").content.decode()
+    assert client.post("/postmortems/new/", {}).status_code != 403
+    roles.set_role(erin, roles.VIEWER)
+    assert client.post("/postmortems/new/", {}).status_code == 403
 
 
 class InlineCodeFinder(HTMLParser):
