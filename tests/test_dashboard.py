@@ -94,3 +94,15 @@ def test_past_the_limit_the_earliest_due_items_are_listed_under_their_owner(alic
     assert f'<h3 class="group">bob <span class="hint">{ITEM_LIMIT}</span></h3>' in page
     assert '<h3 class="group">alice' not in page and "Late 0" not in page
     assert f"{ITEM_LIMIT} more" in page
+
+
+def test_the_domain_filter_offers_every_classified_domain_once_in_order(alice_client, alice):
+    for domain in ("trading", "cloud-training", "trading", "ml-pipeline", "cloud-training"):
+        final_in(domain, alice)
+    assert services.known_domains() == ["cloud-training", "ml-pipeline", "trading"]
+    page = alice_client.get("/").content.decode()
+    select = page[page.index('<select id="f-domain"'):]
+    select = select[:select.index("</select>")]
+    assert select.count("<option") == 4  # "Any domain" and the three
+    assert (select.index('"cloud-training"') < select.index('"ml-pipeline"')
+            < select.index('"trading"'))
