@@ -108,6 +108,11 @@ SECTION_HINTS = {
 
 FINAL_STATUS_SQL = "'final'"
 
+# Recompute ActionItem.gate_domain of the items of one postmortem: their BEFORE trigger
+# (action_item_gate_domain) sets the value on every UPDATE, so "touching" them is enough.
+_TOUCH_ITEMS_SQL = ("UPDATE incidents_actionitem SET gate_domain = NULL "
+                    "WHERE postmortem_id = {row}.postmortem_id;")
+
 
 def _refuse_if_parent_final_func(child_table: str) -> str:
     """PL/pgSQL body for child rows: refuse any write while the parent postmortem is final.
@@ -318,6 +323,15 @@ class Postmortem(models.Model):
                 when=pgtrigger.Before,
                 operation=pgtrigger.Truncate,
                 func=_refuse_truncate_if_any_final_func("incidents_postmortem"),
+            ),
+            # Finalizing makes the postmortem's open action items block its domain's gate.
+            pgtrigger.Trigger(
+                name="status_sets_items_gate_domain",
+                when=pgtrigger.After,
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition("OLD.status IS DISTINCT FROM NEW.status"),
+                func="UPDATE incidents_actionitem SET gate_domain = NULL "
+                     "WHERE postmortem_id = NEW.id; RETURN NULL;",
             ),
         ]
 
@@ -830,6 +844,22 @@ class Classification(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["domain"], name="classification_domain")]
+        triggers = [
+            # A domain set, changed or removed moves the postmortem's action items with it.
+            pgtrigger.Trigger(
+                name="domain_sets_items_gate_domain",
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
+                func=(
+                    "IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (OLD.domain IS DISTINCT FROM "
+                    "NEW.domain OR OLD.postmortem_id IS DISTINCT FROM NEW.postmortem_id)) THEN "
+                    + _TOUCH_ITEMS_SQL.format(row="OLD") + " END IF; "
+                    "IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND (OLD.domain IS DISTINCT FROM "
+                    "NEW.domain OR OLD.postmortem_id IS DISTINCT FROM NEW.postmortem_id)) THEN "
+                    + _TOUCH_ITEMS_SQL.format(row="NEW") + " END IF; RETURN NULL;"
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.postmortem_id} in {self.domain}"
@@ -879,6 +909,10 @@ class ActionItem(models.Model):
         related_name="+",
     )
     updated_utc = models.DateTimeField(auto_now=True)
+    # The planning gate's domain: the postmortem's domain once the postmortem is final,
+    # else NULL. PostgreSQL keeps it (the triggers named *gate_domain); it is read by
+    # queries only (incidents.gate), never set by the application.
+    gate_domain = models.CharField(max_length=60, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["due_date", "id"]
@@ -902,6 +936,25 @@ class ActionItem(models.Model):
             # the first 50 need no sort of every open item.
             models.Index(fields=["due_date", "id"], condition=Q(status__in=["open", "in_progress"]),
                          name="action_item_open_by_due"),
+            # The planning gate: a domain's blocking items, earliest due first, and their
+            # count, read from this index alone however many postmortems there are.
+            models.Index(fields=["gate_domain", "due_date", "id"],
+                         condition=Q(status__in=["open", "in_progress"],
+                                     gate_domain__isnull=False),
+                         name="action_item_blocking_by_due"),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="action_item_gate_domain",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                func=(
+                    "NEW.gate_domain := (SELECT c.domain FROM incidents_postmortem p "
+                    "JOIN incidents_classification c ON c.postmortem_id = p.id "
+                    f"WHERE p.id = NEW.postmortem_id AND p.status = {FINAL_STATUS_SQL}); "
+                    "RETURN NEW;"
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
