@@ -124,9 +124,9 @@ def drive(port: int, case, prepared: dict, clients: int, seconds: float) -> dict
         paths = [path.replace("{final}", pm) for pm in prepared["finals"]]
     else:
         paths = [path]
-    headers = [f"Cookie: {prepared['session_cookie']}={prepared['session']}; "
-               f"__Host-csrftoken={CSRF}; csrftoken={CSRF}", f"X-CSRFToken: {CSRF}",
-               "HX-Request: true"]
+    cookie = (f"Cookie: {prepared['session_cookie']}={prepared['session']}; "
+              f"__Host-csrftoken={CSRF}; csrftoken={CSRF}")
+    headers = [cookie, f"X-CSRFToken: {CSRF}", "HX-Request: true"]
     if case.token:
         headers.append(f"Authorization: Bearer {prepared['token']}")
     drafts = prepared["drafts"][:clients]
