@@ -11,7 +11,7 @@ refused save leaves your text in your form until you choose.
 Issue 3 ("Three people edit at once"), 001_60b217100959449d.txt (the 30-minute meeting).
 """
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Max
@@ -44,12 +44,10 @@ class EditConflict(Exception):
 
 @dataclass(frozen=True)
 class Saved:
-    """An accepted save: the key, its new version, and the postmortem as read under the
-    row lock with the save applied (None only where a caller builds one itself)."""
+    """An accepted save: the key and its new version."""
 
     key: str
     version: int
-    postmortem: Postmortem | None = field(default=None, compare=False, repr=False)
 
 
 def parse_base_version(raw) -> int:
@@ -100,7 +98,7 @@ def save_with_revision(postmortem: Postmortem, field: str, key: str, values: dic
     current = newest.version if newest else 0
     if newest is not None and newest.values == values:
         # The same values again (a blur after typing): no change.
-        return Saved(key, current, postmortem)
+        return Saved(key, current)
     if base_version > current:
         raise FieldError("base_version", f"base_version: {base_version} is newer than the "
                                          f"stored version {current} of {key}; reload the page.")
@@ -115,7 +113,7 @@ def save_with_revision(postmortem: Postmortem, field: str, key: str, values: dic
     FieldRevision.objects.create(postmortem=postmortem, field=field, key=key,
                                  version=current + 1, values=values, editor=editor[:40],
                                  author=user)
-    return Saved(key, current + 1, postmortem)
+    return Saved(key, current + 1)
 
 
 def history(postmortem: Postmortem, field: str) -> list[FieldRevision]:

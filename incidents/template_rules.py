@@ -243,9 +243,15 @@ def check_long_form(postmortem: Postmortem) -> list[FieldStatus]:
     return [FieldStatus(key, label, messages[key]) for key, label in LONG_FORM_SECTIONS]
 
 
-# The fields held in the postmortem row itself, whose statuses need no other row.
-SCALAR_FIELD_KEYS = frozenset({"summary", "root_cause", "fix", "prevention"}
-                              | {key for key, _ in LONG_FORM_SECTIONS})
+# The seven-field template's fields held in the postmortem row itself.
+_ROW_FIELD_CHECKS = {
+    "summary": lambda pm: check_summary(pm.summary),
+    "root_cause": lambda pm: check_root_cause(pm.root_cause),
+    "fix": lambda pm: check_fix(pm.fix_commit_sha, pm.fix_description, pm.fix_ticket_link),
+    "prevention": lambda pm: check_prevention(pm.prevention),
+}
+# Every field held in the postmortem row, whose status needs no other row.
+SCALAR_FIELD_KEYS = frozenset(_ROW_FIELD_CHECKS) | frozenset(LONG_FORM_KEYS)
 
 
 def check_scalar_field(postmortem: Postmortem, key: str) -> FieldStatus:
@@ -262,14 +268,7 @@ def check_scalar_field(postmortem: Postmortem, key: str) -> FieldStatus:
         raise KeyError(key)
     if key in LONG_FORM_KEYS:
         return next(status for status in check_long_form(postmortem) if status.key == key)
-    messages = {
-        "summary": lambda: check_summary(postmortem.summary),
-        "root_cause": lambda: check_root_cause(postmortem.root_cause),
-        "fix": lambda: check_fix(postmortem.fix_commit_sha, postmortem.fix_description,
-                                 postmortem.fix_ticket_link),
-        "prevention": lambda: check_prevention(postmortem.prevention),
-    }[key]()
-    return FieldStatus(key, dict(FIELDS)[key], messages)
+    return FieldStatus(key, FIELD_LABELS[key], _ROW_FIELD_CHECKS[key](postmortem))
 
 
 def progress_keys(postmortem: Postmortem) -> list[str]:
@@ -287,17 +286,11 @@ def check_postmortem(postmortem: Postmortem) -> list[FieldStatus]:
     Reads postmortem.timeline_entries / contributing_factors / references through
     .all(), so callers that list many postmortems should prefetch those relations.
     """
-    messages = {
-        "summary": check_summary(postmortem.summary),
+    messages = {key: check(postmortem) for key, check in _ROW_FIELD_CHECKS.items()} | {
         "timeline": check_timeline(list(postmortem.timeline_entries.all())),
-        "root_cause": check_root_cause(postmortem.root_cause),
         "contributing_factors": check_contributing_factors(
             list(postmortem.contributing_factors.all())
         ),
-        "fix": check_fix(
-            postmortem.fix_commit_sha, postmortem.fix_description, postmortem.fix_ticket_link
-        ),
-        "prevention": check_prevention(postmortem.prevention),
         "references": check_references(list(postmortem.references.all())),
     }
     statuses = [FieldStatus(key, label, messages[key]) for key, label in FIELDS]
