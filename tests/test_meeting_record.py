@@ -245,6 +245,17 @@ def test_a_field_pending_trace_review_blocks_finalize_until_cleared(alice_client
     assert Postmortem.objects.get(pk=pm.pk).is_final
 
 
+def test_typing_into_a_field_pending_trace_review_keeps_the_mark_in_view(alice_client, alice):
+    pm = Postmortem.objects.create(created_by=alice)
+    alice_client.post(url("pending_mark", pm.pk, "summary"), {"pending": "1"}, htmx=True)
+    body = alice_client.post(url("postmortem_field", pm.pk, "summary"),
+                             {"summary": "Quotes stopped for 40 minutes.", "base_version": "0"},
+                             htmx=True).content.decode()
+    assert '<li id="progress-summary" class="done pending" hx-swap-oob="true">' in body
+    assert "pending trace review</span>" in body
+    assert "Incomplete, pending trace review" in body and "marked by alice" in body
+
+
 # --- Owner sentiment, the final page, the exports --------------------------------------
 
 KXIN_QUOTE = ("I'm fine with paying for compute. I'm not fine with paying for compute that "
