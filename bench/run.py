@@ -29,25 +29,14 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import psycopg
 from cases import CASES, HELLO, fill
+from common import ensure_database
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
-SERVER = "postgresql://postgres@127.0.0.1:5432"
 CSRF = "b" * 32  # a CSRF secret sent as both cookie and header
 # The pages issue 7 sets targets for; search and loop gaps are measured as figures only.
 TARGET_PAGES = ("dashboard", "postmortem page", "autosave", "cost totals", "gate API")
-
-
-def ensure_database(name: str, reseed: bool) -> None:
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and reseed:
-            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
-            exists = None
-        if not exists:
-            conn.execute(f"CREATE DATABASE {name}")
 
 
 def server_env(database: str, var_dir: str) -> dict:
