@@ -5,6 +5,7 @@ points elsewhere raises ImproperlyConfigured. Override DATABASE_URL / REDIS_URL 
 against other servers.
 """
 import os
+import uuid
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -17,6 +18,9 @@ from config.settings import DATABASES
 
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("The test suite runs on PostgreSQL; set DATABASE_URL=postgres://…")
+
+# Every run creates its own test database, so two runs on one server never share one.
+DATABASES["default"]["TEST"] = {"NAME": f"test_scarlog_{uuid.uuid4().hex[:12]}"}
 
 # Hashing passwords slowly proves nothing in tests and costs seconds per login.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
