@@ -91,9 +91,9 @@ def prepare() -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from config import roles
+    from core import roles
+    from core.api_tokens import create_token
     from incidents import services
-    from incidents.api_tokens import create_token
     from incidents.models import Postmortem
 
     call_command("collectstatic", verbosity=0, interactive=False)

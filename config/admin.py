@@ -1,4 +1,4 @@
-"""The admin site for the admin role only (config.roles): users, API tokens, taxonomies."""
+"""The admin site for the admin role only (core.roles): users, API tokens, taxonomies."""
 from django.contrib.admin import AdminSite
 
 

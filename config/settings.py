@@ -62,10 +62,13 @@ INSTALLED_APPS = [
     "axes",
     "django_guid",
     "pgtrigger",
+    # Scarlog's apps, each after the ones it builds on (core < incidents < costlog <
+    # runbooks < knowledge); `manage.py demo` loads their demo data in this order.
+    "core",
     "incidents",
-    "knowledge",
-    "runbooks",
     "costlog",
+    "runbooks",
+    "knowledge",
 ]
 
 MIDDLEWARE = [
@@ -79,8 +82,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    # Viewers read only: a signed-in viewer's POST is refused with 403 (config.roles).
-    "config.roles.RoleMiddleware",
+    # Viewers read only: a signed-in viewer's POST is refused with 403 (core.roles).
+    "core.roles.RoleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -104,7 +107,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 # csp_nonce for <script nonce=…> and django-htmx's {% htmx_script %}.
                 "config.context_processors.csp_nonce",
-                "config.roles.role_context",
+                "core.roles.role_context",
             ],
         },
     },
@@ -151,11 +154,11 @@ LOGIN_URL = "login"
 
 # Login brute force (django-axes): 5 failed sign-ins for one username from one IP lock that
 # pair out for 15 minutes. Every attempt, failure and logout is a database row (admin:
-# Axes) and a log line; config.auth_events logs sign-ins and sign-outs as well.
+# Axes) and a log line; core.auth_events logs sign-ins and sign-outs as well.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # ModelBackend that reads the role with the user (one query per request, not two).
-    "config.roles.RoleModelBackend",
+    "core.roles.RoleModelBackend",
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)

@@ -3,7 +3,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from incidents import api
+from core import views as core_views
+from incidents.views import api
 from runbooks import views as runbook_views
 
 handler500 = "config.errors.server_error"
@@ -15,7 +16,7 @@ urlpatterns = [
     path("api/gate/<str:domain>", api.gate, name="api_gate"),
     path("api/events", api.events, name="api_events"),
     path("api/runbooks/<str:key>/go-no-go", runbook_views.go_no_go, name="api_go_no_go"),
-    path("healthz", api.healthz, name="healthz"),
+    path("healthz", core_views.healthz, name="healthz"),
     path("costs/", include("costlog.urls")),
     path("runbooks/", include("runbooks.urls")),
     path("", include("knowledge.urls")),

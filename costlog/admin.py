@@ -5,6 +5,7 @@ refuses changes); they are added through the cost log pages or import_costlog.
 """
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from costlog.models import MishapEntry, ResourceRate, RootPattern
 
 
@@ -14,19 +15,6 @@ class RootPatternAdmin(admin.ModelAdmin):
 
     list_display = ("name", "description")
     search_fields = ("name",)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shows append-only rows without offering to change or delete them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ResourceRate)

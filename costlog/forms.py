@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 
+from core import units
 from costlog import services
 from costlog.markdown_log import ZONES
 from costlog.models import ResourceRate, RootPattern
@@ -143,7 +144,7 @@ class ResourceRowForm(forms.Form):
 
     def clean_duration(self) -> int:
         try:
-            return services.parse_duration(self.cleaned_data["duration"])
+            return units.parse_duration(self.cleaned_data["duration"])
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from exc
 

@@ -21,6 +21,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from core.units import format_amount, format_usd
+
 LABELS = (
     "What happened", "Root cause", "Root pattern", "AWS resources affected", "Duration",
     "Estimated cost", "Prevention", "Postmortem",
@@ -131,21 +133,6 @@ class CostLog:
 def parse_amount(text: str) -> Decimal:
     """'78,947' -> Decimal('78947'); '0.00012' -> Decimal('0.00012')."""
     return Decimal(text.replace(",", ""))
-
-
-def format_amount(value: Decimal) -> str:
-    """Decimal('78947.00') -> '78,947'; Decimal('0.230000') -> '0.23' (no exponent, commas)."""
-    text = format(value.normalize(), "f")
-    whole, _, fraction = text.partition(".")
-    whole = f"{int(whole):,}"
-    return f"{whole}.{fraction}" if fraction else whole
-
-
-def format_usd(value: Decimal) -> str:
-    """Money as the log writes it: Decimal('78947.00') -> '78,947'; Decimal('5.5') -> '5.50'."""
-    if value == value.to_integral_value():
-        return format_amount(value)
-    return f"{value:,.2f}"
 
 
 def parse_cost(text: str) -> CostEstimate:

@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 
+from core.units import format_duration
 from costlog.models import (
     EntryPattern,
     MishapEntry,
@@ -33,31 +34,6 @@ class CostEntryError(ValueError):
     def __init__(self, field_name: str, message: str):
         self.field = field_name
         super().__init__(message)
-
-
-_DURATION_PART = re.compile(r"(\d+)\s*([dhms])")
-_DURATION = re.compile(r"^(?:\s*\d+\s*[dhms])+\s*$")
-_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-
-
-def parse_duration(text: str) -> int:
-    """'1h 30m' -> 5400 seconds ('2d', '20m', '45s', '1h30m'); ValueError when malformed."""
-    if not _DURATION.match(text or ""):
-        raise ValueError(f"Duration {text!r} is not like '1h 30m', '20m' or '45s'.")
-    seconds = sum(int(n) * _SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
-    if seconds <= 0:
-        raise ValueError(f"Duration {text!r} is zero; enter how long the resource ran.")
-    return seconds
-
-
-def format_duration(seconds: int) -> str:
-    """5400 -> '1h 30m'; the inverse of parse_duration()."""
-    parts = []
-    for unit, size in _SECONDS.items():
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return " ".join(parts) or "0s"
 
 
 def rate_in_force(resource: str, on: date) -> ResourceRate:

@@ -15,4 +15,5 @@ urlpatterns = [
     path("entries/<int:pk>/", views.entry_detail, name="entry_detail"),
     path("entries/<int:pk>/correct/", views.entry_correct, name="entry_correct"),
     path("rates/", views.rate_list, name="rate_list"),
+    path("postmortems/<uuid:pk>/link/", views.postmortem_link, name="postmortem_link"),
 ]

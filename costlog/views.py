@@ -7,15 +7,18 @@ import csv
 import functools
 from datetime import UTC, datetime
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import units
 from costlog import services
 from costlog.forms import CorrectionForm, MishapEntryForm, ResourceRateForm, resource_formset
 from costlog.models import MishapEntry, ResourceRate, RootPattern
-from incidents.models import RootCause
+from incidents.models import Postmortem, RootCause
 
 ENTRIES_PER_PAGE = 50
 CHART_LABEL_WIDTH = 220  # SVG units left of the bars, for pattern names
@@ -202,7 +205,7 @@ def entry_correct(request, pk):
     form = CorrectionForm(initial=MishapEntryForm.initial_from(data))
     formset = resource_formset(initial=[
         {"resource": use.resource, "quantity": use.quantity,
-         "duration": services.format_duration(use.duration_seconds)}
+         "duration": units.format_duration(use.duration_seconds)}
         for use in data.resources
     ] or [{}])
     return _entry_form_page(request, form, formset, corrects=original)
@@ -269,3 +272,27 @@ def rate_list(request):
         "history": ResourceRate.objects.order_by("resource", "-effective_date"),
     }, status=status)
 
+
+@require_POST
+def postmortem_link(request, pk):
+    """Link a cost log entry (POST `entry`, its id) to this postmortem (draft or final).
+
+    The link is an append-only correction of the entry (costlog.services.link_entry).
+    """
+    pm = get_object_or_404(Postmortem, pk=pk)
+    entry_id = request.POST.get("entry", "")
+    if not entry_id.isdigit():
+        messages.error(request, "Cost log entry: choose an entry to link.")
+    else:
+        entry = services.current_entries().filter(pk=int(entry_id)).first()
+        if entry is None:
+            messages.error(request, f"Cost log entry: {entry_id} is not a current entry "
+                                    "(it does not exist or was corrected).")
+        else:
+            try:
+                services.link_entry(entry, pm, user=request.user)
+            except services.CostEntryError as exc:
+                messages.error(request, f"Cost log entry: {exc}")
+            else:
+                messages.success(request, f"Linked the mishap \u201c{entry.title}\u201d.")
+    return redirect(reverse("incidents:postmortem_detail", args=[pm.pk]) + "#impact-costs")

@@ -3,11 +3,11 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
+from core.admin import ReadOnlyAdmin
 from incidents.gate import override_gate
 from incidents.models import (
     ActionItem,
     Amendment,
-    ApiToken,
     ContributingFactor,
     GateOverride,
     Postmortem,
@@ -94,42 +94,12 @@ class AmendmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(admin.ModelAdmin):
+class ActionItemAdmin(ReadOnlyAdmin):
     """Read-only here: items change through the postmortem page, which records history."""
 
     list_display = ("description", "kind", "owner", "due_date", "status")
     list_filter = ("kind", "status")
     search_fields = ("description",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    """Tokens are created with `manage.py create_api_token`; here they are listed and revoked."""
-
-    list_display = ("name", "prefix", "user", "scopes", "created_utc", "last_used_utc",
-                    "revoked_utc")
-    readonly_fields = ("name", "prefix", "user", "key_sha256", "scopes", "created_utc",
-                       "last_used_utc")
-    actions = ["revoke"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.action(description="Revoke the selected tokens")
-    def revoke(self, request, queryset):
-        queryset.filter(revoked_utc__isnull=True).update(revoked_utc=timezone.now())
 
 
 class GateOverrideForm(forms.ModelForm):

@@ -13,9 +13,8 @@ from pathlib import Path
 import yaml
 from django.utils.text import slugify
 
-from costlog.markdown_log import format_usd
+from core.units import format_minutes, format_usd
 from incidents.failure_modes import FAILURE_MODES
-from incidents.impact import format_minutes
 from incidents.models import DEFERRED_FIX_TEXT, Postmortem, Section
 from incidents.template_rules import FIELD_LABELS
 from incidents.templatetags.scarlog import utc

@@ -30,8 +30,8 @@ from pathlib import Path
 
 from django.db import transaction
 
+from core.units import parse_usd
 from incidents.failure_modes import FAILURE_MODE_BY_SLUG, FAILURE_MODES
-from incidents.impact import parse_usd
 from incidents.models import (
     Amendment,
     ContributingFactor,

@@ -15,7 +15,8 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from incidents import health, reminders
+from core import health
+from incidents import reminders
 from incidents.models import ActionItem, DigestSent
 
 DIGEST_HORIZON_DAYS = 2
@@ -75,7 +76,7 @@ def send_action_item_digests(now_iso: str | None = None) -> dict:
 @shared_task
 def sweep_reminders() -> dict:
     """Send the meeting reminders that are due (incidents.reminders.sweep); beat runs it
-    every minute, so it also records the worker's heartbeat (incidents.health). Returns
+    every minute, so it also records the worker's heartbeat (core.health). Returns
     {"sent", "skipped", "failed", "retry"} counts."""
     result = reminders.sweep()
     health.record_heartbeat()

@@ -5,9 +5,12 @@ runbook steps are present when linked. Links are not part of the postmortem's re
 they can be made and removed after it is final.
 """
 import uuid
+from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Count, Sum
 
+from costlog.services import current_entries
 from incidents.models import Postmortem
 from knowledge.models import KnowledgeEntry, Policy
 from runbooks.models import Runbook
@@ -77,3 +80,11 @@ def describe(target) -> str:
     if isinstance(target, Policy):
         return f"Policy {target.number}"
     return target.key
+
+
+def linked_costs(postmortem_ids) -> dict:
+    """{"low": USD, "high": USD, "entries": n} of current mishap entries of the postmortems."""
+    figures = current_entries().filter(postmortem_id__in=postmortem_ids).aggregate(
+        low=Sum("cost_low_usd"), high=Sum("cost_high_usd"), entries=Count("id"))
+    return {"low": figures["low"] or Decimal(0), "high": figures["high"] or Decimal(0),
+            "entries": figures["entries"]}

@@ -2,7 +2,6 @@
 
 Views stay thin: rules live in kb_yaml, policies_md, links, loop and search.
 """
-from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -14,16 +13,16 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from core import readers
 from costlog.services import current_entries
 from incidents.models import Postmortem
-from knowledge import loop, readers
+from knowledge import loop
 from knowledge.kb_yaml import export_yaml
 from knowledge.links import (
     LinkError,
     describe,
     find_postmortem,
     find_target,
-    recent_postmortems,
     set_link,
 )
 from knowledge.models import KnowledgeEntry, Policy, Severity
@@ -36,14 +35,6 @@ YAML_TYPE = "text/plain; charset=utf-8"
 MARKDOWN_TYPE = "text/plain; charset=utf-8"
 # Reference files under the docs root name runbooks by path (docs/v2/ops/03-….md).
 DOCS_PREFIX = "docs/v2/"
-
-
-def _costs(postmortem_ids) -> dict:
-    """{"low": USD, "high": USD, "entries": n} of current mishap entries of the postmortems."""
-    figures = current_entries().filter(postmortem_id__in=postmortem_ids).aggregate(
-        low=Sum("cost_low_usd"), high=Sum("cost_high_usd"), entries=Count("id"))
-    return {"low": figures["low"] or Decimal(0), "high": figures["high"] or Decimal(0),
-            "entries": figures["entries"]}
 
 
 def _entry_filters(request) -> tuple[dict, str | None]:
@@ -108,8 +99,6 @@ def entry_detail(request, key):
                   for path in entry.reference_files]
     return render(request, "knowledge/entry_detail.html", {
         "entry": entry, "postmortems": postmortems, "walk": walk, "references": references,
-        "costs": _costs([pm.pk for pm in postmortems]) if postmortems else None,
-        "recent_postmortems": recent_postmortems(),
     })
 
 
@@ -150,8 +139,6 @@ def policy_detail(request, number):
     postmortems = list(policy.postmortems.order_by("-created_utc"))
     return render(request, "knowledge/policy_detail.html", {
         "policy": policy, "origins": list(policy.origins.all()), "postmortems": postmortems,
-        "costs": _costs([pm.pk for pm in postmortems]) if postmortems else None,
-        "recent_postmortems": recent_postmortems(),
     })
 
 

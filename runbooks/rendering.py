@@ -1,13 +1,13 @@
 """A runbook body as sanitized HTML: relative links to other runbooks lead to their pages,
 task-list items show as boxes. The Markdown still goes through the one sanitizing
-renderer (incidents.markdown.render_markdown), after these rewrites."""
+renderer (core.markdown.render_markdown), after these rewrites."""
 import posixpath
 import re
 
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from incidents.markdown import render_markdown
+from core.markdown import render_markdown
 
 LINK_RE = re.compile(r"\]\((?P<target>[^)\s]+\.md)(?P<anchor>#[^)\s]*)?\)")
 

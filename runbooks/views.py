@@ -7,8 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from knowledge import readers
-from knowledge.links import recent_postmortems
+from core import readers
 from runbooks import graph as graph_lib
 from runbooks.docs_io import missing_targets
 from runbooks.forms import NewRunbookForm, RunbookForm
@@ -99,7 +98,6 @@ def detail(request, key):
         "depends": depends, "needed_by": needed_by, "runs": runs,
         "checklist": checklist_items(runbook.body), "stale": runbook.is_stale(),
         "postmortems": list(runbook.postmortems.order_by("-created_utc")),
-        "recent_postmortems": recent_postmortems(),
         "revision_count": runbook.revisions.count(),
     })
 

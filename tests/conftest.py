@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client, TransactionTestCase
 
-from config import roles
+from core import roles
 from costlog.log_io import import_costlog
 from costlog.models import APPEND_ONLY_TRIGGERS, RootPattern
 from costlog.seed import seed_root_patterns
@@ -72,7 +72,7 @@ class CsrfClient(Client):
 
 
 def make_user(username: str, role: str = roles.EDITOR, **fields):
-    """A user with `role` (config.roles; editor by default, since most tests write)."""
+    """A user with `role` (core.roles; editor by default, since most tests write)."""
     user = get_user_model().objects.create_user(username, **fields)
     roles.set_role(user, role)
     return user

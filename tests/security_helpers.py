@@ -15,7 +15,7 @@ from tests.conftest import fill_complete_draft
 # Regex patterns cannot be filled in generically; each gets a concrete path here. A new
 # regex pattern without an entry fails the crawl, so no pattern is ever left out.
 REGEX_PATHS = {
-    "admin/^(?P<app_label>auth|axes|incidents|knowledge|runbooks|costlog)/$": "/admin/auth/",
+    "admin/^(?P<app_label>auth|axes|core|incidents|costlog|runbooks|knowledge)/$": "/admin/auth/",
     "admin/(?P<url>.*)$": "/admin/no-such-page/",
 }
 # Tables a read-only request may still touch: the session and the login-attempt log.
@@ -48,7 +48,7 @@ def concrete_path(route: str, values: dict[str, str]) -> str:
         name, kind = match.group("name"), match.group("kind") or "str"
         if name == "key":  # runbook ids and knowledge ids share the converter name
             return values["runbook_key" if "runbooks/" in route else "knowledge_key"]
-        if name == "pk" and route.startswith("costs/"):
+        if name == "pk" and route.startswith("costs/") and kind != "uuid":
             return str(values.get("cost_pk", fallback[kind]))
         return str(values.get(name, fallback[kind]))
 

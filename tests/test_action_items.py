@@ -11,10 +11,11 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.api_tokens import create_token
+from core.models import ApiToken
 from incidents import action_items, gate, services
-from incidents.api_tokens import create_token
 from incidents.evidence import EvidenceError, clean_evidence
-from incidents.models import ActionItem, ActionItemEvent, ApiToken, Classification, GateOverride
+from incidents.models import ActionItem, ActionItemEvent, Classification, GateOverride
 from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.django_db

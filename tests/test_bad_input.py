@@ -14,7 +14,7 @@ from django.contrib.messages import constants as message_levels
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidents.api_tokens import create_token
+from core.api_tokens import create_token
 from tests.conftest import CsrfClient
 from tests.security_helpers import changed_tables, fingerprint, populated_site
 
@@ -103,7 +103,7 @@ ENDPOINTS = [
     Endpoint("ship action item", lambda v: f"/action-items/{v[FINAL]['item_id']}/ship/",
              ("test_path", "commit_sha", "repo", "evidence_url"),
              ("test", "path", "commit", "repo", "evidence")),
-    Endpoint("cost link", lambda v: pm(FINAL)(v) + "/costs/link/", ("entry",),
+    Endpoint("cost link", lambda v: f"/costs/postmortems/{v[FINAL]['pk']}/link/", ("entry",),
              ("entry", "cost")),
     Endpoint("mishap entry", lambda v: "/costs/entries/new/",
              ("occurred_date", "occurred_time", "logged_zone", "title", "what_happened",

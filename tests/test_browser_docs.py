@@ -4,7 +4,7 @@ a runbook body stay inert."""
 import pytest
 from playwright.sync_api import expect
 
-from incidents.api_tokens import create_token
+from core.api_tokens import create_token
 from runbooks.models import Runbook
 from tests.conftest import make_user
 from tests.test_browser_postmortem import (

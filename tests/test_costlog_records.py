@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from core import units
 from costlog import services
 from costlog.models import AppendOnlyError, EntryPattern, MishapEntry, MishapResource, ResourceRate
 from costlog.services import CostEntryError, EntryInput, ResourceUse
@@ -101,14 +102,14 @@ def test_the_database_refuses_a_near_miss_that_cost_money(root_patterns):
     ("1h 30m", 5400), ("20m", 1200), ("45s", 45), ("2d", 172800), ("1h30m", 5400),
 ])
 def test_durations_parse_to_seconds(text, seconds):
-    assert services.parse_duration(text) == seconds
-    assert services.parse_duration(services.format_duration(seconds)) == seconds
+    assert units.parse_duration(text) == seconds
+    assert units.parse_duration(units.format_duration(seconds)) == seconds
 
 
 @pytest.mark.parametrize("text", ["", "90", "1.5h", "an hour", "0m", "h"])
 def test_malformed_durations_are_refused_with_the_text(text):
     with pytest.raises(ValueError, match="Duration"):
-        services.parse_duration(text)
+        units.parse_duration(text)
 
 
 def test_resource_rows_are_priced_at_the_rate_in_force_and_keep_it(root_patterns, training_rate):

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
-from incidents.api_tokens import create_token
+from core.api_tokens import create_token
 from incidents.models import Postmortem, Reminder
 
 pytestmark = pytest.mark.django_db

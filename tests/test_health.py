@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import override_settings
 
-from incidents import health
+from core import health
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@ and the agent documents (YAML, policies.md) with their token rules."""
 import yaml
 from django.db import connection
 
-from incidents.api_tokens import create_token
+from core.api_tokens import create_token
 from incidents.models import ActionItem, Postmortem
 from knowledge.models import KnowledgeEntry, Policy
 from knowledge.search import SOURCES, search

@@ -45,7 +45,7 @@ def test_state_changing_views_refuse_get(alice_client, complete_draft):
     for path in [url("postmortem_finalize", complete_draft.pk),
                  url("amendment_create", complete_draft.pk),
                  url("row_add", complete_draft.pk, "timeline"),
-                 url("postmortem_cost_link", complete_draft.pk)]:
+                 reverse("costlog:postmortem_link", args=[complete_draft.pk])]:
         assert alice_client.get(path).status_code == 405
 
 

@@ -18,7 +18,8 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app
-from incidents import health, services
+from core import health
+from incidents import services
 from incidents.models import Reminder
 from incidents.tasks import sweep_reminders
 

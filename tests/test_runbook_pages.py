@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 from django.test import override_settings
 
-from incidents.api_tokens import create_token
+from core.api_tokens import create_token
 from runbooks.models import ChecklistResult, Runbook, RunbookRevision, StaleReminder
 from runbooks.services import RunbookError, record_result, start_run
 from runbooks.tasks import remind_stale_runbooks

@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 import pytest
 from django.test import Client
 
-from config import roles
+from core import roles
 from tests.conftest import CsrfClient, make_user
 from tests.security_helpers import (
     changed_tables,
@@ -35,7 +35,7 @@ ACTIONS = {
     "incidents:scan_factor", "incidents:pending_mark", "incidents:factor_review",
     "incidents:row_add", "incidents:row_update", "incidents:row_remove",
     "incidents:postmortem_finalize", "incidents:postmortem_discard",
-    "incidents:event_set", "incidents:meeting_change", "incidents:postmortem_cost_link",
+    "incidents:event_set", "incidents:meeting_change", "costlog:postmortem_link",
     "incidents:domain_set", "incidents:action_item_add", "incidents:action_item_change",
     "incidents:postmortem_field", "knowledge:link", "runbooks:reviewed",
     "runbooks:run_start", "runbooks:run_record", "costlog:resource_row_add",
@@ -140,7 +140,7 @@ def test_only_admins_reach_the_admin_site(db, role, admin_status):
     client = Client()
     client.force_login(make_user(f"someone-{role}", role=role))
     assert client.get("/admin/").status_code == admin_status
-    assert client.get("/admin/incidents/apitoken/").status_code == admin_status
+    assert client.get("/admin/core/apitoken/").status_code == admin_status
 
 
 def test_set_role_command_moves_a_user_between_roles(db):
@@ -160,7 +160,7 @@ def test_set_role_command_moves_a_user_between_roles(db):
 
 
 def test_a_role_change_takes_effect_on_the_signed_in_users_next_request(db):
-    """The role is read with the user on every request (config.roles.RoleModelBackend),
+    """The role is read with the user on every request (core.roles.RoleModelBackend),
     never kept in the session: promoting or demoting a signed-in user needs no new sign-in."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

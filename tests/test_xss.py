@@ -1,4 +1,4 @@
-"""Every Markdown field goes through the one sanitizer (incidents.markdown.render_markdown),
+"""Every Markdown field goes through the one sanitizer (core.markdown.render_markdown),
 and the OWASP XSS filter-evasion payloads come out inert from each of them: amendment
 notes, a mishap entry's what happened / root cause / its items / prevention items, and a
 runbook body. Plain-text fields (the seven-field template) are escaped, not rendered."""
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from incidents.markdown import render_markdown
+from core.markdown import render_markdown
 from tests.conftest import PROJECT_DIR
 from tests.xss_payloads import ALL_PAYLOADS, OWASP_PAYLOADS, dangerous_parts, store_payloads
 
@@ -24,7 +24,7 @@ def test_each_payload_is_inert_after_the_sanitizer(payload):
 
 
 def test_markdown_is_rendered_in_one_place_only():
-    """No module but incidents/markdown.py converts Markdown or cleans HTML itself."""
+    """No module but core/markdown.py converts Markdown or cleans HTML itself."""
     offenders = []
     for path in PROJECT_DIR.glob("*/**/*.py"):
         if ".venv" in path.parts or "tests" in path.parts or path.name == "markdown.py":

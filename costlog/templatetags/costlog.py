@@ -3,6 +3,8 @@ from zoneinfo import ZoneInfo
 
 from django import template
 
+from core.units import format_usd
+from costlog import panel
 from costlog.markdown_log import (
     NEAR_MISS_NOTE,
     ZONES,
@@ -10,7 +12,6 @@ from costlog.markdown_log import (
     Rate,
     format_cost,
     format_rate,
-    format_usd,
 )
 
 register = template.Library()
@@ -50,3 +51,15 @@ def logged_time(entry) -> str:
 def rate_text(rate) -> str:
     """A ResourceRate as the cost reference table writes it: '~$0.00012/second'."""
     return format_rate(Rate(rate.resource, rate.usd, rate.unit, rate.approximate))
+
+
+@register.inclusion_tag("costlog/partials/impact_costs.html", takes_context=True)
+def impact_costs(context, postmortem, amendments=(), oob=False):
+    """The "Impact and cost log" panel of `postmortem` (its amendments, oldest first, restate
+    the impact): stated figures, linked entries' total in USD, and the entries to link."""
+    return {
+        "request": context.get("request"), "csrf_token": context.get("csrf_token"),
+        "pm": postmortem, "oob": oob,
+        "cost": panel.compare_with_cost_log(postmortem, list(amendments)),
+        "linkable_entries": panel.linkable_entries(),
+    }

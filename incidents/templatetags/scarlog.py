@@ -5,9 +5,9 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
-from incidents.forms import format_utc_input
-from incidents.impact import format_minutes
-from incidents.markdown import render_markdown
+from core.forms import format_utc_input
+from core.markdown import render_markdown
+from core.units import format_minutes
 from incidents.reminders import held_meeting
 
 register = template.Library()
@@ -30,7 +30,7 @@ def utc_input(value) -> str:
 
 @register.filter
 def markdown(text: str):
-    """Render Markdown through the one sanitizing renderer (incidents.markdown)."""
+    """Render Markdown through the one sanitizing renderer (core.markdown)."""
     return render_markdown(text or "")
 
 

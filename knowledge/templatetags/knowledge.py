@@ -1,6 +1,7 @@
 """The feedback-loop panel shown on every postmortem page (draft and final)."""
 from django import template
 
+from knowledge.links import linked_costs, recent_postmortems
 from knowledge.loop import loop_for
 from knowledge.models import KnowledgeEntry, Policy
 from runbooks.models import Runbook
@@ -24,4 +25,17 @@ def feedback_loop(context, postmortem):
             ("runbook", "runbook", [(runbook.key, f"{runbook.key}: {runbook.title}")
                                     for runbook in Runbook.objects.only("key", "title", "path")]),
         ],
+    }
+
+
+@register.inclusion_tag("knowledge/partials/linked_postmortems.html", takes_context=True)
+def linked_postmortems(context, kind, key, postmortems):
+    """The postmortems linked to a target (`kind` knowledge, policy or runbook; `key` its id),
+    their summed cost log figures (USD), unlink buttons and the "link a postmortem" box."""
+    postmortems = list(postmortems)
+    return {
+        "request": context["request"], "csrf_token": context.get("csrf_token"),
+        "kind": kind, "key": key, "postmortems": postmortems,
+        "costs": linked_costs([pm.pk for pm in postmortems]) if postmortems else None,
+        "recent_postmortems": recent_postmortems(),
     }

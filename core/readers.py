@@ -6,7 +6,7 @@ or bad token) or 403 (a token without the scope), never the document.
 """
 from django.http import JsonResponse
 
-from incidents.api_tokens import TokenError, authenticate, refusal_response
+from core.api_tokens import TokenError, authenticate, refusal_response
 
 SCOPE = "docs:read"
 

@@ -11,7 +11,7 @@ import secrets
 from django.http import JsonResponse
 from django.utils import timezone
 
-from incidents.models import ApiToken
+from core.models import ApiToken
 
 PREFIX = "scl_"
 SCOPES = ("gate:read", "events:write", "docs:read")

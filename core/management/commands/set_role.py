@@ -1,13 +1,13 @@
 """`manage.py set_role USERNAME viewer|editor|admin`: give a user exactly one role.
 
-Roles are described in config.roles: viewers read, editors write, admins manage users,
+Roles are described in core.roles: viewers read, editors write, admins manage users,
 API tokens and taxonomies. Errors: an unknown username or role stops with a message.
 """
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from config import roles
+from core import roles
 
 
 class Command(BaseCommand):

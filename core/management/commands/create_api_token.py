@@ -2,7 +2,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from incidents.api_tokens import SCOPES, create_token
+from core.api_tokens import SCOPES, create_token
 
 
 class Command(BaseCommand):

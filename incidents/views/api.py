@@ -10,8 +10,6 @@ event, 200 with "no postmortem needed" and the computed percentages when drawdow
 figures are under threshold, 400 naming the field of a bad payload; scope events:write.
 Token-authenticated, so exempt from CSRF (a browser never sends the bearer token).
 
-GET /healthz: database, Redis and worker-heartbeat state (incidents.health) for load
-balancers and monitors; 200 when all are ok, 503 otherwise; no login, no secrets.
 """
 import json
 
@@ -22,21 +20,12 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from incidents import health
-from incidents.api_tokens import TokenError, authenticate, refusal_response
+from core.api_tokens import TokenError, authenticate, refusal_response
 from incidents.events import open_from_event, parse_event
 from incidents.gate import check_gate
 from incidents.services import ClassificationError, EventError
 
 MAX_EVENT_BYTES = 64 * 1024
-
-
-@login_not_required
-@require_GET
-def healthz(request):
-    """The health report: 200 when database, Redis and the worker are ok, else 503."""
-    report = health.health()
-    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
 
 
 @login_not_required

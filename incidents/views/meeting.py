@@ -11,8 +11,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.forms import UTCDateTimeField
 from incidents import meetings, services
-from incidents.forms import EventForm, UTCDateTimeField
+from incidents.forms import EventForm
 from incidents.models import ImmutableRecordError, Meeting, MeetingAttendee, Postmortem
 
 ROLE_FIELDS = (("operator", MeetingAttendee.Role.OPERATOR),

@@ -12,18 +12,13 @@ from incidents import meeting_record, revisions, template_rules
 from incidents.failure_modes import FAILURE_MODE_BY_SLUG
 from incidents.models import ContributingFactor, ImmutableRecordError
 from incidents.services import FieldError, RowLimitError
-from incidents.views import (
-    _draft_context,
-    _final_refusal,
-    _get_postmortem_for_user,
-    _render_field_answer,
-    _render_section,
-)
+from incidents.views.autosave import final_refusal, render_field_answer, render_section
+from incidents.views.context import draft_context, get_postmortem_for_user
 
 
 def _render_scan_row(request, pm, mode: str, error: str = "", status: int = 200):
-    pm = _get_postmortem_for_user(request, pm.pk, with_rows=True)
-    context = _draft_context(pm, field_key="scan", oob=True)
+    pm = get_postmortem_for_user(request, pm.pk, with_rows=True)
+    context = draft_context(pm, field_key="scan", oob=True)
     context["row"] = next(row for row in context["scan_rows"] if row["mode"].slug == mode)
     context["scan_error"] = error
     return render(request, "incidents/partials/scan_answer.html", context, status=status)
@@ -32,14 +27,14 @@ def _render_scan_row(request, pm, mode: str, error: str = "", status: int = 200)
 @require_POST
 def scan_answer(request, pk, mode):
     """Answer scan question `mode`: POST answer (yes / no / na) and an optional note."""
-    pm = _get_postmortem_for_user(request, pk)
+    pm = get_postmortem_for_user(request, pk)
     if mode not in FAILURE_MODE_BY_SLUG:
         raise Http404(f"No such failure mode: {mode}")
     try:
         meeting_record.answer_scan(pm, mode, request.POST.get("answer", ""),
                                    request.POST.get("note", ""), user=request.user)
     except ImmutableRecordError:
-        return _final_refusal(request, pm)
+        return final_refusal(request, pm)
     except FieldError as exc:
         return _render_scan_row(request, pm, mode, error=str(exc), status=422)
     return _render_scan_row(request, pm, mode)
@@ -48,22 +43,22 @@ def scan_answer(request, pk, mode):
 @require_POST
 def scan_factor(request, pk, mode):
     """Add the contributing factor a revealing answer to `mode` suggests (one click)."""
-    pm = _get_postmortem_for_user(request, pk)
+    pm = get_postmortem_for_user(request, pk)
     if mode not in FAILURE_MODE_BY_SLUG:
         raise Http404(f"No such failure mode: {mode}")
     try:
         factor = meeting_record.add_factor_from_scan(pm, mode)
     except ImmutableRecordError:
-        return _final_refusal(request, pm)
+        return final_refusal(request, pm)
     except (FieldError, RowLimitError) as exc:
-        return _render_section(request, pm, "factors", section_error=str(exc), scan_oob=mode)
-    return _render_section(request, pm, "factors", focus_row_id=factor.pk, scan_oob=mode)
+        return render_section(request, pm, "factors", section_error=str(exc), scan_oob=mode)
+    return render_section(request, pm, "factors", focus_row_id=factor.pk, scan_oob=mode)
 
 
 @require_POST
 def pending_mark(request, pk, field):
     """Mark a field "incomplete, pending trace review" (POST pending=1) or clear it (0)."""
-    pm = _get_postmortem_for_user(request, pk)
+    pm = get_postmortem_for_user(request, pk)
     if field not in meeting_record.MARKABLE_FIELDS:
         raise Http404(f"No such field: {field}")
     flag = request.POST.get("pending", "")
@@ -73,29 +68,29 @@ def pending_mark(request, pk, field):
     try:
         meeting_record.set_pending(pm, field, flag == "1", user=request.user)
     except ImmutableRecordError:
-        return _final_refusal(request, pm)
-    return _render_field_answer(request, pm, field)
+        return final_refusal(request, pm)
+    return render_field_answer(request, pm, field)
 
 
 @require_POST
 def factor_review(request, pk, factor_id):
     """The facilitator marks a flagged contributing factor reviewed (blameless check)."""
-    pm = _get_postmortem_for_user(request, pk)
+    pm = get_postmortem_for_user(request, pk)
     factor = get_object_or_404(ContributingFactor, pk=factor_id, postmortem=pm)
     errors = []
     try:
         meeting_record.review_factor(pm, factor, request.user)
     except ImmutableRecordError:
-        return _final_refusal(request, pm)
+        return final_refusal(request, pm)
     except FieldError as exc:
         errors = [str(exc)]
-    return _render_field_answer(request, pm, "contributing_factors", errors)
+    return render_field_answer(request, pm, "contributing_factors", errors)
 
 
 @require_GET
 def field_history(request, pk, field):
     """Every autosave of a field's inputs, newest first: version, who, when (UTC), values."""
-    pm = _get_postmortem_for_user(request, pk)
+    pm = get_postmortem_for_user(request, pk)
     if field not in revisions.HISTORY_FIELDS:
         raise Http404(f"No such field: {field}")
     return render(request, "incidents/partials/field_history.html", {

@@ -1,0 +1,76 @@
+"""Form fields every app uses: a UTC time as pasted from a log, USD, minutes, a count of users."""
+from datetime import UTC, datetime
+
+from django import forms
+
+from core.units import format_minutes, parse_minutes, parse_usd
+
+UTC_INPUT_HELP = "YYYY-MM-DD HH:MM[:SS] in UTC, or ISO 8601 with an offset"
+
+
+class UTCDateTimeField(forms.CharField):
+    """A text field for a time pasted from a log: `2026-03-02 14:02`, `…T14:02:00Z`, `…+02:00`.
+
+    A time without an offset is read as UTC; one with an offset is converted to UTC.
+    Returns an aware UTC datetime, or None when blank.
+    """
+
+    def to_python(self, value):
+        text = super().to_python(value).strip()
+        if not text:
+            return None
+        try:
+            parsed = datetime.fromisoformat(text.replace(" UTC", "").replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise forms.ValidationError(
+                f"{text!r} is not a date and time; use {UTC_INPUT_HELP}."
+            ) from exc
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+
+
+def format_utc_input(value: datetime | None) -> str:
+    """The text a UTC time input shows: `YYYY-MM-DD HH:MM:SS` (UTC), or '' for None."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+class USDField(forms.DecimalField):
+    """An amount in USD as people type it: '78,947', '$78,947.00', '5.5'; blank -> None."""
+
+    def to_python(self, value):
+        try:
+            return parse_usd(value if isinstance(value, str) else str(value or ""))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def validate(self, value):
+        forms.Field.validate(self, value)
+
+    def prepare_value(self, value):
+        return "" if value is None else value
+
+
+class MinutesField(forms.IntegerField):
+    """A duration in whole minutes: '90', '1h 30m', '2d'; blank -> None."""
+
+    def to_python(self, value):
+        try:
+            return parse_minutes(value if isinstance(value, str) else str(value or ""))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def prepare_value(self, value):
+        return format_minutes(value) if isinstance(value, int) else value
+
+
+class UsersField(forms.IntegerField):
+    """A count of users: '1200' or '1,200'; blank -> None; negative refused."""
+
+    def to_python(self, value):
+        text = (value if isinstance(value, str) else str(value or "")).strip().replace(",", "")
+        if not text:
+            return None
+        if not text.isdigit():
+            raise forms.ValidationError(f"{text!r} is not a whole number of users (0 or more).")
+        return int(text)

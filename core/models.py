@@ -1,0 +1,31 @@
+"""Models every app uses: API tokens for machine clients (docs/rules.md#token-scopes)."""
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ApiToken(models.Model):
+    """A token for machine clients (CI calling the planning gate): only its SHA-256 is stored.
+
+    The token is shown once when created (core.api_tokens.create_token). `scopes` lists
+    what it may do ("gate:read"); revoked_utc ends it.
+    """
+
+    name = models.CharField(max_length=100)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    prefix = models.CharField(max_length=12, help_text="The first characters, to recognise it.")
+    key_sha256 = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_utc = models.DateTimeField(default=timezone.now)
+    revoked_utc = models.DateTimeField(null=True, blank=True)
+    last_used_utc = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # The table was created by the incidents app; the model moved here without a
+        # data migration (core/migrations/0001_initial.py).
+        db_table = "incidents_apitoken"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+

@@ -1,0 +1,103 @@
+"""Units as Scarlog reads and writes them: money in USD (Decimal), durations in seconds
+or whole minutes. One parser and one formatter per unit, used by every app.
+
+"$78,947" and "78947.5" read as Decimal USD; "1h 30m" reads as 5400 seconds (or 90
+minutes); the formatters write what the parsers read back.
+"""
+import re
+from decimal import Decimal, InvalidOperation
+
+_DURATION_PART = re.compile(r"(\d+)\s*([dhms])")
+
+
+_DURATION = re.compile(r"^(?:\s*\d+\s*[dhms])+\s*$")
+
+
+_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> int:
+    """'1h 30m' -> 5400 seconds ('2d', '20m', '45s', '1h30m'); ValueError when malformed."""
+    if not _DURATION.match(text or ""):
+        raise ValueError(f"Duration {text!r} is not like '1h 30m', '20m' or '45s'.")
+    seconds = sum(int(n) * _SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
+    if seconds <= 0:
+        raise ValueError(f"Duration {text!r} is zero; enter how long the resource ran.")
+    return seconds
+
+
+def format_duration(seconds: int) -> str:
+    """5400 -> '1h 30m'; the inverse of parse_duration()."""
+    parts = []
+    for unit, size in _SECONDS.items():
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return " ".join(parts) or "0s"
+
+
+def format_amount(value: Decimal) -> str:
+    """Decimal('78947.00') -> '78,947'; Decimal('0.230000') -> '0.23' (no exponent, commas)."""
+    text = format(value.normalize(), "f")
+    whole, _, fraction = text.partition(".")
+    whole = f"{int(whole):,}"
+    return f"{whole}.{fraction}" if fraction else whole
+
+
+def format_usd(value: Decimal) -> str:
+    """Money as the log writes it: Decimal('78947.00') -> '78,947'; Decimal('5.5') -> '5.50'."""
+    if value == value.to_integral_value():
+        return format_amount(value)
+    return f"{value:,.2f}"
+
+
+def parse_usd(text: str) -> Decimal | None:
+    """'$78,947', '78947.5', ' 0 ' -> Decimal with cents; '' -> None.
+
+    Raises ValueError (naming the value) for text that is not a non-negative USD amount
+    with at most two decimals.
+    """
+    cleaned = (text or "").strip().replace(",", "").removeprefix("$").strip()
+    if not cleaned:
+        return None
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"{text.strip()!r} is not an amount in USD such as 78,947 or 5.50.") from None
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"{text.strip()!r} is not an amount in USD of 0 or more.")
+    if value != value.quantize(Decimal("0.01")):
+        raise ValueError(f"{text.strip()!r} has more than two decimals (cents).")
+    return value.quantize(Decimal("0.01"))
+
+
+def parse_minutes(text: str) -> int | None:
+    """'90', '90m', '1h 30m', '2d' -> whole minutes; '' -> None.
+
+    Raises ValueError for anything else, for a negative number, and for a duration that is
+    not a whole number of minutes.
+    """
+    cleaned = (text or "").strip()
+    if not cleaned:
+        return None
+    if cleaned.lstrip("-").isdigit():
+        minutes = int(cleaned)
+        if minutes < 0:
+            raise ValueError(f"{cleaned!r} is negative; a duration is 0 minutes or more.")
+        return minutes
+    try:
+        seconds = parse_duration(cleaned)
+    except ValueError:
+        raise ValueError(
+            f"{cleaned!r} is not a duration; give minutes (90) or '1h 30m', '2d'."
+        ) from None
+    if seconds % 60:
+        raise ValueError(f"{cleaned!r} is not a whole number of minutes.")
+    return seconds // 60
+
+
+def format_minutes(minutes: int | None) -> str:
+    """90 -> '1h 30m'; 0 -> '0m'; None -> ''."""
+    if minutes is None:
+        return ""
+    return format_duration(minutes * 60) if minutes else "0m"

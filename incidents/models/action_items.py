@@ -1,0 +1,234 @@
+"""Action items, their history, the planning-gate domain of a postmortem, gate overrides
+and the daily digests (docs/rules.md#action-items, docs/rules.md#gate)."""
+
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from incidents.models.guards import FINAL_STATUS_SQL, TOUCH_ITEMS_SQL, append_only_trigger
+from incidents.models.record import Postmortem
+
+__all__ = [
+    "DOMAIN_HELP",
+    "Classification",
+    "ActionItem",
+    "ActionItemEvent",
+    "GateOverride",
+    "DigestSent",
+]
+
+
+
+# --- Classification, action items, the planning gate --------------------------------------
+# Source rule: 002_c5de36bc64e2efd7.txt (INC-030 → INC-031: action items that were scheduled,
+# not delivered; "the planning gate didn't enforce that they shipped before the next run").
+# These rows live outside the immutable postmortem content, so final and imported
+# postmortems can be classified and their action items progressed.
+
+DOMAIN_HELP = "A short slug naming the area of work, such as cloud-training."
+
+
+class Classification(models.Model):
+    """A postmortem's domain (slug) and tags, with who set them and when (UTC).
+
+    Kept apart from the postmortem row, which is immutable once final.
+    """
+
+    postmortem = models.OneToOneField(
+        Postmortem, on_delete=models.PROTECT, primary_key=True, related_name="classification"
+    )
+    domain = models.SlugField(max_length=60, help_text=DOMAIN_HELP)
+    tags = models.JSONField(default=list, blank=True)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    set_utc = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["domain"], name="classification_domain")]
+        triggers = [
+            # A domain set, changed or removed moves the postmortem's action items with it.
+            pgtrigger.Trigger(
+                name="domain_sets_items_gate_domain",
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
+                func=(
+                    "IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (OLD.domain IS DISTINCT FROM "
+                    "NEW.domain OR OLD.postmortem_id IS DISTINCT FROM NEW.postmortem_id)) THEN "
+                    + TOUCH_ITEMS_SQL.format(row="OLD") + " END IF; "
+                    "IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND (OLD.domain IS DISTINCT FROM "
+                    "NEW.domain OR OLD.postmortem_id IS DISTINCT FROM NEW.postmortem_id)) THEN "
+                    + TOUCH_ITEMS_SQL.format(row="NEW") + " END IF; RETURN NULL;"
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.postmortem_id} in {self.domain}"
+
+
+class ActionItem(models.Model):
+    """An action item of a postmortem: typed, owned, due, and open until it ships.
+
+    kind is one of the closed list rule, hook, test, criterion, memory (an item that fits
+    none is too vague to ship). Shipped requires `evidence` of the kind's shape
+    (incidents.evidence); dropped requires `drop_reason`. Every change is recorded in
+    ActionItemEvent. Source rule: 002_c5de36bc64e2efd7.txt.
+    """
+
+    class Kind(models.TextChoices):
+        RULE = "rule", "Rule"
+        HOOK = "hook", "Hook"
+        TEST = "test", "Test"
+        CRITERION = "criterion", "Criterion"
+        MEMORY = "memory", "Memory"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        SHIPPED = "shipped", "Shipped"
+        DROPPED = "dropped", "Dropped"
+
+    OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.PROTECT, related_name="action_items"
+    )
+    kind = models.CharField("type", max_length=10, choices=Kind.choices)
+    description = models.TextField()
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    due_date = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    drop_reason = models.TextField(blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    verification = models.JSONField(
+        null=True, blank=True,
+        help_text="The check against a SCARLOG_GIT_REPOS clone when the evidence named one.",
+    )
+    created_utc = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    updated_utc = models.DateTimeField(auto_now=True)
+    # The planning gate's domain: the postmortem's domain once the postmortem is final,
+    # else NULL. PostgreSQL keeps it (the triggers named *gate_domain); it is read by
+    # queries only (incidents.gate), never set by the application.
+    gate_domain = models.CharField(max_length=60, null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["rule", "hook", "test", "criterion", "memory"]),
+                name="action_item_kind_in_list",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="shipped") | ~Q(evidence={}),
+                name="shipped_item_has_evidence",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="dropped") | ~Q(drop_reason=""),
+                name="dropped_item_has_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "due_date"], name="action_item_open_due"),
+            # The dashboard lists the earliest-due open items first: read in this order,
+            # the first 50 need no sort of every open item.
+            models.Index(fields=["due_date", "id"], condition=Q(status__in=["open", "in_progress"]),
+                         name="action_item_open_by_due"),
+            # The planning gate: a domain's blocking items, earliest due first, and their
+            # count, read from this index alone however many postmortems there are.
+            models.Index(fields=["gate_domain", "due_date", "id"],
+                         condition=Q(status__in=["open", "in_progress"],
+                                     gate_domain__isnull=False),
+                         name="action_item_blocking_by_due"),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="action_item_gate_domain",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                func=(
+                    "NEW.gate_domain := (SELECT c.domain FROM incidents_postmortem p "
+                    "JOIN incidents_classification c ON c.postmortem_id = p.id "
+                    f"WHERE p.id = NEW.postmortem_id AND p.status = {FINAL_STATUS_SQL}); "
+                    "RETURN NEW;"
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.description[:60]}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class ActionItemEvent(models.Model):
+    """One change to an action item (append-only): who, when (UTC), what."""
+
+    item = models.ForeignKey(ActionItem, on_delete=models.PROTECT, related_name="events")
+    at_utc = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    change = models.TextField()
+
+    class Meta:
+        ordering = ["at_utc", "id"]
+        triggers = [
+            append_only_trigger("action_item_history_append_only",
+                                "action item history is append-only (event %)"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at_utc:%Y-%m-%d %H:%M} UTC: {self.change}"
+
+
+class GateOverride(models.Model):
+    """An explicit, recorded override letting work through a closed planning gate.
+
+    Who, why and until when (UTC). It never hides the blocking items; it is append-only.
+    """
+
+    domain = models.SlugField(max_length=60)
+    reason = models.TextField()
+    until_utc = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_utc = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_utc"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="override_has_reason"),
+        ]
+        triggers = [
+            append_only_trigger("gate_override_append_only",
+                                "gate override % is a record and cannot be changed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Override of {self.domain} until {self.until_utc:%Y-%m-%d %H:%M} UTC"
+
+
+class DigestSent(models.Model):
+    """One action item digest sent to an owner on a UTC day: at most one a day."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent_utc = models.DateTimeField(default=timezone.now)
+    item_count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "day"], name="one_digest_a_day")]
+
+    def __str__(self) -> str:
+        return f"Digest to {self.owner_id} on {self.day}"

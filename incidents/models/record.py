@@ -1,0 +1,552 @@
+"""The postmortem record: the seven-field template and its append-only amendments.
+
+Source rule: the seven-field template and the append-only log of
+../shared/seeds/001_60b217100959449d.txt. A postmortem is a draft until finalized;
+a final postmortem and its timeline entries, contributing factors and references never
+change again. PostgreSQL refuses UPDATE, DELETE and TRUNCATE on them (triggers below,
+installed by migrations); the ORM raises ImmutableRecordError first so callers get a
+clear domain error. Amendment rows are append-only from the start.
+"""
+import uuid
+from datetime import timedelta
+
+import pgtrigger
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from incidents.models.choices import MEETING_DEADLINE_HOURS, RootCause, Section, Template, Trigger
+from incidents.models.guards import (
+    FINAL_STATUS_SQL,
+    ImmutableRecordError,
+    append_only_trigger,
+    child_row_triggers,
+    refuse_truncate_if_any_final_func,
+)
+
+__all__ = [
+    "PostmortemQuerySet",
+    "Postmortem",
+    "PostmortemChildQuerySet",
+    "PostmortemChild",
+    "TimelineEntry",
+    "Substitution",
+    "ContributingFactor",
+    "Reference",
+    "AmendmentQuerySet",
+    "Amendment",
+]
+
+
+class PostmortemQuerySet(models.QuerySet):
+    """Postmortem queries; bulk update/delete refuse to touch a final postmortem."""
+
+    def _refuse_if_any_final(self, action: str) -> None:
+        if self.filter(status=Postmortem.Status.FINAL).exists():
+            raise ImmutableRecordError(
+                f"Cannot {action} a final postmortem; add an amendment instead."
+            )
+
+    def update(self, **kwargs):
+        """QuerySet.update(); raises ImmutableRecordError if any matched postmortem is final."""
+        self._refuse_if_any_final("update")
+        return super().update(**kwargs)
+
+    def delete(self):
+        """QuerySet.delete(); raises ImmutableRecordError if any matched postmortem is final."""
+        self._refuse_if_any_final("delete")
+        return super().delete()
+
+
+class Postmortem(models.Model):
+    """One postmortem: the seven fields of the template, a draft until finalized.
+
+    Fields in template order: summary (≤ 40 words), timeline (TimelineEntry rows, 5–20),
+    root_cause (one RootCause label), contributing factors (ContributingFactor rows, 3–5),
+    fix (fix_commit_sha + fix_description, or DEFERRED_FIX_TEXT + fix_ticket_link),
+    prevention (one paragraph), references (Reference rows, 3–6). Times are UTC.
+    The template rules are checked by incidents.template_rules, not on save: a draft may
+    be incomplete, and imported legacy records keep their gaps.
+
+    Raises ImmutableRecordError on save() or delete() once the stored row is final.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        FINAL = "final", "Final"
+
+    class Origin(models.TextChoices):
+        SCARLOG = "scarlog", "Written in Scarlog"
+        IMPORT = "import", "Imported from a log"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_utc = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.SCARLOG)
+    template = models.CharField(
+        max_length=12, choices=Template.choices, default=Template.SEVEN_FIELD
+    )
+    occurred_utc = models.DateTimeField(
+        "event occurred (UTC)", null=True, blank=True,
+        help_text="When the event happened; the meeting deadline is 72 hours later.",
+    )
+    trigger = models.CharField(max_length=24, choices=Trigger.choices, blank=True)
+    trigger_reason = models.TextField(
+        blank=True, help_text='Why a postmortem is written when the trigger is "other".'
+    )
+    summary = models.TextField(blank=True)
+    root_cause = models.CharField(max_length=20, choices=RootCause.choices, blank=True)
+    fix_commit_sha = models.CharField("fix commit SHA", max_length=64, blank=True)
+    fix_description = models.TextField("change described", blank=True)
+    fix_ticket_link = models.CharField("ticket link", max_length=500, blank=True)
+    prevention = models.TextField(blank=True)
+    impact_usd = models.DecimalField(
+        "financial impact (USD)", max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    impact_users = models.PositiveIntegerField("users affected", null=True, blank=True)
+    impact_duration_minutes = models.PositiveIntegerField(
+        "impact duration (minutes)", null=True, blank=True
+    )
+    impact_description = models.TextField("impact described", blank=True)
+    what_went_well = models.TextField("what went well", blank=True)
+    what_went_wrong = models.TextField("what went wrong", blank=True)
+    lessons_learned = models.TextField("lessons learned", blank=True)
+    owner_sentiment = models.TextField(
+        "owner sentiment", blank=True,
+        help_text="A real quote from whoever paid the cost, not softened "
+                  "(002_c5de36bc64e2efd7.txt).",
+    )
+    owner_sentiment_by = models.CharField("quote by", max_length=200, blank=True)
+    updated_utc = models.DateTimeField(auto_now=True)
+    finalized_utc = models.DateTimeField(null=True, blank=True)
+    finalized_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = PostmortemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_utc"]
+        indexes = [
+            # Drafts are few among final postmortems: the dashboard finds and counts them
+            # from this index instead of reading every postmortem.
+            models.Index(fields=["occurred_utc"], condition=Q(status="draft"),
+                         name="postmortem_drafts"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "final"]), name="postmortem_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(root_cause__in=["", *RootCause.values]),
+                name="postmortem_root_cause_in_vocabulary",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(finalized_utc__isnull=False),
+                name="postmortem_final_has_finalized_utc",
+            ),
+            models.CheckConstraint(
+                condition=Q(template__in=Template.values), name="postmortem_template_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(impact_usd__isnull=True) | Q(impact_usd__gte=0),
+                name="postmortem_impact_usd_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(trigger__in=["", *Trigger.values]), name="postmortem_trigger_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(trigger="other") | ~Q(trigger_reason=""),
+                name="postmortem_other_trigger_has_reason",
+            ),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="final_postmortem_is_immutable",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                condition=pgtrigger.Q(old__status="final"),
+                func=(
+                    "RAISE EXCEPTION 'postmortem % is final and cannot be changed; "
+                    "add an amendment instead', OLD.id USING ERRCODE = 'restrict_violation';"
+                ),
+            ),
+            pgtrigger.Trigger(
+                name="final_postmortem_no_truncate",
+                level=pgtrigger.Statement,
+                when=pgtrigger.Before,
+                operation=pgtrigger.Truncate,
+                func=refuse_truncate_if_any_final_func("incidents_postmortem"),
+            ),
+            # Finalizing makes the postmortem's open action items block its domain's gate.
+            pgtrigger.Trigger(
+                name="status_sets_items_gate_domain",
+                when=pgtrigger.After,
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition("OLD.status IS DISTINCT FROM NEW.status"),
+                func="UPDATE incidents_actionitem SET gate_domain = NULL "
+                     "WHERE postmortem_id = NEW.id; RETURN NULL;",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def title(self) -> str:
+        """The summary's first eight words (the template has no title field)."""
+        words = self.summary.split()
+        if not words:
+            return f"Untitled postmortem {str(self.id)[:8]}"
+        return " ".join(words[:8]) + ("…" if len(words) > 8 else "")
+
+    @property
+    def is_final(self) -> bool:
+        return self.status == self.Status.FINAL
+
+    @property
+    def is_long_form(self) -> bool:
+        return self.template == Template.LONG_FORM
+
+    @property
+    def has_long_form_content(self) -> bool:
+        """True when any long-form section (impact figures or text) holds something."""
+        return any((self.impact_usd is not None, self.impact_users is not None,
+                    self.impact_duration_minutes is not None, self.impact_description,
+                    self.what_went_well, self.what_went_wrong, self.lessons_learned))
+
+    @property
+    def meeting_deadline_utc(self):
+        """occurred_utc + 72 hours (UTC), or None when the event time is not recorded."""
+        if self.occurred_utc is None:
+            return None
+        return self.occurred_utc + timedelta(hours=MEETING_DEADLINE_HOURS)
+
+    def _stored_row_is_final(self) -> bool:
+        return (
+            not self._state.adding
+            and Postmortem.objects.filter(pk=self.pk, status=self.Status.FINAL).exists()
+        )
+
+    def save(self, *args, **kwargs):
+        """Save a draft; raises ImmutableRecordError if the stored row is already final."""
+        if self._stored_row_is_final():
+            raise ImmutableRecordError(
+                f"Postmortem {self.pk} is final and cannot be changed; add an amendment instead."
+            )
+        super().save(*args, **kwargs)
+
+    def save_locked_draft(self, update_fields: list[str]) -> None:
+        """Write `update_fields` of a draft whose row this transaction has locked (SELECT
+        ... FOR UPDATE) and found to be a draft (incidents.revisions.save_with_revision).
+
+        The lock keeps it a draft until the commit, so save()'s re-read of the stored
+        status is skipped; PostgreSQL's trigger still refuses any write to a final row.
+        """
+        super().save(update_fields=update_fields)
+
+    def delete(self, *args, **kwargs):
+        """Delete a draft; raises ImmutableRecordError if the stored row is final."""
+        if self._stored_row_is_final():
+            raise ImmutableRecordError(
+                f"Postmortem {self.pk} is final and cannot be deleted."
+            )
+        return super().delete(*args, **kwargs)
+
+
+class PostmortemChildQuerySet(models.QuerySet):
+    """Queries on a postmortem's rows; writes refuse rows of a final postmortem."""
+
+    def _refuse_if_any_parent_final(self, action: str) -> None:
+        parents = self.values("postmortem_id")
+        if Postmortem.objects.filter(pk__in=parents, status=Postmortem.Status.FINAL).exists():
+            raise ImmutableRecordError(
+                f"Cannot {action} rows of a final postmortem; add an amendment instead."
+            )
+
+    def update(self, **kwargs):
+        """QuerySet.update(); raises ImmutableRecordError for rows of a final postmortem."""
+        self._refuse_if_any_parent_final("update")
+        return super().update(**kwargs)
+
+    def delete(self):
+        """QuerySet.delete(); raises ImmutableRecordError for rows of a final postmortem."""
+        self._refuse_if_any_parent_final("delete")
+        return super().delete()
+
+    def bulk_create(self, objs, *args, **kwargs):
+        """QuerySet.bulk_create(); raises ImmutableRecordError when a parent is final."""
+        objs = list(objs)
+        parent_ids = {obj.postmortem_id for obj in objs}
+        if Postmortem.objects.filter(pk__in=parent_ids, status=Postmortem.Status.FINAL).exists():
+            raise ImmutableRecordError("Cannot add rows to a final postmortem.")
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class PostmortemChild(models.Model):
+    """Base of the rows that belong to one postmortem and freeze with it.
+
+    `position` keeps the order rows were added in (ties in the timeline, bullet order).
+    save() and delete() raise ImmutableRecordError while the parent postmortem is final.
+    """
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE)
+    position = models.PositiveIntegerField(default=0)
+
+    objects = PostmortemChildQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def _parent_is_final(self) -> bool:
+        return Postmortem.objects.filter(
+            pk=self.postmortem_id, status=Postmortem.Status.FINAL
+        ).exists()
+
+    def save(self, *args, **kwargs):
+        """Save the row; raises ImmutableRecordError when its postmortem is final."""
+        if self._parent_is_final():
+            raise ImmutableRecordError(
+                f"Postmortem {self.postmortem_id} is final; its rows cannot change."
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        """Delete the row; raises ImmutableRecordError when its postmortem is final."""
+        if self._parent_is_final():
+            raise ImmutableRecordError(
+                f"Postmortem {self.postmortem_id} is final; its rows cannot be deleted."
+            )
+        return super().delete(*args, **kwargs)
+
+
+class TimelineEntry(PostmortemChild):
+    """A timeline row: UTC timestamp, event, trace_id. Template: 5–20 rows, in time order.
+
+    `utc` may be empty while a draft row is being typed; finalize requires it.
+    """
+
+    utc = models.DateTimeField("time (UTC)", null=True, blank=True)
+    event = models.TextField(blank=True)
+    trace_id = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = [F("utc").asc(nulls_last=True), "position", "id"]
+        default_related_name = "timeline_entries"
+        verbose_name_plural = "timeline entries"
+        triggers = child_row_triggers("incidents_timelineentry")
+
+    def __str__(self) -> str:
+        return f"{self.utc:%Y-%m-%d %H:%M:%S} UTC {self.event}" if self.utc else self.event
+
+
+class Substitution(models.TextChoices):
+    """The substitution test's verdict on a contributing factor (002_c5de36bc64e2efd7.txt).
+
+    "Would this step have failed with someone else at the keyboard?" Yes: structural (the
+    system allowed it; fix the system). No: personal. Only structural factors count
+    toward the template's three to five.
+    """
+
+    STRUCTURAL = "structural", "Structural"
+    PERSONAL = "personal", "Personal"
+
+
+class ContributingFactor(PostmortemChild):
+    """A contributing factor: one bullet naming a system condition. Template: 3–5 bullets.
+
+    `substitution` is the substitution test's verdict ("" until the team decides); only
+    structural factors count toward 3–5. A factor whose text the blameless check flags
+    blocks finalize until the meeting's facilitator marks that exact text reviewed
+    (`blameless_reviewed_text` equals `text`; editing the text clears the review).
+    """
+
+    text = models.TextField(blank=True)
+    substitution = models.CharField(
+        "substitution test", max_length=10, choices=Substitution.choices, blank=True
+    )
+    blameless_reviewed_text = models.TextField(blank=True)
+    blameless_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    blameless_reviewed_utc = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        default_related_name = "contributing_factors"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(substitution__in=["", "structural", "personal"]),
+                name="factor_substitution_valid",
+            ),
+        ]
+        triggers = child_row_triggers("incidents_contributingfactor")
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def blameless_reviewed(self) -> bool:
+        """True when the facilitator reviewed this exact text of the factor."""
+        return bool(self.text) and self.blameless_reviewed_text == self.text
+
+
+class Reference(PostmortemChild):
+    """A typed reference link. Template: 3–6 of trace_id, commit SHA, PR link, ticket, other."""
+
+    class Kind(models.TextChoices):
+        TRACE_ID = "trace_id", "trace_id"
+        COMMIT = "commit", "Commit SHA"
+        PR = "pr", "PR link"
+        TICKET = "ticket", "Ticket"
+        OTHER = "other", "Other link"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TRACE_ID)
+    value = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        default_related_name = "references"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["trace_id", "commit", "pr", "ticket", "other"]),
+                name="reference_kind_valid",
+            )
+        ]
+        triggers = child_row_triggers("incidents_reference")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"
+
+
+class AmendmentQuerySet(models.QuerySet):
+    """Amendment queries: amendments are append-only, so bulk update/delete always raise."""
+
+    def update(self, **kwargs):
+        """Always raises ImmutableRecordError: amendments are never changed."""
+        raise ImmutableRecordError("Amendments are append-only; they cannot be updated.")
+
+    def delete(self):
+        """Always raises ImmutableRecordError: amendments are never deleted."""
+        raise ImmutableRecordError("Amendments are append-only; they cannot be deleted.")
+
+
+class Amendment(models.Model):
+    """A dated addendum to a final postmortem (Markdown note, author, UTC time).
+
+    Source rule: `amend()` of 001_60b217100959449d.txt writes {parent_id, amended_utc, note}.
+    `section` (a Section, or "" for a general note) says which long-form section it adds
+    to (issue 8, 000_147101d763a5563e.txt); an Impact amendment may restate the figures
+    (impact_usd in USD, impact_users, impact_duration_minutes), which then replace the
+    record's as the stated impact.
+    Append-only: save() of an existing row and delete() raise ImmutableRecordError, and
+    PostgreSQL refuses UPDATE, DELETE and TRUNCATE, and INSERT against a draft.
+    """
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.PROTECT, related_name="amendments"
+    )
+    amended_utc = models.DateTimeField(default=timezone.now)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.TextField()
+    section = models.CharField(
+        "adds to", max_length=20, choices=Section.choices, blank=True,
+        help_text="The long-form section this amendment adds to; blank for a general note.",
+    )
+    impact_usd = models.DecimalField(
+        "financial impact (USD)", max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    impact_users = models.PositiveIntegerField("users affected", null=True, blank=True)
+    impact_duration_minutes = models.PositiveIntegerField(
+        "impact duration (minutes)", null=True, blank=True
+    )
+
+    objects = AmendmentQuerySet.as_manager()
+
+    @property
+    def states_impact(self) -> bool:
+        """True when this amendment restates at least one impact figure."""
+        return any(value is not None for value in
+                   (self.impact_usd, self.impact_users, self.impact_duration_minutes))
+
+    class Meta:
+        ordering = ["amended_utc", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(section__in=["", *Section.values]),
+                name="amendment_section_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(section="impact")
+                | Q(impact_usd__isnull=True, impact_users__isnull=True,
+                    impact_duration_minutes__isnull=True),
+                name="amendment_figures_only_for_impact",
+            ),
+            models.CheckConstraint(
+                condition=Q(impact_usd__isnull=True) | Q(impact_usd__gte=0),
+                name="amendment_impact_usd_not_negative",
+            ),
+        ]
+        triggers = [
+            append_only_trigger("amendments_append_only",
+                                "amendment % is append-only and cannot be changed"),
+            pgtrigger.Trigger(
+                name="amendments_only_on_final",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert,
+                func=(
+                    "PERFORM 1 FROM incidents_postmortem WHERE id = NEW.postmortem_id "
+                    f"AND status = {FINAL_STATUS_SQL} FOR SHARE; "
+                    "IF NOT FOUND THEN RAISE EXCEPTION 'postmortem % is not final; edit the "
+                    "draft instead of amending it', NEW.postmortem_id "
+                    "USING ERRCODE = 'restrict_violation'; END IF; RETURN NEW;"
+                ),
+            ),
+            pgtrigger.Trigger(
+                name="amendments_no_truncate",
+                level=pgtrigger.Statement,
+                when=pgtrigger.Before,
+                operation=pgtrigger.Truncate,
+                func=(
+                    "RAISE EXCEPTION 'amendments are append-only; cannot truncate "
+                    "incidents_amendment' USING ERRCODE = 'restrict_violation';"
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Amendment of {self.postmortem_id} at {self.amended_utc:%Y-%m-%d %H:%M} UTC"
+
+    def save(self, *args, **kwargs):
+        """Insert a new amendment and its seal (incidents.seals) in one transaction;
+        raises ImmutableRecordError for an existing one."""
+        if not self._state.adding:
+            raise ImmutableRecordError("Amendments are append-only; they cannot be changed.")
+        from incidents import seals
+
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            seals.seal_amendment(self)
+
+    def delete(self, *args, **kwargs):
+        """Always raises ImmutableRecordError: amendments are never deleted."""
+        raise ImmutableRecordError("Amendments are append-only; they cannot be deleted.")

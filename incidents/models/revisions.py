@@ -1,0 +1,106 @@
+"""Field revisions of drafts (every accepted autosave) and the seals of the tamper-evident
+hash chain over final records (docs/rules.md#autosave, docs/rules.md#final-seals)."""
+
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from incidents.models.guards import append_only_trigger, child_row_triggers
+from incidents.models.record import Amendment, Postmortem
+
+__all__ = [
+    "FieldRevision",
+    "LogSeal",
+]
+
+
+
+class FieldRevision(models.Model):
+    """One autosave of a draft's input, kept for ever (append-only): who, when, what.
+
+    `field` is the template field the input belongs to ("summary", "fix",
+    "contributing_factors", …); `key` names the input ("fix_commit_sha") or the row
+    ("factors:12"); `version` counts the saves of that key from 1; `values` holds what
+    was saved ({"summary": "…"} or a row's inputs). `editor` identifies the browser page
+    that saved it, so a person's own queued saves are never a conflict. PostgreSQL refuses
+    UPDATE and DELETE (discarding a draft passes with pgtrigger.ignore) and any INSERT
+    once the postmortem is final.
+    """
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE,
+                                   related_name="revisions")
+    field = models.CharField(max_length=30)
+    key = models.CharField(max_length=40)
+    version = models.PositiveIntegerField()
+    values = models.JSONField()
+    editor = models.CharField(max_length=40, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                               blank=True, related_name="+")
+    saved_utc = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["postmortem", "key", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["postmortem", "key", "version"],
+                                    name="one_revision_per_version"),
+        ]
+        indexes = [models.Index(fields=["postmortem", "field"], name="revision_by_field")]
+        triggers = [
+            append_only_trigger("revisions_append_only", "field revision % is append-only"),
+            *child_row_triggers("incidents_fieldrevision"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} v{self.version} of {self.postmortem_id}"
+
+
+class LogSeal(models.Model):
+    """One link of the postmortem log's tamper-evidence chain (incidents.seals).
+
+    Written when a postmortem is finalized (amendment null) and when an amendment is
+    stored: `content_sha256` is the SHA-256 (hex) of the record's canonical content,
+    `chain_sha256` = SHA-256 of the previous seal's chain_sha256 and this seal's kind,
+    object id and content hash, so changing any sealed record or seal breaks the chain.
+    `manage.py verify_log` recomputes both. Append-only in PostgreSQL.
+    """
+
+    class Kind(models.TextChoices):
+        POSTMORTEM = "postmortem", "Finalized postmortem"
+        AMENDMENT = "amendment", "Amendment"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.PROTECT, related_name="+")
+    amendment = models.OneToOneField(
+        Amendment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    content_sha256 = models.CharField(max_length=64)
+    chain_sha256 = models.CharField(max_length=64, unique=True)
+    sealed_utc = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["postmortem"], condition=Q(kind="postmortem"),
+                                    name="one_finalization_seal_per_postmortem"),
+            models.CheckConstraint(
+                condition=(Q(kind="postmortem", amendment__isnull=True)
+                           | Q(kind="amendment", amendment__isnull=False)),
+                name="seal_kind_matches_amendment",
+            ),
+        ]
+        triggers = [
+            append_only_trigger("seals_append_only", "seal % is append-only and cannot be changed"),
+            pgtrigger.Trigger(
+                name="seals_no_truncate",
+                level=pgtrigger.Statement,
+                when=pgtrigger.Before,
+                operation=pgtrigger.Truncate,
+                func=("RAISE EXCEPTION 'seals are append-only; cannot truncate "
+                      "incidents_logseal' USING ERRCODE = 'restrict_violation';"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Seal {self.id} ({self.kind}) {self.chain_sha256[:12]}"
