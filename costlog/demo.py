@@ -3,10 +3,10 @@ costlog/demo_data/), and the KXIN mishap linked to its postmortem with an Impact
 stating the loss, so the KXIN page shows the stated impact beside the cost log's figure."""
 from pathlib import Path
 
-from costlog.log_io import import_costlog
+from costlog.import_export import import_costlog
 from costlog.services import current_entries, link_entry
+from incidents.jsonl import import_log
 from incidents.models import Postmortem
-from incidents.postmortem_log import import_log
 
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
 INCIDENTS_DEMO_DATA = Path(__file__).resolve().parents[1] / "incidents" / "demo_data"

@@ -11,7 +11,7 @@ from django import forms
 
 from core import units
 from costlog import services
-from costlog.markdown_log import ZONES
+from costlog.markdown_format import ZONES
 from costlog.models import ResourceRate, RootPattern
 from incidents.models import Postmortem
 

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from core import roles
 from incidents import meetings, services
+from incidents.jsonl import import_log
 from incidents.meetings import AttendeeInput
 from incidents.models import MeetingAttendee, Postmortem
-from incidents.postmortem_log import import_log
 
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
 DEMO_TEAMMATES = ("oli-operator", "cora-code-owner")

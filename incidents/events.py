@@ -4,7 +4,7 @@ Payload (JSON object): trigger (a Trigger value), occurred_utc (ISO 8601 with of
 trace_id, summary (one line), trigger_reason (for "other"), template (optional), and for
 the drawdown trigger `sessions`: [{"loss_usd": "1400", "deployed_capital_usd": "100000"},
 …] oldest first, the event's session last. The drawdown rule is evaluated from those
-figures (incidents.triggers); under threshold no postmortem is opened.
+figures (incidents.drawdown); under threshold no postmortem is opened.
 Source rules: 001_60b217100959449d.txt (triggers), issue 3 (the endpoint).
 """
 from dataclasses import dataclass, field
@@ -14,9 +14,9 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 
 from incidents import services
+from incidents.drawdown import DrawdownResult, Session, evaluate_drawdown
 from incidents.models import Postmortem, Reference, Template, TimelineEntry, Trigger
 from incidents.services import EventError
-from incidents.triggers import DrawdownResult, Session, evaluate_drawdown
 
 KEYS = ("trigger", "occurred_utc", "trace_id", "summary", "trigger_reason", "template",
         "sessions")

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from incidents.evidence import describe_missing
-from incidents.models import ActionItem, Classification, GateOverride, Postmortem
+from incidents.models import ActionItem, GateOverride, Postmortem, PostmortemDomain
 from incidents.services import clean_domain
 
 
@@ -114,7 +114,7 @@ def blocking_items(domain: str):
 
 
 def check_gate(domain: str, now: datetime | None = None) -> GateResult:
-    """The gate for `domain` (a slug; ClassificationError otherwise) at `now` (UTC).
+    """The gate for `domain` (a slug; DomainError otherwise) at `now` (UTC).
 
     `blocking_count` counts every open item; `blocking` lists the first BLOCKING_LISTED
     by due date, so the answer stays small when a domain has thousands open.
@@ -126,7 +126,7 @@ def check_gate(domain: str, now: datetime | None = None) -> GateResult:
         GateOverride.objects.filter(domain=domain, until_utc__gt=now)
         .select_related("created_by").order_by("-until_utc").first()
     )
-    known = Classification.objects.filter(domain=domain).exists()
+    known = PostmortemDomain.objects.filter(domain=domain).exists()
     listed = [BlockingItem(item) for item in items[:BLOCKING_LISTED]]
     count = len(listed) if len(listed) < BLOCKING_LISTED else items.count()
     return GateResult(domain, known, listed, override, count)

@@ -1,7 +1,7 @@
 """Tamper evidence for the postmortem log: a SHA-256 hash chain over finalized records.
 
-At finalize (services.mark_final) the postmortem's canonical content is hashed and
-appended to the chain as a LogSeal; every amendment is sealed the same way when stored.
+At finalize (services.store_final_without_checks) the postmortem's canonical content is hashed and
+appended to the chain as a Seal; every amendment is sealed the same way when stored.
 `verify_log()` (and `manage.py verify_log`) recomputes each sealed record's hash from the
 rows as they are now, and each link of the chain, and reports every mismatch: a record
 changed behind the application's back (e.g. by a superuser with the immutability
@@ -108,7 +108,7 @@ def chain_sha256(previous: str, kind: str, object_id, content_sha256: str) -> st
 
 
 def _append(kind: str, postmortem_id, amendment_id, content: str, apps=global_apps):
-    seal_model = apps.get_model("incidents", "LogSeal")
+    seal_model = apps.get_model("incidents", "Seal")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
@@ -152,21 +152,21 @@ def verify_log() -> VerifyReport:
     Also reports final postmortems and amendments that have no seal. Reads only, in
     chunks of VERIFY_CHUNK seals (six queries a chunk).
     """
-    from incidents.models import Amendment, LogSeal, Postmortem
+    from incidents.models import Amendment, Postmortem, Seal
 
     report = VerifyReport()
     previous = ""
-    seals = LogSeal.objects.order_by("id")
+    seals = Seal.objects.order_by("id")
     last_id = 0
     while chunk := list(seals.filter(id__gt=last_id)[:VERIFY_CHUNK]):
         last_id = chunk[-1].id
         postmortems = postmortem_content_sha256s(
-            s.postmortem_id for s in chunk if s.kind == LogSeal.Kind.POSTMORTEM)
+            s.postmortem_id for s in chunk if s.kind == Seal.Kind.POSTMORTEM)
         amendments = amendment_content_sha256s(
-            s.amendment_id for s in chunk if s.kind == LogSeal.Kind.AMENDMENT)
+            s.amendment_id for s in chunk if s.kind == Seal.Kind.AMENDMENT)
         for seal in chunk:
             report.checked += 1
-            if seal.kind == LogSeal.Kind.POSTMORTEM:
+            if seal.kind == Seal.Kind.POSTMORTEM:
                 label, object_id = f"postmortem {seal.postmortem_id}", seal.postmortem_id
                 current = postmortems.get(seal.postmortem_id)
             else:
@@ -187,11 +187,11 @@ def verify_log() -> VerifyReport:
                     "before it was edited or removed")
             previous = seal.chain_sha256
     report.head = previous
-    sealed = LogSeal.objects.filter(kind=LogSeal.Kind.POSTMORTEM).values("postmortem_id")
+    sealed = Seal.objects.filter(kind=Seal.Kind.POSTMORTEM).values("postmortem_id")
     unsealed = (Postmortem.objects.filter(status=Postmortem.Status.FINAL)
                 .exclude(pk__in=sealed).values_list("pk", flat=True))
     report.problems += [f"postmortem {pk}: final but never sealed" for pk in unsealed]
-    sealed_amendments = LogSeal.objects.filter(amendment__isnull=False).values("amendment_id")
+    sealed_amendments = Seal.objects.filter(amendment__isnull=False).values("amendment_id")
     report.problems += [f"amendment {a.pk} of postmortem {a.postmortem_id}: never sealed"
                         for a in Amendment.objects.exclude(pk__in=sealed_amendments)]
     return report

@@ -17,10 +17,10 @@ from django.utils import timezone
 from incidents import reminders, seals, template_rules
 from incidents.models import (
     Amendment,
-    Classification,
     ContributingFactor,
     ImmutableRecordError,
     Postmortem,
+    PostmortemDomain,
     Reference,
     Section,
     Template,
@@ -196,7 +196,7 @@ def finalize(postmortem: Postmortem, user) -> Postmortem:
     statuses = finalize_statuses(locked)
     if any(not status.complete for status in statuses):
         raise TemplateIncompleteError(statuses)
-    mark_final(locked, user)
+    store_final_without_checks(locked, user)
     return locked
 
 
@@ -209,7 +209,7 @@ def finalize_statuses(postmortem: Postmortem) -> list[template_rules.FieldStatus
             + template_rules.check_record(postmortem, flagged))
 
 
-def mark_final(postmortem: Postmortem, user) -> None:
+def store_final_without_checks(postmortem: Postmortem, user) -> None:
     """Set status final, finalized_utc = now (UTC) and finalized_by, and append the
     postmortem's seal to the log's hash chain (incidents.seals); no template check.
 
@@ -266,7 +266,7 @@ def add_amendment(postmortem: Postmortem, user, note: str, section: str = "",
                                     section=section, **figures)
 
 
-class ClassificationError(ValueError):
+class DomainError(ValueError):
     """A domain or tag was refused; the message names it."""
 
 
@@ -276,11 +276,11 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 def clean_domain(domain: str) -> str:
     """A domain slug ('cloud-training'): lower-case letters, digits and single hyphens.
 
-    Raises ClassificationError naming the value.
+    Raises DomainError naming the value.
     """
     domain = (domain or "").strip()
     if not _SLUG.match(domain) or len(domain) > 60:
-        raise ClassificationError(
+        raise DomainError(
             f"Domain {domain!r} is not a slug such as cloud-training (lower-case letters, "
             "digits and hyphens, at most 60 characters)."
         )
@@ -307,7 +307,7 @@ def known_domains() -> list[str]:
     postmortems (the dashboard's domain filter reads it on every view).
     """
     with connection.cursor() as cursor:
-        cursor.execute(_DOMAINS_SQL.format(table=Classification._meta.db_table))
+        cursor.execute(_DOMAINS_SQL.format(table=PostmortemDomain._meta.db_table))
         return [domain for (domain,) in cursor.fetchall()]
 
 
@@ -316,13 +316,13 @@ def set_domain(postmortem: Postmortem, domain: str, user=None, tags: list[str] |
     """Classify `postmortem` in `domain` (and `tags` when given); records who and when (UTC).
 
     Works on drafts and final postmortems alike: classification is kept outside the
-    immutable content. Returns the Classification; raises ClassificationError.
+    immutable content. Returns the PostmortemDomain; raises DomainError.
     """
     domain = clean_domain(domain)
     defaults = {"domain": domain, "set_by": user, "set_utc": timezone.now()}
     if tags is not None:
         defaults["tags"] = [clean_domain(tag) for tag in tags]
-    classification, _ = Classification.objects.update_or_create(
+    classification, _ = PostmortemDomain.objects.update_or_create(
         postmortem=postmortem, defaults=defaults
     )
     return classification

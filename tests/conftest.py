@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client, TransactionTestCase
 
 from core import roles
-from costlog.log_io import import_costlog
+from costlog.import_export import import_costlog
 from costlog.models import APPEND_ONLY_TRIGGERS, RootPattern
 from costlog.seed import seed_root_patterns
 from incidents.failure_modes import FAILURE_MODES
@@ -180,7 +180,7 @@ def real_cost_log(root_patterns):
 @pytest.fixture
 def real_postmortems(db):
     """../shared/data/postmortems.jsonl and amendments.jsonl imported (legacy records)."""
-    from incidents.postmortem_log import import_log
+    from incidents.jsonl import import_log
     import_log(SHARED_DATA / "postmortems.jsonl", SHARED_DATA / "amendments.jsonl")
     return {str(pm.pk): pm for pm in Postmortem.objects.all()}
 

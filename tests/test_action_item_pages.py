@@ -4,7 +4,7 @@ import html
 import pytest
 from django.urls import reverse
 
-from incidents.models import ActionItem, Classification
+from incidents.models import ActionItem, PostmortemDomain
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def test_classify_and_add_items_to_a_final_postmortem(alice_client, alice, final
     response = alice_client.post(reverse("incidents:domain_set", args=[final_postmortem.pk]),
                                  {"domain": "cloud-training"})
     assert response.status_code == 302 and response["Location"].endswith("#action-items")
-    assert Classification.objects.get(postmortem=final_postmortem).set_by == alice
+    assert PostmortemDomain.objects.get(postmortem=final_postmortem).set_by == alice
     add(alice_client, final_postmortem, alice)
     page = page_of(alice_client, final_postmortem)
     assert "<strong>INCOMPLETE</strong>: 1 item without shipping evidence." in page

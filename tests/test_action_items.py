@@ -15,7 +15,7 @@ from core.api_tokens import create_token
 from core.models import ApiToken
 from incidents import action_items, gate, services
 from incidents.evidence import EvidenceError, clean_evidence
-from incidents.models import ActionItem, ActionItemEvent, Classification, GateOverride
+from incidents.models import ActionItem, ActionItemEvent, GateOverride, PostmortemDomain
 from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +129,7 @@ def test_a_final_postmortem_can_be_classified(final_postmortem, alice, bob):
     assert (classification.domain, classification.tags, classification.set_by) == (
         "cloud-training", ["gpu", "launcher"], bob)
     assert timezone.now() - classification.set_utc < timedelta(seconds=5)
-    with pytest.raises(services.ClassificationError, match="is not a slug"):
+    with pytest.raises(services.DomainError, match="is not a slug"):
         services.set_domain(final_postmortem, "Cloud Training")
 
 
@@ -149,8 +149,8 @@ def test_inc_030_blocks_its_domain_until_its_items_ship(root_patterns, alice, bo
     (tmp_path / "inc-030.jsonl").write_text(inc_030 + "\n")
     call_command("import_postmortems", str(tmp_path / "inc-030.jsonl"), domain="cloud-training")
     capsys.readouterr()
-    assert Classification.objects.get(postmortem_id=INC_030).domain == "cloud-training"
-    postmortem = Classification.objects.get(postmortem_id=INC_030).postmortem
+    assert PostmortemDomain.objects.get(postmortem_id=INC_030).domain == "cloud-training"
+    postmortem = PostmortemDomain.objects.get(postmortem_id=INC_030).postmortem
     auto_destroy = action_items.add_item(
         postmortem, "rule", "Add auto_destroy=False for runs over 240 minutes", alice,
         date(2026, 4, 23))

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from incidents import services
-from incidents.models import Amendment, LogSeal, Postmortem
+from incidents.models import Amendment, Postmortem, Seal
 from tests.conftest import PROJECT_DIR
 
 RESTORED = "scarlog_restore_check"
@@ -41,7 +41,7 @@ def empty_database():
 def test_a_dump_restores_into_an_empty_database_with_chain_and_triggers(
         real_postmortems, final_postmortem, alice, empty_database, tmp_path):
     services.add_amendment(final_postmortem, alice, "Evidence found after the meeting.")
-    head = LogSeal.objects.order_by("-id").first().chain_sha256
+    head = Seal.objects.order_by("-id").first().chain_sha256
     dump = tmp_path / "scarlog.dump"
     run(["pg_dump", "--format=custom", f"--file={dump}", server_url(connection.settings_dict["NAME"])])
     run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={empty_database}", str(dump)])
@@ -50,7 +50,7 @@ def test_a_dump_restores_into_an_empty_database_with_chain_and_triggers(
                DJANGO_SETTINGS_MODULE="config.settings", SCARLOG_ENV="development")
     verified = run([sys.executable, "manage.py", "verify_log", "--expect-head", head],
                    cwd=PROJECT_DIR, env=env)
-    assert f"OK: {LogSeal.objects.count()} seals verified; chain head {head}" in verified.stdout
+    assert f"OK: {Seal.objects.count()} seals verified; chain head {head}" in verified.stdout
     with psycopg.connect(empty_database) as restored:
         assert restored.execute("SELECT count(*) FROM incidents_postmortem").fetchone()[0] \
             == Postmortem.objects.count()

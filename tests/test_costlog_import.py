@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from costlog.log_io import export_costlog, import_costlog
-from costlog.markdown_log import CostLogError
+from costlog.import_export import export_costlog, import_costlog
+from costlog.markdown_format import CostLogError
 from costlog.models import EntryPattern, MishapEntry, ResourceRate
 from costlog.services import entry_input_from, record_entry
 from tests.conftest import SHARED_DATA

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from costlog.markdown_log import (
+from costlog.markdown_format import (
     CostEstimate,
     CostLogError,
     format_cost,

@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models.signals import post_save
 from django.test import Client, override_settings
 
-from incidents.models import Amendment, LogSeal, Postmortem, Reminder
+from incidents.models import Amendment, Postmortem, Reminder, Seal
 from incidents.tasks import sweep_reminders
 from tests.test_deployment import NoRedirect
 
@@ -67,7 +67,7 @@ def test_a_connection_dropped_mid_request_gives_a_503_page_and_writes_nothing(
     connection.close()
     # Nothing of the amendment's transaction is stored: no amendment, no seal for it.
     assert Amendment.objects.count() == 0
-    assert list(LogSeal.objects.values_list("kind", flat=True)) == ["postmortem"]
+    assert list(Seal.objects.values_list("kind", flat=True)) == ["postmortem"]
     # The server recovers on its own: the next request reconnects and saves.
     status, _, headers = http(live_server, session, path, {"note": "Late evidence."})
     assert status == 302

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from incidents import action_items, gate, services
-from incidents.models import ActionItem, Classification, Postmortem
+from incidents.models import ActionItem, Postmortem, PostmortemDomain
 from tests.conftest import fill_complete_draft
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +65,7 @@ def test_gate_domain_follows_finalize_classification_and_new_items(alice):
     assert_kept({first.pk: "cloud-training", second.pk: "cloud-training"})
     assert blocking_ids("cloud-training") == [first.pk]  # shipped items no longer block
 
-    Classification.objects.filter(postmortem=final).delete()
+    PostmortemDomain.objects.filter(postmortem=final).delete()
     assert_kept({first.pk: None, second.pk: None})
     assert gate.check_gate("cloud-training").open
 

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
-from costlog.log_io import import_costlog
+from costlog.import_export import import_costlog
 from costlog.models import APPEND_ONLY_TRIGGERS, MishapEntry
 from costlog.services import current_entries, link_entry, totals_by_pattern
 from incidents import markdown_export, services

@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from incidents import services
-from incidents.models import Amendment, LogSeal, Postmortem, TimelineEntry
+from incidents.models import Amendment, Postmortem, Seal, TimelineEntry
 
 
 def behind_the_apps_back(sql: str, params=()) -> None:
@@ -29,7 +29,7 @@ def run_verify_log(capsys, *args) -> tuple[bool, str]:
 
 def test_finalize_and_amend_each_append_a_chained_seal(final_postmortem, alice, capsys):
     services.add_amendment(final_postmortem, alice, "The vendor confirmed the outage window.")
-    seals = list(LogSeal.objects.order_by("id"))
+    seals = list(Seal.objects.order_by("id"))
     assert [(s.kind, s.postmortem_id) for s in seals] == [
         ("postmortem", final_postmortem.pk), ("amendment", final_postmortem.pk)]
     assert seals[1].amendment == Amendment.objects.get()
@@ -63,7 +63,7 @@ def test_a_changed_timeline_entry_or_amendment_is_found_too(final_postmortem, al
 
 def test_a_seal_rewritten_to_match_breaks_the_chain(final_postmortem, alice, capsys):
     services.add_amendment(final_postmortem, alice, "A later note.")
-    first = LogSeal.objects.order_by("id").first()
+    first = Seal.objects.order_by("id").first()
     behind_the_apps_back("UPDATE incidents_postmortem SET summary = 'x' WHERE id = %s",
                          [final_postmortem.pk])
     from incidents.seals import postmortem_content_sha256
@@ -77,7 +77,7 @@ def test_a_seal_rewritten_to_match_breaks_the_chain(final_postmortem, alice, cap
 
 def test_expect_head_catches_a_whole_chain_rewritten(final_postmortem, capsys):
     ok, out = run_verify_log(capsys)
-    head = LogSeal.objects.get().chain_sha256
+    head = Seal.objects.get().chain_sha256
     assert ok and head in out
     ok, out = run_verify_log(capsys, "--expect-head", "0" * 64)
     assert not ok
@@ -92,7 +92,7 @@ def test_a_final_postmortem_without_a_seal_is_reported(final_postmortem, capsys)
 
 
 def test_seals_are_append_only_in_postgresql(final_postmortem):
-    seal = LogSeal.objects.get()
+    seal = Seal.objects.get()
     with pytest.raises(Exception, match="seal .* is append-only"):
         with connection.cursor() as cursor:
             cursor.execute("UPDATE incidents_logseal SET content_sha256 = 'x' WHERE id = %s",

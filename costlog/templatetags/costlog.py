@@ -5,7 +5,7 @@ from django import template
 
 from core.units import format_usd
 from costlog import panel
-from costlog.markdown_log import (
+from costlog.markdown_format import (
     NEAR_MISS_NOTE,
     ZONES,
     CostEstimate,

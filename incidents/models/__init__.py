@@ -35,8 +35,8 @@ IMMUTABILITY_TRIGGERS = [
     "incidents.Amendment:amendments_no_truncate",
     "incidents.ActionItemEvent:action_item_history_append_only",
     "incidents.GateOverride:gate_override_append_only",
-    "incidents.LogSeal:seals_append_only",
-    "incidents.LogSeal:seals_no_truncate",
+    "incidents.Seal:seals_append_only",
+    "incidents.Seal:seals_no_truncate",
 ]
 
 

@@ -12,7 +12,7 @@ from incidents.models.record import Postmortem
 
 __all__ = [
     "DOMAIN_HELP",
-    "Classification",
+    "PostmortemDomain",
     "ActionItem",
     "ActionItemEvent",
     "GateOverride",
@@ -21,7 +21,7 @@ __all__ = [
 
 
 
-# --- Classification, action items, the planning gate --------------------------------------
+# --- PostmortemDomain, action items, the planning gate --------------------------------------
 # Source rule: 002_c5de36bc64e2efd7.txt (INC-030 → INC-031: action items that were scheduled,
 # not delivered; "the planning gate didn't enforce that they shipped before the next run").
 # These rows live outside the immutable postmortem content, so final and imported
@@ -30,7 +30,7 @@ __all__ = [
 DOMAIN_HELP = "A short slug naming the area of work, such as cloud-training."
 
 
-class Classification(models.Model):
+class PostmortemDomain(models.Model):
     """A postmortem's domain (slug) and tags, with who set them and when (UTC).
 
     Kept apart from the postmortem row, which is immutable once final.
@@ -48,6 +48,7 @@ class Classification(models.Model):
     set_utc = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "incidents_classification"
         indexes = [models.Index(fields=["domain"], name="classification_domain")]
         triggers = [
             # A domain set, changed or removed moves the postmortem's action items with it.

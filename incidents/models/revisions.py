@@ -12,7 +12,7 @@ from incidents.models.record import Amendment, Postmortem
 
 __all__ = [
     "FieldRevision",
-    "LogSeal",
+    "Seal",
 ]
 
 
@@ -56,7 +56,7 @@ class FieldRevision(models.Model):
         return f"{self.key} v{self.version} of {self.postmortem_id}"
 
 
-class LogSeal(models.Model):
+class Seal(models.Model):
     """One link of the postmortem log's tamper-evidence chain (incidents.seals).
 
     Written when a postmortem is finalized (amendment null) and when an amendment is
@@ -80,6 +80,7 @@ class LogSeal(models.Model):
     sealed_utc = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        db_table = "incidents_logseal"
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["postmortem"], condition=Q(kind="postmortem"),

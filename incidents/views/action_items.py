@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from incidents import action_items, evidence, services
-from incidents.models import ActionItem, Classification, Postmortem
+from incidents.models import ActionItem, Postmortem, PostmortemDomain
 
 
 def _back(pm_id) -> str:
@@ -35,7 +35,7 @@ def action_item_context(pm: Postmortem) -> dict:
         }
         for item in items
     ]
-    classification = Classification.objects.filter(postmortem=pm).first()
+    classification = PostmortemDomain.objects.filter(postmortem=pm).first()
     return {
         "item_rows": rows,
         "incomplete_rows": [row for row in rows if row["item"].is_open],
@@ -52,7 +52,7 @@ def domain_set(request, pk):
     pm = get_object_or_404(Postmortem, pk=pk)
     try:
         classification = services.set_domain(pm, request.POST.get("domain", ""), user=request.user)
-    except services.ClassificationError as exc:
+    except services.DomainError as exc:
         messages.error(request, f"Domain: {exc}")
     else:
         messages.success(request, f"Domain set to {classification.domain}.")

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.api_tokens import TokenError, authenticate, refusal_response
 from incidents.events import open_from_event, parse_event
 from incidents.gate import check_gate
-from incidents.services import ClassificationError, EventError
+from incidents.services import DomainError, EventError
 
 MAX_EVENT_BYTES = 64 * 1024
 
@@ -38,7 +38,7 @@ def gate(request, domain):
         return refusal_response(exc)
     try:
         result = check_gate(domain)
-    except ClassificationError as exc:
+    except DomainError as exc:
         return JsonResponse({"error": str(exc), "field": "domain"}, status=400)
     return JsonResponse(result.as_dict())
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from costlog.log_io import export_costlog
+from costlog.import_export import export_costlog
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from costlog.log_io import import_costlog
-from costlog.markdown_log import CostLogError
+from costlog.import_export import import_costlog
+from costlog.markdown_format import CostLogError
 
 
 def _iso_date(text: str) -> date:

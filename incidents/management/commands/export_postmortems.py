@@ -3,8 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
+from incidents.jsonl import export_log
 from incidents.markdown_export import export_markdown
-from incidents.postmortem_log import export_log
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from incidents.gate import check_gate
-from incidents.services import ClassificationError
+from incidents.services import DomainError
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             result = check_gate(options["domain"])
-        except ClassificationError as exc:
+        except DomainError as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:
             self.stdout.write(json.dumps(result.as_dict(), indent=2))

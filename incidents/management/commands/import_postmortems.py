@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from incidents.postmortem_log import ImportRefused, import_log
+from incidents.jsonl import ImportRefused, import_log
 
 
 class Command(BaseCommand):

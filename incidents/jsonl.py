@@ -44,7 +44,7 @@ from incidents.models import (
     Template,
     TimelineEntry,
 )
-from incidents.services import ClassificationError, clean_domain, mark_final, set_domain
+from incidents.services import DomainError, clean_domain, set_domain, store_final_without_checks
 
 DATACLASS_KEYS = (
     "id", "created_utc", "summary", "timeline", "root_cause", "contributing_factors",
@@ -330,7 +330,7 @@ class PostmortemRecord:
             Reference(postmortem=pm, position=n, kind=kind, value=value)
             for n, (kind, value) in enumerate(self.references, start=1)
         )
-        mark_final(pm, user=None)
+        store_final_without_checks(pm, user=None)
         return pm
 
 
@@ -442,7 +442,7 @@ def import_log(postmortem_path: Path, amendment_path: Path | None = None,
     if domain is not None:
         try:
             domain = clean_domain(domain)
-        except ClassificationError as exc:
+        except DomainError as exc:
             raise ImportRefused([f"--domain: {exc}"]) from exc
     records, errors = read_json_lines(postmortem_path, PostmortemRecord.from_json_dict)
     amendments = []

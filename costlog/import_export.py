@@ -1,7 +1,7 @@
 """Import and export of the seed's Markdown mishap cost log (MISHAP_COST_LOG.md).
 
 Source rule: "The Mishap Cost Log" of ../shared/seeds/000_147101d763a5563e.txt. The format
-is read and written by costlog.markdown_log; this module maps it to the database.
+is read and written by costlog.markdown_format; this module maps it to the database.
 
 Importing is all or nothing: every problem is reported with its line number and entry
 heading, and nothing is stored unless the whole file passes. Re-importing the same file
@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
-from costlog import markdown_log
-from costlog.markdown_log import (
+from costlog import markdown_format
+from costlog.markdown_format import (
     NEAR_MISS_NOTE,
     ZONES,
     Bullet,
@@ -157,7 +157,7 @@ def import_costlog(text: str, user=None, rates_effective: date | None = None) ->
     Returns ImportResult counts. `rates_effective`: the date the cost reference rates take
     effect (default: the first session date of the log, else today UTC).
     """
-    log = markdown_log.parse_log(text)
+    log = markdown_format.parse_log(text)
     result = ImportResult()
     errors: list[str] = []
     if rates_effective is None:
@@ -261,4 +261,4 @@ def export_costlog() -> str:
             .order_by("occurred_utc", "id")
         ],
     )
-    return markdown_log.format_log(log)
+    return markdown_format.format_log(log)
