@@ -185,7 +185,7 @@ def postmortem_field(request, pk, name):
     except (autosave.UnknownInput, Postmortem.DoesNotExist) as exc:
         raise Http404(str(exc)) from exc
     refusal = _refusal(request, result, f"#section-{result.field_key}")
-    if refusal:
+    if refusal is not None:
         return refusal
     if not request.htmx:
         return _redirect_with_errors(request, result)
@@ -205,7 +205,7 @@ def postmortem_fix_deferred(request, pk):
     except Postmortem.DoesNotExist as exc:
         raise Http404(str(exc)) from exc
     refusal = _refusal(request, result, "#section-fix")
-    if refusal:
+    if refusal is not None:
         if result.outcome is Outcome.CONFLICT:
             refusal["HX-Retarget"] = "#feedback-fix"  # the button targets the whole section
         return refusal
@@ -261,7 +261,7 @@ def row_update(request, pk, kind, row_id):
     except (autosave.UnknownRowKind, Postmortem.DoesNotExist) as exc:
         raise Http404(str(exc)) from exc
     refusal = _refusal(request, result, f"#{kind}-row-{row_id}")
-    if refusal:
+    if refusal is not None:
         return refusal
     if not request.htmx:
         return _redirect_with_errors(request, result)
