@@ -10,7 +10,6 @@ refused save leaves your text in your form until you choose.
 
 Issue 3 ("Three people edit at once"), 001_60b217100959449d.txt (the 30-minute meeting).
 """
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -66,42 +65,53 @@ def current_versions(postmortem: Postmortem) -> dict[str, int]:
     return {row["key"]: row["newest"] for row in rows}
 
 
-def save_with_revision(postmortem: Postmortem, field: str, key: str, values: dict,
-                       base_version: int, editor: str, user,
-                       write: Callable[[Postmortem], None], *, locked: bool = False) -> Saved:
-    """Check the version of `key`, call `write(locked_postmortem)`, append the revision.
+class StaleBaseVersion(FieldError):
+    """The page's `base_version` is ahead of the stored version (a page from another
+    database, or a forged request); the page should reload."""
 
-    `values` (JSON-able) is what the page saved; `editor` the page's id (X-Scarlog-Editor;
-    "" counts every newer save as someone else's). Saving exactly the newest values again
-    writes nothing and returns the current version. Raises EditConflict when a newer
-    version came from another page with different values, ImmutableRecordError when the
-    postmortem is final; `write` may raise its own errors, which roll everything back.
-    The postmortem row lock serialises saves to one draft, so versions never collide;
-    `write` gets the locked row and may save its fields with save_locked_draft().
 
-    `locked`: True when the caller read `postmortem` with select_for_update() inside the
-    transaction.atomic() block it calls this from (the row is then not read again;
-    RuntimeError outside a transaction). Otherwise the row is locked here, in a
-    transaction of its own.
+@dataclass(frozen=True)
+class VersionCheck:
+    """check_version's answer: `current` is the stored version of `key`; `unchanged` when
+    the values equal its newest revision's (nothing to write; the version stays)."""
+
+    key: str
+    current: int
+    unchanged: bool
+
+    @property
+    def saved(self) -> Saved:
+        """The Saved an unchanged save answers (the current version)."""
+        return Saved(self.key, self.current)
+
+
+def check_version(postmortem: Postmortem, key: str, values: dict, base_version: int,
+                  editor: str) -> VersionCheck:
+    """Check a save of `values` to `key` based on `base_version` (docs/rules.md#autosave-versions).
+
+    Call inside the transaction that locked `postmortem` (SELECT ... FOR UPDATE), then
+    write, then record_revision(): the lock serialises saves to one draft, so versions
+    never collide. `editor` is the page's id (X-Scarlog-Editor; "" counts every newer save
+    as someone else's). One query, two when there is a conflict.
+
+    Raises EditConflict when a newer version came from another page with different values,
+    StaleBaseVersion when `base_version` is ahead of the stored one, ImmutableRecordError
+    when the postmortem is final, RuntimeError outside a transaction.
     """
-    if not locked:
-        with transaction.atomic():
-            row = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
-            return save_with_revision(row, field, key, values, base_version, editor, user,
-                                      write, locked=True)
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("save_with_revision(locked=True) runs inside the transaction that "
-                           "locked the postmortem row.")
+        raise RuntimeError("check_version runs inside the transaction that locked the "
+                           "postmortem row.")
     require_draft(postmortem)
     revisions = FieldRevision.objects.filter(postmortem=postmortem, key=key)
     newest = revisions.order_by("-version").only("version", "values").first()
     current = newest.version if newest else 0
     if newest is not None and newest.values == values:
         # The same values again (a blur after typing): no change.
-        return Saved(key, current)
+        return VersionCheck(key, current, unchanged=True)
     if base_version > current:
-        raise FieldError("base_version", f"base_version: {base_version} is newer than the "
-                                         f"stored version {current} of {key}; reload the page.")
+        raise StaleBaseVersion("base_version", f"base_version: {base_version} is newer than "
+                                               f"the stored version {current} of {key}; "
+                                               "reload the page.")
     if base_version < current:
         newer = revisions.filter(version__gt=base_version)
         if editor:
@@ -109,11 +119,17 @@ def save_with_revision(postmortem: Postmortem, field: str, key: str, values: dic
         if newer.exists():
             raise EditConflict(key, base_version,
                                revisions.select_related("author").get(pk=newest.pk))
-    write(postmortem)
-    FieldRevision.objects.create(postmortem=postmortem, field=field, key=key,
-                                 version=current + 1, values=values, editor=editor[:40],
-                                 author=user)
-    return Saved(key, current + 1)
+    return VersionCheck(key, current, unchanged=False)
+
+
+def record_revision(postmortem: Postmortem, field: str, checked: VersionCheck, values: dict,
+                    editor: str, user) -> Saved:
+    """Append the revision of a save check_version accepted (and the caller wrote), in the
+    same transaction: version `checked.current + 1` of template field `field`."""
+    FieldRevision.objects.create(postmortem=postmortem, field=field, key=checked.key,
+                                 version=checked.current + 1, values=values,
+                                 editor=editor[:40], author=user)
+    return Saved(checked.key, checked.current + 1)
 
 
 def history(postmortem: Postmortem, field: str) -> list[FieldRevision]:

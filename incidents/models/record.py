@@ -250,7 +250,7 @@ class Postmortem(models.Model):
 
     def save_locked_draft(self, update_fields: list[str]) -> None:
         """Write `update_fields` of a draft whose row this transaction has locked (SELECT
-        ... FOR UPDATE) and found to be a draft (incidents.revisions.save_with_revision).
+        ... FOR UPDATE) and found to be a draft (incidents.autosave).
 
         The lock keeps it a draft until the commit, so save()'s re-read of the stored
         status is skipped; PostgreSQL's trigger still refuses any write to a final row.

@@ -5,29 +5,22 @@ messages and its new version, 409 with both values on a conflict or a final reco
 """
 import json
 
-from django import forms
 from django.contrib import messages
-from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from incidents import (
+    autosave,
     blameless,
     meeting_record,
     revisions,
     services,
     template_rules,
 )
-from incidents.forms import ROW_FORMS, field_form
-from incidents.models import (
-    DEFERRED_FIX_TEXT,
-    ImmutableRecordError,
-    PendingMark,
-    Postmortem,
-)
+from incidents.autosave import Outcome
+from incidents.models import ImmutableRecordError, Postmortem
 from incidents.views.context import draft_context, get_postmortem_for_user
 
 # Which of the seven template fields each autosaved input belongs to.
@@ -62,20 +55,6 @@ def final_refusal(request, pm: Postmortem) -> HttpResponse:
                                   "Add an amendment instead.")
         response["HX-Redirect"] = reverse("incidents:postmortem_detail", args=[pm.pk])
     return response
-
-
-def _resend_or_final_refusal(request, pm: Postmortem, form, stored: dict) -> HttpResponse:
-    """The answer to an autosave of a final postmortem: 204 when the posted values equal
-    the `stored` ones, else final_refusal.
-
-    Clicking Finalize blurs the input being typed in, which re-sends its already-saved
-    text; when finalize wins the race, that save changes nothing and nothing is lost.
-    `stored` must be read before `form` is validated (validating a ModelForm sets its
-    instance's attributes).
-    """
-    if form.is_valid() and all(form.cleaned_data[name] == value for name, value in stored.items()):
-        return HttpResponse(status=204)
-    return final_refusal(request, pm)
 
 
 def render_field_answer(request, pm: Postmortem, field_key: str, errors=None,
@@ -132,27 +111,41 @@ def _render_scalar_field_answer(request, pm: Postmortem, field_key: str, errors,
     return render(request, "incidents/partials/field_answer.html", context)
 
 
-def _versioned_save(request, pm: Postmortem, field_key: str, key: str, mine: dict,
-                    base_version: int, write, labels: dict, container: str,
-                    locked: bool = False):
-    """Save through incidents.revisions.save_with_revision with this page's editor id
-    (`locked` as there).
+def _refusal(request, result: autosave.AutosaveResult, container: str) -> HttpResponse | None:
+    """The answer to a refused autosave, or None when it was saved, unchanged or invalid.
 
-    Returns (Saved, None), or (None, the refusal to send): 409 with both values on a
-    conflict (`labels`, `container` as for _render_conflict), 409 for a final
-    postmortem, 400 for a base_version ahead of the stored one.
+    `container`: the CSS selector holding the inputs (for "keep theirs" of a conflict).
     """
-    try:
-        saved = revisions.save_with_revision(
-            pm, field_key, key, mine, base_version,
-            request.headers.get("X-Scarlog-Editor", ""), request.user, write, locked=locked)
-    except revisions.EditConflict as conflict:
-        return None, _render_conflict(request, field_key, conflict, labels, mine, container)
-    except ImmutableRecordError:
-        return None, final_refusal(request, pm)
-    except services.FieldError as exc:
-        return None, bad_request(str(exc))
-    return saved, None
+    match result.outcome:
+        case Outcome.RESENT_AFTER_FINAL:
+            # Clicking Finalize blurs the input being typed in, which re-sends its
+            # already-saved text; when finalize wins the race, nothing is lost.
+            return HttpResponse(status=204)
+        case Outcome.FINAL:
+            return final_refusal(request, result.postmortem)
+        case Outcome.BAD_BASE | Outcome.STALE_BASE | Outcome.NOTHING_POSTED:
+            return bad_request(result.message)
+        case Outcome.CONFLICT:
+            return _render_conflict(request, result.field_key, result.conflict, result.labels,
+                                    result.mine, container)
+        case Outcome.ROW_GONE:
+            return render(request, "incidents/partials/row_removed.html",
+                          {"field_key": result.field_key, "noun": result.row_kind.noun,
+                           "mine": [(result.labels[n], v) for n, v in result.mine.items() if v]},
+                          status=409)
+    return None
+
+
+def _redirect_with_errors(request, result: autosave.AutosaveResult) -> HttpResponse:
+    """The answer to a page without htmx: back to the draft, the errors as messages."""
+    for error in result.errors:
+        messages.error(request, error)
+    return redirect("incidents:postmortem_detail", pk=result.postmortem.pk)
+
+
+def _editor(request) -> str:
+    """The page's editor id (X-Scarlog-Editor; "" when absent)."""
+    return request.headers.get("X-Scarlog-Editor", "")
 
 
 def _render_conflict(request, field_key: str, conflict, labels: dict,
@@ -179,47 +172,25 @@ def bad_request(message: str) -> HttpResponse:
 
 @require_POST
 def postmortem_field(request, pk, name):
-    """Autosave one scalar field of a draft, checked against the version the page edited.
+    """Autosave one scalar field of a draft (incidents.autosave.save_field).
 
-    POST: the field's value and `base_version`. A stale version another page moved on
-    answers 409 with both values (keep mine / keep theirs); every save is appended to the
-    field's revision history (incidents.revisions). The postmortem row is read once,
-    locked, for the whole check-and-save.
+    POST: the field's value and `base_version`. Answers the field's messages and new
+    version; 409 with both values on a conflict, 409 (or 204 for a re-sent value) once
+    final, 400 for a bad base_version; 404 for an unknown field or postmortem.
     """
-    if name not in FIELD_OF_INPUT:
-        raise Http404(f"No such field: {name}")
-    field_key = FIELD_OF_INPUT[name]
-    errors, saved = [], None
-    with transaction.atomic():
-        marked = PendingMark.objects.filter(postmortem=OuterRef("pk"), field=field_key)
-        pm = get_object_or_404(
-            Postmortem.objects.select_for_update().annotate(field_marked=Exists(marked)), pk=pk)
-        form = field_form(name, request.POST, pm)
-        if pm.is_final:
-            return _resend_or_final_refusal(request, pm, form, {name: getattr(pm, name)})
-        try:
-            base_version = revisions.parse_base_version(request.POST.get("base_version"))
-        except services.FieldError as exc:
-            return bad_request(str(exc))
-        if form.is_valid():
-            value = form.cleaned_data[name]
-
-            def write(locked):
-                setattr(locked, name, value)
-                locked.save_locked_draft([name, "updated_utc"])
-
-            saved, refusal = _versioned_save(
-                request, pm, field_key, name, {name: request.POST.get(name, "")}, base_version,
-                write, {name: form.fields[name].label}, f"#section-{field_key}", locked=True)
-            if refusal:
-                return refusal
-        else:
-            errors = [f"{form.fields[name].label}: {e}" for e in form.errors.get(name, [])]
+    try:
+        result = autosave.save_field(pk, name, request.POST, request.POST.get("base_version"),
+                                     _editor(request), request.user,
+                                     field_of_input=FIELD_OF_INPUT)
+    except (autosave.UnknownInput, Postmortem.DoesNotExist) as exc:
+        raise Http404(str(exc)) from exc
+    refusal = _refusal(request, result, f"#section-{result.field_key}")
+    if refusal is not None:
+        return refusal
     if not request.htmx:
-        for error in errors:
-            messages.error(request, error)
-        return redirect("incidents:postmortem_detail", pk=pm.pk)
-    return _render_scalar_field_answer(request, pm, field_key, errors, saved)
+        return _redirect_with_errors(request, result)
+    return _render_scalar_field_answer(request, result.postmortem, result.field_key,
+                                       list(result.errors), result.saved)
 
 
 @require_POST
@@ -228,28 +199,19 @@ def postmortem_fix_deferred(request, pk):
 
     Versioned like typing into "Change described" (POST base_version of that input).
     """
-    pm = get_postmortem_for_user(request, pk)
-    if pm.is_final:
-        return final_refusal(request, pm)
     try:
-        base_version = revisions.parse_base_version(request.POST.get("base_version"))
-    except services.FieldError as exc:
-        return bad_request(str(exc))
-
-    def write(locked):
-        locked.fix_description = DEFERRED_FIX_TEXT
-        locked.save_locked_draft(["fix_description", "updated_utc"])
-
-    _, refusal = _versioned_save(
-        request, pm, "fix", "fix_description", {"fix_description": DEFERRED_FIX_TEXT},
-        base_version, write, {"fix_description": "Change described"}, "#section-fix")
-    if refusal:
-        if refusal.status_code == 409 and not refusal.has_header("HX-Redirect"):
+        result = autosave.set_deferred_fix(pk, request.POST.get("base_version"),
+                                           _editor(request), request.user)
+    except Postmortem.DoesNotExist as exc:
+        raise Http404(str(exc)) from exc
+    refusal = _refusal(request, result, "#section-fix")
+    if refusal is not None:
+        if result.outcome is Outcome.CONFLICT:
             refusal["HX-Retarget"] = "#feedback-fix"  # the button targets the whole section
         return refusal
     if not request.htmx:
-        return redirect("incidents:postmortem_detail", pk=pm.pk)
-    pm = get_postmortem_for_user(request, pm.pk, with_rows=True)
+        return redirect("incidents:postmortem_detail", pk=pk)
+    pm = get_postmortem_for_user(request, pk, with_rows=True)
     return render(request, "incidents/partials/fix_section.html", draft_context(pm, oob=True))
 
 
@@ -287,58 +249,29 @@ def row_add(request, pk, kind):
 
 @require_POST
 def row_update(request, pk, kind, row_id):
-    """Autosave one row, version-checked like a field; a timeline row whose new time
-    changes the order re-renders the list. A row removed meanwhile answers 409 with the
-    text that was typed, so it is not lost."""
-    pm = get_postmortem_for_user(request, pk)
-    row_kind = _get_row_kind(kind)
-    form_class = ROW_FORMS[kind]
-    labels = {name: str(form_class.base_fields[name].label or name)
-              for name in form_class.base_fields}
-    mine = {name: request.POST.get(name, "") for name in labels if name in request.POST}
-    row = row_kind.model.objects.filter(pk=row_id, postmortem=pm).first()
-    form = None
-    if row is not None and mine:
-        stored = {name: getattr(row, name) for name in mine}
-        # Only the posted inputs change: an input left out keeps its stored value.
-        form = forms.modelform_factory(row_kind.model, form=form_class, fields=list(mine))(
-            request.POST, instance=row)
-    if pm.is_final:
-        if form is None:
-            return final_refusal(request, pm)
-        return _resend_or_final_refusal(request, pm, form, stored)
+    """Autosave one row, version-checked like a field (incidents.autosave.save_row).
+
+    A timeline row whose new time changes the order re-renders the list; a row removed
+    meanwhile answers 409 with the text that was typed, so it is not lost.
+    """
     try:
-        base_version = revisions.parse_base_version(request.POST.get("base_version"))
-    except services.FieldError as exc:
-        return bad_request(str(exc))
-    if not mine:
-        return bad_request(f"Nothing to save: post one of {', '.join(labels)}.")
-    if row is None:
-        return render(request, "incidents/partials/row_removed.html",
-                      {"field_key": row_kind.field_key, "noun": row_kind.noun,
-                       "mine": [(labels[n], v) for n, v in mine.items() if v]}, status=409)
-    rows = row_kind.model.objects.filter(postmortem=pm).values_list("pk", flat=True)
-    order_before = list(rows) if row_kind.ordered_by_time else None
-    errors, saved = [], None
-    if form.is_valid():
-        saved, refusal = _versioned_save(
-            request, pm, row_kind.field_key, f"{kind}:{row.pk}", mine, base_version,
-            lambda locked: form.save(), {n: labels[n] for n in mine}, f"#{kind}-row-{row.pk}")
-        if refusal:
-            return refusal
-    else:
-        errors = [f"{form.fields[name].label}: {e}" for name, errs in form.errors.items()
-                  for e in errs]
+        result = autosave.save_row(pk, kind, row_id, request.POST,
+                                   request.POST.get("base_version"), _editor(request),
+                                   request.user)
+    except (autosave.UnknownRowKind, Postmortem.DoesNotExist) as exc:
+        raise Http404(str(exc)) from exc
+    refusal = _refusal(request, result, f"#{kind}-row-{row_id}")
+    if refusal is not None:
+        return refusal
     if not request.htmx:
-        for error in errors:
-            messages.error(request, error)
-        return redirect("incidents:postmortem_detail", pk=pm.pk)
-    if order_before is not None and list(rows.all()) != order_before:
-        response = render_section(request, pm, kind)
-        response["HX-Retarget"] = f"#section-{row_kind.field_key}"
+        return _redirect_with_errors(request, result)
+    if result.outcome is Outcome.REORDERED:
+        response = render_section(request, result.postmortem, kind)
+        response["HX-Retarget"] = f"#section-{result.field_key}"
         response["HX-Reswap"] = "outerHTML"
         return response
-    return render_field_answer(request, pm, row_kind.field_key, errors, saved)
+    return render_field_answer(request, result.postmortem, result.field_key,
+                               list(result.errors), result.saved)
 
 
 @require_POST
