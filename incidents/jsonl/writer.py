@@ -2,7 +2,7 @@
 
 A line holds the seed's keys in the seed's order, then the extension keys that are set,
 in the field registry's order (incidents.fields): each field's JSONL keys, the template
-before the long-form sections, the failure-mode scan last. A record that says no more
+before the long-form sections, what the meeting adds last. A record that says no more
 than the seed's dataclass can is written in exactly the seed's format.
 """
 import json
@@ -36,14 +36,20 @@ def _is_set(value) -> bool:
     return value is not None and value != ""
 
 
+# What the meeting adds (issue 3), written last and in this order, as the log always has.
+MEETING_KEYS = ("failure_mode_scan", "factor_substitution", "owner_sentiment")
+
+
 def extension_keys() -> tuple[str, ...]:
-    """The keys a line may add to the seed's, in the order they are written."""
+    """The keys a line may add to the seed's, in the order they are written: the fields'
+    in registry order (the template before the long-form sections), then MEETING_KEYS."""
     keys = []
     for field in fields.REGISTRY:
         if field.kind == fields.LONG_FORM_KIND and "template" not in keys:
             keys.append("template")
-        keys += [key for key in field.jsonl if key not in SEED_KEYS and key not in keys]
-    return (*keys, "failure_mode_scan")
+        keys += [key for key in field.jsonl
+                 if key not in SEED_KEYS and key not in MEETING_KEYS and key not in keys]
+    return (*keys, *MEETING_KEYS)
 
 
 def _object(record: PostmortemRecord, key: str) -> dict | None:
