@@ -9,6 +9,7 @@ reports them beside each field instead.
 from django import forms
 
 from core.forms import UTC_INPUT_HELP, MinutesField, USDField, UsersField, UTCDateTimeField
+from incidents import fields
 from incidents.models import (
     Amendment,
     ContributingFactor,
@@ -20,11 +21,8 @@ from incidents.models import (
     Trigger,
 )
 
-AUTOSAVE_FIELDS = (
-    "summary", "root_cause", "fix_commit_sha", "fix_description", "fix_ticket_link", "prevention",
-    "impact_usd", "impact_users", "impact_duration_minutes", "impact_description",
-    "what_went_well", "what_went_wrong", "lessons_learned", "owner_sentiment", "owner_sentiment_by",
-)
+# Every autosaved input of the template's fields, in template order (the field registry).
+AUTOSAVE_FIELDS = fields.input_names()
 
 
 IMPACT_FIELD_CLASSES = {

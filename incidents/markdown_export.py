@@ -14,9 +14,9 @@ import yaml
 from django.utils.text import slugify
 
 from core.units import format_minutes, format_usd
+from incidents import fields
 from incidents.failure_modes import FAILURE_MODES
-from incidents.models import DEFERRED_FIX_TEXT, Postmortem, Section
-from incidents.template_rules import FIELD_LABELS
+from incidents.models import DEFERRED_FIX_TEXT, Postmortem
 from incidents.templatetags.scarlog import utc
 
 SLUG_WORDS = 6
@@ -35,8 +35,11 @@ def _utc(value) -> str:
 def postmortem_markdown(pm: Postmortem) -> str:
     """The Markdown document of `pm` (rows and amendments read through its relations).
 
-    Adds, when present, the substitution verdict after each factor, the owner-sentiment
-    quote and the failure-mode scan table (issue 3).
+    The fields come from the field registry (incidents.fields), in its order, each under
+    its Markdown heading: the seven always; the long-form sections when the template is
+    long-form or any of them (or an amendment) holds something; an optional field (the
+    owner-sentiment quote) when it is set. Adds, when present, the substitution verdict
+    after each factor and the failure-mode scan table (issue 3).
     """
     front = {
         "id": str(pm.id),
@@ -46,42 +49,24 @@ def postmortem_markdown(pm: Postmortem) -> str:
         "template": pm.template,
     }
     lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "",
-             f"# Postmortem: {pm.title}", ""]
-    lines += [f"## {FIELD_LABELS['summary']}", "", pm.summary, ""]
-    lines += [f"## {FIELD_LABELS['timeline']}", "", "| UTC | Event | trace_id |", "|---|---|---|"]
-    lines += [
-        f"| {_utc(row.utc)} | {_cell(row.event)} | {_cell(row.trace_id)} |"
-        for row in pm.timeline_entries.all()
-    ]
-    lines += ["", f"## {FIELD_LABELS['root_cause']}", "", pm.root_cause or "(not chosen)", ""]
-    lines += [f"## {FIELD_LABELS['contributing_factors']}", ""]
-    lines += [f"- {factor.text}" + (f" _({factor.substitution})_" if factor.substitution else "")
-              for factor in pm.contributing_factors.all()]
-    lines += ["", f"## {FIELD_LABELS['fix']}", ""]
-    if pm.fix_description.strip() == DEFERRED_FIX_TEXT:
-        lines += [f"{DEFERRED_FIX_TEXT} ({pm.fix_ticket_link})"]
-    else:
-        lines += [f"Commit `{pm.fix_commit_sha or '(none)'}`"]
-        if pm.fix_description:
-            lines += ["", pm.fix_description]
-    lines += ["", f"## {FIELD_LABELS['prevention']}", "", pm.prevention, ""]
-    lines += [f"## {FIELD_LABELS['references']}", ""]
-    lines += [f"- {ref.get_kind_display()}: {ref.value}" for ref in pm.references.all()]
+             f"# Postmortem: {pm.title}"]
     amendments = list(pm.amendments.all())
-    if pm.is_long_form or any(a.section for a in amendments) or pm.has_long_form_content:
-        lines += _long_form_lines(pm)
-    if pm.owner_sentiment:
-        lines += ["", "## Owner sentiment", "", *[f"> {line}" for line in
-                                                   pm.owner_sentiment.splitlines()]]
-        if pm.owner_sentiment_by:
-            lines += [">", f"> — {pm.owner_sentiment_by}"]
+    with_long_form = (pm.is_long_form or any(a.section for a in amendments)
+                      or pm.has_long_form_content)
+    for field in fields.REGISTRY:
+        if field.kind == fields.LONG_FORM_KIND and not with_long_form:
+            continue
+        if field.kind == fields.OPTIONAL and not _has_content(pm, field):
+            continue
+        body = _BODIES.get(field.key, _text_body)(pm, field)
+        lines += ["", f"## {field.markdown_heading}", "", *body]
     lines += _scan_lines(list(pm.scan_answers.all()))
     if amendments:
         lines += ["", "## Amendments"]
         for amendment in amendments:
             heading = f"### {_utc(amendment.amended_utc)}"
             if amendment.section:
-                heading += f" — adds to {Section(amendment.section).label}"
+                heading += f" — adds to {fields.field(amendment.section).label}"
             lines += ["", heading, ""]
             figures = _figure_lines(amendment.impact_usd, amendment.impact_users,
                                     amendment.impact_duration_minutes, only_set=True)
@@ -89,6 +74,68 @@ def postmortem_markdown(pm: Postmortem) -> str:
                 lines += [*figures, ""]
             lines += [amendment.note]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _has_content(pm: Postmortem, field: fields.Field) -> bool:
+    """An optional field is written when its first input (the quote) is set."""
+    return getattr(pm, field.inputs[0].name) not in (None, "")
+
+
+def _text_body(pm: Postmortem, field: fields.Field) -> list[str]:
+    """A text field's body: its inputs' values, or "(not in the record)"."""
+    values = [str(getattr(pm, item.name)) for item in field.inputs
+              if getattr(pm, item.name) not in (None, "")]
+    return values or ["(not in the record)"]
+
+
+def _timeline_body(pm: Postmortem, field: fields.Field) -> list[str]:
+    return ["| UTC | Event | trace_id |", "|---|---|---|"] + [
+        f"| {_utc(row.utc)} | {_cell(row.event)} | {_cell(row.trace_id)} |"
+        for row in pm.timeline_entries.all()
+    ]
+
+
+def _factors_body(pm: Postmortem, field: fields.Field) -> list[str]:
+    return [f"- {factor.text}" + (f" _({factor.substitution})_" if factor.substitution else "")
+            for factor in pm.contributing_factors.all()]
+
+
+def _fix_body(pm: Postmortem, field: fields.Field) -> list[str]:
+    if pm.fix_description.strip() == DEFERRED_FIX_TEXT:
+        return [f"{DEFERRED_FIX_TEXT} ({pm.fix_ticket_link})"]
+    lines = [f"Commit `{pm.fix_commit_sha or '(none)'}`"]
+    if pm.fix_description:
+        lines += ["", pm.fix_description]
+    return lines
+
+
+def _impact_body(pm: Postmortem, field: fields.Field) -> list[str]:
+    lines = _figure_lines(pm.impact_usd, pm.impact_users, pm.impact_duration_minutes)
+    if pm.impact_description:
+        lines += ["", pm.impact_description]
+    return lines
+
+
+def _owner_sentiment_body(pm: Postmortem, field: fields.Field) -> list[str]:
+    lines = [f"> {line}" for line in pm.owner_sentiment.splitlines()]
+    if pm.owner_sentiment_by:
+        lines += [">", f"> — {pm.owner_sentiment_by}"]
+    return lines
+
+
+# How a field that is not plain text is written; every other field is _text_body.
+_BODIES = {
+    "summary": lambda pm, field: [pm.summary],
+    "timeline": _timeline_body,
+    "root_cause": lambda pm, field: [pm.root_cause or "(not chosen)"],
+    "contributing_factors": _factors_body,
+    "fix": _fix_body,
+    "prevention": lambda pm, field: [pm.prevention],
+    "references": lambda pm, field: [f"- {ref.get_kind_display()}: {ref.value}"
+                                     for ref in pm.references.all()],
+    "impact": _impact_body,
+    "owner_sentiment": _owner_sentiment_body,
+}
 
 
 def _figure_lines(usd, users, minutes, only_set: bool = False) -> list[str]:
@@ -103,16 +150,6 @@ def _figure_lines(usd, users, minutes, only_set: bool = False) -> list[str]:
             lines.append(f"- {label}: {text}")
         elif not only_set:
             lines.append(f"- {label}: (not stated)")
-    return lines
-
-
-def _long_form_lines(pm: Postmortem) -> list[str]:
-    lines = ["", f"## {FIELD_LABELS['impact']}", ""]
-    lines += _figure_lines(pm.impact_usd, pm.impact_users, pm.impact_duration_minutes)
-    if pm.impact_description:
-        lines += ["", pm.impact_description]
-    for key in ("what_went_well", "what_went_wrong", "lessons_learned"):
-        lines += ["", f"## {FIELD_LABELS[key]}", "", getattr(pm, key) or "(not in the record)"]
     return lines
 
 

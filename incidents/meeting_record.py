@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from incidents import blameless, template_rules
+from incidents import blameless, fields, template_rules
 from incidents.failure_modes import FAILURE_MODE_BY_SLUG
 from incidents.models import (
     ContributingFactor,
@@ -25,8 +25,8 @@ from incidents.models import (
 from incidents.services import FieldError, RowLimitError, people_names, require_draft
 
 # Fields that can be marked "incomplete, pending trace review": the template's, the
-# long-form sections and the scan.
-MARKABLE_FIELDS = dict(template_rules.FIELDS) | dict(template_rules.LONG_FORM_SECTIONS) | {
+# long-form sections (the registry's markable fields) and the scan.
+MARKABLE_FIELDS = {field.key: field.label for field in fields.REGISTRY if field.markable} | {
     "scan": template_rules.FIELD_LABELS["scan"]}
 
 

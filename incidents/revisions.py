@@ -15,14 +15,12 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Max
 
-from incidents import template_rules
+from incidents import fields
 from incidents.models import FieldRevision, Postmortem
 from incidents.services import FieldError, require_draft
 
 # The template fields whose inputs autosave, so the page can show their history.
-HISTORY_FIELDS = frozenset({key for key, _ in template_rules.FIELDS}
-                           | {key for key, _ in template_rules.LONG_FORM_SECTIONS}
-                           | {"owner_sentiment"})
+HISTORY_FIELDS = frozenset(field.key for field in fields.REGISTRY if field.history)
 
 
 class EditConflict(Exception):

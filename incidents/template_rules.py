@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from incidents import blameless
+from incidents import blameless, fields
 from incidents.failure_modes import FAILURE_MODES
 from incidents.models import (
     DEFERRED_FIX_TEXT,
@@ -32,19 +32,12 @@ REFERENCE_COUNT = (3, 6)
 
 SHA_PATTERN = re.compile(r"^[0-9a-fA-F]{7,40}$")
 
-FIELDS = [
-    ("summary", "Summary"),
-    ("timeline", "Timeline"),
-    ("root_cause", "Root cause"),
-    ("contributing_factors", "Contributing factors"),
-    ("fix", "Fix implemented"),
-    ("prevention", "Prevention"),
-    ("references", "References"),
-]
+# The seven fields, (key, label) in template order (the field registry, incidents.fields).
+FIELDS = [(field.key, field.label) for field in fields.SEVEN]
 # The long-form sections (000_147101d763a5563e.txt), after the seven fields; mandatory
 # only when the postmortem's template is long-form.
-LONG_FORM_SECTIONS = [(str(section.value), str(section.label)) for section in Section]
-FIELD_LABELS = dict(FIELDS) | dict(LONG_FORM_SECTIONS)
+LONG_FORM_SECTIONS = [(field.key, field.label) for field in fields.LONG_FORM]
+FIELD_LABELS = fields.labels()
 LONG_FORM_KEYS = tuple(key for key, _ in LONG_FORM_SECTIONS)
 
 
@@ -236,9 +229,9 @@ def check_long_form(postmortem: Postmortem) -> list[FieldStatus]:
     messages = {
         "impact": check_impact(postmortem.impact_usd, postmortem.impact_users,
                                postmortem.impact_duration_minutes),
-        "what_went_well": check_section("What went well", postmortem.what_went_well),
-        "what_went_wrong": check_section("What went wrong", postmortem.what_went_wrong),
-        "lessons_learned": check_section("Lessons learned", postmortem.lessons_learned),
+    } | {
+        key: check_section(FIELD_LABELS[key], getattr(postmortem, key))
+        for key in LONG_FORM_KEYS if key != Section.IMPACT
     }
     return [FieldStatus(key, label, messages[key]) for key, label in LONG_FORM_SECTIONS]
 
@@ -311,7 +304,7 @@ RECORD_CHECKS = [
     ("blameless", "Blameless check"),
     ("pending", "Pending trace review"),
 ]
-FIELD_LABELS |= dict(RECORD_CHECKS) | {"owner_sentiment": "Owner sentiment"}
+FIELD_LABELS |= dict(RECORD_CHECKS)
 
 
 def check_scan(answers) -> list[str]:

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from incidents import fields
 from incidents.models import Amendment, Postmortem
 from knowledge.models import KnowledgeEntry, Policy
 from runbooks.models import Runbook
@@ -62,8 +63,7 @@ def _joined(*columns: str) -> str:
 
 SOURCES = (
     Source("postmortem", "postmortem", "incidents_postmortem", "id",
-           _joined("summary", "prevention", "lessons_learned", "what_went_wrong",
-                   "what_went_well", "impact_description", "trigger_reason", "fix_description"),
+           _joined(*fields.searched_columns()),
            "search_postmortem"),
     Source("timeline", "postmortem", "incidents_timelineentry", "postmortem_id", "event",
            "search_timelineentry"),

@@ -306,12 +306,12 @@ def test_seed_format_records_export_without_the_new_keys(tmp_path):
 
 
 @pytest.mark.parametrize("change, expected", [
-    (lambda r: dict(r, template="short"), "template 'short' is not one of"),
-    (lambda r: dict(r, impact={"usd": 78947}), 'impact.usd must be a string such as "78947.00"'),
+    (lambda r: dict(r, template="short"), "template: 'short' is not one of"),
+    (lambda r: dict(r, impact={"usd": 78947}), 'impact.usd: must be a string such as "78947.00"'),
     (lambda r: dict(r, impact={"usd": "-1"}), "impact.usd: '-1' is not an amount in USD"),
-    (lambda r: dict(r, impact={"users": "many"}), "impact.users must be a whole number"),
-    (lambda r: dict(r, impact={"minutes": 5}), "impact has unknown key(s): minutes"),
-    (lambda r: dict(r, what_went_well=3), "what_went_well must be a string"),
+    (lambda r: dict(r, impact={"users": "many"}), "impact.users: must be a whole number"),
+    (lambda r: dict(r, impact={"minutes": 5}), "impact.minutes: is not a known key"),
+    (lambda r: dict(r, what_went_well=3), "what_went_well: must be a string"),
 ])
 def test_a_bad_section_key_is_refused_with_line_and_key(tmp_path, change, expected):
     lines = (SHARED_DATA / "postmortems.jsonl").read_text(encoding="utf-8").splitlines()
@@ -320,12 +320,12 @@ def test_a_bad_section_key_is_refused_with_line_and_key(tmp_path, change, expect
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(CommandError) as error:
         call_command("import_postmortems", str(path))
-    assert f"{path}:4: {expected}" in str(error.value)
+    assert f"{path}, line 4: {expected}" in str(error.value)
     assert Postmortem.objects.count() == 0
 
 
 @pytest.mark.parametrize("extra, expected", [
-    ({"section": "blame"}, "section 'blame' is not one of impact"),
+    ({"section": "blame"}, "section: 'blame' is not one of impact"),
     ({"impact": {"usd": "5.00"}}, 'impact figures need "section": "impact"'),
 ])
 def test_a_bad_sectioned_amendment_is_refused(tmp_path, extra, expected):

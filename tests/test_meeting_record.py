@@ -322,13 +322,13 @@ def test_the_jsonl_round_trip_keeps_the_scan_verdicts_and_quote(alice, tmp_path)
     ({"failure_mode_scan": {"blame": {"answer": "yes"}}},
      "failure_mode_scan.blame: 'blame' is not one of the twenty failure modes"),
     ({"failure_mode_scan": {"dedup_failure": {"answer": "maybe"}}},
-     "failure_mode_scan.dedup_failure.answer 'maybe' is not yes, no or na"),
+     "failure_mode_scan.dedup_failure.answer: 'maybe' is not one of yes, no, na"),
     ({"failure_mode_scan": {"dedup_failure": {"answer": "no", "why": "x"}}},
-     "failure_mode_scan.dedup_failure must be an object with keys answer and optional note"),
+     "failure_mode_scan.dedup_failure.why: is not a known key"),
     ({"factor_substitution": ["structural"]},
-     "factor_substitution has 1 entries; contributing_factors has"),
+     "factor_substitution: has 1 entries; contributing_factors has"),
     ({"owner_sentiment": {"quote": " "}},
-     "owner_sentiment.quote is empty; leave the key out instead"),
+     "owner_sentiment.quote: is empty; leave the key out instead"),
 ])
 def test_a_bad_meeting_key_is_refused_with_line_and_key(tmp_path, extra, expected):
     lines = (SHARED_DATA / "postmortems.jsonl").read_text(encoding="utf-8").splitlines()
@@ -337,5 +337,5 @@ def test_a_bad_meeting_key_is_refused_with_line_and_key(tmp_path, extra, expecte
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(CommandError) as error:
         call_command("import_postmortems", str(path))
-    assert f"{path}:3: {expected}" in str(error.value)
+    assert f"{path}, line 3: {expected}" in str(error.value)
     assert Postmortem.objects.count() == 0

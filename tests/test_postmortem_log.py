@@ -90,7 +90,7 @@ def test_a_record_whose_id_exists_with_other_content_is_refused_and_nothing_is_i
     path.write_text("\n".join(json.dumps(r) for r in [*records, new_record]) + "\n")
     with pytest.raises(CommandError) as error:
         call_command("import_postmortems", str(path))
-    assert f"{path}:3: postmortem {records[2]['id']} already exists; use amend instead" \
+    assert f"{path}, line 3: id: postmortem {records[2]['id']} already exists; use amend instead" \
         in str(error.value)
     assert not Postmortem.objects.filter(pk=new_record["id"]).exists()
     assert Postmortem.objects.get(pk=records[2]["id"]).summary != "Quietly rewritten history."
@@ -99,16 +99,16 @@ def test_a_record_whose_id_exists_with_other_content_is_refused_and_nothing_is_i
 @pytest.mark.parametrize("mutate, expected", [
     (lambda r: "{not json", "not valid JSON"),
     (lambda r: json.dumps({k: v for k, v in r.items() if k != "prevention"}),
-     "missing key(s): prevention"),
-    (lambda r: json.dumps(dict(r, root_cause="blame")), "root_cause 'blame' is not one of"),
+     "prevention: is required"),
+    (lambda r: json.dumps(dict(r, root_cause="blame")), "root_cause: 'blame' is not one of"),
     (lambda r: json.dumps(dict(r, created_utc="2026-01-10 16:00")),
-     "created_utc '2026-01-10 16:00' has no UTC offset"),
+     "created_utc: '2026-01-10 16:00' has no UTC offset"),
     (lambda r: json.dumps(dict(r, timeline=[{"utc": "yesterday", "event": "x", "trace_id": ""}])),
-     "timeline[0].utc 'yesterday' is not an ISO 8601 date and time"),
+     "timeline[0].utc: 'yesterday' is not an ISO 8601 date and time"),
     (lambda r: json.dumps(dict(r, contributing_factors="one factor")),
-     "contributing_factors must be a list of strings"),
-    (lambda r: json.dumps(dict(r, severity="high")), "unknown key(s): severity"),
-    (lambda r: json.dumps(dict(r, id="not-a-uuid")), "id 'not-a-uuid' is not a UUID"),
+     "contributing_factors: must be a list of strings"),
+    (lambda r: json.dumps(dict(r, severity="high")), "severity: is not a known key"),
+    (lambda r: json.dumps(dict(r, id="not-a-uuid")), "id: 'not-a-uuid' is not a UUID"),
 ])
 def test_a_bad_line_is_reported_with_its_number_and_nothing_is_imported(tmp_path, mutate, expected):
     lines = SEED_LOG.read_text(encoding="utf-8").splitlines()
@@ -117,7 +117,7 @@ def test_a_bad_line_is_reported_with_its_number_and_nothing_is_imported(tmp_path
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(CommandError) as error:
         call_command("import_postmortems", str(path))
-    assert f"{path}:5: " in str(error.value)
+    assert f"{path}, line 5: " in str(error.value)
     assert expected in str(error.value)
     assert Postmortem.objects.count() == 0
 
@@ -127,7 +127,7 @@ def test_an_amendment_for_an_unknown_postmortem_refuses_the_whole_import(tmp_pat
     path.write_text(SEED_AMENDMENTS.read_text() + json.dumps({
         "parent_id": "99999999-2222-4333-8444-555555555555",
         "amended_utc": "2026-05-01T00:00:00+00:00", "note": "orphan"}) + "\n")
-    with pytest.raises(CommandError, match=r"amendments.jsonl:3: parent_id 9999.* names no "):
+    with pytest.raises(CommandError, match=r"amendments.jsonl, line 3: parent_id: 9999.* names no "):
         call_command("import_postmortems", str(SEED_LOG), amendments=str(path))
     assert Postmortem.objects.count() == 0 and Amendment.objects.count() == 0
 

@@ -1,4 +1,5 @@
-"""Template filters: UTC times with their zone, UTC time inputs, sanitized Markdown, impact figures."""
+"""Template filters: UTC times with their zone, UTC time inputs, sanitized Markdown, impact figures;
+and the template fields' headings and hints from the field registry (incidents.fields)."""
 from datetime import UTC
 
 from django import template
@@ -8,6 +9,7 @@ from django.utils.html import format_html
 from core.forms import format_utc_input
 from core.markdown import render_markdown
 from core.units import format_minutes
+from incidents import fields
 from incidents.reminders import held_meeting
 
 register = template.Library()
@@ -115,3 +117,15 @@ def meeting_timer(ends_utc, now=None):
 def get_item(mapping, key):
     """mapping[key] in a template, or None when absent (dicts of marks, findings)."""
     return mapping.get(key) if mapping else None
+
+
+@register.simple_tag
+def field_heading(key: str) -> str:
+    """The page heading of template field `key`: "1. Summary" (incidents.fields)."""
+    return fields.field(key).numbered_label
+
+
+@register.simple_tag
+def field_hint(key: str):
+    """The hint under template field `key` (trusted HTML of the registry)."""
+    return fields.field(key).hint

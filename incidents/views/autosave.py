@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from incidents import (
     autosave,
     blameless,
+    fields,
     meeting_record,
     revisions,
     services,
@@ -23,24 +24,8 @@ from incidents.autosave import Outcome
 from incidents.models import ImmutableRecordError, Postmortem
 from incidents.views.context import draft_context, get_postmortem_for_user
 
-# Which of the seven template fields each autosaved input belongs to.
-FIELD_OF_INPUT = {
-    "summary": "summary",
-    "root_cause": "root_cause",
-    "fix_commit_sha": "fix",
-    "fix_description": "fix",
-    "fix_ticket_link": "fix",
-    "prevention": "prevention",
-    "impact_usd": "impact",
-    "impact_users": "impact",
-    "impact_duration_minutes": "impact",
-    "impact_description": "impact",
-    "what_went_well": "what_went_well",
-    "what_went_wrong": "what_went_wrong",
-    "lessons_learned": "lessons_learned",
-    "owner_sentiment": "owner_sentiment",
-    "owner_sentiment_by": "owner_sentiment",
-}
+# Which template field each autosaved input belongs to (the field registry).
+FIELD_OF_INPUT = fields.FIELD_OF_INPUT
 
 
 def final_refusal(request, pm: Postmortem) -> HttpResponse:

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 
 from incidents import (
     blameless,
+    fields,
     meeting_record,
     revisions,
     services,
@@ -16,12 +17,10 @@ from incidents.failure_modes import FAILURE_MODES
 from incidents.models import (
     DEFERRED_FIX_TEXT,
     ROOT_CAUSE_DEFINITIONS,
-    SECTION_HINTS,
     Postmortem,
     Reference,
     RootCause,
     ScanAnswer,
-    Section,
     Substitution,
 )
 from incidents.views.meeting import meeting_context
@@ -56,10 +55,11 @@ def draft_context(pm: Postmortem, **extra) -> dict:
         for status in template_rules.check_long_form(pm):
             status_by_key[status.key] = status
             optional_keys.append(status.key)
+    # The long-form sections held in one text column (all but Impact), from the registry.
     text_sections = [
-        {"key": key, "number": number, "label": label, "hint": SECTION_HINTS[key],
-         "value": getattr(pm, key), "status": status_by_key[key]}
-        for number, (key, label) in enumerate(template_rules.LONG_FORM_SECTIONS[1:], start=9)
+        {"key": field.key, "number": field.number, "label": field.label, "hint": field.hint,
+         "value": getattr(pm, field.key), "status": status_by_key[field.key]}
+        for field in fields.LONG_FORM if field.input_names == (field.key,)
     ]
     versions = revisions.current_versions(pm)
     for kind, rows in (("timeline", pm.timeline_entries.all()),
@@ -85,7 +85,6 @@ def draft_context(pm: Postmortem, **extra) -> dict:
         "facilitator": latest_meeting.facilitator if latest_meeting else None,
         "meeting_in_progress": latest_meeting if latest_meeting and latest_meeting.in_progress
         else None,
-        "impact_hint": SECTION_HINTS[Section.IMPACT],
         "long_form_text_sections": text_sections,
         "field_status": status_by_key.get(extra.get("field_key")),
         "complete_count": sum(status.complete for status in statuses),

@@ -1,0 +1,402 @@
+"""The shapes of the log's lines, as core.validation Records, and the content they carry.
+
+PostmortemLine and AmendmentLine are what a line of log.jsonl / amendments.jsonl may
+hold: unknown keys are refused, types are not coerced, and every column's length and
+vocabulary is read from the model (Input.max_length, the field's choices), so a changed
+column changes what the reader accepts. PostmortemLine's plain text keys (summary,
+root_cause, fix_commit_sha, …, lessons_learned) are generated from the field registry
+(incidents.fields): a new text field is read and written without a change here.
+
+A parsed line becomes a PostmortemRecord / AmendmentRecord: the content in one normal
+form (timeline in time order, references derived from trace_id / pr_link when absent,
+scan answers in question order), so a stored postmortem and a line compare equal
+exactly when they say the same thing.
+"""
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar
+
+from django.db import models
+from pydantic import BeforeValidator, create_model, model_validator
+from pydantic_core import PydanticCustomError
+
+from core.units import parse_usd
+from core.validation import Record, RecordError
+from incidents import fields
+from incidents.failure_modes import FAILURE_MODE_BY_SLUG, FAILURE_MODES
+from incidents.models import (
+    Amendment,
+    ContributingFactor,
+    Postmortem,
+    Reference,
+    ScanAnswer,
+    Section,
+    Template,
+    TimelineEntry,
+)
+
+# The seed's `Postmortem` dataclass (001_60b217100959449d.txt), in its order: every line
+# has these keys. Everything else Scarlog writes is an extension key, present only when set.
+SEED_KEYS = (
+    "id", "created_utc", "summary", "timeline", "root_cause", "contributing_factors",
+    "fix_commit_sha", "prevention", "trace_id", "pr_link",
+)
+# Keys of a line that are about the record, not one template field.
+RECORD_KEYS = ("id", "created_utc", "template", "failure_mode_scan")
+MAX_COUNT = 2_147_483_647  # PositiveIntegerField's upper bound on PostgreSQL
+
+
+def _refuse(kind: str, message: str):
+    raise PydanticCustomError(kind, message)
+
+
+def text(max_length: int | None = None, choices: tuple[str, ...] = (), allow_blank=True,
+         nonblank_message: str = ""):
+    """A string value: no NUL, at most `max_length` characters, one of `choices` (or ""
+    when allow_blank), not blank when `nonblank_message` says why."""
+
+    def check(value):
+        if not isinstance(value, str):
+            _refuse("string_type", f"must be a string, not {type(value).__name__}")
+        if "\x00" in value:
+            _refuse("string_nul", "contains a NUL character")
+        if choices and value not in choices and not (allow_blank and value == ""):
+            _refuse("choice", f"{value!r} is not one of {', '.join(choices)}")
+        if max_length is not None and len(value) > max_length:
+            _refuse("string_too_long", f"is {len(value)} characters; at most {max_length} fit")
+        if nonblank_message and not value.strip():
+            _refuse("string_blank", nonblank_message)
+        return value
+
+    return Annotated[str, BeforeValidator(check)]
+
+
+def column(model: type[models.Model], name: str, **options):
+    """text() with the max_length and vocabulary of column `name` of `model`."""
+    field = model._meta.get_field(name)
+    choices = tuple(str(value) for value, _ in field.choices or ())
+    options.setdefault("allow_blank", field.blank)
+    return text(field.max_length, choices, **options)
+
+
+def _utc(value) -> datetime:
+    if not isinstance(value, str):
+        _refuse("utc_type", "must be an ISO 8601 string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        _refuse("utc_format", f"{value!r} is not an ISO 8601 date and time")
+    if parsed.tzinfo is None:
+        _refuse("utc_offset", f"{value!r} has no UTC offset")
+    return parsed.astimezone(UTC)
+
+
+def _uuid(value) -> str:
+    if not isinstance(value, str):
+        _refuse("uuid_type", "must be a string UUID")
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        _refuse("uuid_format", f"{value!r} is not a UUID")
+    if str(parsed) != value:
+        _refuse("uuid_format", f"{value!r} is not a lowercase hyphenated UUID")
+    return value
+
+
+def _count(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        _refuse("count_type", f"must be a whole number, not {type(value).__name__}")
+    if not 0 <= value <= MAX_COUNT:
+        _refuse("count_range", f"{value} is out of range (0 or more)")
+    return value
+
+
+def _usd(value) -> Decimal:
+    if not isinstance(value, str):
+        _refuse("usd_type", 'must be a string such as "78947.00"')
+    try:
+        parsed = parse_usd(value)
+    except ValueError as exc:
+        _refuse("usd_format", str(exc))
+    if parsed is None:
+        _refuse("usd_empty", "is empty; leave the key out instead")
+    return parsed
+
+
+def _list(message: str, of_strings: bool = False):
+    def check(value):
+        if not isinstance(value, list) or (of_strings and not all(isinstance(v, str)
+                                                                   for v in value)):
+            _refuse("list_type", message)
+        return value
+    return BeforeValidator(check)
+
+
+def _object(message: str):
+    def check(value):
+        if not isinstance(value, dict):
+            _refuse("object_type", message)
+        return value
+    return BeforeValidator(check)
+
+
+Utc = Annotated[datetime, BeforeValidator(_utc)]
+Uuid = Annotated[str, BeforeValidator(_uuid)]
+Count = Annotated[int, BeforeValidator(_count)]
+Usd = Annotated[Decimal, BeforeValidator(_usd)]
+
+
+class Line(Record):
+    """A JSON object of the log; anything else is refused as "must be an object …"."""
+
+    object_message: ClassVar[str] = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            _refuse("object_type", cls.object_message
+                    or f"must be an object with keys {', '.join(cls.model_fields)}")
+        return data
+
+
+class TimelineRowLine(Line):
+    utc: Utc
+    event: column(TimelineEntry, "event")
+    trace_id: column(TimelineEntry, "trace_id")
+
+
+class ReferenceLine(Line):
+    kind: column(Reference, "kind", allow_blank=False)
+    value: column(Reference, "value")
+
+
+class ScanAnswerLine(Line):
+    object_message = "must be an object with keys answer and optional note"
+    answer: column(ScanAnswer, "answer", allow_blank=False)
+    note: column(ScanAnswer, "note") = ""
+
+
+class ImpactLine(Line):
+    """The long-form Impact of a postmortem: usd as a string so cents stay exact."""
+
+    usd: Usd = None
+    users: Count = None
+    duration_minutes: Count = None
+    description: column(Postmortem, "impact_description") = ""
+
+
+class AmendmentImpactLine(Line):
+    """Restated Impact figures of an amendment (no description: the note says it)."""
+
+    usd: Usd = None
+    users: Count = None
+    duration_minutes: Count = None
+
+
+class OwnerSentimentLine(Line):
+    object_message = "must be an object with keys quote and optional by"
+    quote: text(nonblank_message="is empty; leave the key out instead")
+    by: column(Postmortem, "owner_sentiment_by") = ""
+
+
+# The objects a line holds for a field with several inputs ("impact.usd", …).
+OBJECT_LINES = {"impact": ImpactLine, "owner_sentiment": OwnerSentimentLine}
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    utc: datetime
+    event: str
+    trace_id: str
+
+
+@dataclass(frozen=True)
+class PostmortemRecord:
+    """A postmortem's content as the log holds it; equal records mean equal content.
+
+    `values`: (input name, value) of every Postmortem input of the field registry, in
+    its order; the row fields and the scan in their normal form.
+    """
+
+    id: str
+    created_utc: datetime
+    values: tuple[tuple[str, Any], ...]
+    template: str = Template.SEVEN_FIELD
+    timeline: tuple[TimelineRow, ...] = ()
+    contributing_factors: tuple[str, ...] = ()
+    factor_substitution: tuple[str, ...] = ()
+    references: tuple[tuple[str, str], ...] = ()
+    # ((mode slug, answer, note), ...) in the seed's question order.
+    failure_mode_scan: tuple[tuple[str, str, str], ...] = ()
+
+    def value(self, name: str):
+        return dict(self.values)[name]
+
+    @classmethod
+    def from_postmortem(cls, pm: Postmortem) -> "PostmortemRecord":
+        """The record of a stored postmortem (its rows in display order)."""
+        factors = list(pm.contributing_factors.all())
+        return cls(
+            id=str(pm.id),
+            created_utc=pm.created_utc,
+            values=tuple((item.name, getattr(pm, item.name)) for item in fields.inputs()),
+            template=pm.template,
+            timeline=tuple(TimelineRow(row.utc, row.event, row.trace_id)
+                           for row in pm.timeline_entries.all()),
+            contributing_factors=tuple(f.text for f in factors),
+            factor_substitution=substitution_or_none(tuple(f.substitution for f in factors)),
+            references=tuple((r.kind, r.value) for r in pm.references.all()),
+            failure_mode_scan=scan_in_order((a.mode, a.answer, a.note)
+                                            for a in pm.scan_answers.all()),
+        )
+
+
+def _text_keys() -> dict:
+    """PostmortemLine's plain text keys, one per registry input held at the line's top
+    level: required when the seed's dataclass has it, else "" when absent."""
+    keys = {}
+    for item in fields.inputs():
+        if "." in item.jsonl:
+            continue
+        keys[item.jsonl] = (column(item.model, item.name),
+                            ... if item.jsonl in SEED_KEYS else "")
+    return keys
+
+
+class _PostmortemLineBase(Line):
+    object_message = "a postmortem line must be a JSON object"
+
+    id: Uuid
+    created_utc: Utc
+    timeline: Annotated[list[TimelineRowLine], _list("must be a list")]
+    contributing_factors: Annotated[list[text()], _list("must be a list of strings", True)]
+    trace_id: column(Reference, "value")
+    pr_link: column(Reference, "value")
+    references: Annotated[list[ReferenceLine], _list("must be a list")] = None
+    template: column(Postmortem, "template") = str(Template.SEVEN_FIELD)
+    impact: ImpactLine = None
+    owner_sentiment: OwnerSentimentLine = None
+    factor_substitution: Annotated[list[column(ContributingFactor, "substitution")],
+                                   _list("must be a list of strings", True)] = None
+    failure_mode_scan: Annotated[dict[str, ScanAnswerLine],
+                                 _object("must be an object keyed by failure mode")] = None
+
+    def to_record(self) -> PostmortemRecord:
+        """The line's content in normal form; RecordError (naming the key) when two keys
+        disagree or a scan key names no failure mode."""
+        if self.references is not None:
+            references = tuple((ref.kind, ref.value) for ref in self.references)
+            if legacy_reference_fields(references) != (self.trace_id, self.pr_link):
+                raise RecordError("trace_id / pr_link disagree with the first trace_id / pr "
+                                  "entry of references", key="references")
+        else:
+            references = references_from_legacy(self.trace_id, self.pr_link)
+        substitution = tuple(self.factor_substitution or ())
+        if self.factor_substitution is not None \
+                and len(substitution) != len(self.contributing_factors):
+            raise RecordError(f"has {len(substitution)} entries; contributing_factors has "
+                              f"{len(self.contributing_factors)}", key="factor_substitution")
+        return PostmortemRecord(
+            id=self.id,
+            created_utc=self.created_utc,
+            values=tuple((item.name, self._input_value(item)) for item in fields.inputs()),
+            template=self.template,
+            # The display (and export) order is time order; equal times keep file order.
+            timeline=tuple(sorted((TimelineRow(row.utc, row.event, row.trace_id)
+                                   for row in self.timeline), key=lambda row: row.utc)),
+            contributing_factors=tuple(self.contributing_factors),
+            factor_substitution=substitution_or_none(substitution),
+            references=references,
+            failure_mode_scan=self._scan(),
+        )
+
+    def _input_value(self, item: fields.Input):
+        if "." not in item.jsonl:
+            return getattr(self, item.jsonl)
+        parent, key = item.jsonl.split(".", 1)
+        obj = getattr(self, parent)
+        if obj is None:
+            return None if item.model_field.null else ""
+        return getattr(obj, key)
+
+    def _scan(self) -> tuple[tuple[str, str, str], ...]:
+        answers = []
+        for mode, entry in (self.failure_mode_scan or {}).items():
+            if mode not in FAILURE_MODE_BY_SLUG:
+                raise RecordError(f"{mode!r} is not one of the twenty failure modes "
+                                  f"({FAILURE_MODES[0].slug} … {FAILURE_MODES[-1].slug})",
+                                  key=f"failure_mode_scan.{mode}")
+            answers.append((mode, entry.answer, entry.note))
+        return scan_in_order(answers)
+
+
+PostmortemLine = create_model("PostmortemLine", __base__=_PostmortemLineBase,
+                              __module__=__name__, **_text_keys())
+PostmortemLine.__doc__ = "One line of log.jsonl: a postmortem (seed keys + extension keys)."
+
+
+@dataclass(frozen=True)
+class AmendmentRecord:
+    """An amendment as the log holds it; equal records mean the same amendment."""
+
+    parent_id: str
+    amended_utc: datetime
+    note: str
+    section: str = ""
+    impact_usd: Decimal | None = None
+    impact_users: int | None = None
+    impact_duration_minutes: int | None = None
+
+    @classmethod
+    def from_amendment(cls, amendment: Amendment) -> "AmendmentRecord":
+        return cls(str(amendment.postmortem_id), amendment.amended_utc, amendment.note,
+                   amendment.section, amendment.impact_usd, amendment.impact_users,
+                   amendment.impact_duration_minutes)
+
+
+class AmendmentLine(Line):
+    """One line of amendments.jsonl: {parent_id, amended_utc, note} (+ section, impact)."""
+
+    object_message = "an amendment line must be a JSON object"
+
+    parent_id: Uuid
+    amended_utc: Utc
+    note: text(nonblank_message="is empty")
+    section: column(Amendment, "section", allow_blank=False) = ""
+    impact: AmendmentImpactLine = None
+
+    def to_record(self) -> AmendmentRecord:
+        impact = self.impact or AmendmentImpactLine()
+        if self.impact is not None and self.section != Section.IMPACT:
+            raise RecordError('impact figures need "section": "impact"', key="impact")
+        return AmendmentRecord(self.parent_id, self.amended_utc, self.note, self.section,
+                               impact.usd, impact.users, impact.duration_minutes)
+
+
+def legacy_reference_fields(references) -> tuple[str, str]:
+    """The dataclass's trace_id and pr_link: the first reference of each kind, or ""."""
+    trace_id = next((v for k, v in references if k == Reference.Kind.TRACE_ID), "")
+    pr_link = next((v for k, v in references if k == Reference.Kind.PR), "")
+    return trace_id, pr_link
+
+
+def references_from_legacy(trace_id: str, pr_link: str) -> tuple[tuple[str, str], ...]:
+    refs = []
+    if trace_id:
+        refs.append((str(Reference.Kind.TRACE_ID), trace_id))
+    if pr_link:
+        refs.append((str(Reference.Kind.PR), pr_link))
+    return tuple(refs)
+
+
+def substitution_or_none(verdicts: tuple[str, ...]) -> tuple[str, ...]:
+    """() when no factor has a verdict (a record without the key means the same)."""
+    return verdicts if any(verdicts) else ()
+
+
+def scan_in_order(answers) -> tuple[tuple[str, str, str], ...]:
+    """Scan answers (mode, answer, note) sorted in the seed's question order."""
+    return tuple(sorted(answers, key=lambda row: FAILURE_MODE_BY_SLUG[row[0]].number))
