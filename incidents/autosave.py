@@ -15,7 +15,7 @@ from django import forms
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
-from incidents import revisions, services
+from incidents import fields, revisions, services
 from incidents.forms import ROW_FORMS, field_form
 from incidents.models import DEFERRED_FIX_TEXT, PendingMark, Postmortem
 
@@ -108,16 +108,16 @@ def _base_version(raw):
 
 
 def save_field(postmortem_id, input_name: str, posted: Mapping, base_version_raw, editor: str,
-               user, *, field_of_input: Mapping[str, str]) -> AutosaveResult:
-    """Autosave the postmortem-row input `input_name` from `posted`.
+               user) -> AutosaveResult:
+    """Autosave the postmortem-row input `input_name` from `posted` (its template field is
+    the registry's, incidents.fields.FIELD_OF_INPUT).
 
-    `field_of_input` maps each autosaved input to its template field (FIELD_OF_INPUT).
     Outcomes: SAVED, UNCHANGED, INVALID, CONFLICT, STALE_BASE, BAD_BASE, FINAL,
     RESENT_AFTER_FINAL. Raises UnknownInput, Postmortem.DoesNotExist.
     """
-    if input_name not in field_of_input:
+    if input_name not in fields.FIELD_OF_INPUT:
         raise UnknownInput(f"No such field: {input_name}")
-    field_key = field_of_input[input_name]
+    field_key = fields.FIELD_OF_INPUT[input_name]
     with transaction.atomic():
         pm = _lock(postmortem_id, field_key)
         form = field_form(input_name, posted, pm)

@@ -8,13 +8,11 @@ from django.test.utils import CaptureQueriesContext
 from incidents import autosave, revisions, services
 from incidents.autosave import Outcome
 from incidents.models import FieldRevision, Postmortem
-from incidents.views.autosave import FIELD_OF_INPUT
 from tests.conftest import fill_complete_draft
 
 
 def save_summary(pm, text, base, editor="tab-a", user=None):
-    return autosave.save_field(pm.pk, "summary", {"summary": text}, str(base), editor, user,
-                               field_of_input=FIELD_OF_INPUT)
+    return autosave.save_field(pm.pk, "summary", {"summary": text}, str(base), editor, user)
 
 
 @pytest.mark.django_db
@@ -57,8 +55,7 @@ def test_a_base_ahead_of_the_stored_version_is_stale_and_a_missing_one_bad(alice
     assert ahead.outcome is Outcome.STALE_BASE
     assert ahead.message == ("base_version: 5 is newer than the stored version 1 of summary; "
                              "reload the page.")
-    missing = autosave.save_field(pm.pk, "summary", {"summary": "x"}, None, "tab-a", alice,
-                                  field_of_input=FIELD_OF_INPUT)
+    missing = autosave.save_field(pm.pk, "summary", {"summary": "x"}, None, "tab-a", alice)
     assert missing.outcome is Outcome.BAD_BASE
     assert missing.message.startswith("base_version: the page did not say")
     assert Postmortem.objects.get(pk=pm.pk).summary == "Quotes stopped."
@@ -67,8 +64,7 @@ def test_a_base_ahead_of_the_stored_version_is_stale_and_a_missing_one_bad(alice
 @pytest.mark.django_db
 def test_an_invalid_value_names_the_field_and_is_not_stored(alice):
     pm = services.create_draft(alice)
-    result = autosave.save_field(pm.pk, "root_cause", {"root_cause": "blame"}, "0", "", alice,
-                                 field_of_input=FIELD_OF_INPUT)
+    result = autosave.save_field(pm.pk, "root_cause", {"root_cause": "blame"}, "0", "", alice)
     assert result.outcome is Outcome.INVALID
     assert result.errors and result.errors[0].startswith("Root cause: ")
     assert not FieldRevision.objects.filter(postmortem=pm).exists()
@@ -127,8 +123,7 @@ def test_a_timeline_row_moved_by_its_new_time_is_reordered(alice):
 def test_unknown_inputs_row_kinds_and_postmortems_are_errors(alice):
     pm = services.create_draft(alice)
     with pytest.raises(autosave.UnknownInput):
-        autosave.save_field(pm.pk, "status", {"status": "final"}, "0", "", alice,
-                            field_of_input=FIELD_OF_INPUT)
+        autosave.save_field(pm.pk, "status", {"status": "final"}, "0", "", alice)
     with pytest.raises(autosave.UnknownRowKind):
         autosave.save_row(pm.pk, "amendments", 1, {"note": "x"}, "0", "", alice)
     other = services.create_draft(alice)

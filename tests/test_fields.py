@@ -9,6 +9,7 @@ from pydantic import create_model
 
 from core.validation import Record, RecordError, parse_record
 from incidents import (
+    autosave,
     fields,
     forms,
     markdown_export,
@@ -30,7 +31,6 @@ from incidents.jsonl.records import (
 )
 from incidents.jsonl.writer import extension_keys, postmortem_json
 from incidents.models import Postmortem, Reference, Section, TimelineEntry
-from incidents.views import autosave
 from knowledge import search
 from tests.conftest import fill_complete_draft
 
@@ -69,7 +69,8 @@ def test_the_registry_declares_the_template_in_order():
 
 def test_every_reader_takes_its_field_list_from_the_registry():
     assert forms.AUTOSAVE_FIELDS == fields.input_names()
-    assert autosave.FIELD_OF_INPUT is fields.FIELD_OF_INPUT
+    with pytest.raises(autosave.UnknownInput):  # the service knows only the registry's inputs
+        autosave.save_field("0", "severity", {}, "0", "", None)
     assert template_rules.FIELDS == [(f.key, f.label) for f in fields.SEVEN]
     assert template_rules.LONG_FORM_KEYS == tuple(f.key for f in fields.LONG_FORM)
     assert {k: template_rules.FIELD_LABELS[k] for k in fields.FIELDS_BY_KEY} == fields.labels()

@@ -25,7 +25,6 @@ from incidents.models import ImmutableRecordError, Postmortem
 from incidents.views.context import draft_context, get_postmortem_for_user
 
 # Which template field each autosaved input belongs to (the field registry).
-FIELD_OF_INPUT = fields.FIELD_OF_INPUT
 
 
 def final_refusal(request, pm: Postmortem) -> HttpResponse:
@@ -71,7 +70,7 @@ def _render_scalar_field_answer(request, pm: Postmortem, field_key: str, errors,
         mark = pm.pending_marks.filter(field=field_key).select_related("marked_by").first()
         marks = {field_key: mark} if mark else {}
     blame = {}
-    if field_key in ("summary", "prevention"):
+    if fields.field(field_key).blameless and not fields.field(field_key).rows:
         text = getattr(pm, field_key)
         names = services.people_names() if blameless.mentions_failure(text) else ()
         blame = {field_key: blameless.check(text, names)}
@@ -165,8 +164,7 @@ def postmortem_field(request, pk, name):
     """
     try:
         result = autosave.save_field(pk, name, request.POST, request.POST.get("base_version"),
-                                     _editor(request), request.user,
-                                     field_of_input=FIELD_OF_INPUT)
+                                     _editor(request), request.user)
     except (autosave.UnknownInput, Postmortem.DoesNotExist) as exc:
         raise Http404(str(exc)) from exc
     refusal = _refusal(request, result, f"#section-{result.field_key}")
