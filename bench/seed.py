@@ -32,8 +32,8 @@ def seed(postmortems: int, items: int, costs: int) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from costlog.models import MishapEntry, RootPattern
     from core.search_vector import CONFIG, document_sql
+    from costlog.models import MishapEntry, RootPattern
     from incidents.models import ContributingFactor, Postmortem, TimelineEntry
     from knowledge.kb_yaml import import_yaml
     from knowledge.models import KnowledgeEntry

@@ -56,8 +56,9 @@ class Source:
     def document(self) -> Func:
         """The searched text: the NOT NULL text columns joined with spaces (`a || ' ' || b`,
         the SQL the trigger builds the vector from; valid on SQLite too)."""
-        return Func(*(F(column) for column in self.model.search_columns), template="(%(expressions)s)",
-                    arg_joiner=" || ' ' || ", output_field=TextField())
+        return Func(*(F(column) for column in self.model.search_columns),
+                    template="(%(expressions)s)", arg_joiner=" || ' ' || ",
+                    output_field=TextField())
 
 
 SOURCES = (

@@ -15,7 +15,7 @@ MIGRATION_FILES = sorted(
     path for app in APPS_WITH_MIGRATIONS
     for path in (PROJECT_DIR / app / "migrations").glob("[0-9]*.py")
 )
-TABLE_NAME = re.compile(r"\b(?:%s)_[a-z0-9_]+" % "|".join(APPS_WITH_MIGRATIONS))
+TABLE_NAME = re.compile(rf"\b(?:{'|'.join(APPS_WITH_MIGRATIONS)})_[a-z0-9_]+")
 
 
 def _project_imports(tree: ast.AST) -> list[str]:

@@ -54,7 +54,7 @@ def test_a_drafts_vector_follows_its_inserts_and_updates(alice):
     with connection.cursor() as cursor:  # any writer, not only the ORM
         cursor.execute("UPDATE incidents_postmortem SET lessons_learned = 'Watch the axolotl' "
                        "WHERE id = %s", [draft.pk])
-    assert _found(Postmortem, "axolotl") == {draft.pk} and _found(Postmortem, "quokka") == {draft.pk}
+    assert _found(Postmortem, "axolotl") == _found(Postmortem, "quokka") == {draft.pk}
     TimelineEntry.objects.bulk_create([TimelineEntry(postmortem=draft, event="Narwhal alarm")])
     ContributingFactor.objects.bulk_create([ContributingFactor(postmortem=draft,
                                                                text="No pangolin check")])
