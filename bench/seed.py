@@ -32,8 +32,9 @@ def seed(postmortems: int, items: int, costs: int) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
+    from core.search_vector import CONFIG, document_sql
     from costlog.models import MishapEntry, RootPattern
-    from incidents.models import Postmortem
+    from incidents.models import ContributingFactor, Postmortem, TimelineEntry
     from knowledge.kb_yaml import import_yaml
     from knowledge.models import KnowledgeEntry
     from knowledge.policies_md import import_policies
@@ -54,6 +55,12 @@ def seed(postmortems: int, items: int, costs: int) -> None:
                             "count": postmortems})
             cursor.execute(sql.SEED_CHILDREN_SQL, {"events": sql.EVENTS, "factors": sql.FACTORS})
             cursor.execute(sql.SEED_ITEMS_SQL, {"postmortems": postmortems, "items": items})
+            # The rows' search vectors, which their triggers (off here) would have written;
+            # the postmortems' own are written by the trigger of the finalizing UPDATE.
+            for model in (TimelineEntry, ContributingFactor):
+                cursor.execute(f"UPDATE {model._meta.db_table} SET search_vector = "
+                               f"to_tsvector('{CONFIG}'::regconfig, "
+                               f"{document_sql(model.search_columns)})")
             cursor.execute("SET LOCAL session_replication_role = DEFAULT")
             cursor.execute(sql.FINALIZE_SQL)
             log(f"  seeded {postmortems:,} postmortems, {items:,} action items")

@@ -12,8 +12,9 @@ searched columns (knowledge.search) and the templates' headings and hints (the
 
 Column lengths are never copied: Input.max_length reads the model
 (`Postmortem._meta.get_field(name).max_length`), so a changed column is seen by every
-reader at once. (A field added to the searched columns also needs a knowledge migration
-that rebuilds the stored search vector, see knowledge.search.)
+reader at once. (A field added to the searched columns also goes into
+Postmortem.search_columns, whose trigger builds the stored search vector; a test
+holds the two equal, and makemigrations then writes the trigger's migration.)
 
 Source rule: "The template" table of ../shared/seeds/001_60b217100959449d.txt (the seven
 fields) and 000_147101d763a5563e.txt (the long-form sections).

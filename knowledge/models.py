@@ -10,6 +10,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from core.search_vector import search_vector_field, search_vector_trigger
+
 ENTRY_KEY_HELP = "The stable id agents look entries up by (letters, digits, _ . -)."
 
 
@@ -23,6 +25,10 @@ class Severity(models.TextChoices):
 
 
 SEVERITY_ORDER = {value: rank for rank, value in enumerate(Severity.values)}
+
+# The text columns of each searched table's document, in order (core.search_vector).
+ENTRY_SEARCH_COLUMNS = ("search_text",)
+POLICY_SEARCH_COLUMNS = ("title", "body")
 
 
 class KnowledgeEntry(models.Model):
@@ -56,11 +62,16 @@ class KnowledgeEntry(models.Model):
         "incidents.Postmortem", blank=True, related_name="knowledge_entries"
     )
     search_text = models.TextField(blank=True, editable=False)
+    # to_tsvector of search_text, set by PostgreSQL (trigger search_vector).
+    search_vector = search_vector_field()
     updated_utc = models.DateTimeField(auto_now=True)
+
+    search_columns = ENTRY_SEARCH_COLUMNS
 
     class Meta:
         verbose_name_plural = "knowledge entries"
         ordering = ["kind", "position", "key"]
+        triggers = [search_vector_trigger(ENTRY_SEARCH_COLUMNS)]
 
     def __str__(self) -> str:
         return f"{self.key}: {self.name}"
@@ -99,10 +110,15 @@ class Policy(models.Model):
     )
     created_utc = models.DateTimeField(default=timezone.now)
     updated_utc = models.DateTimeField(auto_now=True)
+    # to_tsvector of title and body, set by PostgreSQL (trigger search_vector).
+    search_vector = search_vector_field()
+
+    search_columns = POLICY_SEARCH_COLUMNS
 
     class Meta:
         verbose_name_plural = "policies"
         ordering = ["number"]
+        triggers = [search_vector_trigger(POLICY_SEARCH_COLUMNS)]
 
     def __str__(self) -> str:
         return f"Policy {self.number}: {self.title}"

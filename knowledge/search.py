@@ -1,83 +1,83 @@
 """One search across postmortems (with their timeline entries and contributing factors),
 amendments, knowledge-base entries, policies and runbooks.
 
-On PostgreSQL each source is matched with full-text search: `to_tsvector('english', doc)
-@@ websearch_to_tsquery('english', query)`, where `doc` is the source's text expression
-below and a GIN index on exactly that expression (migration knowledge 0002) serves it;
-results are ranked with ts_rank_cd, a postmortem's matches in its children adding to its
-rank. On the SQLite demo every word of the query must occur (case-insensitive substring)
-and results are ranked by how often the words occur.
+On PostgreSQL (django.contrib.postgres.search) each source is matched on its model's
+`search_vector` (kept by the database: core.search_vector) with
+SearchQuery(query, search_type="websearch"), served by the GIN index its app's migration
+creates; the best PER_SOURCE_LIMIT matches of each source are ranked with SearchRank
+(ts_rank_cd) and only those get a SearchHeadline, all in one UNION ALL query. A
+postmortem's matches in its children add to its rank. On the SQLite demo search is
+simplified (is_simplified(), said on the page): every word of the query must occur
+(case-insensitive substring) and results are ranked by how often the words occur.
 """
 import re
 import uuid
 from dataclasses import dataclass
 
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
+from django.db.models import F, Func, Q, TextField, Value
+from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from incidents import fields
-from incidents.models import Amendment, Postmortem
+from core.search_vector import CONFIG, VECTOR_COLUMN
+from incidents.models import Amendment, ContributingFactor, Postmortem, TimelineEntry
 from knowledge.models import KnowledgeEntry, Policy
 from runbooks.models import Runbook
 
-CONFIG = "english"
 PER_SOURCE_LIMIT = 50
 MAX_QUERY = 200
 START, STOP = "\x01", "\x02"
 
 
-VECTOR_COLUMN = "search_vector"
-
-
 @dataclass(frozen=True)
 class Source:
-    """A searchable table: what a hit is (kind), which row it leads to (key_column),
-    the text expression searched (NOT NULL columns joined with spaces), its GIN index.
-
-    On PostgreSQL each table carries the document's tsvector as a stored generated column
-    (VECTOR_COLUMN, migration knowledge 0003) with the GIN index on it: ranking reads
-    the stored vector instead of parsing every matching row's text again.
-    """
+    """A searched model: what a hit is (kind), which row it leads to (key: the model's
+    field naming it), and the GIN index on its search_vector (its app's migration). The
+    document is the model's `search_columns` joined with spaces, as its trigger builds
+    the vector from them."""
 
     name: str
     kind: str
-    table: str
-    key_column: str
-    document: str
+    model: type
+    key: str
     index: str
 
     @property
-    def expression(self) -> str:
-        return f"to_tsvector('{CONFIG}'::regconfig, {self.document})"
+    def table(self) -> str:
+        return self.model._meta.db_table
 
     @property
     def vector(self) -> str:
         return VECTOR_COLUMN
 
-
-def _joined(*columns: str) -> str:
-    return " || ' ' || ".join(columns)
+    def document(self) -> Func:
+        """The searched text: the NOT NULL text columns joined with spaces (`a || ' ' || b`,
+        the SQL the trigger builds the vector from; valid on SQLite too)."""
+        return Func(*(F(column) for column in self.model.search_columns),
+                    template="(%(expressions)s)", arg_joiner=" || ' ' || ",
+                    output_field=TextField())
 
 
 SOURCES = (
-    Source("postmortem", "postmortem", "incidents_postmortem", "id",
-           _joined(*fields.searched_columns()),
-           "search_postmortem"),
-    Source("timeline", "postmortem", "incidents_timelineentry", "postmortem_id", "event",
-           "search_timelineentry"),
-    Source("factor", "postmortem", "incidents_contributingfactor", "postmortem_id", "text",
-           "search_contributingfactor"),
-    Source("amendment", "amendment", "incidents_amendment", "id", "note", "search_amendment"),
-    Source("knowledge", "knowledge", "knowledge_knowledgeentry", "id", "search_text",
-           "search_knowledgeentry"),
-    Source("policy", "policy", "knowledge_policy", "id", _joined("title", "body"),
-           "search_policy"),
-    Source("runbook", "runbook", "runbooks_runbook", "id", "search_text", "search_runbook"),
+    Source("postmortem", "postmortem", Postmortem, "id", "postmortem_search"),
+    Source("timeline", "postmortem", TimelineEntry, "postmortem_id", "timelineentry_search"),
+    Source("factor", "postmortem", ContributingFactor, "postmortem_id",
+           "contributingfactor_search"),
+    Source("amendment", "amendment", Amendment, "id", "amendment_search"),
+    Source("knowledge", "knowledge", KnowledgeEntry, "id", "knowledgeentry_search"),
+    Source("policy", "policy", Policy, "id", "policy_search"),
+    Source("runbook", "runbook", Runbook, "id", "runbook_search"),
 )
 KIND_LABELS = {"postmortem": "Postmortem", "amendment": "Amendment",
                "knowledge": "Knowledge base", "policy": "Policy", "runbook": "Runbook"}
+
+
+def is_simplified() -> bool:
+    """True on the SQLite demo, where search is substring matching (no full-text search)."""
+    return connection.vendor != "postgresql"
 
 
 class SearchError(ValueError):
@@ -103,46 +103,34 @@ class Hit:
         return KIND_LABELS[self.kind]
 
 
-def index_sql(source: Source) -> tuple[str, str]:
-    """(CREATE INDEX, DROP INDEX) statements of `source`'s GIN index on its expression
-    (PostgreSQL; migration 0002, replaced by vector_column_sql in 0003)."""
-    create = (f"CREATE INDEX IF NOT EXISTS {source.index} ON {source.table} "
-              f"USING gin ({source.expression})")
-    return create, f"DROP INDEX IF EXISTS {source.index}"
-
-
-def vector_column_sql(source: Source) -> tuple[list[str], list[str]]:
-    """(forward, backward) statements: the stored tsvector column and its GIN index in
-    place of 0002's expression index (PostgreSQL)."""
-    forward = [
-        f"DROP INDEX IF EXISTS {source.index}",
-        f"ALTER TABLE {source.table} ADD COLUMN {VECTOR_COLUMN} tsvector "
-        f"GENERATED ALWAYS AS ({source.expression}) STORED",
-        f"CREATE INDEX {source.index} ON {source.table} USING gin ({VECTOR_COLUMN})",
-    ]
-    backward = [f"ALTER TABLE {source.table} DROP COLUMN {VECTOR_COLUMN}", index_sql(source)[0]]
-    return forward, backward
-
-
 def _highlighted(text: str) -> SafeString:
     return mark_safe(escape(text).replace(START, "<mark>").replace(STOP, "</mark>"))
 
 
 def _postgres_rows(query: str) -> list[tuple]:
-    parts, params = [], []
-    options = f"StartSel={START}, StopSel={STOP}, MaxWords=35, MinWords=12, MaxFragments=2"
+    """(source name, key, rank, headline) of each source's best matches, in one query.
+
+    Each part ranks every match and keeps the best PER_SOURCE_LIMIT (ORDER BY rank
+    LIMIT); PostgreSQL writes the headlines (the costly part) after that cut.
+    """
+    search_query = SearchQuery(query, search_type="websearch", config=CONFIG)
+    parts = []
     for source in SOURCES:
-        # Rank every match, then write headlines (the costly part) for the best only.
-        parts.append(
-            f"(SELECT %s, key, rank, ts_headline('{CONFIG}'::regconfig, document, q, %s) "
-            f"FROM (SELECT {source.key_column}::text AS key, ts_rank_cd({source.vector}, q) "
-            f"AS rank, {source.document} AS document, q "
-            f"FROM {source.table}, websearch_to_tsquery('{CONFIG}'::regconfig, %s) AS q "
-            f"WHERE {source.vector} @@ q ORDER BY 2 DESC LIMIT {PER_SOURCE_LIMIT}) AS best)")
-        params += [source.name, options, query]
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        return cursor.fetchall()
+        part = (
+            source.model.objects.filter(**{VECTOR_COLUMN: search_query})
+            .annotate(
+                source_name=Value(source.name, output_field=TextField()),
+                key_text=Cast(source.key, TextField()),
+                rank=SearchRank(F(VECTOR_COLUMN), search_query, cover_density=True),
+                headline=SearchHeadline(
+                    source.document(), search_query, config=CONFIG, start_sel=START,
+                    stop_sel=STOP, max_words=35, min_words=12, max_fragments=2),
+            )
+            .order_by("-rank")
+            .values_list("source_name", "key_text", "rank", "headline")[:PER_SOURCE_LIMIT]
+        )
+        parts.append(part)
+    return list(parts[0].union(*parts[1:], all=True))
 
 
 def _words(query: str) -> list[str]:
@@ -165,15 +153,13 @@ def _sqlite_rows(query: str) -> list[tuple]:
     if not words:
         return []
     rows = []
-    with connection.cursor() as cursor:
-        for source in SOURCES:
-            where = " AND ".join(f"lower({source.document}) LIKE %s" for _ in words)
-            cursor.execute(f"SELECT {source.key_column}, {source.document} FROM {source.table} "
-                           f"WHERE {where} LIMIT {PER_SOURCE_LIMIT}",
-                           [f"%{word}%" for word in words])
-            for key, text in cursor.fetchall():
-                rank = sum(text.lower().count(word) for word in words) / (1 + len(text) / 500)
-                rows.append((source.name, str(key), rank, _fallback_snippet(text, words)))
+    for source in SOURCES:
+        matching = (source.model.objects.annotate(document=source.document())
+                    .filter(*(Q(document__icontains=word) for word in words))
+                    .order_by().values_list(source.key, "document")[:PER_SOURCE_LIMIT])
+        for key, text in matching:
+            rank = sum(text.lower().count(word) for word in words) / (1 + len(text) / 500)
+            rows.append((source.name, str(key), rank, _fallback_snippet(text, words)))
     return rows
 
 
@@ -185,7 +171,7 @@ def search(query: str, limit: int = 50) -> list[Hit]:
         raise SearchError("Type something to search for.")
     if len(query) > MAX_QUERY or "\x00" in query:
         raise SearchError(f"Search for at most {MAX_QUERY} characters of text.")
-    rows = _postgres_rows(query) if connection.vendor == "postgresql" else _sqlite_rows(query)
+    rows = _sqlite_rows(query) if is_simplified() else _postgres_rows(query)
     kinds = {source.name: source.kind for source in SOURCES}
     merged: dict[tuple[str, str], dict] = {}
     for name, key, rank, snippet in rows:

@@ -27,7 +27,7 @@ from knowledge.links import (
 )
 from knowledge.models import KnowledgeEntry, Policy, Severity
 from knowledge.policies_md import export_policies
-from knowledge.search import SearchError, search
+from knowledge.search import SearchError, is_simplified, search
 from runbooks.models import Runbook
 
 # Plain text so a browser shows the document instead of downloading it; agents parse the body.
@@ -209,7 +209,8 @@ def search_page(request):
         except SearchError as exc:
             error = str(exc)
     return render(request, "knowledge/search.html", {"query": query, "hits": hits,
-                                                     "error": error},
+                                                     "error": error,
+                                                     "simplified": is_simplified()},
                   status=400 if error else 200)
 
 

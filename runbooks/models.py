@@ -14,6 +14,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from core.search_vector import search_vector_field, search_vector_trigger
+
 DEFAULT_REVIEW_DAYS = 90
 
 
@@ -24,6 +26,9 @@ class Perspective(models.TextChoices):
     RISK = "risk", "Risk"
     OPERATIONS = "operations", "Operations"
     GUIDE = "guide", "System guide"
+
+# The text columns of the searched document (core.search_vector).
+RUNBOOK_SEARCH_COLUMNS = ("search_text",)
 
 
 class Runbook(models.Model):
@@ -51,10 +56,15 @@ class Runbook(models.Model):
     postmortems = models.ManyToManyField("incidents.Postmortem", blank=True,
                                          related_name="runbooks")
     search_text = models.TextField(blank=True, editable=False)
+    # to_tsvector of search_text, set by PostgreSQL (trigger search_vector).
+    search_vector = search_vector_field()
     updated_utc = models.DateTimeField(auto_now=True)
+
+    search_columns = RUNBOOK_SEARCH_COLUMNS
 
     class Meta:
         ordering = ["path"]
+        triggers = [search_vector_trigger(RUNBOOK_SEARCH_COLUMNS)]
 
     def __str__(self) -> str:
         return f"{self.key}: {self.title}"

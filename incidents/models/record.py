@@ -16,6 +16,7 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.search_vector import search_vector_field, search_vector_trigger
 from incidents.models.choices import MEETING_DEADLINE_HOURS, RootCause, Section, Template, Trigger
 from incidents.models.guards import (
     FINAL_STATUS_SQL,
@@ -37,6 +38,15 @@ __all__ = [
     "AmendmentQuerySet",
     "Amendment",
 ]
+
+# The text columns of each searched table's document, in order (core.search_vector).
+POSTMORTEM_SEARCH_COLUMNS = (
+    "summary", "prevention", "lessons_learned", "what_went_wrong", "what_went_well",
+    "impact_description", "trigger_reason", "fix_description",
+)
+TIMELINE_SEARCH_COLUMNS = ("event",)
+FACTOR_SEARCH_COLUMNS = ("text",)
+AMENDMENT_SEARCH_COLUMNS = ("note",)
 
 
 class PostmortemQuerySet(models.QuerySet):
@@ -134,8 +144,11 @@ class Postmortem(models.Model):
         blank=True,
         related_name="+",
     )
+    # to_tsvector of POSTMORTEM_SEARCH_COLUMNS, set by PostgreSQL (trigger search_vector).
+    search_vector = search_vector_field()
 
     objects = PostmortemQuerySet.as_manager()
+    search_columns = POSTMORTEM_SEARCH_COLUMNS
 
     class Meta:
         ordering = ["-created_utc"]
@@ -199,6 +212,7 @@ class Postmortem(models.Model):
                 func="UPDATE incidents_actionitem SET gate_domain = NULL "
                      "WHERE postmortem_id = NEW.id; RETURN NULL;",
             ),
+            search_vector_trigger(POSTMORTEM_SEARCH_COLUMNS),
         ]
 
     def __str__(self) -> str:
@@ -341,12 +355,16 @@ class TimelineEntry(PostmortemChild):
     utc = models.DateTimeField("time (UTC)", null=True, blank=True)
     event = models.TextField(blank=True)
     trace_id = models.CharField(max_length=200, blank=True)
+    search_vector = search_vector_field()
+
+    search_columns = TIMELINE_SEARCH_COLUMNS
 
     class Meta:
         ordering = [F("utc").asc(nulls_last=True), "position", "id"]
         default_related_name = "timeline_entries"
         verbose_name_plural = "timeline entries"
-        triggers = child_row_triggers("incidents_timelineentry")
+        triggers = [*child_row_triggers("incidents_timelineentry"),
+                    search_vector_trigger(TIMELINE_SEARCH_COLUMNS)]
 
     def __str__(self) -> str:
         return f"{self.utc:%Y-%m-%d %H:%M:%S} UTC {self.event}" if self.utc else self.event
@@ -383,6 +401,9 @@ class ContributingFactor(PostmortemChild):
         related_name="+",
     )
     blameless_reviewed_utc = models.DateTimeField(null=True, blank=True)
+    search_vector = search_vector_field()
+
+    search_columns = FACTOR_SEARCH_COLUMNS
 
     class Meta:
         ordering = ["position", "id"]
@@ -393,7 +414,8 @@ class ContributingFactor(PostmortemChild):
                 name="factor_substitution_valid",
             ),
         ]
-        triggers = child_row_triggers("incidents_contributingfactor")
+        triggers = [*child_row_triggers("incidents_contributingfactor"),
+                    search_vector_trigger(FACTOR_SEARCH_COLUMNS)]
 
     def __str__(self) -> str:
         return self.text
@@ -480,7 +502,10 @@ class Amendment(models.Model):
         "impact duration (minutes)", null=True, blank=True
     )
 
+    search_vector = search_vector_field()
+
     objects = AmendmentQuerySet.as_manager()
+    search_columns = AMENDMENT_SEARCH_COLUMNS
 
     @property
     def states_impact(self) -> bool:
@@ -531,6 +556,7 @@ class Amendment(models.Model):
                     "incidents_amendment' USING ERRCODE = 'restrict_violation';"
                 ),
             ),
+            search_vector_trigger(AMENDMENT_SEARCH_COLUMNS),
         ]
 
     def __str__(self) -> str:

@@ -1,25 +1,11 @@
-"""GIN indexes for full-text search (knowledge.search), on PostgreSQL only.
+"""Once: GIN indexes for full-text search on the searched tables of every app. Now a
+no-op that keeps its name, so databases that applied it stay consistent.
 
-Each index is on exactly the expression knowledge.search queries, so the planner uses it.
-The SQLite demo searches without an index (substring match).
+Each table's search vector and its index belong to the app that owns the table:
+incidents 0015, knowledge 0004 and runbooks 0002 add them, and drop what this migration
+used to create (indexes search_<model> on to_tsvector of the document) where it exists.
 """
 from django.db import migrations
-
-from knowledge.search import SOURCES, index_sql
-
-
-def create_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for source in SOURCES:
-        schema_editor.execute(index_sql(source)[0])
-
-
-def drop_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for source in SOURCES:
-        schema_editor.execute(index_sql(source)[1])
 
 
 class Migration(migrations.Migration):
@@ -29,4 +15,4 @@ class Migration(migrations.Migration):
         ("incidents", "0007_meeting_mode_scan_blameless_revisions"),
     ]
 
-    operations = [migrations.RunPython(create_indexes, drop_indexes)]
+    operations = []

@@ -1,31 +1,15 @@
-"""Full-text search reads stored tsvectors (PostgreSQL only): each searched table gets a
-generated `search_vector` column and the GIN index moves onto it (knowledge.search).
+"""Once: a generated `search_vector` column on every searched table of every app, with
+the GIN index moved onto it. Now a no-op that keeps its name, so databases that applied
+it stay consistent.
 
-Ranking a common word over 100,000 postmortems parsed every matching row's text again;
-the stored vector is parsed once, when the row is written. The SQLite demo is unchanged.
+Each table's search vector belongs to the app that owns the table: incidents 0015,
+knowledge 0004 and runbooks 0002 add it (kept by a trigger), and on a database where
+this migration ran they keep its column's values and replace its index.
 """
 from django.db import migrations
-
-from knowledge.search import SOURCES, vector_column_sql
-
-
-def add_columns(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for source in SOURCES:
-        for statement in vector_column_sql(source)[0]:
-            schema_editor.execute(statement)
-
-
-def drop_columns(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for source in SOURCES:
-        for statement in vector_column_sql(source)[1]:
-            schema_editor.execute(statement)
 
 
 class Migration(migrations.Migration):
     dependencies = [("knowledge", "0002_search_indexes")]
 
-    operations = [migrations.RunPython(add_columns, drop_columns)]
+    operations = []
