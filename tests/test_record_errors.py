@@ -50,3 +50,41 @@ def test_the_events_api_answers_with_the_key_as_field(alice):
     assert response.status_code == 400
     assert response.json() == {"error": "request body: occurred_utc: must be text, not a number.",
                                "field": "occurred_utc"}
+
+
+# --- runbook frontmatter -------------------------------------------------------------
+
+RUNBOOK = """---
+id: ops-04
+title: Hotfix and Rollback
+perspective: operations
+tags: [hotfix, rollback]
+depends_on: [ops-01]
+key_files:
+  - deploy.sh
+last_updated: 2026-02-17
+---
+# Body
+"""
+
+
+@pytest.mark.parametrize("old, new, line, key, words", [
+    ("title: Hotfix and Rollback\n", "title: Hotfix and Rollback\nowner: bob\n", 4, "owner",
+     "is not a frontmatter key (id, title, perspective"),
+    ("perspective: operations", "perspective: finance", 4, "perspective",
+     "'finance' is not one of"),
+    ("tags: [hotfix, rollback]", "tags: [hotfix, 7]", 5, "tags[1]", "must be text, not a number"),
+    ("  - deploy.sh", "  - deploy.sh\n  - ''", 9, "key_files[1]", "must not be empty"),
+    ("last_updated: 2026-02-17", "last_updated: someday", 9, "last_updated", "is not a date"),
+    ("id: ops-04\n", "", 2, "id", "is missing"),
+    ("title: Hotfix and Rollback", "title: " + "t" * 201, 3, "title", "at most 200"),
+])
+def test_a_bad_frontmatter_names_file_line_and_key(old, new, line, key, words):
+    from runbooks.frontmatter import FrontmatterError, parse
+    with pytest.raises(FrontmatterError) as caught:
+        parse(RUNBOOK.replace(old, new), "ops/04-hotfix.md")
+    error = caught.value
+    assert isinstance(error, RecordError)
+    assert (error.source, error.line, error.key) == ("ops/04-hotfix.md", line, key)
+    assert words in error.message
+    assert str(error).startswith(f"ops/04-hotfix.md, line {line}: {key}: ")
