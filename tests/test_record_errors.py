@@ -88,3 +88,85 @@ def test_a_bad_frontmatter_names_file_line_and_key(old, new, line, key, words):
     assert (error.source, error.line, error.key) == ("ops/04-hotfix.md", line, key)
     assert words in error.message
     assert str(error).startswith(f"ops/04-hotfix.md, line {line}: {key}: ")
+
+
+# --- knowledge base YAML -------------------------------------------------------------
+
+KNOWLEDGE = """version: 1
+patterns:
+  - id: first
+    name: "First"
+    severity: "HIGH"
+    category: "code"
+    description: "One."
+    do: ["a"]
+    dont: []
+    checklist: []
+    reference_files: []
+  - id: second
+    name: "Second"
+    severity: "LOW"
+    category: "code"
+    description: "Two."
+    do: ["a", "b"]
+    dont: []
+    checklist: []
+    reference_files: []
+anti_patterns: []
+decision_trees:
+  - id: tree
+    name: "Tree"
+    severity: "LOW"
+    steps:
+      - question: "Failing?"
+        yes: stop
+        no: stop
+      - id: stop
+        action: "Stop."
+"""
+
+
+@pytest.mark.parametrize("old, new, line, entry, key, path, words", [
+    ('severity: "LOW"\n    category', "severity: 5\n    category", 14, "second", "severity",
+     "patterns[1].severity", "5 is not one of CRITICAL, HIGH, MEDIUM, LOW."),
+    ('do: ["a", "b"]', 'do: ["a", 2]', 17, "second", "do[1]", "patterns[1].do[1]",
+     "must be text, not a number"),
+    ('    checklist: []\n    reference_files: []\nanti', '    checklist: []\nanti', 12,
+     "second", "reference_files", "patterns[1].reference_files", "is missing."),
+    ('name: "First"', 'name: "' + "n" * 201 + '"', 4, "first", "name", "patterns[0].name",
+     "at most 200"),
+    ("        no: stop", "        no: nowhere", 29, "tree", "steps[0].no",
+     "decision_trees[0].steps[0].no", "names step 'nowhere'"),
+    ("        action: \"Stop.\"", "        action: \"Stop.\"\n        yes: stop", 30,
+     "tree", "steps[1]", "decision_trees[0].steps[1]", "an action step ends the walk"),
+    ("  - id: second\n", "  - id: first\n", 12, "first", "id", "patterns[1].id",
+     "appears twice."),
+])
+def test_a_bad_knowledge_entry_names_file_line_entry_and_key(old, new, line, entry, key,
+                                                              path, words):
+    from knowledge.kb_yaml import KnowledgeSchemaError, parse_yaml
+    assert len(parse_yaml(KNOWLEDGE)) == 3
+    bad = KNOWLEDGE.replace(old, new, 1)
+    assert bad != KNOWLEDGE
+    with pytest.raises(KnowledgeSchemaError) as caught:
+        parse_yaml(bad, "kb.yaml")
+    error = caught.value
+    assert isinstance(error, RecordError)
+    assert (error.source, error.line, error.entry, error.key, error.path) == \
+        ("kb.yaml", line, entry, key, path)
+    assert words in error.message
+    assert str(error) == f"kb.yaml, line {line}: entry {entry}, key {key}: {error.message}"
+
+
+@pytest.mark.django_db
+def test_the_knowledge_import_command_prints_the_located_error_and_stores_nothing(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    from knowledge.models import KnowledgeEntry
+    path = tmp_path / "kb.yaml"
+    path.write_text(KNOWLEDGE.replace('severity: "LOW"\n    category', "severity: 5\n    category"))
+    with pytest.raises(CommandError) as caught:
+        call_command("import_knowledge", str(path))
+    assert str(caught.value) == (f"Nothing was imported: {path}, line 14: entry second, key "
+                                 "severity: 5 is not one of CRITICAL, HIGH, MEDIUM, LOW.")
+    assert not KnowledgeEntry.objects.exists()
