@@ -170,3 +170,64 @@ def test_the_knowledge_import_command_prints_the_located_error_and_stores_nothin
     assert str(caught.value) == (f"Nothing was imported: {path}, line 14: entry second, key "
                                  "severity: 5 is not one of CRITICAL, HIGH, MEDIUM, LOW.")
     assert not KnowledgeEntry.objects.exists()
+
+
+# --- Markdown cost log ---------------------------------------------------------------
+
+COST_LOG = """# Mishap Cost Log
+
+## Cost reference
+
+| Resource | Cost |
+|---|---|
+| ECS Task (Fargate) | ~$0.04/hour |
+
+## Session 2026-01-30
+
+#### [1:00 PM ET] - KXIN Concentration Loss
+- **What happened**: Bought too much.
+- **Root cause**: No risk check.
+- **Root pattern**: Silent fallback
+- **Duration**: One trading session
+- **Estimated cost**: $78,947
+"""
+
+
+@pytest.mark.parametrize("old, new, line, key, words", [
+    ("$78,947", "about 79k", 16, "Estimated cost", "Estimated cost 'about 79k' is not like"),
+    ("$78,947", "$10-5", 16, "Estimated cost", "high figure below its low figure"),
+    ("- **Estimated cost**: $78,947\n", "", 11, "Estimated cost", "missing Estimated cost"),
+    ("One trading session", "d" * 201, 15, "Duration", "Duration is 201 characters; at most 200"),
+    ("[1:00 PM ET]", "[1:00 PM CET]", 11, "time zone", "time zone 'CET' is not one of"),
+    ("KXIN Concentration Loss", "K" * 301, 11, "Title", "Title is 301 characters; at most 300"),
+    ("~$0.04/hour", "4 cents", 7, "cost",
+     "cost '4 cents' of 'ECS Task (Fargate)' is not like '~$0.23/hour'"),
+])
+def test_a_bad_cost_log_field_names_file_line_and_key(old, new, line, key, words):
+    from costlog.markdown_format import CostLogError, parse_log
+    assert len(parse_log(COST_LOG).entries) == 1
+    with pytest.raises(CostLogError) as caught:
+        parse_log(COST_LOG.replace(old, new), "MISHAP_COST_LOG.md")
+    error = caught.value
+    assert isinstance(error, RecordError) and len(error.problems) == 1, error.errors
+    [problem] = error.problems
+    assert (problem.source, problem.line, problem.key) == ("MISHAP_COST_LOG.md", line, key)
+    assert (error.source, error.line, error.key) == ("MISHAP_COST_LOG.md", line, key)
+    assert words in problem.message
+    assert error.errors == [problem.located()] and str(error) == problem.located()
+    assert problem.located().startswith(f"MISHAP_COST_LOG.md, line {line}")
+
+
+@pytest.mark.django_db
+def test_the_cost_log_import_command_prints_the_located_error_and_stores_nothing(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    from costlog.models import MishapEntry, ResourceRate
+    path = tmp_path / "MISHAP_COST_LOG.md"
+    path.write_text(COST_LOG.replace("$78,947", "lots"))
+    with pytest.raises(CommandError) as caught:
+        call_command("import_costlog", str(path))
+    assert str(caught.value) == (
+        f"Nothing was imported:\n  {path}, line 16 (KXIN Concentration Loss): Estimated cost "
+        "'lots' is not like '$78,947', '~$5-10' or '$0 (near-miss)'")
+    assert not MishapEntry.objects.exists() and not ResourceRate.objects.exists()
