@@ -28,6 +28,7 @@ from costlog.markdown_format import (
     CostEstimate,
     CostLog,
     CostLogError,
+    CostLogProblem,
     Entry,
     Rate,
     format_cost,
@@ -53,26 +54,32 @@ class ImportResult:
     entries_unchanged: int = 0
 
 
-def _entry_error(entry: Entry, message: str) -> str:
-    return f"line {entry.line} ({entry.title}): {message}"
+def _entry_error(entry: Entry, message: str, key: str = "", source: str = "") -> CostLogProblem:
+    """A problem of `entry`, on the line of the bullet labelled `key` (else its heading's)."""
+    bullet = entry.bullets.get(key)
+    return CostLogProblem(message, source=source, line=bullet.line if bullet and bullet.line
+                          else entry.line, key=key, heading=entry.title)
 
 
-def _entry_input(entry: Entry, patterns: dict[str, RootPattern], errors: list[str]) -> EntryInput | None:
+def _entry_input(entry: Entry, patterns: dict[str, RootPattern], errors: list,
+                 source: str = "") -> EntryInput | None:
     """Map a parsed entry onto EntryInput; appends to `errors` and returns None if it cannot."""
     problems = []
     for label, bullet in entry.bullets.items():
         if bullet.items and label not in LABELS_WITH_ITEMS:
-            problems.append(f"numbered items under {label!r} are not kept; write them as text")
+            problems.append((f"numbered items under {label!r} are not kept; write them as text",
+                             label))
     prevention = entry.bullets.get("Prevention", Bullet("Prevention"))
     if prevention.text:
-        problems.append("Prevention takes numbered items only, not text after the colon")
+        problems.append(("Prevention takes numbered items only, not text after the colon",
+                         "Prevention"))
     chosen = []
     for name in entry.root_patterns:
         pattern = patterns.get(name.casefold())
         if pattern is None:
-            problems.append(f"root pattern {name!r} is not in the taxonomy "
-                            f"(known: {', '.join(p.name for p in patterns.values())}); "
-                            "an admin can add it")
+            problems.append(((f"root pattern {name!r} is not in the taxonomy "
+                             f"(known: {', '.join(p.name for p in patterns.values())}); "
+                             "an admin can add it"), "Root pattern"))
         else:
             chosen.append(pattern)
     postmortem = None
@@ -81,9 +88,10 @@ def _entry_input(entry: Entry, patterns: dict[str, RootPattern], errors: list[st
         try:
             postmortem = Postmortem.objects.get(pk=uuid.UUID(postmortem_id))
         except (ValueError, Postmortem.DoesNotExist):
-            problems.append(f"Postmortem {postmortem_id!r} is not the id of a stored postmortem")
+            problems.append(((f"Postmortem {postmortem_id!r} is not the id of a stored "
+                             "postmortem"), "Postmortem"))
     if problems:
-        errors.extend(_entry_error(entry, problem) for problem in problems)
+        errors.extend(_entry_error(entry, message, key, source) for message, key in problems)
         return None
     cost = entry.cost
     root_cause = entry.bullets["Root cause"]
@@ -132,7 +140,8 @@ def _same_content(stored: MishapEntry, data: EntryInput) -> bool:
     )
 
 
-def _plan_rates(log: CostLog, effective: date, errors: list[str], result: ImportResult) -> list[Rate]:
+def _plan_rates(log: CostLog, effective: date, errors: list, result: ImportResult,
+                source: str = "") -> list[Rate]:
     to_create = []
     stored_rates = {stored.resource: stored
                     for stored in ResourceRate.objects.filter(effective_date=effective)}
@@ -143,27 +152,29 @@ def _plan_rates(log: CostLog, effective: date, errors: list[str], result: Import
         elif (stored.usd, stored.unit, stored.approximate) == (rate.usd, rate.unit, rate.approximate):
             result.rates_unchanged += 1
         else:
-            errors.append(
+            errors.append(CostLogProblem(
                 f"cost reference: {rate.resource!r} already has a different rate effective "
-                f"{effective} ({stored}); a rate change takes a later effective date"
-            )
+                f"{effective} ({stored}); a rate change takes a later effective date",
+                source=source, line=rate.line or None, key="cost"))
     return to_create
 
 
 @transaction.atomic
-def import_costlog(text: str, user=None, rates_effective: date | None = None) -> ImportResult:
+def import_costlog(text: str, user=None, rates_effective: date | None = None,
+                   source: str = "") -> ImportResult:
     """Import a Markdown cost log; raises CostLogError listing every problem (nothing stored).
 
     Returns ImportResult counts. `rates_effective`: the date the cost reference rates take
-    effect (default: the first session date of the log, else today UTC).
+    effect (default: the first session date of the log, else today UTC). `source`: the
+    file's name, which every problem names.
     """
-    log = markdown_format.parse_log(text)
+    log = markdown_format.parse_log(text, source)
     result = ImportResult()
-    errors: list[str] = []
+    errors: list[CostLogProblem] = []
     if rates_effective is None:
         sessions = [entry.session for entry in log.entries]
         rates_effective = min(sessions) if sessions else datetime.now(UTC).date()
-    rates = _plan_rates(log, rates_effective, errors, result)
+    rates = _plan_rates(log, rates_effective, errors, result, source)
     patterns = {pattern.name.casefold(): pattern for pattern in RootPattern.objects.all()}
     planned = []
     seen = set()
@@ -175,12 +186,13 @@ def import_costlog(text: str, user=None, rates_effective: date | None = None) ->
         .prefetch_related("pattern_links")
     }
     for entry in log.entries:
-        data = _entry_input(entry, patterns, errors)
+        data = _entry_input(entry, patterns, errors, source)
         if data is None:
             continue
         key = (data.occurred_utc, data.title)
         if key in seen:
-            errors.append(_entry_error(entry, "the same time and title appear twice in the file"))
+            errors.append(_entry_error(entry, "the same time and title appear twice in the file",
+                                       source=source))
             continue
         seen.add(key)
         stored = stored_entries.get((data.occurred_utc, data.title.strip()))
@@ -191,7 +203,8 @@ def import_costlog(text: str, user=None, rates_effective: date | None = None) ->
         else:
             errors.append(_entry_error(
                 entry, f"entry {stored.pk} with this time and title already exists with other "
-                       "content; the cost log is append-only, so correct it in Scarlog"))
+                       "content; the cost log is append-only, so correct it in Scarlog",
+                source=source))
     if errors:
         raise CostLogError(errors)
     for rate in rates:
@@ -203,7 +216,7 @@ def import_costlog(text: str, user=None, rates_effective: date | None = None) ->
         try:
             record_entry(data, user=user, origin=MishapEntry.Origin.IMPORT)
         except CostEntryError as exc:
-            errors.append(_entry_error(entry, str(exc)))
+            errors.append(_entry_error(entry, str(exc), source=source))
         else:
             result.entries_created += 1
     if errors:

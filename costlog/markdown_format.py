@@ -14,26 +14,33 @@ log ../shared/data/MISHAP_COST_LOG.md. The format:
 parse_log() returns a CostLog (rates and entries, times converted to UTC) or raises
 CostLogError listing every problem with its line number and heading; format_log() writes
 a CostLog back in the same format. Money is Decimal, never float.
+
+The Markdown is tokenised by hand (_Parser); each cost reference row and each entry is then
+validated as a Record (RateRecord, EntryRecord, core.validation), keyed by the template's
+labels ("Estimated cost"); lengths are the costlog models'. Every problem is a CostLogProblem
+(a RecordError: file, line, key) whose text is "FILE, line N (heading): message", and
+CostLogError (a RecordError too) carries them all.
 """
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BeforeValidator, Field, ValidationInfo
+
+from core.record_types import Text, check_text, max_length_of, refusal
 from core.units import format_amount, format_usd
+from core.validation import Record, RecordError, parse_record
+from costlog.models import ZONES, MishapEntry, ResourceRate
 
 LABELS = (
     "What happened", "Root cause", "Root pattern", "AWS resources affected", "Duration",
     "Estimated cost", "Prevention", "Postmortem",
 )
 # Scarlog's one addition to the seed's labels: "Postmortem" (the linked postmortem's id),
-# written only for entries that have one.
-REQUIRED_LABELS = ("What happened", "Root cause", "Root pattern", "Estimated cost")
-ZONES = {
-    "ET": "America/New_York", "CT": "America/Chicago", "MT": "America/Denver",
-    "PT": "America/Los_Angeles", "UTC": "UTC",
-}
+# written only for entries that have one. The required ones are EntryRecord's.
 NEAR_MISS_NOTE = "near-miss"
 
 _AMOUNT = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
@@ -51,12 +58,38 @@ _ITEM = re.compile(r"^  (?P<number>\d+)\. (?P<text>.+)$")
 _RATE_ROW = re.compile(r"^\| (?P<resource>[^|]+?) \| (?P<cost>[^|]+?) \|$")
 
 
-class CostLogError(ValueError):
-    """The log could not be parsed; `errors` holds every 'line N (heading): message'."""
+class CostLogProblem(RecordError):
+    """One problem of a log: a RecordError (source, line, key) that also names the entry's
+    heading; its text is "FILE, line N (heading): message" (the message names the key)."""
 
-    def __init__(self, errors: list[str]):
-        self.errors = errors
-        super().__init__("\n".join(errors))
+    def __init__(self, message: str, *, source: str = "", line: int | None = None,
+                 key: str = "", heading: str = ""):
+        self.heading = heading
+        super().__init__(message, source=source, line=line, key=key)
+
+    def located(self) -> str:
+        where = f"line {self.line}" if self.line else ""
+        if self.heading:
+            where = f"{where} ({self.heading})" if where else f"({self.heading})"
+        prefix = ", ".join(part for part in (self.source, where) if part)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class CostLogError(RecordError):
+    """The log could not be parsed or imported: `problems` holds every problem (each a
+    RecordError), `errors` their texts ('line N (heading): message'). As a RecordError it
+    is placed at its first problem; str() lists them all, one a line."""
+
+    def __init__(self, problems: list):
+        self.problems = [problem if isinstance(problem, RecordError) else RecordError(problem)
+                         for problem in problems]
+        self.errors = [problem.located() for problem in self.problems]
+        first = self.problems[0] if self.problems else RecordError("the log was refused")
+        super().__init__(first.message, source=first.source, line=first.line, key=first.key)
+        self.args = ("\n".join(self.errors),)
+
+    def located(self) -> str:
+        return "\n".join(getattr(self, "errors", ())) or super().located()
 
 
 @dataclass(frozen=True)
@@ -82,6 +115,7 @@ class Rate:
     usd: Decimal
     unit: str
     approximate: bool = True
+    line: int = field(default=0, compare=False)  # where it was read; 0 when not read
 
 
 @dataclass(frozen=True)
@@ -91,6 +125,7 @@ class Bullet:
     label: str
     text: str = ""
     items: tuple[str, ...] = ()
+    line: int = field(default=0, compare=False)  # where it was read; 0 when not read
 
 
 @dataclass
@@ -169,12 +204,95 @@ def format_rate(rate: Rate) -> str:
     return ("~" if rate.approximate else "") + f"${format_amount(rate.usd)}/{rate.unit}"
 
 
+# --- Record shapes: a cost reference row and an entry, keyed as the Markdown names them ---
+
+def _rate_cost(value: Any, info: ValidationInfo) -> tuple:
+    try:
+        rate = parse_rate(info.data.get("resource", "?"), check_text(value))
+    except ValueError as exc:
+        raise refusal(str(exc)) from None
+    return rate.usd, rate.unit, rate.approximate
+
+
+class RateRecord(Record):
+    """A cost reference row: `| resource | cost |`."""
+
+    resource: Text(strip=True, max_length=max_length_of(ResourceRate, "resource"))
+    cost: Annotated[tuple[Decimal, str, bool], BeforeValidator(_rate_cost)]
+
+
+def _zone(value: Any) -> str:
+    if value not in ZONES:
+        raise refusal(f"time zone {value!r} is not one of {', '.join(ZONES)}")
+    return value
+
+
+def _clock(value: Any) -> str:
+    try:
+        datetime.strptime(check_text(value), "%I:%M %p")
+    except ValueError:
+        raise refusal(f"time {value!r} is not a clock time such as '6:02 PM'") from None
+    return value
+
+
+def _estimated_cost(value: Any) -> str:
+    try:
+        cost = parse_cost(check_text(value, required=False))
+    except ValueError as exc:
+        raise refusal(str(exc)) from None
+    limit = max_length_of(MishapEntry, "cost_note")
+    if len(cost.note) > limit:
+        raise refusal(f"Estimated cost note is {len(cost.note)} characters; at most {limit}")
+    return value
+
+
+def _root_pattern(value: Any) -> str:
+    if not [name for name in check_text(value, required=False).split(";") if name.strip()]:
+        raise refusal("Root pattern is empty")
+    return value
+
+
+def _label(name: str, kind=None, required: bool = True):
+    """An entry field read from the bullet labelled `name` (or the heading's part)."""
+    kind = kind or Text(required=False)
+    return Annotated[kind, Field(alias=name)] if required else \
+        Annotated[kind, Field(alias=name, default="")]
+
+
+class EntryRecord(Record):
+    """An entry: its heading's time, zone and title and its bullets' texts by label.
+
+    Numbered sub-items are kept as written (costlog.import_export says which labels keep
+    them); the Postmortem id is checked against the database on import.
+    """
+
+    time: _label("time", Annotated[str, BeforeValidator(_clock)])
+    zone: _label("time zone", Annotated[str, BeforeValidator(_zone)])
+    title: _label("Title", Text(strip=True, max_length=max_length_of(MishapEntry, "title")))
+    what_happened: _label("What happened")
+    root_cause: _label("Root cause")
+    root_pattern: _label("Root pattern", Annotated[str, BeforeValidator(_root_pattern)])
+    resources_affected: _label("AWS resources affected", required=False)
+    duration: _label("Duration", Text(required=False,
+                                       max_length=max_length_of(MishapEntry, "duration")),
+                     required=False)
+    estimated_cost: _label("Estimated cost", Annotated[str, BeforeValidator(_estimated_cost)])
+    prevention: _label("Prevention", required=False)
+    postmortem: _label("Postmortem", required=False)
+
+
+REQUIRED_LABELS = tuple(info.alias for info in EntryRecord.model_fields.values()
+                        if info.is_required() and info.alias in LABELS)
+GENERIC = ("is ", "must ", "contains ")  # messages that do not name their key yet
+
+
 class _Parser:
     """Line-by-line reader; collects errors instead of stopping at the first."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, source: str = ""):
         self.lines = text.splitlines()
-        self.errors: list[str] = []
+        self.source = source
+        self.errors: list[CostLogProblem] = []
         self.log = CostLog(preamble=[], rates=[], entries=[])
         self.session: date | None = None
         self.entry: Entry | None = None
@@ -183,9 +301,19 @@ class _Parser:
         # After a heading that could not be read, its bullets are not reported again.
         self.skipping_broken_entry = False
 
-    def error(self, number: int, message: str) -> None:
-        heading = f" ({self.entry.title})" if self.entry else ""
-        self.errors.append(f"line {number}{heading}: {message}")
+    def error(self, number: int, message: str, key: str = "") -> None:
+        self.errors.append(CostLogProblem(message, source=self.source, line=number, key=key,
+                                          heading=self.entry.title if self.entry else ""))
+
+    def refused(self, error: RecordError, lines: dict[str, int], default: int) -> None:
+        """A Record's refusal as a problem on the line of its key (else `default`)."""
+        message = error.message
+        if message == "is required":
+            missing = [label for label in REQUIRED_LABELS if label not in self.entry.bullets]
+            message = f"missing {', '.join(missing)}"
+        elif message.startswith(GENERIC):
+            message = f"{error.key} {message.rstrip('.')}"
+        self.error(lines.get(error.key, default), message, error.key)
 
     def run(self) -> CostLog:
         for number, line in enumerate(self.lines, start=1):
@@ -221,7 +349,7 @@ class _Parser:
         try:
             self.session = date.fromisoformat(match["date"])
         except ValueError:
-            self.error(number, f"session date {match['date']!r} is not a date")
+            self.error(number, f"session date {match['date']!r} is not a date", "session")
         self.section = "session"
 
     def read_rate(self, number: int, line: str) -> None:
@@ -232,9 +360,12 @@ class _Parser:
             self.error(number, f"cost reference row {line!r} is not '| Resource | ~$0.23/hour |'")
             return
         try:
-            self.log.rates.append(parse_rate(match["resource"], match["cost"]))
-        except ValueError as exc:
-            self.error(number, str(exc))
+            row = parse_record(RateRecord, {"resource": match["resource"], "cost": match["cost"]},
+                               source=self.source, line=number)
+        except RecordError as exc:
+            self.refused(exc, {}, number)
+            return
+        self.log.rates.append(Rate(row.resource, *row.cost, line=number))
 
     def read_entry_heading(self, number: int, line: str) -> None:
         self.close_entry()
@@ -248,8 +379,6 @@ class _Parser:
             self.skipping_broken_entry = True
             return
         self.entry = Entry(self.session, match["time"], match["zone"], match["title"], line=number)
-        if match["zone"] not in ZONES:
-            self.error(number, f"time zone {match['zone']!r} is not one of {', '.join(ZONES)}")
 
     def read_entry_line(self, number: int, line: str) -> None:
         if self.skipping_broken_entry:
@@ -264,43 +393,46 @@ class _Parser:
         elif item and self.bullet is not None:
             expected = len(self.bullet.items) + 1
             if int(item["number"]) != expected:
-                self.error(number, f"sub-item numbered {item['number']}, expected {expected}")
+                self.error(number, f"sub-item numbered {item['number']}, expected {expected}",
+                           self.bullet.label)
             self.bullet = Bullet(self.bullet.label, self.bullet.text,
-                                 (*self.bullet.items, item["text"]))
+                                 (*self.bullet.items, item["text"]), self.bullet.line)
             self.entry.bullets[self.bullet.label] = self.bullet
         else:
             self.error(number, f"{line!r} is not a '- **Label**: text' bullet or a numbered item")
 
     def add_bullet(self, number: int, label: str, text: str) -> None:
         if label not in LABELS:
-            self.error(number, f"unknown label {label!r}; expected one of {', '.join(LABELS)}")
+            self.error(number, f"unknown label {label!r}; expected one of {', '.join(LABELS)}",
+                       label)
             return
         if label in self.entry.bullets:
-            self.error(number, f"label {label!r} appears twice")
+            self.error(number, f"label {label!r} appears twice", label)
             return
-        self.bullet = Bullet(label, text)
+        self.bullet = Bullet(label, text, line=number)
         self.entry.bullets[label] = self.bullet
-        if label == "Estimated cost":
-            try:
-                parse_cost(text)
-            except ValueError as exc:
-                self.error(number, str(exc))
 
     def close_entry(self) -> None:
+        """Validate the entry read so far as an EntryRecord; keep it for the log."""
         if self.entry is not None:
-            missing = [label for label in REQUIRED_LABELS if label not in self.entry.bullets]
-            if missing:
-                self.error(self.entry.line, f"missing {', '.join(missing)}")
-            elif not self.entry.root_patterns:
-                self.error(self.entry.line, "Root pattern is empty")
-            self.log.entries.append(self.entry)
+            entry = self.entry
+            fields = {"time": entry.logged_time, "time zone": entry.logged_zone,
+                      "Title": entry.title,
+                      **{label: bullet.text for label, bullet in entry.bullets.items()}}
+            lines = {label: bullet.line for label, bullet in entry.bullets.items()}
+            try:
+                parse_record(EntryRecord, fields, source=self.source, line=entry.line)
+            except RecordError as exc:
+                self.refused(exc, lines, entry.line)
+            self.log.entries.append(entry)
         self.entry = None
         self.bullet = None
 
 
-def parse_log(text: str) -> CostLog:
-    """Parse a whole Markdown cost log; raises CostLogError listing every bad line."""
-    return _Parser(text).run()
+def parse_log(text: str, source: str = "") -> CostLog:
+    """Parse a whole Markdown cost log (`source`: its file name, for errors); raises
+    CostLogError listing every bad line."""
+    return _Parser(text, source).run()
 
 
 def format_log(log: CostLog) -> str:

@@ -26,7 +26,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from costlog.markdown_format import ZONES
+# The zones an entry may be logged in (the cost log's "[6:02 PM ET]"), with their IANA names.
+ZONES = {
+    "ET": "America/New_York", "CT": "America/Chicago", "MT": "America/Denver",
+    "PT": "America/Los_Angeles", "UTC": "UTC",
+}
 
 
 class AppendOnlyError(Exception):
@@ -155,7 +159,7 @@ class MishapEntry(AppendOnlyModel):
     """One priced mishap, as the seed's log entry holds it (append-only).
 
     occurred_utc is stored UTC; logged_zone is the zone abbreviation it was logged in
-    ("ET", one of markdown_format.ZONES), so the log shows "[6:02 PM ET]" again. The cost is
+    ("ET", one of ZONES), so the log shows "[6:02 PM ET]" again. The cost is
     a USD range (cost_low_usd == cost_high_usd for a single figure); near_miss marks a $0
     mishap caught before it cost anything. root_cause_items and prevention_items are the
     numbered sub-lists. `corrects` points at the entry this one replaces.

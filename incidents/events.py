@@ -5,23 +5,110 @@ trace_id, summary (one line), trigger_reason (for "other"), template (optional),
 the drawdown trigger `sessions`: [{"loss_usd": "1400", "deployed_capital_usd": "100000"},
 …] oldest first, the event's session last. The drawdown rule is evaluated from those
 figures (incidents.drawdown); under threshold no postmortem is opened.
+
+The payload's shape is the Record EventRecord (core.validation); a refusal is an
+EventPayloadError, both the EventError callers caught before and a RecordError whose key
+names the field (`sessions[0].loss_usd`); the API answers 400 with that key as "field".
 Source rules: 001_60b217100959449d.txt (triggers), issue 3 (the endpoint).
 """
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
 
 from django.db import transaction
+from pydantic import BeforeValidator, model_validator
 
+from core.record_types import Text, check_text, max_length_of, refusal
+from core.validation import Record, RecordError, parse_record
 from incidents import services
 from incidents.drawdown import DrawdownResult, Session, evaluate_drawdown
 from incidents.models import Postmortem, Reference, Template, TimelineEntry, Trigger
 from incidents.services import EventError
 
-KEYS = ("trigger", "occurred_utc", "trace_id", "summary", "trigger_reason", "template",
-        "sessions")
-REQUIRED = ("trigger", "occurred_utc", "trace_id", "summary")
+SOURCE = "request body"
 MAX_SESSIONS = 50
+# Limits of a request, not of a column (the summary and reason are stored as text).
+OCCURRED_LIMIT, SUMMARY_LIMIT, REASON_LIMIT = 40, 1000, 2000
+
+
+class EventPayloadError(EventError, RecordError):
+    """A refused event payload: `field` and `key` name the bad value, source is the body."""
+
+    def __init__(self, field_name: str, message: str):
+        RecordError.__init__(self, message, source=SOURCE, key=field_name)
+        self.field = field_name
+
+    @classmethod
+    def of(cls, error: RecordError) -> "EventPayloadError":
+        return cls(error.key, error.message)
+
+
+def _time(value: Any) -> datetime:
+    text = check_text(value, max_length=OCCURRED_LIMIT, strip=True)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise refusal(f"{text!r} is not an ISO 8601 time such as 2026-03-02T15:47:00Z.") from None
+
+
+def _amount(positive: bool):
+    def check(value: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise refusal('must be a decimal string such as "1400.50".')
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            raise refusal(f"{value!r} is not a number.") from None
+        if not amount.is_finite():
+            raise refusal(f"{value!r} is not a finite number.")
+        if positive and amount <= 0:
+            raise refusal(f"{value!r} must be more than 0.")
+        return amount
+    return BeforeValidator(check)
+
+
+def _template(value: Any) -> str:
+    text = check_text(value, required=False, strip=True) or Template.SEVEN_FIELD
+    if text not in Template.values:
+        raise refusal(f"{text!r} is not one of {', '.join(Template.values)}.")
+    return text
+
+
+def _sessions(value: Any) -> list:
+    if not isinstance(value, list) or not value:
+        raise refusal("the drawdown trigger needs a list of sessions, each with loss_usd and "
+                      "deployed_capital_usd, the event's last.")
+    if len(value) > MAX_SESSIONS:
+        raise refusal(f"at most {MAX_SESSIONS}.")
+    return value
+
+
+class SessionRecord(Record):
+    """One session's figures: its loss (may be 0 or negative) and the capital deployed."""
+
+    loss_usd: Annotated[Decimal, _amount(positive=False)]
+    deployed_capital_usd: Annotated[Decimal, _amount(positive=True)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _both_figures(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or set(data) != {"loss_usd", "deployed_capital_usd"}:
+            raise refusal("must be an object with loss_usd and deployed_capital_usd.")
+        return data
+
+
+class EventRecord(Record):
+    """The POST /api/events body. Cross-field rules (a trigger value, a reason for
+    "other", sessions with the drawdown trigger only) are checked after it."""
+
+    trigger: Text(strip=True, max_length=max_length_of(Postmortem, "trigger"))
+    occurred_utc: Annotated[datetime, BeforeValidator(_time)]
+    trace_id: Text(strip=True, max_length=max_length_of(TimelineEntry, "trace_id"))
+    summary: Text(strip=True, max_length=SUMMARY_LIMIT)
+    trigger_reason: Text(strip=True, required=False, max_length=REASON_LIMIT) = ""
+    template: Annotated[str, BeforeValidator(_template)] = Template.SEVEN_FIELD
+    sessions: Annotated[list[SessionRecord], BeforeValidator(_sessions)] | None = None
 
 
 @dataclass(frozen=True)
@@ -37,86 +124,33 @@ class EventInput:
     sessions: list[Session] = field(default_factory=list)
 
 
-def _text(payload: dict, key: str, limit: int, required: bool = True) -> str:
-    value = payload.get(key, "")
-    if not isinstance(value, str):
-        raise EventError(key, f"{key} must be a string, not {type(value).__name__}.")
-    value = value.strip()
-    if "\x00" in value:
-        raise EventError(key, f"{key} contains a NUL character.")
-    if required and not value:
-        raise EventError(key, f"{key} is required.")
-    if len(value) > limit:
-        raise EventError(key, f"{key} is {len(value)} characters; at most {limit}.")
-    return value
-
-
-def _amount(value, key: str, positive: bool) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise EventError(key, f'{key} must be a decimal string such as "1400.50".')
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise EventError(key, f"{key} {value!r} is not a number.") from None
-    if not amount.is_finite() or (positive and amount <= 0):
-        raise EventError(key, f"{key} {value!r} must be more than 0." if positive
-                         else f"{key} {value!r} is not a finite number.")
-    return amount
-
-
-def _sessions(value) -> list[Session]:
-    if not isinstance(value, list) or not value:
-        raise EventError("sessions", "sessions: the drawdown trigger needs a list of sessions "
-                                     "[{loss_usd, deployed_capital_usd}], the event's last.")
-    if len(value) > MAX_SESSIONS:
-        raise EventError("sessions", f"sessions: at most {MAX_SESSIONS}.")
-    sessions = []
-    for index, row in enumerate(value):
-        key = f"sessions[{index}]"
-        if not isinstance(row, dict) or set(row) != {"loss_usd", "deployed_capital_usd"}:
-            raise EventError(key, f"{key} must be an object with loss_usd and "
-                                  "deployed_capital_usd.")
-        sessions.append(Session(
-            loss_usd=_amount(row["loss_usd"], f"{key}.loss_usd", positive=False),
-            deployed_capital_usd=_amount(row["deployed_capital_usd"],
-                                         f"{key}.deployed_capital_usd", positive=True),
-        ))
-    return sessions
-
-
 def parse_event(payload) -> EventInput:
-    """Check a decoded JSON payload; raises EventError naming the first bad field."""
+    """Check a decoded JSON payload; raises EventPayloadError naming the first bad field."""
     if not isinstance(payload, dict):
-        raise EventError("body", "The body must be a JSON object.")
-    unknown = sorted(set(payload) - set(KEYS))
+        raise EventPayloadError("body", "The body must be a JSON object.")
+    unknown = sorted(set(payload) - set(EventRecord.model_fields), key=str)
     if unknown:
-        raise EventError(unknown[0], "Unknown field(s): "
-                                     f"{', '.join(repr(key) for key in unknown)}.")
-    for key in REQUIRED:
-        if key not in payload:
-            raise EventError(key, f"{key} is required.")
-    occurred_text = _text(payload, "occurred_utc", 40)
+        # Every unknown key in one message; the first is the field.
+        raise EventPayloadError(unknown[0], "Unknown field(s): "
+                                f"{', '.join(repr(key) for key in unknown)}.")
     try:
-        occurred = datetime.fromisoformat(occurred_text.replace("Z", "+00:00"))
-    except ValueError:
-        raise EventError("occurred_utc", f"occurred_utc {occurred_text!r} is not an ISO 8601 "
-                                         "time such as 2026-03-02T15:47:00Z.") from None
-    trigger = _text(payload, "trigger", 30)
-    reason = _text(payload, "trigger_reason", 2000, required=False)
-    occurred, trigger, reason = services.clean_event(occurred, trigger, reason)
-    template = _text(payload, "template", 20, required=False) or Template.SEVEN_FIELD
-    if template not in Template.values:
-        raise EventError("template", f"template {template!r} is not one of "
-                                     f"{', '.join(Template.values)}.")
-    sessions = []
-    if trigger == Trigger.DRAWDOWN:
-        sessions = _sessions(payload.get("sessions"))
-    elif "sessions" in payload:
-        raise EventError("sessions", "sessions are only sent with the drawdown trigger.")
-    return EventInput(trigger=trigger, occurred_utc=occurred,
-                      trace_id=_text(payload, "trace_id", 200),
-                      summary=_text(payload, "summary", 1000), trigger_reason=reason,
-                      template=template, sessions=sessions)
+        record = parse_record(EventRecord, payload, source=SOURCE)
+        occurred, trigger, reason = services.clean_event(
+            record.occurred_utc, record.trigger, record.trigger_reason)
+    except RecordError as exc:
+        raise EventPayloadError.of(exc) from None
+    except EventError as exc:
+        raise EventPayloadError(exc.field, str(exc)) from None
+    if trigger == Trigger.DRAWDOWN and record.sessions is None:
+        raise EventPayloadError("sessions", "the drawdown trigger needs a list of sessions, "
+                                "each with loss_usd and deployed_capital_usd, the event's last.")
+    if trigger != Trigger.DRAWDOWN and "sessions" in payload:
+        raise EventPayloadError("sessions", "sessions are only sent with the drawdown trigger.")
+    sessions = [Session(loss_usd=row.loss_usd, deployed_capital_usd=row.deployed_capital_usd)
+                for row in record.sessions or ()]
+    return EventInput(trigger=trigger, occurred_utc=occurred, trace_id=record.trace_id,
+                      summary=record.summary, trigger_reason=reason,
+                      template=record.template, sessions=sessions)
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,35 @@ checklist, reference_files; a decision tree has id, name, severity, steps (categ
 description optional). Scarlog adds one optional key, `incidents` (postmortem ids), written
 only when an entry is linked to postmortems.
 
+The shapes are Records (core.validation): KnowledgeFile, EntryRecord, TreeRecord and
+StepRecord; lengths are the KnowledgeEntry columns'. Errors (KnowledgeSchemaError, a
+RecordError) name the file, the line, the entry id and the key within the entry.
+
 export_yaml() writes the file in the layout of the real one (double-quoted strings,
 description as a `|` block), so importing the real file and exporting it gives the same
-bytes. Errors name the entry id and the key (KnowledgeSchemaError).
+bytes.
 """
 import json
-import re
 import uuid
 from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 import yaml
 from django.db import transaction
+from pydantic import BeforeValidator, Field, model_validator
 
+from core import yaml_lines
+from core.record_types import (
+    ListOf,
+    Matching,
+    OneOf,
+    Text,
+    id_pattern,
+    kind_of,
+    max_length_of,
+    refusal,
+)
+from core.validation import Record, RecordError, key_path, parse_record
 from incidents.models import Postmortem
 from knowledge.models import KnowledgeEntry, Severity
 
@@ -32,33 +49,43 @@ SECTIONS = {
 }
 SECTION_OF_KIND = {kind: section for section, kind in SECTIONS.items()}
 LIST_KEYS = ("do", "dont", "checklist", "reference_files")
-ENTRY_KEYS = ("id", "name", "severity", "category", "description", *LIST_KEYS)
-TREE_REQUIRED = ("id", "name", "severity", "steps")
-TREE_OPTIONAL = ("category", "description")
-KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+KEY_RE = id_pattern(max_length_of(KnowledgeEntry, "key"))
 
 
-class KnowledgeSchemaError(ValueError):
+class KnowledgeSchemaError(RecordError):
     """The YAML does not follow the knowledge-base schema.
 
     entry: the entry's id (or its position, "patterns[2]", when it has none); key: the
-    offending key ("severity", "steps[0].yes"), or "" for the whole entry or file.
+    offending key within the entry ("severity", "steps[0].yes"), or "" for the whole entry
+    or file; path: the key from the file's top ("patterns[2].severity"). str() gives
+    "FILE, line N: entry ID, key KEY: message" with the parts known.
     """
 
-    def __init__(self, entry: str, key: str, message: str):
-        self.entry, self.key = entry, key
-        where = f"entry {entry}" + (f", key {key}" if key else "") if entry else (key or "file")
-        super().__init__(f"{where}: {message}")
+    def __init__(self, entry: str, key: str, message: str, *, source: str = "",
+                 line: int | None = None, path: str = ""):
+        self.entry = entry
+        self.path = path or key
+        super().__init__(message, source=source, line=line, key=key)
+
+    def located(self) -> str:
+        where = (f"entry {self.entry}" + (f", key {self.key}" if self.key else "")
+                 if self.entry else (self.key or "file"))
+        prefix = ", ".join(part for part in (self.source,
+                                             f"line {self.line}" if self.line else "") if part)
+        return f"{prefix}: {where}: {self.message}" if prefix else f"{where}: {self.message}"
 
 
 @dataclass
 class ParsedEntry:
-    """One validated entry: its kind, position in its list, fields and linked ids."""
+    """One validated entry: its kind, position in its list, fields, linked ids, the line
+    it starts on and the line of each linked id."""
 
     kind: str
     position: int
     fields: dict
     incidents: list[str] = field(default_factory=list)
+    line: int | None = None
+    incident_lines: list[int | None] = field(default_factory=list)
 
 
 @dataclass
@@ -70,162 +97,228 @@ class ImportResult:
     unchanged: int = 0
 
 
-def _string(entry: str, key: str, value, allow_empty: bool = False) -> str:
+# --- Record shapes ------------------------------------------------------------------
+
+EntryId = Matching(KEY_RE, lambda value: "must be an id of letters, digits, _ . - "
+                                         f"(got {value!r}).")
+# YAML 1.1 reads an unquoted target such as `no` as a boolean; a target is an id.
+StepId = Matching(KEY_RE, lambda value: f"must name a step id, not {value!r}.")
+
+
+def _postmortem_id(value: Any) -> str:
     if not isinstance(value, str):
-        raise KnowledgeSchemaError(entry, key, f"must be text, not {type(value).__name__}.")
-    if not allow_empty and not value.strip():
-        raise KnowledgeSchemaError(entry, key, "must not be empty.")
-    if "\x00" in value:
-        raise KnowledgeSchemaError(entry, key, "contains a NUL character.")
+        raise refusal(f"must be text, not {kind_of(value)}.")
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise refusal(f"{value!r} is not a postmortem id.") from None
     return value
 
 
-def _string_list(entry: str, key: str, value) -> list[str]:
-    if not isinstance(value, list):
-        raise KnowledgeSchemaError(entry, key, "must be a list of text items.")
-    return [_string(entry, f"{key}[{index}]", item) for index, item in enumerate(value)]
+Incidents = ListOf(Annotated[str, BeforeValidator(_postmortem_id)])
 
 
-def _step_target(entry: str, key: str, value) -> str:
-    # YAML 1.1 reads an unquoted target such as `no` as a boolean; a target is an id.
-    if not isinstance(value, str) or not KEY_RE.match(value):
-        raise KnowledgeSchemaError(entry, key, f"must name a step id, not {value!r}.")
-    return value
+class StepRecord(Record):
+    """A decision-tree step: a question with yes/no targets, or an action that ends it."""
 
+    id: StepId = ""
+    question: Text() = ""
+    action: Text() = ""
+    yes: StepId = ""
+    no: StepId = ""
 
-def _parse_steps(entry: str, value) -> list[dict]:
-    """Decision-tree steps; YAML 1.1 turns the keys `yes`/`no` into booleans, read back."""
-    if not isinstance(value, list) or not value:
-        raise KnowledgeSchemaError(entry, "steps", "must be a non-empty list of steps.")
-    steps = []
-    for index, raw in enumerate(value):
-        where = f"steps[{index}]"
-        if not isinstance(raw, dict):
-            raise KnowledgeSchemaError(entry, where, "must be a mapping.")
-        step = {}
-        for raw_key, item in raw.items():
-            name = {True: "yes", False: "no"}.get(raw_key, raw_key) \
-                if isinstance(raw_key, bool) else raw_key
-            if name not in ("id", "question", "action", "yes", "no"):
-                raise KnowledgeSchemaError(entry, f"{where}.{name}", "is not a step key "
-                                           "(id, question, yes, no, action).")
-            if name in ("id", "yes", "no"):
-                step[name] = _step_target(entry, f"{where}.{name}", item)
-            else:
-                step[name] = _string(entry, f"{where}.{name}", item)
-        if "question" in step:
-            missing = [name for name in ("yes", "no") if name not in step]
-            if missing or "action" in step:
-                raise KnowledgeSchemaError(entry, where, "a question step needs yes and no, "
-                                           "and no action.")
-        elif "action" in step:
-            if "yes" in step or "no" in step:
-                raise KnowledgeSchemaError(entry, where, "an action step ends the walk; it "
-                                           "has no yes/no.")
+    @model_validator(mode="before")
+    @classmethod
+    def _yes_no_keys(cls, data: Any) -> Any:
+        """YAML 1.1 turns the keys `yes`/`no` into booleans; read them back as names."""
+        if not isinstance(data, dict):
+            raise refusal("must be a mapping.")
+        return {({True: "yes", False: "no"}[key] if isinstance(key, bool) else str(key)): value
+                for key, value in data.items()}
+
+    @model_validator(mode="after")
+    def _question_or_action(self) -> "StepRecord":
+        if self.question:
+            if not (self.yes and self.no) or self.action:
+                raise refusal("a question step needs yes and no, and no action.")
+        elif self.action:
+            if self.yes or self.no:
+                raise refusal("an action step ends the walk; it has no yes/no.")
         else:
-            raise KnowledgeSchemaError(entry, where, "needs a question or an action.")
-        if index > 0 and "id" not in step:
-            raise KnowledgeSchemaError(entry, f"{where}.id", "every step after the first "
-                                       "needs an id to be reached.")
-        steps.append(step)
-    ids = [step["id"] for step in steps if "id" in step]
-    if len(ids) != len(set(ids)):
-        raise KnowledgeSchemaError(entry, "steps", "step ids must be unique.")
-    for index, step in enumerate(steps):
-        for answer in ("yes", "no"):
-            if answer in step and step[answer] not in ids:
-                raise KnowledgeSchemaError(entry, f"steps[{index}].{answer}",
-                                           f"names step {step[answer]!r}, which is not in the tree.")
-    return steps
+            raise refusal("needs a question or an action.")
+        return self
 
 
-def _parse_incidents(entry: str, value) -> list[str]:
-    ids = _string_list(entry, "incidents", value)
-    for index, text in enumerate(ids):
+def _steps(value: Any) -> Any:
+    if not isinstance(value, list) or not value:
+        raise refusal("must be a non-empty list of steps.")
+    return value
+
+
+class EntryRecord(Record):
+    """A pattern or anti-pattern: every key required except `incidents`."""
+
+    id: EntryId
+    name: Text(max_length=max_length_of(KnowledgeEntry, "name"))
+    severity: OneOf(Severity.values)
+    category: Text(max_length=max_length_of(KnowledgeEntry, "category"))
+    description: Text()
+    do: ListOf(Text())
+    dont: ListOf(Text())
+    checklist: ListOf(Text())
+    reference_files: ListOf(Text())
+    incidents: Incidents = Field(default_factory=list)
+
+
+class TreeRecord(Record):
+    """A decision tree: id, name, severity and steps; category and description optional."""
+
+    id: EntryId
+    name: Text(max_length=max_length_of(KnowledgeEntry, "name"))
+    severity: OneOf(Severity.values)
+    steps: Annotated[list[StepRecord], BeforeValidator(_steps)]
+    category: Text(required=False, max_length=max_length_of(KnowledgeEntry, "category")) = ""
+    description: Text(required=False) = ""
+    incidents: Incidents = Field(default_factory=list)
+
+
+def _version(value: Any) -> int:
+    if value != VERSION or isinstance(value, bool):
+        raise refusal(f"must be {VERSION}, not {value!r}.")
+    return value
+
+
+def _section(value: Any) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise refusal("must be a list of entries.")
+    return value
+
+
+Section = Annotated[list[Any], BeforeValidator(_section)]
+
+
+class KnowledgeFile(Record):
+    """The file: its version and three lists of entries (each checked as its own record)."""
+
+    version: Annotated[int, BeforeValidator(_version)]
+    patterns: Section = Field(default_factory=list)
+    anti_patterns: Section = Field(default_factory=list)
+    decision_trees: Section = Field(default_factory=list)
+
+
+# --- Parsing ------------------------------------------------------------------------
+
+class _Reader:
+    """Checks one file's data; places each error at its file, line, entry and key."""
+
+    def __init__(self, node, source: str):
+        self.node, self.source = node, source
+
+    def error(self, entry: str, path: list, key: str, message: str) -> KnowledgeSchemaError:
+        full = [*path, *yaml_lines.key_parts(key)]
+        return KnowledgeSchemaError(entry, key, message, source=self.source,
+                                    line=yaml_lines.line_of(self.node, full),
+                                    path=key_path(tuple(full)))
+
+    def file(self, data: Any) -> KnowledgeFile:
+        if not isinstance(data, dict):
+            raise KnowledgeSchemaError("", "", "the file must be a mapping with version and "
+                                       "lists.", source=self.source, line=1)
         try:
-            uuid.UUID(text)
-        except ValueError:
-            raise KnowledgeSchemaError(entry, f"incidents[{index}]",
-                                       f"{text!r} is not a postmortem id.") from None
-    return ids
+            return parse_record(KnowledgeFile, data, source=self.source)
+        except RecordError as exc:
+            message = {"is not a known key": "is not a top-level key (version, patterns, "
+                                             "anti_patterns, decision_trees).",
+                       "is required": f"must be {VERSION}, not None."}.get(exc.message,
+                                                                          exc.message)
+            raise self.error("", [], exc.key, message) from None
+
+    def entry(self, kind: str, section: str, index: int, raw: Any) -> ParsedEntry:
+        tree = kind == KnowledgeEntry.Kind.DECISION_TREE
+        model = TreeRecord if tree else EntryRecord
+        path = [section, index]
+        label = f"{section}[{index}]"
+        if not isinstance(raw, dict):
+            raise self.error(label, path, "", "must be a mapping.")
+        raw_id = raw.get("id")
+        name = raw_id if isinstance(raw_id, str) and KEY_RE.match(raw_id) else label
+        try:
+            record = parse_record(model, raw, source=self.source)
+        except RecordError as exc:
+            message = exc.message
+            if message == "is required":
+                message = "is missing."
+            elif message == "is not a known key":
+                message = (f"is not a key of {section} entries "
+                           f"({', '.join(sorted(model.model_fields))})."
+                           if "." not in exc.key else
+                           "is not a step key (id, question, yes, no, action).")
+            raise self.error(name, path, exc.key, message) from None
+        steps = self.steps(record, path) if tree else []
+        fields = {"key": record.id, "kind": kind, "name": record.name,
+                  "severity": record.severity, "category": record.category,
+                  "description": record.description, "steps": steps}
+        for list_key in LIST_KEYS:
+            fields[list_key] = [] if tree else list(getattr(record, list_key))
+        return ParsedEntry(
+            kind=kind, position=index, fields=fields, incidents=list(record.incidents),
+            line=yaml_lines.line_of(self.node, path),
+            incident_lines=[yaml_lines.line_of(self.node, [*path, "incidents", number])
+                            for number in range(len(record.incidents))])
+
+    def steps(self, record: TreeRecord, path: list) -> list[dict]:
+        """The rules between steps: ids to reach them, unique, targets in the tree."""
+        steps = [step.model_dump(exclude_defaults=True) for step in record.steps]
+        for index, step in enumerate(steps):
+            if index > 0 and "id" not in step:
+                raise self.error(record.id, path, f"steps[{index}].id",
+                                 "every step after the first needs an id to be reached.")
+        ids = [step["id"] for step in steps if "id" in step]
+        if len(ids) != len(set(ids)):
+            raise self.error(record.id, path, "steps", "step ids must be unique.")
+        for index, step in enumerate(steps):
+            for answer in ("yes", "no"):
+                if answer in step and step[answer] not in ids:
+                    raise self.error(record.id, path, f"steps[{index}].{answer}",
+                                     f"names step {step[answer]!r}, which is not in the tree.")
+        return steps
 
 
-def _parse_entry(kind: str, section: str, index: int, raw) -> ParsedEntry:
-    label = f"{section}[{index}]"
-    if not isinstance(raw, dict):
-        raise KnowledgeSchemaError(label, "", "must be a mapping.")
-    key = raw.get("id")
-    if not isinstance(key, str) or not KEY_RE.match(key):
-        raise KnowledgeSchemaError(label, "id", f"must be an id of letters, digits, _ . - "
-                                   f"(got {key!r}).")
-    tree = kind == KnowledgeEntry.Kind.DECISION_TREE
-    required = TREE_REQUIRED if tree else ENTRY_KEYS
-    allowed = {*required, *(TREE_OPTIONAL if tree else ()), "incidents"}
-    for name in raw:
-        if name not in allowed:
-            raise KnowledgeSchemaError(key, str(name), f"is not a key of {section} entries "
-                                       f"({', '.join(sorted(allowed))}).")
-    for name in required:
-        if name not in raw:
-            raise KnowledgeSchemaError(key, name, "is missing.")
-    severity = _string(key, "severity", raw["severity"])
-    if severity not in Severity.values:
-        raise KnowledgeSchemaError(key, "severity", f"{severity!r} is not one of "
-                                   f"{', '.join(Severity.values)}.")
-    fields = {
-        "key": key, "kind": kind, "name": _string(key, "name", raw["name"]),
-        "severity": severity,
-        "category": _string(key, "category", raw.get("category", ""), allow_empty=tree),
-        "description": _string(key, "description", raw.get("description", ""),
-                               allow_empty=tree),
-        "steps": _parse_steps(key, raw["steps"]) if tree else [],
-    }
-    for name in LIST_KEYS:
-        fields[name] = [] if tree else _string_list(key, name, raw[name])
-    incidents = _parse_incidents(key, raw["incidents"]) if "incidents" in raw else []
-    return ParsedEntry(kind=kind, position=index, fields=fields, incidents=incidents)
+def parse_yaml(text: str, source: str = "") -> list[ParsedEntry]:
+    """Validate the knowledge-base YAML `text` (`source`: its file name, for errors);
+    returns its entries in file order.
 
-
-def parse_yaml(text: str) -> list[ParsedEntry]:
-    """Validate the knowledge-base YAML `text`; returns its entries in file order.
-
-    Raises KnowledgeSchemaError naming the entry id and key of the first problem.
+    Raises KnowledgeSchemaError naming the line, entry id and key of the first problem.
     """
     try:
-        data = yaml.safe_load(text)
+        data, node = yaml_lines.load(text)
     except yaml.YAMLError as exc:
-        raise KnowledgeSchemaError("", "", f"not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise KnowledgeSchemaError("", "", "the file must be a mapping with version and lists.")
-    for name in data:
-        if name != "version" and name not in SECTIONS:
-            raise KnowledgeSchemaError("", str(name), "is not a top-level key (version, "
-                                       "patterns, anti_patterns, decision_trees).")
-    if data.get("version") != VERSION:
-        raise KnowledgeSchemaError("", "version", f"must be {VERSION}, not "
-                                   f"{data.get('version')!r}.")
+        mark = getattr(exc, "problem_mark", None)
+        raise KnowledgeSchemaError("", "", f"not valid YAML: {exc}", source=source,
+                                   line=mark.line + 1 if mark else None) from None
+    reader = _Reader(node, source)
+    checked = reader.file(data)
     entries, seen = [], set()
     for section, kind in SECTIONS.items():
-        items = data.get(section) or []
-        if not isinstance(items, list):
-            raise KnowledgeSchemaError("", section, "must be a list of entries.")
-        for index, raw in enumerate(items):
-            entry = _parse_entry(kind, section, index, raw)
+        for index, raw in enumerate(getattr(checked, section)):
+            entry = reader.entry(kind, section, index, raw)
             if entry.fields["key"] in seen:
-                raise KnowledgeSchemaError(entry.fields["key"], "id", "appears twice.")
+                raise reader.error(entry.fields["key"], [section, index], "id", "appears twice.")
             seen.add(entry.fields["key"])
             entries.append(entry)
     return entries
 
 
 @transaction.atomic
-def import_yaml(text: str) -> ImportResult:
+def import_yaml(text: str, source: str = "") -> ImportResult:
     """Create or update the entries of `text` by id (all or nothing).
 
     Entries not in the file are kept. An entry's `incidents` replace its postmortem links;
     an id that names no postmortem raises KnowledgeSchemaError.
     """
-    entries = parse_yaml(text)
+    entries = parse_yaml(text, source)
     result = ImportResult()
     for parsed in entries:
         wanted = []
@@ -235,7 +328,8 @@ def import_yaml(text: str) -> ImportResult:
             for index, pm_id in enumerate(parsed.incidents):
                 if pm_id not in found:
                     raise KnowledgeSchemaError(parsed.fields["key"], f"incidents[{index}]",
-                                               f"no postmortem has id {pm_id}.")
+                                               f"no postmortem has id {pm_id}.", source=source,
+                                               line=parsed.incident_lines[index])
             wanted = parsed.incidents
         values = {**parsed.fields, "position": parsed.position}
         existing = KnowledgeEntry.objects.filter(key=values["key"]).first()

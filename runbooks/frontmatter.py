@@ -2,28 +2,61 @@
 
 Source rule: "Documentation as Code" in 000_147101d763a5563e.txt: every document carries
 id, title, perspective, tags, depends_on, key_files and last_updated. parse() validates a
-file's text and names the file and key of a problem (FrontmatterError); render() writes
-the frontmatter in the layout of ../shared/data/docs/v2 (flow lists for tags and
-depends_on, a block list for key_files), so an imported file exports byte for byte.
+file's frontmatter as the Record FrontmatterRecord and names the file, line and key of a
+problem (FrontmatterError, a RecordError); render() writes the frontmatter in the layout
+of ../shared/data/docs/v2 (flow lists for tags and depends_on, a block list for
+key_files), so an imported file exports byte for byte.
 """
-import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Annotated, Any
 
 import yaml
+from pydantic import BeforeValidator
 
-from runbooks.models import Perspective
+from core import yaml_lines
+from core.record_types import ListOf, Matching, OneOf, Text, id_pattern, max_length_of, refusal
+from core.validation import Record, RecordError, parse_record
+from runbooks.models import Perspective, Runbook
 
 KEYS = ("id", "title", "perspective", "tags", "depends_on", "key_files", "last_updated")
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")
+ID_RE = id_pattern(max_length_of(Runbook, "key"))
+FIRST_LINE = 2  # the frontmatter's first line follows the opening '---'
 
 
-class FrontmatterError(ValueError):
-    """A runbook file's frontmatter is missing or wrong: names the file, key and why."""
+class FrontmatterError(RecordError):
+    """A runbook file's frontmatter is missing or wrong: names the file, line, key and why."""
 
-    def __init__(self, source: str, key: str, message: str):
-        self.source, self.key = source, key
-        super().__init__(f"{source}" + (f", {key}" if key else "") + f": {message}")
+    def __init__(self, source: str, key: str, message: str, *, line: int | None = None):
+        super().__init__(message, source=source, line=line, key=key)
+
+
+def _date(value: Any) -> date:
+    # YAML reads an unquoted 2026-02-17 as a date; a quoted one arrives as text.
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise refusal(f"{value!r} is not a date (YYYY-MM-DD).") from None
+    if not isinstance(value, date):
+        raise refusal("must be a date (YYYY-MM-DD).")
+    return value
+
+
+LIST_MESSAGE = "must be a list of text items, e.g. [a, b]."
+
+
+class FrontmatterRecord(Record):
+    """The frontmatter's keys, all required; lengths are the Runbook columns'."""
+
+    id: Matching(ID_RE, lambda value: f"must be an id such as ops-05, not {value!r}.")
+    title: Text(max_length=max_length_of(Runbook, "title"))
+    perspective: OneOf(Perspective.values)
+    tags: ListOf(Text(), LIST_MESSAGE)
+    depends_on: ListOf(Matching(ID_RE, lambda value: f"{value!r} is not a runbook id."),
+                       LIST_MESSAGE)
+    key_files: ListOf(Text(), LIST_MESSAGE)
+    last_updated: Annotated[date, BeforeValidator(_date)]
 
 
 @dataclass
@@ -41,61 +74,39 @@ class RunbookFile:
     body: str
 
 
-def _text_list(source: str, key: str, value) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip()
-                                              for item in value):
-        raise FrontmatterError(source, key, "must be a list of text items, e.g. [a, b].")
-    return list(value)
-
-
 def parse(text: str, source: str) -> RunbookFile:
     """Parse a runbook file's `text`; `source` names it in errors (its path)."""
     if "\x00" in text:
         raise FrontmatterError(source, "", "contains a NUL character.")
     if not text.startswith("---\n"):
-        raise FrontmatterError(source, "", "must start with a '---' frontmatter block.")
+        raise FrontmatterError(source, "", "must start with a '---' frontmatter block.",
+                               line=1)
     end = text.find("\n---\n", 3)
     if end == -1:
         raise FrontmatterError(source, "", "the frontmatter block is not closed with '---'.")
     try:
-        meta = yaml.safe_load(text[4:end + 1])
+        meta, node = yaml_lines.load(text[4:end + 1])
     except yaml.YAMLError as exc:
-        raise FrontmatterError(source, "", f"the frontmatter is not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        raise FrontmatterError(source, "", f"the frontmatter is not valid YAML: {exc}",
+                               line=mark.line + FIRST_LINE if mark else None) from None
     if not isinstance(meta, dict):
-        raise FrontmatterError(source, "", "the frontmatter must be a mapping of keys.")
-    for key in meta:
-        if key not in KEYS:
-            raise FrontmatterError(source, str(key), f"is not a frontmatter key "
-                                   f"({', '.join(KEYS)}).")
-    for key in KEYS:
-        if key not in meta:
-            raise FrontmatterError(source, key, "is missing.")
-    key = meta["id"]
-    if not isinstance(key, str) or not ID_RE.match(key):
-        raise FrontmatterError(source, "id", f"must be an id such as ops-05, not {key!r}.")
-    title = meta["title"]
-    if not isinstance(title, str) or not title.strip():
-        raise FrontmatterError(source, "title", "must be non-empty text.")
-    if meta["perspective"] not in Perspective.values:
-        raise FrontmatterError(source, "perspective", f"{meta['perspective']!r} is not one of "
-                               f"{', '.join(Perspective.values)}.")
-    depends_on = _text_list(source, "depends_on", meta["depends_on"])
-    for item in depends_on:
-        if not ID_RE.match(item):
-            raise FrontmatterError(source, "depends_on", f"{item!r} is not a runbook id.")
-    updated = meta["last_updated"]
-    if isinstance(updated, str):
-        try:
-            updated = date.fromisoformat(updated)
-        except ValueError:
-            raise FrontmatterError(source, "last_updated",
-                                   f"{updated!r} is not a date (YYYY-MM-DD).") from None
-    if not isinstance(updated, date):
-        raise FrontmatterError(source, "last_updated", "must be a date (YYYY-MM-DD).")
-    return RunbookFile(key=key, title=title, perspective=meta["perspective"],
-                       tags=_text_list(source, "tags", meta["tags"]), depends_on=depends_on,
-                       key_files=_text_list(source, "key_files", meta["key_files"]),
-                       last_updated=updated, body=text[end + 5:])
+        raise FrontmatterError(source, "", "the frontmatter must be a mapping of keys.",
+                               line=FIRST_LINE)
+    try:
+        record = parse_record(FrontmatterRecord, meta, source=source)
+    except RecordError as exc:
+        message = exc.message
+        if message == "is not a known key":
+            message = f"is not a frontmatter key ({', '.join(KEYS)})."
+        elif message == "is required":
+            message = "is missing."
+        raise FrontmatterError(source, exc.key, message,
+                               line=yaml_lines.line_of(node, exc.key, FIRST_LINE)) from None
+    return RunbookFile(key=record.id, title=record.title, perspective=record.perspective,
+                       tags=list(record.tags), depends_on=list(record.depends_on),
+                       key_files=list(record.key_files), last_updated=record.last_updated,
+                       body=text[end + 5:])
 
 
 def _scalar(value: str) -> str:

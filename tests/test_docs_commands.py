@@ -59,6 +59,6 @@ def test_bad_runbook_is_refused_naming_file_and_key(db, tmp_path):
     shutil.copytree(SHARED_DATA / "docs" / "v2", copy)
     path = copy / "risk" / "15-risk-incidents-and-lessons.md"
     path.write_text(path.read_text().replace("perspective: risk", "perspective: danger"))
-    with pytest.raises(CommandError, match=r"risk/15-risk-incidents-and-lessons.md, perspective"):
+    with pytest.raises(CommandError, match=r"risk/15-risk-incidents-and-lessons.md, line 4: perspective"):
         _run("import_runbooks", str(copy))
     assert Runbook.objects.count() == 0

@@ -7,7 +7,8 @@ when the token lacks the gate:read scope.
 POST /api/events: a monitoring system opens a draft postmortem from an event
 (incidents.events): 201 with the draft, 200 with the draft already opened for the same
 event, 200 with "no postmortem needed" and the computed percentages when drawdown
-figures are under threshold, 400 naming the field of a bad payload; scope events:write.
+figures are under threshold, 400 naming the field of a bad payload ({"error": the located
+message, "field": the RecordError's key}); scope events:write.
 Token-authenticated, so exempt from CSRF (a browser never sends the bearer token).
 
 """
@@ -21,9 +22,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from core.api_tokens import TokenError, authenticate, refusal_response
+from core.validation import RecordError
 from incidents.events import open_from_event, parse_event
 from incidents.gate import check_gate
-from incidents.services import DomainError, EventError
+from incidents.services import DomainError
 
 MAX_EVENT_BYTES = 64 * 1024
 
@@ -61,8 +63,8 @@ def events(request):
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return JsonResponse({"error": f"The body is not JSON: {exc}", "field": "body"},
                             status=400)
-    except EventError as exc:
-        return JsonResponse({"error": str(exc), "field": exc.field}, status=400)
+    except RecordError as exc:
+        return JsonResponse({"error": exc.located(), "field": exc.key}, status=400)
     outcome = open_from_event(event, token.user)
     answer = {}
     if outcome.drawdown is not None:

@@ -3,6 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
+from core.validation import RecordError
+
 
 def import_file(path: Path, importer, refusals: tuple[type[Exception], ...]):
     """`importer(text)` on the file at `path`; returns its result.
@@ -17,4 +19,7 @@ def import_file(path: Path, importer, refusals: tuple[type[Exception], ...]):
     try:
         return importer(text)
     except refusals as exc:
+        if isinstance(exc, RecordError) and exc.source:
+            # The message already names the file (and the line and key).
+            raise CommandError(f"Nothing was imported: {exc}") from exc
         raise CommandError(f"Nothing was imported from {path}: {exc}") from exc

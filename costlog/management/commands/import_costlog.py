@@ -16,7 +16,7 @@ class Command(BaseCommand):
     help = (
         "Import a mishap cost log in the seed's Markdown format (MISHAP_COST_LOG.md): the cost "
         "reference table and every entry. Importing the same file twice changes nothing; any "
-        "entry that cannot be read aborts the whole import, reported with its line and heading."
+        "entry that cannot be read aborts the whole import, reported with its file, line, heading and field."
     )
 
     def add_arguments(self, parser):
@@ -33,10 +33,12 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
         try:
-            result = import_costlog(text, rates_effective=options["rates_effective"])
+            result = import_costlog(text, rates_effective=options["rates_effective"],
+                                    source=str(path))
         except CostLogError as exc:
+            # Each problem names the file, its line, the entry's heading and the field.
             raise CommandError(
-                f"Nothing was imported from {path}:\n" + "\n".join(f"  {e}" for e in exc.errors)
+                "Nothing was imported:\n" + "\n".join(f"  {e}" for e in exc.errors)
             ) from exc
         self.stdout.write(
             f"Imported {result.entries_created} mishap entries "
