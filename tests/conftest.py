@@ -1,4 +1,4 @@
-"""Shared fixtures: personas, a CSRF-enforcing client, complete drafts, seed data paths.
+"""Common fixtures: personas, a CSRF-enforcing client, complete drafts, seed data paths.
 
 Tests run on PostgreSQL (config.test_settings) with real connections.
 """
@@ -30,7 +30,7 @@ from incidents.models import (
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"
+TEST_DATA = PROJECT_DIR / "tests" / "data"
 DEMO_DATA = PROJECT_DIR / "incidents" / "demo_data"
 
 _original_fixture_teardown = TransactionTestCase._fixture_teardown
@@ -171,27 +171,27 @@ def root_patterns(db) -> dict[str, RootPattern]:
 
 @pytest.fixture
 def real_cost_log(root_patterns):
-    """../shared/data/MISHAP_COST_LOG.md imported; returns its text."""
-    text = (SHARED_DATA / "MISHAP_COST_LOG.md").read_text(encoding="utf-8")
+    """tests/data/MISHAP_COST_LOG.md imported; returns its text."""
+    text = (TEST_DATA / "MISHAP_COST_LOG.md").read_text(encoding="utf-8")
     import_costlog(text)
     return text
 
 
 @pytest.fixture
 def real_postmortems(db):
-    """../shared/data/postmortems.jsonl and amendments.jsonl imported (legacy records)."""
+    """tests/data/postmortems.jsonl and amendments.jsonl imported (legacy records)."""
     from incidents.postmortem_log import import_log
-    import_log(SHARED_DATA / "postmortems.jsonl", SHARED_DATA / "amendments.jsonl")
+    import_log(TEST_DATA / "postmortems.jsonl", TEST_DATA / "amendments.jsonl")
     return {str(pm.pk): pm for pm in Postmortem.objects.all()}
 
 
 @pytest.fixture
 def real_knowledge(db):
-    """../shared/data/ai-knowledge-base.yaml and policies.md imported; returns both texts."""
+    """tests/data/ai-knowledge-base.yaml and policies.md imported; returns both texts."""
     from knowledge.kb_yaml import import_yaml
     from knowledge.policies_md import import_policies
-    yaml_text = (SHARED_DATA / "ai-knowledge-base.yaml").read_text(encoding="utf-8")
-    policies_text = (SHARED_DATA / "policies.md").read_text(encoding="utf-8")
+    yaml_text = (TEST_DATA / "ai-knowledge-base.yaml").read_text(encoding="utf-8")
+    policies_text = (TEST_DATA / "policies.md").read_text(encoding="utf-8")
     import_yaml(yaml_text)
     import_policies(policies_text)
     return yaml_text, policies_text
@@ -199,6 +199,6 @@ def real_knowledge(db):
 
 @pytest.fixture
 def real_runbooks(db):
-    """../shared/data/docs/v2 imported (six runbooks and INDEX.md); returns the result."""
+    """tests/data/docs/v2 imported (six runbooks and INDEX.md); returns the result."""
     from runbooks.docs_io import import_runbooks
-    return import_runbooks(SHARED_DATA / "docs" / "v2")
+    return import_runbooks(TEST_DATA / "docs" / "v2")

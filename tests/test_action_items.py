@@ -15,7 +15,7 @@ from incidents import action_items, gate, services
 from incidents.api_tokens import create_token
 from incidents.evidence import EvidenceError, clean_evidence
 from incidents.models import ActionItem, ActionItemEvent, ApiToken, Classification, GateOverride
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +143,7 @@ def run_gate(domain: str, capsys) -> tuple[int, str]:
 
 
 def test_inc_030_blocks_its_domain_until_its_items_ship(root_patterns, alice, bob, tmp_path, capsys):
-    inc_030 = next(line for line in (SHARED_DATA / "postmortems.jsonl").read_text().splitlines()
+    inc_030 = next(line for line in (TEST_DATA / "postmortems.jsonl").read_text().splitlines()
                    if INC_030 in line)
     (tmp_path / "inc-030.jsonl").write_text(inc_030 + "\n")
     call_command("import_postmortems", str(tmp_path / "inc-030.jsonl"), domain="cloud-training")

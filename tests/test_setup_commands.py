@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from costlog.models import MishapEntry
 from incidents.models import Amendment, Postmortem
-from tests.conftest import PROJECT_DIR, SHARED_DATA
+from tests.conftest import PROJECT_DIR, TEST_DATA
 
 README = (PROJECT_DIR / "README.md").read_text()
 
@@ -65,4 +65,4 @@ def test_demo_loads_the_real_records_and_prints_a_working_login_once(capsys, roo
 
 def test_the_demo_cost_log_is_the_real_one():
     bundled = PROJECT_DIR / "costlog" / "demo_data" / "MISHAP_COST_LOG.md"
-    assert bundled.read_bytes() == (SHARED_DATA / "MISHAP_COST_LOG.md").read_bytes()
+    assert bundled.read_bytes() == (TEST_DATA / "MISHAP_COST_LOG.md").read_bytes()
