@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pgtrigger
 import pytest
+import time_machine
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client, TransactionTestCase
 
@@ -32,6 +34,10 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEST_DATA = PROJECT_DIR / "tests" / "data"
 DEMO_DATA = PROJECT_DIR / "incidents" / "demo_data"
+
+# What the clock says in tests that travel in time (time-machine): a Monday noon UTC, a week
+# after the event most tests record (2026-03-02 15:47 UTC) and before their fixed due dates.
+NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
 
 _original_fixture_teardown = TransactionTestCase._fixture_teardown
 
@@ -76,6 +82,14 @@ def make_user(username: str, role: str = roles.EDITOR, **fields):
     user = get_user_model().objects.create_user(username, **fields)
     roles.set_role(user, role)
     return user
+
+
+@pytest.fixture
+def frozen_time():
+    """The clock stands at NOW for the whole test, in every thread (the live server's too);
+    yields time-machine's coordinates: shift(timedelta) or move_to(moment) moves it."""
+    with time_machine.travel(NOW, tick=False) as clock:
+        yield clock
 
 
 @pytest.fixture(autouse=True)
