@@ -92,6 +92,38 @@ def frozen_time():
         yield clock
 
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium (Debian's /usr/bin/chromium) for the whole run, started by the
+    first browser test; every test opens its own context (browser_context), so tests share
+    no cookies, storage or pages, only the process."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+def browser_context(browser, live_server, now: datetime | None = None):
+    """A new browser context on the live server (1366×900). `now`: the moment the pages'
+    clock (Date.now(), new Date()) stands at; pass NOW when the test runs under frozen_time,
+    so the page's countdowns and timers read the server's time. Timers keep running."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900})
+    if now is not None:
+        context.clock.set_fixed_time(now)
+    return context
+
+
 @pytest.fixture(autouse=True)
 def empty_cache():
     """Each test starts with an empty per-process cache (cached cost totals hold rows of

@@ -7,10 +7,7 @@ from playwright.sync_api import expect
 from incidents.api_tokens import create_token
 from runbooks.models import Runbook
 from tests.conftest import make_user
-from tests.test_browser_postmortem import (
-    browser,  # noqa: F401  (module-scoped Chromium)
-    signed_in_page,
-)
+from tests.test_browser_postmortem import signed_in_page
 from tests.test_runbook_pages import XSS_PAYLOADS
 
 
@@ -20,7 +17,7 @@ def alice_user(transactional_db):
 
 
 @pytest.fixture
-def page(browser, live_server, alice_user, real_postmortems, real_knowledge,  # noqa: F811
+def page(browser, live_server, alice_user, real_postmortems, real_knowledge,
          real_runbooks):
     page = signed_in_page(browser, live_server, "/knowledge/", "Knowledge base")
     yield page
