@@ -2,6 +2,7 @@
 
 Tests run on PostgreSQL (config.test_settings) with real connections.
 """
+import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,6 +83,28 @@ def make_user(username: str, role: str = roles.EDITOR, **fields):
     user = get_user_model().objects.create_user(username, **fields)
     roles.set_role(user, role)
     return user
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_own_redis_keys():
+    """This run's worker heartbeat key (the Celery queue is this run's by config.test_settings);
+    at the end, this run's queue, heartbeat and unacknowledged tasks (those of a worker the
+    tests killed) are removed from the Redis database other runs share."""
+    import redis
+
+    from incidents import health
+
+    shared_key = health.HEARTBEAT_KEY
+    health.HEARTBEAT_KEY = f"{shared_key}:{settings.SCARLOG_TEST_RUN_ID}"
+    yield
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete(health.HEARTBEAT_KEY, *broker.scan_iter(match=f"*{queue}*"))
+    for tag, held in broker.hscan_iter("unacked"):  # kombu: [message, exchange, routing key]
+        if json.loads(held)[2] == queue:
+            broker.hdel("unacked", tag)
+            broker.zrem("unacked_index", tag)
+    health.HEARTBEAT_KEY = shared_key
 
 
 @pytest.fixture
