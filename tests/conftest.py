@@ -116,6 +116,9 @@ def frozen_time():
 
 
 CHROMIUM = "/usr/bin/chromium"
+# How long a browser action or expectation may wait for its element or text: a failure
+# guard only (each waits for its own signal and goes on the moment it comes).
+BROWSER_WAIT_GUARD_MS = 30_000
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -127,8 +130,9 @@ def browser():
     """One headless Chromium (Debian's /usr/bin/chromium) for the whole run, started by the
     first browser test; every test opens its own context (browser_context), so tests share
     no cookies, storage or pages, only the process."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=BROWSER_WAIT_GUARD_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
@@ -142,6 +146,7 @@ def browser_context(browser, live_server, now: datetime | None = None):
     clock (Date.now(), new Date()) stands at; pass NOW when the test runs under frozen_time,
     so the page's countdowns and timers read the server's time. Timers keep running."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900})
+    context.set_default_timeout(BROWSER_WAIT_GUARD_MS)
     if now is not None:
         context.clock.set_fixed_time(now)
     return context

@@ -84,7 +84,7 @@ def test_xss_payloads_in_a_runbook_stay_inert_in_chromium(page):
     page.goto("/runbooks/ops-04/")
     expect(page.get_by_role("heading", name="Payloads")).to_be_visible()
     for link in page.locator("article.runbook-body a").all():
-        link.click(modifiers=["Alt"], no_wait_after=True, timeout=2_000)
+        link.click(modifiers=["Alt"], no_wait_after=True)
     page.locator("article.runbook-body").hover()
     assert page.evaluate("window.__xss") is None
     assert page.locator("article.runbook-body script, article.runbook-body iframe, "

@@ -31,7 +31,6 @@ def open_as(browser, live_server, frozen_time):
         context = browser_context(browser, live_server, now=NOW)
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(10_000)
         page.goto(f"/postmortems/{pm.pk}/")
         page.get_by_label("Username").fill(name)
         page.get_by_label("Password").fill(f"{name}-password-1")

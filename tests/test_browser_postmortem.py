@@ -37,7 +37,6 @@ def page(browser, live_server, transactional_db, frozen_time):
     make_user("alice", password="alice-password-1")
     context = browser_context(browser, live_server, now=NOW)
     page = context.new_page()
-    page.set_default_timeout(10_000)
     yield page
     context.close()
 
@@ -48,7 +47,6 @@ def signed_in_page(browser, live_server, path: str, heading: str, now=None):
     when done."""
     context = browser_context(browser, live_server, now=now)
     page = context.new_page()
-    page.set_default_timeout(10_000)
     page.goto(path)
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill("alice-password-1")
