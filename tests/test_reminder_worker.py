@@ -83,7 +83,10 @@ def sent_message_ids(mail_dir: Path) -> list[str]:
 
 @pytest.fixture
 def due_reminders(django_user_model):
-    """Three drafts whose events were 4 days ago: 6 reminders due (schedule + deadline)."""
+    """Three drafts whose events were 4 days ago: 6 reminders due (schedule + deadline).
+
+    The worker is another process and sweeps at the machine's clock, which time-machine
+    cannot move; 4 days back, every reminder is due by days, not by a window."""
     owner = django_user_model.objects.create_user("owner", "owner@example.com", "pw-123456789")
     occurred = datetime.now(UTC) - timedelta(days=4)
     for n in range(3):
