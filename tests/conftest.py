@@ -94,8 +94,8 @@ def run_own_redis_keys():
 
     from incidents import health
 
-    shared_key = health.HEARTBEAT_KEY
-    health.HEARTBEAT_KEY = f"{shared_key}:{settings.SCARLOG_TEST_RUN_ID}"
+    default_key = health.HEARTBEAT_KEY
+    health.HEARTBEAT_KEY = f"{default_key}:{settings.SCARLOG_TEST_RUN_ID}"
     yield
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
@@ -104,7 +104,7 @@ def run_own_redis_keys():
         if json.loads(held)[2] == queue:
             broker.hdel("unacked", tag)
             broker.zrem("unacked_index", tag)
-    health.HEARTBEAT_KEY = shared_key
+    health.HEARTBEAT_KEY = default_key
 
 
 @pytest.fixture
