@@ -19,8 +19,12 @@ from config.settings import DATABASES
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("The test suite runs on PostgreSQL; set DATABASE_URL=postgres://…")
 
-# Every run creates its own test database, so two runs on one server never share one.
-DATABASES["default"]["TEST"] = {"NAME": f"test_scarlog_{uuid.uuid4().hex[:12]}"}
+# Every run creates its own test database, so two runs on one server never share one. The
+# same id names the run's Celery queue and its Redis keys (tests/conftest.py), so two runs on
+# one Redis (db 15) never take each other's tasks or read each other's worker heartbeat.
+SCARLOG_TEST_RUN_ID = uuid.uuid4().hex[:12]
+DATABASES["default"]["TEST"] = {"NAME": f"test_scarlog_{SCARLOG_TEST_RUN_ID}"}
+CELERY_TASK_DEFAULT_QUEUE = f"scarlog-test-{SCARLOG_TEST_RUN_ID}"
 
 # Hashing passwords slowly proves nothing in tests and costs seconds per login.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,13 +1,16 @@
-"""Shared fixtures: personas, a CSRF-enforcing client, complete drafts, seed data paths.
+"""Common fixtures: personas, a CSRF-enforcing client, complete drafts, seed data paths.
 
 Tests run on PostgreSQL (config.test_settings) with real connections.
 """
+import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pgtrigger
 import pytest
+import time_machine
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client, TransactionTestCase
 
@@ -30,8 +33,12 @@ from incidents.models import (
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"
+TEST_DATA = PROJECT_DIR / "tests" / "data"
 DEMO_DATA = PROJECT_DIR / "incidents" / "demo_data"
+
+# What the clock says in tests that travel in time (time-machine): a Monday noon UTC, a week
+# after the event most tests record (2026-03-02 15:47 UTC) and before their fixed due dates.
+NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
 
 _original_fixture_teardown = TransactionTestCase._fixture_teardown
 
@@ -76,6 +83,73 @@ def make_user(username: str, role: str = roles.EDITOR, **fields):
     user = get_user_model().objects.create_user(username, **fields)
     roles.set_role(user, role)
     return user
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_own_redis_keys():
+    """This run's worker heartbeat key (the Celery queue is this run's by config.test_settings);
+    at the end, this run's queue, heartbeat and unacknowledged tasks (those of a worker the
+    tests killed) are removed from the Redis database other runs share."""
+    import redis
+
+    from core import health
+
+    default_key = health.HEARTBEAT_KEY
+    health.HEARTBEAT_KEY = f"{default_key}:{settings.SCARLOG_TEST_RUN_ID}"
+    yield
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete(health.HEARTBEAT_KEY, *broker.scan_iter(match=f"*{queue}*"))
+    for tag, held in broker.hscan_iter("unacked"):  # kombu: [message, exchange, routing key]
+        if json.loads(held)[2] == queue:
+            broker.hdel("unacked", tag)
+            broker.zrem("unacked_index", tag)
+    health.HEARTBEAT_KEY = default_key
+
+
+@pytest.fixture
+def frozen_time():
+    """The clock stands at NOW for the whole test, in every thread (the live server's too);
+    yields time-machine's coordinates: shift(timedelta) or move_to(moment) moves it."""
+    with time_machine.travel(NOW, tick=False) as clock:
+        yield clock
+
+
+CHROMIUM = "/usr/bin/chromium"
+# How long a browser action or expectation may wait for its element or text: a failure
+# guard only (each waits for its own signal and goes on the moment it comes).
+BROWSER_WAIT_GUARD_MS = 30_000
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium (Debian's /usr/bin/chromium) for the whole run, started by the
+    first browser test; every test opens its own context (browser_context), so tests share
+    no cookies, storage or pages, only the process."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=BROWSER_WAIT_GUARD_MS)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+def browser_context(browser, live_server, now: datetime | None = None):
+    """A new browser context on the live server (1366×900). `now`: the moment the pages'
+    clock (Date.now(), new Date()) stands at; pass NOW when the test runs under frozen_time,
+    so the page's countdowns and timers read the server's time. Timers keep running."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900})
+    context.set_default_timeout(BROWSER_WAIT_GUARD_MS)
+    if now is not None:
+        context.clock.set_fixed_time(now)
+    return context
 
 
 @pytest.fixture(autouse=True)
@@ -171,27 +245,27 @@ def root_patterns(db) -> dict[str, RootPattern]:
 
 @pytest.fixture
 def real_cost_log(root_patterns):
-    """../shared/data/MISHAP_COST_LOG.md imported; returns its text."""
-    text = (SHARED_DATA / "MISHAP_COST_LOG.md").read_text(encoding="utf-8")
+    """tests/data/MISHAP_COST_LOG.md imported; returns its text."""
+    text = (TEST_DATA / "MISHAP_COST_LOG.md").read_text(encoding="utf-8")
     import_costlog(text)
     return text
 
 
 @pytest.fixture
 def real_postmortems(db):
-    """../shared/data/postmortems.jsonl and amendments.jsonl imported (legacy records)."""
+    """tests/data/postmortems.jsonl and amendments.jsonl imported (legacy records)."""
     from incidents.jsonl import import_log
-    import_log(SHARED_DATA / "postmortems.jsonl", SHARED_DATA / "amendments.jsonl")
+    import_log(TEST_DATA / "postmortems.jsonl", TEST_DATA / "amendments.jsonl")
     return {str(pm.pk): pm for pm in Postmortem.objects.all()}
 
 
 @pytest.fixture
 def real_knowledge(db):
-    """../shared/data/ai-knowledge-base.yaml and policies.md imported; returns both texts."""
+    """tests/data/ai-knowledge-base.yaml and policies.md imported; returns both texts."""
     from knowledge.kb_yaml import import_yaml
     from knowledge.policies_md import import_policies
-    yaml_text = (SHARED_DATA / "ai-knowledge-base.yaml").read_text(encoding="utf-8")
-    policies_text = (SHARED_DATA / "policies.md").read_text(encoding="utf-8")
+    yaml_text = (TEST_DATA / "ai-knowledge-base.yaml").read_text(encoding="utf-8")
+    policies_text = (TEST_DATA / "policies.md").read_text(encoding="utf-8")
     import_yaml(yaml_text)
     import_policies(policies_text)
     return yaml_text, policies_text
@@ -199,6 +273,6 @@ def real_knowledge(db):
 
 @pytest.fixture
 def real_runbooks(db):
-    """../shared/data/docs/v2 imported (six runbooks and INDEX.md); returns the result."""
+    """tests/data/docs/v2 imported (six runbooks and INDEX.md); returns the result."""
     from runbooks.docs_io import import_runbooks
-    return import_runbooks(SHARED_DATA / "docs" / "v2")
+    return import_runbooks(TEST_DATA / "docs" / "v2")

@@ -1,10 +1,11 @@
 """Helpers for the security tests: every URL pattern made concrete, and a fingerprint of
-everything stored (to prove a refused or read-only request changed nothing)."""
+everything stored (to prove a refused or read-only request changed nothing), or of only the
+tables a request wrote to (changed_since: cheap enough to run for every example)."""
 import re
 import uuid
 from datetime import date, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from incidents import action_items, services
@@ -55,10 +56,15 @@ def concrete_path(route: str, values: dict[str, str]) -> str:
     return "/" + CONVERTER.sub(fill, route)
 
 
-def fingerprint() -> dict[str, str]:
-    """{table: md5 of all its rows} for every table but sessions and axes' attempt log."""
-    tables = [t for t in connection.introspection.table_names()
-              if not t.startswith(UNFINGERPRINTED)]
+def fingerprinted(table: str) -> bool:
+    return not table.startswith(UNFINGERPRINTED)
+
+
+def fingerprint(tables=None) -> dict[str, str]:
+    """{table: md5 of all its rows} for `tables` (default: every table but sessions and
+    axes' attempt log)."""
+    if tables is None:
+        tables = [t for t in connection.introspection.table_names() if fingerprinted(t)]
     def row(table):
         column = BOOKKEEPING_COLUMNS.get(table)
         return f"(to_jsonb(x) - '{column}')::text" if column else "x::text"
@@ -74,6 +80,33 @@ def fingerprint() -> dict[str, str]:
 def changed_tables(before: dict[str, str]) -> list[str]:
     after = fingerprint()
     return sorted(t for t in after if after[t] != before.get(t))
+
+
+def write_counts() -> dict[str, int]:
+    """{table: rows inserted, updated or deleted so far in this transaction}: PostgreSQL's
+    own per-transaction statistics, which count writes later rolled back too, so a table
+    whose count has not moved has certainly not changed."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, n_tup_ins + n_tup_upd + n_tup_del "
+                       "FROM pg_stat_xact_user_tables WHERE schemaname = current_schema()")
+        return dict(cursor.fetchall())
+
+
+def changed_since(counts: dict[str, int], savepoint: str) -> list[str]:
+    """The tables whose rows differ from when `counts` (write_counts()) and `savepoint`
+    (transaction.savepoint()) were taken, inside a test's transaction.
+
+    Only the tables written to since then are fingerprinted, each as it is now and, after
+    rolling back to `savepoint`, as it was; so what stays stored is what was stored before
+    (the same rows when the answer is [])."""
+    written = [t for t, n in write_counts().items() if n != counts.get(t, 0) and fingerprinted(t)]
+    if not written:
+        transaction.savepoint_commit(savepoint)
+        return []
+    after = fingerprint(written)
+    transaction.savepoint_rollback(savepoint)
+    before = fingerprint(written)
+    return sorted(t for t in written if after[t] != before[t])
 
 
 def populated_site(user, real_runbooks) -> list[dict[str, str]]:

@@ -9,16 +9,15 @@ from datetime import date, timedelta
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
 from core.api_tokens import create_token
 from core.models import ApiToken
 from incidents import action_items, gate, services
 from incidents.evidence import EvidenceError, clean_evidence
 from incidents.models import ActionItem, ActionItemEvent, GateOverride, PostmortemDomain
-from tests.conftest import SHARED_DATA
+from tests.conftest import NOW, TEST_DATA
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_time")]
 
 INC_030 = "4f3e2d1c-0b9a-4876-9543-2a1b0c9d0f06"
 SHA = "9f1c2ab7d3e4"
@@ -128,7 +127,7 @@ def test_a_final_postmortem_can_be_classified(final_postmortem, alice, bob):
                                          tags=["gpu", "launcher"])
     assert (classification.domain, classification.tags, classification.set_by) == (
         "cloud-training", ["gpu", "launcher"], bob)
-    assert timezone.now() - classification.set_utc < timedelta(seconds=5)
+    assert classification.set_utc == NOW
     with pytest.raises(services.DomainError, match="is not a slug"):
         services.set_domain(final_postmortem, "Cloud Training")
 
@@ -144,7 +143,7 @@ def run_gate(domain: str, capsys) -> tuple[int, str]:
 
 
 def test_inc_030_blocks_its_domain_until_its_items_ship(root_patterns, alice, bob, tmp_path, capsys):
-    inc_030 = next(line for line in (SHARED_DATA / "postmortems.jsonl").read_text().splitlines()
+    inc_030 = next(line for line in (TEST_DATA / "postmortems.jsonl").read_text().splitlines()
                    if INC_030 in line)
     (tmp_path / "inc-030.jsonl").write_text(inc_030 + "\n")
     call_command("import_postmortems", str(tmp_path / "inc-030.jsonl"), domain="cloud-training")
@@ -184,15 +183,15 @@ def test_items_of_a_draft_do_not_block_yet(complete_draft, alice):
 
 def test_an_override_opens_the_gate_without_hiding_the_items(item, alice):
     with pytest.raises(gate.GateOverrideError) as error:
-        gate.override_gate("trading", "urgent", timezone.now() - timedelta(hours=1), alice)
+        gate.override_gate("trading", "urgent", NOW - timedelta(hours=1), alice)
     assert error.value.field == "until_utc"
-    gate.override_gate("trading", "Hotfix for a live order bug", timezone.now() + timedelta(hours=4),
-                       alice)
+    gate.override_gate("trading", "Hotfix for a live order bug", NOW + timedelta(hours=4), alice)
     result = gate.check_gate("trading")
     assert result.open and len(result.blocking) == 1
-    assert "Gate open by override until" in result.message
+    assert "Gate open by override until 2026-03-09 16:00 UTC" in result.message
     assert "(alice: Hotfix for a live order bug); 1 open action item still block" in result.message
-    later = gate.check_gate("trading", now=timezone.now() + timedelta(hours=5))
+    assert gate.check_gate("trading", now=NOW + timedelta(hours=4, seconds=-1)).open
+    later = gate.check_gate("trading", now=NOW + timedelta(hours=4))
     assert not later.open
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM incidents_gateoverride")
@@ -215,7 +214,7 @@ def test_the_gate_api_answers_ci_with_a_scoped_token(item, alice, anonymous_clie
     bad = anonymous_client.get("/api/gate/Not A Slug", headers={"Authorization": f"Bearer {key}"})
     assert bad.status_code == 400 and bad.json()["field"] == "domain"
     token = ApiToken.objects.get()
-    token.revoked_utc = timezone.now()
+    token.revoked_utc = NOW
     token.save()
     revoked = anonymous_client.get(url, headers={"Authorization": f"Bearer {key}"})
     assert revoked.status_code == 401 and "revoked" in revoked.json()["error"]
@@ -252,7 +251,7 @@ def test_an_admin_records_an_override_signed_with_their_name(item, db):
     admin = get_user_model().objects.create_superuser("root", password="root-password-1")
     client = CsrfClient()
     client.force_login(admin)
-    until = timezone.now() + timedelta(hours=3)
+    until = NOW + timedelta(hours=3)
     response = client.post("/admin/incidents/gateoverride/add/", {
         "domain": "trading", "reason": "Hotfix for a live order bug",
         "until_utc_0": until.strftime("%Y-%m-%d"), "until_utc_1": until.strftime("%H:%M:%S"),

@@ -13,7 +13,6 @@ from incidents import services
 from incidents.models import Amendment, Postmortem, Seal
 from tests.conftest import PROJECT_DIR
 
-RESTORED = "scarlog_restore_check"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -30,12 +29,14 @@ def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def empty_database():
+    """A new empty database named after this run's test database (unique to the run, so
+    two runs on one server never restore into the same one); dropped afterwards."""
+    restored = f"{connection.settings_dict['NAME']}_restored"
     with psycopg.connect(server_url("postgres"), autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {RESTORED} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {RESTORED}")
-    yield server_url(RESTORED)
+        admin.execute(f"CREATE DATABASE {restored}")
+    yield server_url(restored)
     with psycopg.connect(server_url("postgres"), autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {RESTORED} WITH (FORCE)")
+        admin.execute(f"DROP DATABASE IF EXISTS {restored} WITH (FORCE)")
 
 
 def test_a_dump_restores_into_an_empty_database_with_chain_and_triggers(

@@ -6,14 +6,11 @@ from playwright.sync_api import expect
 
 from costlog.models import MishapEntry
 from tests.conftest import make_user
-from tests.test_browser_postmortem import (
-    browser,  # noqa: F401  (module-scoped Chromium)
-    signed_in_page,
-)
+from tests.test_browser_postmortem import signed_in_page
 
 
 @pytest.fixture
-def page(browser, live_server, transactional_db, real_cost_log):  # noqa: F811
+def page(browser, live_server, transactional_db, real_cost_log):
     make_user("alice", password="alice-password-1")
     page = signed_in_page(browser, live_server, "/costs/?period=all", "Mishap costs by root pattern")
     yield page

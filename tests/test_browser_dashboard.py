@@ -1,23 +1,20 @@
 """The dashboard in real Chromium: overdue items highlighted, filters without a reload."""
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
 from incidents import action_items, services
 from incidents.models import Postmortem
-from tests.conftest import fill_complete_draft, make_user
-from tests.test_browser_postmortem import (
-    browser,  # noqa: F401  (module-scoped Chromium)
-    signed_in_page,
-)
+from tests.conftest import NOW, fill_complete_draft, make_user
+from tests.test_browser_postmortem import signed_in_page
 
-TODAY = datetime.now(UTC).date()
+TODAY = NOW.date()
 
 
 @pytest.fixture
-def page(browser, live_server, transactional_db):  # noqa: F811
+def page(browser, live_server, transactional_db, frozen_time):
     alice = make_user("alice", password="alice-password-1")
     bob = make_user("bob", password="bob-password-1")
     pm = services.finalize(fill_complete_draft(Postmortem.objects.create(created_by=alice)), alice)
@@ -27,7 +24,7 @@ def page(browser, live_server, transactional_db):  # noqa: F811
     action_items.add_item(pm, "hook", "Independent watchdog process", bob, TODAY + timedelta(days=5))
     action_items.add_item(pm, "test", "Heartbeat survives a 5-minute blip", bob,
                           TODAY - timedelta(days=1))
-    page = signed_in_page(browser, live_server, "/", "Dashboard")
+    page = signed_in_page(browser, live_server, "/", "Dashboard", now=NOW)
     yield page
     page.context.close()
 

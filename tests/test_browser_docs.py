@@ -7,10 +7,7 @@ from playwright.sync_api import expect
 from core.api_tokens import create_token
 from runbooks.models import Runbook
 from tests.conftest import make_user
-from tests.test_browser_postmortem import (
-    browser,  # noqa: F401  (module-scoped Chromium)
-    signed_in_page,
-)
+from tests.test_browser_postmortem import signed_in_page
 from tests.test_runbook_pages import XSS_PAYLOADS
 
 
@@ -20,7 +17,7 @@ def alice_user(transactional_db):
 
 
 @pytest.fixture
-def page(browser, live_server, alice_user, real_postmortems, real_knowledge,  # noqa: F811
+def page(browser, live_server, alice_user, real_postmortems, real_knowledge,
          real_runbooks):
     page = signed_in_page(browser, live_server, "/knowledge/", "Knowledge base")
     yield page
@@ -87,7 +84,7 @@ def test_xss_payloads_in_a_runbook_stay_inert_in_chromium(page):
     page.goto("/runbooks/ops-04/")
     expect(page.get_by_role("heading", name="Payloads")).to_be_visible()
     for link in page.locator("article.runbook-body a").all():
-        link.click(modifiers=["Alt"], no_wait_after=True, timeout=2_000)
+        link.click(modifiers=["Alt"], no_wait_after=True)
     page.locator("article.runbook-body").hover()
     assert page.evaluate("window.__xss") is None
     assert page.locator("article.runbook-body script, article.runbook-body iframe, "

@@ -4,14 +4,11 @@ from playwright.sync_api import expect
 
 from incidents.models import Postmortem
 from tests.conftest import fill_complete_draft, make_user
-from tests.test_browser_postmortem import (
-    browser,  # noqa: F401  (module-scoped Chromium)
-    signed_in_page,
-)
+from tests.test_browser_postmortem import signed_in_page
 
 
 @pytest.fixture
-def page(browser, live_server, transactional_db):  # noqa: F811
+def page(browser, live_server, transactional_db):
     make_user("alice", password="alice-password-1")
     page = signed_in_page(browser, live_server, "/postmortems/new/", "New postmortem")
     yield page

@@ -7,10 +7,7 @@ import pytest
 from incidents import services
 from incidents.models import Postmortem
 from tests.conftest import fill_complete_draft, make_user
-from tests.test_browser_postmortem import (
-    browser,  # noqa: F401  (module-scoped Chromium)
-    signed_in_page,
-)
+from tests.test_browser_postmortem import signed_in_page
 from tests.xss_payloads import store_payloads
 
 
@@ -22,7 +19,7 @@ def pages_with_payloads(transactional_db, root_patterns, real_runbooks):
 
 
 def test_owasp_payloads_in_every_markdown_field_stay_inert_in_chromium(
-        browser, live_server, pages_with_payloads):  # noqa: F811
+        browser, live_server, pages_with_payloads):
     page = signed_in_page(browser, live_server, "/", "Dashboard")
     dialogs, violations = [], []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -35,7 +32,7 @@ def test_owasp_payloads_in_every_markdown_field_stay_inert_in_chromium(
             for link in content.locator("a[href]").all()[:80]:
                 href = link.get_attribute("href") or ""
                 if not href.startswith(("/", "#", "http")):
-                    link.click(modifiers=["Alt"], no_wait_after=True, timeout=2_000)
+                    link.click(modifiers=["Alt"], no_wait_after=True)
             # Every element gets a mouseover and a focus, as a reader's pointer would.
             page.evaluate("""document.querySelectorAll('main *').forEach(element => {
                 element.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));

@@ -1,4 +1,4 @@
-"""import_costlog / export_costlog on the real MISHAP_COST_LOG.md of ../shared/data.
+"""import_costlog / export_costlog on the real MISHAP_COST_LOG.md of tests/data.
 
 Source rule: "The Mishap Cost Log" of 000_147101d763a5563e.txt; an entry that cannot be
 parsed is reported with its line and heading, and nothing from the file is imported.
@@ -13,11 +13,11 @@ from costlog.import_export import export_costlog, import_costlog
 from costlog.markdown_format import CostLogError
 from costlog.models import EntryPattern, MishapEntry, ResourceRate
 from costlog.services import entry_input_from, record_entry
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 
 pytestmark = pytest.mark.django_db
 
-REAL_LOG = SHARED_DATA / "MISHAP_COST_LOG.md"
+REAL_LOG = TEST_DATA / "MISHAP_COST_LOG.md"
 
 
 def nothing_stored() -> bool:

@@ -14,9 +14,9 @@ from costlog.markdown_format import (
     parse_log,
     parse_rate,
 )
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 
-SEED_LOG = (SHARED_DATA / "MISHAP_COST_LOG.md").read_text(encoding="utf-8")
+SEED_LOG = (TEST_DATA / "MISHAP_COST_LOG.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("text, low, high, approximate, note", [

@@ -66,9 +66,9 @@ def test_filtering_totals_by_period_through_htmx_returns_the_table_only(alice_cl
     assert '<td class="num">1</td>' in fragment and "$78,947" not in fragment
 
 
-def test_the_totals_page_opens_on_the_last_12_months(alice_client, root_patterns):
+def test_the_totals_page_opens_on_the_last_12_months(alice_client, root_patterns, frozen_time):
     page = alice_client.get(TOTALS).content.decode()
-    assert '<option value="12m" selected>Last 12 months (' in page
+    assert '<option value="12m" selected>Last 12 months (Apr 2025 – Mar 2026)' in page
 
 
 def test_a_bad_filter_is_a_400_naming_it(alice_client):

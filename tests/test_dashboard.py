@@ -1,5 +1,5 @@
 """The dashboard (home page): open action items, overdue first, filters, constant queries."""
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -8,11 +8,11 @@ from django.test.utils import CaptureQueriesContext
 
 from incidents import action_items, services
 from incidents.models import Postmortem
-from tests.conftest import fill_complete_draft
+from tests.conftest import NOW, fill_complete_draft
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_time")]
 
-TODAY = datetime.now(UTC).date()
+TODAY = NOW.date()
 
 
 def final_in(domain: str, user) -> Postmortem:
@@ -71,12 +71,10 @@ def test_the_dashboard_needs_login(anonymous_client):
 
 
 def test_an_active_gate_override_shows_on_the_dashboard(alice_client, alice, bob):
-    from django.utils import timezone
-
     from incidents.gate import override_gate
 
     add_items(2, alice, bob)
-    override_gate("trading", "Hotfix for a live order bug", timezone.now() + timedelta(hours=2), alice)
+    override_gate("trading", "Hotfix for a live order bug", NOW + timedelta(hours=2), alice)
     page = alice_client.get("/").content.decode()
     assert "<strong>trading</strong> open until" in page and "Hotfix for a live order bug" in page
     assert "<strong>2</strong> open action items" in page

@@ -2,6 +2,8 @@
 
 No Docker engine runs here, so the test runs each service's command itself, with the
 environment compose would give it, against the local PostgreSQL test database and Redis.
+Each wait ends on a readiness signal (an HTTP answer, a line of output); WAIT_GUARD_SECONDS
+only fails a test whose signal never comes.
 """
 import json
 import os
@@ -22,6 +24,7 @@ from tests.conftest import PROJECT_DIR
 
 COMPOSE = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text())
 BIN = Path(sys.executable).parent
+WAIT_GUARD_SECONDS = 120
 
 
 def production_env(tmp_path: Path, **extra) -> dict:
@@ -72,6 +75,23 @@ def wait_for_output(process, log: Path, pattern: str, seconds: float) -> str:
     raise AssertionError(f"{pattern!r} not seen; output was:\n{log.read_text(errors='replace')}")
 
 
+def wait_until_serving(process, log: Path, url: str) -> None:
+    """Poll `url` (over "HTTPS" as the proxy tells) until the server answers it: the port
+    accepts and a worker has loaded the app. Fails with the output if the process exits or
+    WAIT_GUARD_SECONDS pass first."""
+    deadline = time.monotonic() + WAIT_GUARD_SECONDS
+    while process.poll() is None and time.monotonic() < deadline:
+        request = urllib.request.Request(url, headers={"X-Forwarded-Proto": "https"})
+        try:
+            with urllib.request.urlopen(request, timeout=max(deadline - time.monotonic(), 1)):
+                return
+        except urllib.error.HTTPError:
+            return  # an answer all the same; the test's own requests say what is wrong
+        except (ConnectionError, urllib.error.URLError, TimeoutError):
+            time.sleep(0.2)  # not listening yet: try again
+    raise AssertionError(f"{url} never answered; output was:\n{log.read_text(errors='replace')}")
+
+
 def stop(process) -> None:
     process.terminate()
     try:
@@ -109,10 +129,10 @@ def test_the_web_command_serves_the_app_under_gunicorn_with_production_settings(
     log = tmp_path / "web.log"
     process = start(compose_command("web"), env, log)
     try:
-        wait_for_output(process, log, r"Booting worker", 90)
+        wait_until_serving(process, log, f"http://127.0.0.1:{port}/accounts/login/")
         request = urllib.request.Request(f"http://127.0.0.1:{port}/accounts/login/",
                                          headers={"X-Forwarded-Proto": "https"})
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=WAIT_GUARD_SECONDS) as response:
             page = response.read().decode()
             assert response.status == 200
             assert "Sign in to Scarlog" in page
@@ -120,20 +140,22 @@ def test_the_web_command_serves_the_app_under_gunicorn_with_production_settings(
         stylesheet = re.search(r'href="(/static/css/scarlog\.[0-9a-f]+\.css)"', page).group(1)
         css = urllib.request.Request(f"http://127.0.0.1:{port}{stylesheet}",
                                      headers={"X-Forwarded-Proto": "https"})
-        with urllib.request.urlopen(css, timeout=10) as response:
+        with urllib.request.urlopen(css, timeout=WAIT_GUARD_SECONDS) as response:
             assert response.status == 200
         missing = urllib.request.Request(f"http://127.0.0.1:{port}/no-such-page/", headers={
             "X-Forwarded-Proto": "https", "X-Request-ID": "deploy-check-1"})
         with pytest.raises(urllib.error.HTTPError) as not_found:
-            urllib.request.urlopen(missing, timeout=10)
+            urllib.request.urlopen(missing, timeout=WAIT_GUARD_SECONDS)
         assert not_found.value.headers["X-Request-ID"] == "deploy-check-1"
         plain_http = urllib.request.Request(f"http://127.0.0.1:{port}/accounts/login/")
         with pytest.raises(urllib.error.HTTPError) as redirect:
-            urllib.request.build_opener(NoRedirect).open(plain_http, timeout=10)
+            urllib.request.build_opener(NoRedirect).open(plain_http,
+                                                         timeout=WAIT_GUARD_SECONDS)
         assert redirect.value.code == 301
         assert redirect.value.headers["Location"].startswith("https://")
         # Logs are JSON lines; the application's and gunicorn's both carry the request id.
-        output = wait_for_output(process, log, r'"request_id": "deploy-check-1".*"status": "404"', 10)
+        output = wait_for_output(process, log, r'"request_id": "deploy-check-1".*"status": "404"',
+                                 WAIT_GUARD_SECONDS)
         lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
         mine = [line for line in lines if line.get("request_id") == "deploy-check-1"]
         assert {"logger": "django.request", "level": "WARNING",
@@ -158,7 +180,7 @@ def test_the_celery_commands_start_against_redis(tmp_path, service, ready):
     log = tmp_path / f"{service}.log"
     process = start(compose_command(service), env, log)
     try:
-        wait_for_output(process, log, ready, 60)
+        wait_for_output(process, log, ready, WAIT_GUARD_SECONDS)
     finally:
         stop(process)
 

@@ -1,16 +1,17 @@
 """POST /api/events: a monitor opens a draft postmortem; drawdown evaluated from figures."""
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 
 from core.api_tokens import create_token
 from incidents.models import Postmortem, Reminder
+from tests.conftest import NOW
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_time")]
 
-OCCURRED = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
+OCCURRED = NOW - timedelta(hours=2)
 
 
 @pytest.fixture
@@ -86,7 +87,7 @@ def test_a_drawdown_over_either_threshold_opens_a_draft(monitor, sessions, singl
     (event(trigger="bad_day"), "trigger"),
     (event(occurred_utc="yesterday"), "occurred_utc"),
     (event(occurred_utc="2026-03-02T15:47:00"), "occurred_utc"),
-    (event(occurred_utc=(datetime.now(UTC) + timedelta(days=1)).isoformat()), "occurred_utc"),
+    (event(occurred_utc=(NOW + timedelta(days=1)).isoformat()), "occurred_utc"),
     ({k: v for k, v in event().items() if k != "trace_id"}, "trace_id"),
     (event(summary=""), "summary"),
     (event(summary=5), "summary"),

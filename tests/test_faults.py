@@ -9,7 +9,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.core import mail
@@ -19,6 +19,7 @@ from django.test import Client, override_settings
 
 from incidents.models import Amendment, Postmortem, Reminder, Seal
 from incidents.tasks import sweep_reminders
+from tests.conftest import NOW
 from tests.test_deployment import NoRedirect
 
 CSRF = "a" * 32  # a CSRF secret the client sends as cookie and header alike
@@ -75,12 +76,12 @@ def test_a_connection_dropped_mid_request_gives_a_503_page_and_writes_nothing(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_with_redis_down_the_web_keeps_working_and_reminders_catch_up(alice):
+def test_with_redis_down_the_web_keeps_working_and_reminders_catch_up(alice, frozen_time):
     alice.email = "alice@example.com"
     alice.save()
     client = Client()
     client.force_login(alice)
-    occurred = datetime.now(UTC) - timedelta(days=4)
+    occurred = NOW - timedelta(days=4)
     with override_settings(REDIS_URL=DEAD_REDIS, CELERY_BROKER_URL=DEAD_REDIS,
                            CELERY_RESULT_BACKEND=DEAD_REDIS):
         created = client.post("/postmortems/new/", {

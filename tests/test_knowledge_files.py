@@ -7,7 +7,7 @@ from incidents.models import Postmortem
 from knowledge.kb_yaml import KnowledgeSchemaError, export_yaml, import_yaml, parse_yaml
 from knowledge.models import KnowledgeEntry, Policy
 from knowledge.policies_md import PolicyFileError, export_policies, import_policies
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 
 KXIN = "c3e8b7a2-6d45-4f10-a2b9-8e7c6d5b0d04"
 
@@ -85,7 +85,7 @@ def test_unknown_incident_id_refused_and_nothing_written(real_knowledge):
 
 
 def test_duplicate_id_and_version_refused(db):
-    text = (SHARED_DATA / "ai-knowledge-base.yaml").read_text(encoding="utf-8")
+    text = (TEST_DATA / "ai-knowledge-base.yaml").read_text(encoding="utf-8")
     with pytest.raises(KnowledgeSchemaError, match="version"):
         parse_yaml(text.replace("version: 1", "version: 2"))
     with pytest.raises(KnowledgeSchemaError, match="appears twice"):

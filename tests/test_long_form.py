@@ -14,7 +14,7 @@ from costlog.models import APPEND_ONLY_TRIGGERS, MishapEntry
 from costlog.services import current_entries, link_entry, totals_by_pattern
 from incidents import markdown_export, services
 from incidents.models import IMMUTABILITY_TRIGGERS, Amendment, Postmortem
-from tests.conftest import SHARED_DATA, fill_complete_draft
+from tests.conftest import TEST_DATA, fill_complete_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -44,8 +44,8 @@ def fill_sections(pm: Postmortem) -> Postmortem:
 
 
 def import_real_records():
-    call_command("import_postmortems", str(SHARED_DATA / "postmortems.jsonl"),
-                 amendments=str(SHARED_DATA / "amendments.jsonl"))
+    call_command("import_postmortems", str(TEST_DATA / "postmortems.jsonl"),
+                 amendments=str(TEST_DATA / "amendments.jsonl"))
 
 
 # --- Template choice ---------------------------------------------------------------
@@ -299,7 +299,7 @@ def test_seed_format_records_export_without_the_new_keys(tmp_path):
     import_real_records()
     call_command("export_postmortems", out=str(tmp_path))
     exported = (tmp_path / "log.jsonl").read_text(encoding="utf-8").splitlines()
-    seed = (SHARED_DATA / "postmortems.jsonl").read_text(encoding="utf-8").splitlines()
+    seed = (TEST_DATA / "postmortems.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in exported] == \
            sorted((json.loads(line) for line in seed), key=lambda r: r["created_utc"])
     assert all("template" not in line and "impact" not in json.loads(line) for line in exported)
@@ -314,7 +314,7 @@ def test_seed_format_records_export_without_the_new_keys(tmp_path):
     (lambda r: dict(r, what_went_well=3), "what_went_well: must be a string"),
 ])
 def test_a_bad_section_key_is_refused_with_line_and_key(tmp_path, change, expected):
-    lines = (SHARED_DATA / "postmortems.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (TEST_DATA / "postmortems.jsonl").read_text(encoding="utf-8").splitlines()
     lines[3] = json.dumps(change(json.loads(lines[3])))
     path = tmp_path / "log.jsonl"
     path.write_text("\n".join(lines) + "\n")
@@ -333,7 +333,7 @@ def test_a_bad_sectioned_amendment_is_refused(tmp_path, extra, expected):
     path.write_text(json.dumps({"parent_id": KXIN_ID, "amended_utc": "2026-02-04T10:00:00+00:00",
                                 "note": "x", **extra}) + "\n")
     with pytest.raises(CommandError, match=expected):
-        call_command("import_postmortems", str(SHARED_DATA / "postmortems.jsonl"),
+        call_command("import_postmortems", str(TEST_DATA / "postmortems.jsonl"),
                      amendments=str(path))
     assert Postmortem.objects.count() == 0
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from incidents import reminders, services
 from incidents.models import Meeting, Reminder
-from tests.conftest import CsrfClient, make_user
+from tests.conftest import NOW, CsrfClient, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -90,15 +90,16 @@ def test_correcting_the_event_moves_the_pending_reminders(alice_client, alice):
         datetime(2026, 3, 5, 18, 0, tzinfo=UTC)
 
 
-def test_the_countdown_shows_on_the_list_and_the_dashboard_nearest_first(alice_client, alice):
-    now = datetime.now(UTC)
-    later = services.create_draft(alice, occurred_utc=now - timedelta(hours=1), trigger="drawdown",
+def test_the_countdown_shows_on_the_list_and_the_dashboard_nearest_first(alice_client, alice,
+                                                                         frozen_time):
+    later = services.create_draft(alice, occurred_utc=NOW - timedelta(hours=1), trigger="drawdown",
                                   summary="Later deadline")
-    sooner = services.create_draft(alice, occurred_utc=now - timedelta(hours=70),
+    sooner = services.create_draft(alice, occurred_utc=NOW - timedelta(hours=70),
                                    trigger="injection", summary="Sooner deadline")
     dashboard = alice_client.get(url("dashboard")).content.decode()
     assert dashboard.index("Sooner deadline") < dashboard.index("Later deadline")
     assert 'class="countdown soon"' in dashboard and 'class="countdown open"' in dashboard
+    assert ">2 h 00 m left</span>" in dashboard and ">2 d 23 h left</span>" in dashboard
     listing = alice_client.get(url("postmortem_list")).content.decode()
     assert listing.count('class="countdown') == 2
     assert later.pk and sooner.pk

@@ -19,7 +19,7 @@ from incidents.models import (
     Postmortem,
     ScanAnswer,
 )
-from tests.conftest import SHARED_DATA, CsrfClient, fill_complete_draft
+from tests.conftest import TEST_DATA, CsrfClient, fill_complete_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -331,7 +331,7 @@ def test_the_jsonl_round_trip_keeps_the_scan_verdicts_and_quote(alice, tmp_path)
      "owner_sentiment.quote: is empty; leave the key out instead"),
 ])
 def test_a_bad_meeting_key_is_refused_with_line_and_key(tmp_path, extra, expected):
-    lines = (SHARED_DATA / "postmortems.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (TEST_DATA / "postmortems.jsonl").read_text(encoding="utf-8").splitlines()
     lines[2] = json.dumps(json.loads(lines[2]) | extra)
     path = tmp_path / "log.jsonl"
     path.write_text("\n".join(lines) + "\n")

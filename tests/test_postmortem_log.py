@@ -15,12 +15,12 @@ from incidents.models import (
     Postmortem,
     Reference,
 )
-from tests.conftest import DEMO_DATA, SHARED_DATA, fill_complete_draft
+from tests.conftest import DEMO_DATA, TEST_DATA, fill_complete_draft
 
 pytestmark = pytest.mark.django_db
 
-SEED_LOG = SHARED_DATA / "postmortems.jsonl"
-SEED_AMENDMENTS = SHARED_DATA / "amendments.jsonl"
+SEED_LOG = TEST_DATA / "postmortems.jsonl"
+SEED_AMENDMENTS = TEST_DATA / "amendments.jsonl"
 
 
 def read_lines(path):

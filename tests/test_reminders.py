@@ -1,7 +1,6 @@
 """Meeting reminders on real PostgreSQL: planned with the event, swept, each ending sent,
 skipped with a reason, or failed; two sweeps at once send each reminder once."""
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +12,7 @@ from django.db import connection
 from incidents import meetings, reminders, services
 from incidents.meetings import AttendeeInput
 from incidents.models import Postmortem, Reminder
-from tests.conftest import fill_complete_draft
+from tests.conftest import NOW, fill_complete_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -151,24 +150,32 @@ def test_a_failing_mail_server_is_retried_then_marked_failed(people, settings):
     assert reminder.state == "failed"
 
 
-def test_send_due_reminders_runs_one_sweep(people, capsys):
+def test_send_due_reminders_runs_one_sweep(people, capsys, frozen_time):
     alice, *_ = people
-    event_draft(alice, occurred=datetime.now(UTC) - timedelta(hours=30))
+    event_draft(alice, occurred=NOW - timedelta(hours=30))
     call_command("send_due_reminders")
     assert capsys.readouterr().out.strip() == "1 sent, 0 skipped, 0 failed, 0 retry"
 
 
-class SlowLocmemBackend(LocmemBackend):
-    """Takes a quarter second per email, so two sweeps certainly overlap."""
+class OverlappingLocmemBackend(LocmemBackend):
+    """Holds each thread's first email until the other thread is sending one too, so the
+    two sweeps certainly overlap, each holding a claimed reminder (no clock involved; the
+    barrier's timeout only fails a sweep that never comes)."""
+
+    both_sending = threading.Barrier(2, timeout=60)
+    thread_state = threading.local()
 
     def send_messages(self, messages):
-        time.sleep(0.25)
+        if not getattr(self.thread_state, "waited", False):
+            self.thread_state.waited = True
+            self.both_sending.wait()
         return super().send_messages(messages)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_send_each_reminder_once(django_user_model, settings):
-    settings.EMAIL_BACKEND = "tests.test_reminders.SlowLocmemBackend"
+    settings.EMAIL_BACKEND = "tests.test_reminders.OverlappingLocmemBackend"
+    OverlappingLocmemBackend.both_sending.reset()
     owner = django_user_model.objects.create_user("owner", "owner@example.com", "pw-123456789")
     for n in range(8):
         event_draft(owner, occurred=EVENT + timedelta(minutes=n))

@@ -8,9 +8,9 @@ from runbooks import frontmatter
 from runbooks.docs_io import export_runbooks, import_runbooks
 from runbooks.graph import build_graph
 from runbooks.models import Runbook, RunbookRevision, TaskIndexEntry
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 
-DOCS = SHARED_DATA / "docs" / "v2"
+DOCS = TEST_DATA / "docs" / "v2"
 
 
 def _files(root):

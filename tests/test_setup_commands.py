@@ -4,11 +4,10 @@ from datetime import timedelta
 
 from django.core.management import call_command
 from django.test import Client
-from django.utils import timezone
 
 from costlog.models import MishapEntry
 from incidents.models import Amendment, Postmortem
-from tests.conftest import PROJECT_DIR, SHARED_DATA
+from tests.conftest import NOW, PROJECT_DIR, TEST_DATA
 
 README = (PROJECT_DIR / "README.md").read_text()
 
@@ -29,7 +28,8 @@ def test_ci_runs_the_readme_test_command_verbatim():
     assert setup_commands()[1] in ci.splitlines()
 
 
-def test_demo_loads_the_real_records_and_prints_a_working_login_once(capsys, root_patterns):
+def test_demo_loads_the_real_records_and_prints_a_working_login_once(capsys, root_patterns,
+                                                                    frozen_time):
     call_command("demo", "--no-serve")
     first = capsys.readouterr().out
     assert "8 postmortems and 2 amendments loaded" in first
@@ -46,9 +46,11 @@ def test_demo_loads_the_real_records_and_prints_a_working_login_once(capsys, roo
     assert Postmortem.objects.count() == 9
     draft = Postmortem.objects.get(status="draft")
     assert draft.trigger == "provider_outage"
-    assert timedelta(hours=11) < draft.meeting_deadline_utc - timezone.now() < timedelta(hours=13)
-    # Its meeting is scheduled, facilitated by the demo login, so the demo can start it.
+    assert draft.meeting_deadline_utc == NOW + timedelta(hours=12)
+    # Its meeting is scheduled in two hours, facilitated by the demo login, so the demo can
+    # start it.
     meeting = draft.meetings.get()
+    assert meeting.scheduled_utc == NOW + timedelta(hours=2)
     assert meeting.facilitator.username == "demo" and meeting.started_utc is None
     assert sorted(meeting.attendees.values_list("role", flat=True)) == [
         "code_owner", "operator", "reviewer"]
@@ -65,4 +67,4 @@ def test_demo_loads_the_real_records_and_prints_a_working_login_once(capsys, roo
 
 def test_the_demo_cost_log_is_the_real_one():
     bundled = PROJECT_DIR / "costlog" / "demo_data" / "MISHAP_COST_LOG.md"
-    assert bundled.read_bytes() == (SHARED_DATA / "MISHAP_COST_LOG.md").read_bytes()
+    assert bundled.read_bytes() == (TEST_DATA / "MISHAP_COST_LOG.md").read_bytes()
