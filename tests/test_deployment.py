@@ -116,7 +116,8 @@ def test_the_web_command_serves_the_app_under_gunicorn_with_production_settings(
             page = response.read().decode()
             assert response.status == 200
             assert "Sign in to Scarlog" in page
-            assert "max-age=31536000; includeSubDomains" in response.headers["Strict-Transport-Security"]
+            hsts = response.headers["Strict-Transport-Security"]
+            assert "max-age=31536000; includeSubDomains" in hsts
         stylesheet = re.search(r'href="(/static/css/scarlog\.[0-9a-f]+\.css)"', page).group(1)
         css = urllib.request.Request(f"http://127.0.0.1:{port}{stylesheet}",
                                      headers={"X-Forwarded-Proto": "https"})
@@ -133,7 +134,8 @@ def test_the_web_command_serves_the_app_under_gunicorn_with_production_settings(
         assert redirect.value.code == 301
         assert redirect.value.headers["Location"].startswith("https://")
         # Logs are JSON lines; the application's and gunicorn's both carry the request id.
-        output = wait_for_output(process, log, r'"request_id": "deploy-check-1".*"status": "404"', 10)
+        output = wait_for_output(process, log,
+                                 r'"request_id": "deploy-check-1".*"status": "404"', 10)
         lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
         mine = [line for line in lines if line.get("request_id") == "deploy-check-1"]
         assert {"logger": "django.request", "level": "WARNING",

@@ -17,13 +17,15 @@ def _run(*args) -> str:
 
 
 def test_knowledge_and_policies_commands_round_trip(db, tmp_path):
-    assert "4 entries created" in _run("import_knowledge", str(SHARED_DATA / "ai-knowledge-base.yaml"))
+    out = _run("import_knowledge", str(SHARED_DATA / "ai-knowledge-base.yaml"))
+    assert "4 entries created" in out
     out = _run("import_policies", str(SHARED_DATA / "policies.md"))
     assert "12 policies created" in out
     assert "Policies tracing to no incident: 1, 2, 5, 8, 9, 11, 12." in out
     _run("export_knowledge", str(tmp_path / "kb.yaml"))
     _run("export_policies", str(tmp_path / "policies.md"))
-    assert (tmp_path / "kb.yaml").read_bytes() == (SHARED_DATA / "ai-knowledge-base.yaml").read_bytes()
+    kb = (SHARED_DATA / "ai-knowledge-base.yaml").read_bytes()
+    assert (tmp_path / "kb.yaml").read_bytes() == kb
     assert (tmp_path / "policies.md").read_bytes() == (SHARED_DATA / "policies.md").read_bytes()
     assert "id: silent_fallback" in _run("export_knowledge", "--severity", "CRITICAL")
     with pytest.raises(CommandError, match="no-such"):
@@ -33,7 +35,8 @@ def test_knowledge_and_policies_commands_round_trip(db, tmp_path):
 def test_bad_knowledge_file_is_refused_naming_entry_and_key(db, tmp_path):
     bad = tmp_path / "kb.yaml"
     bad.write_text((SHARED_DATA / "ai-knowledge-base.yaml").read_text().replace(
-        'severity: "HIGH"\n    category: "deployment"', 'severity: "high"\n    category: "deployment"'))
+        'severity: "HIGH"\n    category: "deployment"',
+        'severity: "high"\n    category: "deployment"'))
     with pytest.raises(CommandError, match=r"entry deployment_process, key severity"):
         _run("import_knowledge", str(bad))
     assert KnowledgeEntry.objects.count() == 0
