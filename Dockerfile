@@ -9,8 +9,14 @@ WORKDIR /app
 RUN apt-get update \
     && apt-get install -y --no-install-recommends git \
     && rm -rf /var/lib/apt/lists/*
+# The locked, hash-checked runtime dependencies first: this layer is rebuilt only when
+# requirements.lock changes, not on every change to the code.
+COPY requirements.lock /app/
+RUN pip install --no-cache-dir -r requirements.lock
 COPY . /app
-RUN pip install --no-cache-dir -e . \
+# --no-deps: every dependency the project declares is pinned in requirements.lock, so pip
+# must not resolve, add or upgrade any here.
+RUN pip install --no-cache-dir --no-deps -e . \
     && useradd --system --home /app scarlog \
     && mkdir -p /app/var \
     && chown -R scarlog /app/var

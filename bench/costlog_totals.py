@@ -22,7 +22,7 @@ from sql import SEED_CORRECTIONS_SQL, SEED_ENTRIES_SQL, SEED_PATTERNS_SQL, TITLE
 BENCH_DATABASE = "scarlog_bench"
 use_database(BENCH_DATABASE)
 
-import django  # after use_database(): DATABASE_URL must be set before Django starts
+import django  # noqa: E402 (after use_database(): DATABASE_URL must be set before Django starts)
 
 
 def seed(entries: int) -> None:
@@ -52,7 +52,8 @@ def seed(entries: int) -> None:
         cursor.execute(SEED_CORRECTIONS_SQL)
         # What autovacuum does some time after a bulk load: statistics and visibility map.
         cursor.execute("VACUUM ANALYZE")
-    print(f"Seeded {MishapEntry.objects.count():,} entries in {time.perf_counter() - started:.0f} s.")
+    seconds = time.perf_counter() - started
+    print(f"Seeded {MishapEntry.objects.count():,} entries in {seconds:.0f} s.")
 
 
 def measure(runs: int) -> None:

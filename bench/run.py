@@ -65,7 +65,8 @@ def start_gunicorn(env: dict, workers: int, log: Path) -> tuple[subprocess.Popen
     env = dict(env, PORT=str(port), WEB_CONCURRENCY=str(workers))
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "config.wsgi",
-         "--config", str(PROJECT_DIR / "config" / "gunicorn.conf.py"), "--access-logfile", "/dev/null"],
+         "--config", str(PROJECT_DIR / "config" / "gunicorn.conf.py"),
+         "--access-logfile", "/dev/null"],
         cwd=PROJECT_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
         start_new_session=True)
     deadline = time.monotonic() + 60
@@ -98,7 +99,8 @@ def drain(port: int, quiet_ms: float = 50, timeout: float = 180) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"the server did not become idle within {timeout:g} s")
         started = time.monotonic()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/hello", timeout=timeout) as answer:
+        hello = f"http://127.0.0.1:{port}/bench/hello"
+        with urllib.request.urlopen(hello, timeout=timeout) as answer:
             answer.read()
         quiet = quiet + 1 if (time.monotonic() - started) * 1000 < quiet_ms else 0
 
@@ -120,7 +122,8 @@ def drive(port: int, case, prepared: dict, clients: int, seconds: float) -> dict
         headers.append(f"Authorization: Bearer {prepared['token']}")
     drafts = prepared["drafts"][:clients]
     env = dict(os.environ, BENCH_METHOD=method, BENCH_PATHS="\n".join(paths),
-               BENCH_HEADERS="\n".join(headers), BENCH_FORM=urllib.parse.urlencode(form).replace("%7Bversion%7D", "{version}"),
+               BENCH_HEADERS="\n".join(headers),
+               BENCH_FORM=urllib.parse.urlencode(form).replace("%7Bversion%7D", "{version}"),
                BENCH_DRAFTS=",".join(drafts),
                BENCH_VERSIONS=",".join(str(prepared["versions"].get(d, 0)) for d in drafts))
     command = ["wrk", f"-t{clients}", f"-c{clients}", "--timeout", "30s",

@@ -87,7 +87,8 @@ SELECT pm.id, (ARRAY['rule','hook','test','criterion','memory'])[1 + k %% 5],
     CASE WHEN k %% 5 = 0 THEN 'open' WHEN k %% 97 = 0 THEN 'dropped' ELSE 'shipped' END,
     CASE WHEN k %% 5 <> 0 AND k %% 97 = 0 THEN 'Superseded' ELSE '' END,
     CASE WHEN k %% 5 = 0 OR k %% 97 = 0 THEN '{}'::jsonb
-         ELSE '{"rules_file": "rules/x.md", "hook_file": "hooks/x.py", "commit_sha": "3f9c2ab"}'::jsonb END,
+         ELSE '{"rules_file": "rules/x.md", "hook_file": "hooks/x.py",
+                "commit_sha": "3f9c2ab"}'::jsonb END,
     now(), now()
 FROM (SELECT k, 1 + (k - 1) %% %(postmortems)s AS pm_n FROM generate_series(1, %(items)s) AS k) AS s
 JOIN (SELECT id, row_number() OVER (ORDER BY created_utc) AS pm_n FROM incidents_postmortem) AS pm
@@ -112,7 +113,8 @@ SELECT ts, 'ET', (%(titles)s::text[])[1 + g %% 8] || ' (run ' || g || ')',
     'Jobs ran for ' || (g %% 90) || ' minutes before anyone noticed the identical results.',
     'An exception was caught and replaced by a default; nobody checked the output.',
     '["first failure", "second failure"]', 'SageMaker Training (ml.m5.xlarge)', '~20 minutes',
-    CASE WHEN near THEN 0 ELSE low END, CASE WHEN near THEN 0 ELSE round(low * (1 + r2)::numeric, 2) END,
+    CASE WHEN near THEN 0 ELSE low END,
+    CASE WHEN near THEN 0 ELSE round(low * (1 + r2)::numeric, 2) END,
     NOT near, '', near, '["Fail fast", "Verify outputs"]', '', 'import', ts
 FROM (
     SELECT g, timestamptz '2021-11-20' + random() * interval '1826 days' AS ts,

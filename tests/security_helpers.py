@@ -3,7 +3,7 @@ everything stored (to prove a refused or read-only request changed nothing), or 
 tables a request wrote to (changed_since: cheap enough to run for every example)."""
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -122,7 +122,7 @@ def populated_site(user, real_runbooks) -> list[dict[str, str]]:
     final = services.finalize(fill_complete_draft(Postmortem.objects.create(created_by=user)),
                               user)
     item = action_items.add_item(final, "test", "Add a regression test", user,
-                                 date.today() + timedelta(days=7), user=user)
+                                 datetime.now(UTC).date() + timedelta(days=7), user=user)
     runbook = Runbook.objects.get(key="ops-05")
     run = start_run(runbook, user)
     common = {

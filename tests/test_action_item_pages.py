@@ -10,7 +10,8 @@ pytestmark = pytest.mark.django_db
 
 
 def page_of(client, pm) -> str:
-    return html.unescape(client.get(reverse("incidents:postmortem_detail", args=[pm.pk])).content.decode())
+    page = client.get(reverse("incidents:postmortem_detail", args=[pm.pk]))
+    return html.unescape(page.content.decode())
 
 
 def add(client, pm, owner, **changes):
@@ -28,14 +29,16 @@ def test_classify_and_add_items_to_a_final_postmortem(alice_client, alice, final
     add(alice_client, final_postmortem, alice)
     page = page_of(alice_client, final_postmortem)
     assert "<strong>INCOMPLETE</strong>: 1 item without shipping evidence." in page
-    assert "Hook “Watchdog for runs over 4 hours” (alice, due 2026-05-01): needs hook file + commit SHA" in page
+    assert ("Hook “Watchdog for runs over 4 hours” (alice, due 2026-05-01): "
+            "needs hook file + commit SHA") in page
     assert 'value="cloud-training"' in page
 
 
 def test_bad_input_is_refused_naming_the_field(alice_client, alice, final_postmortem):
     add(alice_client, final_postmortem, alice, kind="other")
     add(alice_client, final_postmortem, alice, due_date="soon")
-    alice_client.post(reverse("incidents:domain_set", args=[final_postmortem.pk]), {"domain": "A B"})
+    alice_client.post(reverse("incidents:domain_set", args=[final_postmortem.pk]),
+                      {"domain": "A B"})
     page = page_of(alice_client, final_postmortem)
     assert "Type 'other' is not one of rule, hook, test, criterion, memory" in page
     assert "Due date: give a date (YYYY-MM-DD)." in page
@@ -43,7 +46,8 @@ def test_bad_input_is_refused_naming_the_field(alice_client, alice, final_postmo
     assert not ActionItem.objects.exists()
 
 
-def test_ship_with_evidence_then_the_postmortem_is_closed_out(alice_client, alice, final_postmortem):
+def test_ship_with_evidence_then_the_postmortem_is_closed_out(alice_client, alice,
+                                                              final_postmortem):
     add(alice_client, final_postmortem, alice)
     item = ActionItem.objects.get()
     ship = reverse("incidents:action_item_change", args=[item.pk, "ship"])

@@ -44,7 +44,8 @@ def test_a_dump_restores_into_an_empty_database_with_chain_and_triggers(
     services.add_amendment(final_postmortem, alice, "Evidence found after the meeting.")
     head = Seal.objects.order_by("-id").first().chain_sha256
     dump = tmp_path / "scarlog.dump"
-    run(["pg_dump", "--format=custom", f"--file={dump}", server_url(connection.settings_dict["NAME"])])
+    run(["pg_dump", "--format=custom", f"--file={dump}",
+         server_url(connection.settings_dict["NAME"])])
     run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={empty_database}", str(dump)])
 
     env = dict(os.environ, DATABASE_URL=empty_database.replace("postgresql://", "postgres://"),

@@ -12,13 +12,15 @@ from tests.test_browser_postmortem import signed_in_page
 @pytest.fixture
 def page(browser, live_server, transactional_db, real_cost_log):
     make_user("alice", password="alice-password-1")
-    page = signed_in_page(browser, live_server, "/costs/?period=all", "Mishap costs by root pattern")
+    page = signed_in_page(browser, live_server, "/costs/?period=all",
+                          "Mishap costs by root pattern")
     yield page
     page.context.close()
 
 
 def totals_row(page, name):
-    return page.locator("#totals tbody tr").filter(has=page.get_by_role("link", name=name, exact=True))
+    link = page.get_by_role("link", name=name, exact=True)
+    return page.locator("#totals tbody tr").filter(has=link)
 
 
 def test_log_a_mishap_with_a_live_cost_preview(page):
@@ -49,7 +51,8 @@ def test_log_a_mishap_with_a_live_cost_preview(page):
     page.get_by_label("Prevention").fill("Import features.py in training and inference")
     page.get_by_role("button", name="Save the entry").click()
 
-    expect(page.get_by_role("heading", name="HPO sweep trained on a stale feature list")).to_be_visible()
+    heading = page.get_by_role("heading", name="HPO sweep trained on a stale feature list")
+    expect(heading).to_be_visible()
     expect(page.get_by_text("(logged as 2026-03-02 9:30 AM ET)")).to_be_visible()
     entry = MishapEntry.objects.get(title="HPO sweep trained on a stale feature list")
     assert str(entry.cost_high_usd) == "7.40"
@@ -66,7 +69,8 @@ def test_filter_the_totals_without_reloading(page):
     expect(page.locator("#totals h2")).to_have_text("February 2026")
     expect(totals_row(page, "Silent fallback")).to_contain_text("$0")
     expect(totals_row(page, "Training/inference mismatch").locator("td").nth(2)).to_have_text("1")
-    page.get_by_label("Root cause of the linked postmortem").select_option(label="No linked postmortem")
+    page.get_by_label("Root cause of the linked postmortem").select_option(
+        label="No linked postmortem")
     expect(page).to_have_url(re.compile(r"root_cause=unlinked"))
     assert page.evaluate("window.notReloaded") is True
     # The URL reflects the filters: reloading shows the same figures.

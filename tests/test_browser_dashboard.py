@@ -21,7 +21,8 @@ def page(browser, live_server, transactional_db, frozen_time):
     services.set_domain(pm, "cloud-training", user=alice)
     action_items.add_item(pm, "rule", "Add auto_destroy=False for long runs", alice,
                           TODAY - timedelta(days=3))
-    action_items.add_item(pm, "hook", "Independent watchdog process", bob, TODAY + timedelta(days=5))
+    action_items.add_item(pm, "hook", "Independent watchdog process", bob,
+                          TODAY + timedelta(days=5))
     action_items.add_item(pm, "test", "Heartbeat survives a 5-minute blip", bob,
                           TODAY - timedelta(days=1))
     page = signed_in_page(browser, live_server, "/", "Dashboard", now=NOW)
@@ -33,7 +34,8 @@ def test_overdue_items_are_highlighted_and_filters_apply_without_reload(page):
     overdue = page.locator("tr.overdue")
     expect(overdue).to_have_count(2)
     expect(overdue.first).to_contain_text("overdue")
-    background = overdue.first.locator("td").first.evaluate("cell => getComputedStyle(cell).backgroundColor")
+    background = overdue.first.locator("td").first.evaluate(
+        "cell => getComputedStyle(cell).backgroundColor")
     assert background == "rgb(255, 245, 245)"
     page.evaluate("window.notReloaded = true")
 

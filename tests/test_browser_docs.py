@@ -53,7 +53,8 @@ def test_checklist_run_flips_go_no_go_to_true(page, live_server, alice_user):
     # an item needs evidence: the browser refuses an empty one, the server too
     for position in range(6):
         item = page.locator(f"#item-{position}")
-        item.get_by_label(f"Evidence for item {position + 1}").fill(f"checked at 08:{10 + position} ET")
+        item.get_by_label(f"Evidence for item {position + 1}").fill(
+            f"checked at 08:{10 + position} ET")
         item.get_by_role("button", name="Passed").click()
         expect(page.locator(f"#item-{position} .badge")).to_have_text("passed")
         if position < 5:

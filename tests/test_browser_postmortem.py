@@ -126,7 +126,8 @@ def test_a_person_fills_finalizes_and_amends_a_postmortem(page):
     page.get_by_role("button", name="Finalize postmortem").first.click()
     refusal = page.locator("#finalize-refused")
     expect(refusal).to_contain_text("Finalize refused")
-    expect(refusal).to_contain_text("Contributing factors has 0 bullets; the template asks for 3 to 5.")
+    expect(refusal).to_contain_text(
+        "Contributing factors has 0 bullets; the template asks for 3 to 5.")
     expect(refusal).to_contain_text("References has 0 links")
     assert Postmortem.objects.get(pk=pm.pk).status == "draft"
 

@@ -104,15 +104,16 @@ def test_a_malformed_file_is_refused_whole_naming_line_and_heading(root_patterns
     assert replace in text
     with pytest.raises(CostLogError) as error:
         import_costlog(text.replace(replace, replacement))
-    assert any(expected in message and message.startswith("line ") for message in error.value.errors), \
-        error.value.errors
+    assert any(expected in message and message.startswith("line ")
+               for message in error.value.errors), error.value.errors
     assert nothing_stored()
 
 
 def test_a_log_linking_an_unknown_postmortem_is_refused(root_patterns):
     text = REAL_LOG.read_text(encoding="utf-8").replace(
         "  4. Validate portfolio risk before every buy",
-        "  4. Validate portfolio risk before every buy\n- **Postmortem**: 00000000-0000-0000-0000-000000000000")
+        "  4. Validate portfolio risk before every buy\n"
+        "- **Postmortem**: 00000000-0000-0000-0000-000000000000")
     with pytest.raises(CostLogError, match="is not the id of a stored postmortem"):
         import_costlog(text)
     assert nothing_stored()

@@ -64,7 +64,7 @@ def test_rates_per_hour_and_per_second():
     assert parse_rate("Endpoint", "~$0.05/hour").usd == Decimal("0.05")
     serverless = parse_rate("Serverless", "~$0.00012/second")
     assert (serverless.usd, serverless.unit) == (Decimal("0.00012"), "second")
-    with pytest.raises(ValueError, match="is not like '~\\$0.23/hour'"):
+    with pytest.raises(ValueError, match=r"is not like '~\$0.23/hour'"):
         parse_rate("Endpoint", "$0.05 per hour")
 
 
@@ -72,7 +72,8 @@ def test_the_real_log_parses_into_its_rates_and_entries():
     log = parse_log(SEED_LOG)
     assert len(log.rates) == 6
     assert [e.title for e in log.entries][:2] == [
-        "EventBridge Trading Rules Disabled", "Silent Heuristic Fallback Producing Identical Results"
+        "EventBridge Trading Rules Disabled",
+        "Silent Heuristic Fallback Producing Identical Results",
     ]
     assert len(log.entries) == 7
     kxin = next(e for e in log.entries if e.title == "KXIN Concentration Loss")

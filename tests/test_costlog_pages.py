@@ -57,7 +57,8 @@ def test_the_totals_page_shows_the_seed_figures(alice_client, real_cost_log):
     assert '<svg viewBox' in page and 'data-pattern="Silent fallback"' in page
 
 
-def test_filtering_totals_by_period_through_htmx_returns_the_table_only(alice_client, real_cost_log):
+def test_filtering_totals_by_period_through_htmx_returns_the_table_only(alice_client,
+                                                                        real_cost_log):
     response = alice_client.get(TOTALS, {"period": "2026-02"}, headers={"HX-Request": "true"})
     fragment = response.content.decode()
     assert fragment.lstrip().startswith('<section id="totals"')
@@ -91,7 +92,8 @@ def test_totals_download_as_csv(alice_client, real_cost_log):
     assert rows[-1]["entries"] == "7" and rows[-1]["period"] == "Q1 2026"
 
 
-def test_the_incident_table_lists_entries_with_cost_and_patterns(alice_client, root_patterns, real_cost_log):
+def test_the_incident_table_lists_entries_with_cost_and_patterns(alice_client, root_patterns,
+                                                                  real_cost_log):
     page = alice_client.get(reverse("costlog:entry_list"),
                             {"pattern": root_patterns["Missing risk check"].pk}).content.decode()
     assert "KXIN Concentration Loss" in page and "Silent fallback + Missing risk check" in page
@@ -121,26 +123,33 @@ def test_a_bad_entry_is_refused_naming_the_field_and_nothing_is_stored(alice_cli
     assert response.status_code == 400
     assert "Near-miss ($0: caught before it cost anything): A near-miss is a $0 entry" in (
         response.content.decode())
-    response = alice_client.post(NEW_ENTRY, entry_post(root_patterns, **{"resources-0-duration": "soon"}))
+    response = alice_client.post(NEW_ENTRY,
+                                 entry_post(root_patterns, **{"resources-0-duration": "soon"}))
     assert response.status_code == 400
-    assert "Resource row 1: duration: Duration &#x27;soon&#x27; is not like" in response.content.decode()
+    assert ("Resource row 1: duration: Duration &#x27;soon&#x27; is not like"
+            in response.content.decode())
     response = alice_client.post(NEW_ENTRY, entry_post(root_patterns, postmortem="not-an-id"))
-    assert "Postmortem id: &#x27;not-an-id&#x27; is not the id of a postmortem." in response.content.decode()
+    assert ("Postmortem id: &#x27;not-an-id&#x27; is not the id of a postmortem."
+            in response.content.decode())
     assert MishapEntry.objects.count() == before
 
 
 def test_the_live_preview_prices_resource_rows(alice_client, root_patterns, real_cost_log):
-    response = alice_client.post(reverse("costlog:entry_preview"), entry_post(root_patterns), htmx=True)
+    response = alice_client.post(reverse("costlog:entry_preview"), entry_post(root_patterns),
+                                 htmx=True)
     fragment = response.content.decode()
     assert "15x SageMaker Training (ml.m5.xlarge) for 2h" in fragment
     assert 'data-preview="estimate">~$6.90<' in fragment
     response = alice_client.post(reverse("costlog:entry_preview"),
-                                 entry_post(root_patterns, cost_low_usd="5", cost_high_usd="10"), htmx=True)
+                                 entry_post(root_patterns, cost_low_usd="5", cost_high_usd="10"),
+                                 htmx=True)
     assert 'data-preview="estimate">$5–$10<' in response.content.decode()
 
 
-def test_adding_a_resource_row_keeps_the_rows_typed_so_far(alice_client, root_patterns, real_cost_log):
-    response = alice_client.post(reverse("costlog:resource_row_add"), entry_post(root_patterns), htmx=True)
+def test_adding_a_resource_row_keeps_the_rows_typed_so_far(alice_client, root_patterns,
+                                                            real_cost_log):
+    response = alice_client.post(reverse("costlog:resource_row_add"), entry_post(root_patterns),
+                                 htmx=True)
     fragment = response.content.decode()
     assert 'name="resources-TOTAL_FORMS" value="2"' in fragment
     assert 'value="2h"' in fragment and fragment.count("<select") == 2 and "autofocus" in fragment
@@ -152,7 +161,8 @@ def test_correcting_an_entry_keeps_the_original_visible(alice_client, root_patte
     assert 'value="KXIN Concentration Loss"' in form and 'value="78947.00"' in form
     data = entry_post(root_patterns, title=kxin.title, occurred_date="2026-01-30",
                       occurred_time="13:00", cost_low_usd="80000", cost_high_usd="80000",
-                      patterns=[root_patterns["Silent fallback"].pk, root_patterns["Missing risk check"].pk],
+                      patterns=[root_patterns["Silent fallback"].pk,
+                                root_patterns["Missing risk check"].pk],
                       **{"resources-0-resource": "", "resources-0-quantity": "1",
                          "resources-0-duration": ""})
     response = alice_client.post(reverse("costlog:entry_correct", args=[kxin.pk]), data)
@@ -177,7 +187,8 @@ def test_a_rate_change_is_a_new_row(alice_client, real_cost_log):
     assert ResourceRate.objects.filter(resource="ECS Task (Fargate)").count() == 2
     response = alice_client.post(reverse("costlog:rate_list"), data)
     assert response.status_code == 400
-    assert "already exists" in response.content.decode() or "already has a rate" in response.content.decode()
+    body = response.content.decode()
+    assert "already exists" in body or "already has a rate" in body
 
 
 def test_posts_without_a_csrf_token_are_refused(alice, root_patterns, real_cost_log):

@@ -141,7 +141,8 @@ def test_a_resource_without_a_rate_that_day_is_refused(root_patterns, training_r
 
 def test_a_rate_change_takes_a_new_effective_date(training_rate):
     with pytest.raises(CostEntryError) as error:
-        services.add_rate(training_rate.resource, "hour", Decimal("0.5"), training_rate.effective_date)
+        services.add_rate(training_rate.resource, "hour", Decimal("0.5"),
+                          training_rate.effective_date)
     assert error.value.field == "effective_date"
 
 
@@ -153,7 +154,8 @@ def test_a_rate_change_takes_a_new_effective_date(training_rate):
     ({"patterns": []}, "patterns"),
     ({"title": "  "}, "title"),
 ])
-def test_bad_entries_are_refused_naming_the_field_and_nothing_is_stored(root_patterns, changes, field):
+def test_bad_entries_are_refused_naming_the_field_and_nothing_is_stored(root_patterns, changes,
+                                                                         field):
     data = entry_input([root_patterns["Silent fallback"]])
     for key, value in changes.items():
         setattr(data, key, value)
@@ -167,7 +169,8 @@ def test_bad_entries_are_refused_naming_the_field_and_nothing_is_stored(root_pat
 
 def totals_by_name(period=services.ALL_TIME, root_cause=""):
     rows, grand = services.totals_by_pattern(period, root_cause)
-    return {row.name: (row.low_usd, row.high_usd, row.entries, row.near_misses) for row in rows}, grand
+    by_name = {row.name: (row.low_usd, row.high_usd, row.entries, row.near_misses) for row in rows}
+    return by_name, grand
 
 
 def test_the_real_log_totals_match_the_seed(real_cost_log):
@@ -191,7 +194,8 @@ def test_totals_follow_the_period(real_cost_log):
 
 
 def test_totals_by_root_cause_of_the_linked_postmortem(root_patterns, final_postmortem):
-    services.record_entry(entry_input([root_patterns["Silent fallback"]], postmortem=final_postmortem))
+    services.record_entry(entry_input([root_patterns["Silent fallback"]],
+                                      postmortem=final_postmortem))
     services.record_entry(entry_input([root_patterns["Silent fallback"]], title="Unlinked",
                                       cost_low_usd=Decimal(1), cost_high_usd=Decimal(1)))
     rows, grand = totals_by_name(root_cause="correctness")

@@ -27,7 +27,9 @@ DEAD_REDIS = "redis://127.0.0.1:1/0"
 
 
 def http(live_server, session: str, path: str, data: dict | None = None):
-    """GET (or POST form `data`) through the live server with the session; (status, body, headers)."""
+    """GET (or POST form `data`) through the live server with the session.
+
+    Answers (status, body, headers)."""
     body = urllib.parse.urlencode(data).encode() if data is not None else None
     request = urllib.request.Request(
         live_server.url + path, data=body,

@@ -35,7 +35,8 @@ def hook_item(final_postmortem, alice):
                                  date(2026, 5, 1))
 
 
-def test_evidence_naming_a_configured_repository_is_verified(launcher_repo, hook_item, alice_client):
+def test_evidence_naming_a_configured_repository_is_verified(launcher_repo, hook_item,
+                                                             alice_client):
     shipped = action_items.ship_item(hook_item, {"hook_file": "hooks/watchdog.py",
                                                  "commit_sha": launcher_repo[:9],
                                                  "repository": "launcher"})
@@ -55,7 +56,8 @@ def test_evidence_naming_a_configured_repository_is_verified(launcher_repo, hook
 ])
 def test_evidence_that_the_repository_contradicts_is_refused(launcher_repo, hook_item, evidence,
                                                              field, message):
-    evidence = {key: launcher_repo if value == "HEAD_SHA" else value for key, value in evidence.items()}
+    evidence = {key: launcher_repo if value == "HEAD_SHA" else value
+                for key, value in evidence.items()}
     with pytest.raises(EvidenceError, match=re.escape(message)) as error:
         action_items.ship_item(hook_item, evidence)
     assert error.value.field == field
@@ -64,5 +66,6 @@ def test_evidence_that_the_repository_contradicts_is_refused(launcher_repo, hook
 
 
 def test_evidence_without_a_repository_is_kept_unverified(hook_item):
-    shipped = action_items.ship_item(hook_item, {"hook_file": "hooks/watchdog.py", "commit_sha": "9f1c2ab"})
+    shipped = action_items.ship_item(hook_item, {"hook_file": "hooks/watchdog.py",
+                                                 "commit_sha": "9f1c2ab"})
     assert shipped.verification is None

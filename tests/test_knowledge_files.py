@@ -48,17 +48,17 @@ def test_linked_postmortems_export_as_incidents_and_import_back(real_postmortems
     assert export_yaml() == text
 
 
-@pytest.mark.parametrize(("change", "entry", "key"), [
+@pytest.mark.parametrize("change, entry, key", [
     (('severity: "CRITICAL"\n    category: "code"', 'severity: "URGENT"\n    category: "code"'),
      "silent_fallback", "severity"),
-    (('    reference_files:\n      - "docs/v2/ops/03-deployment-checklist.md"\n'
-      'anti_patterns', 'anti_patterns'), "deployment_process", "reference_files"),
+    ((('    reference_files:\n      - "docs/v2/ops/03-deployment-checklist.md"\n'
+       'anti_patterns'), 'anti_patterns'), "deployment_process", "reference_files"),
     (('  - id: silent_fallback\n', '  - id: silent_fallback\n    owner: "bob"\n'),
      "silent_fallback", "owner"),
     (("        no: normal_process", "        no: nowhere"), "urgent_failure", "steps[0].no"),
-    (('    checklist:\n      - "Inference module imports checked"\n      - "Container built '
-      'locally"\n      - "Sample payload answered"\n      - "Endpoint InService"\n'
-      '      - "Logs checked"', '    checklist: "Logs checked"'),
+    ((('    checklist:\n      - "Inference module imports checked"\n      - "Container built '
+       'locally"\n      - "Sample payload answered"\n      - "Endpoint InService"\n'
+       '      - "Logs checked"'), '    checklist: "Logs checked"'),
      "deployment_process", "checklist"),
 ])
 def test_schema_errors_name_entry_and_key(real_knowledge, change, entry, key):
@@ -114,7 +114,7 @@ def test_policy_links_export_as_origin_lines_and_round_trip(real_postmortems, re
     assert export_policies() == text
 
 
-@pytest.mark.parametrize(("bad", "line", "words"), [
+@pytest.mark.parametrize("bad, line, words", [
     ("3. **Verify deployments** — x", 5, "out of order"),
     ("- Policy 13 ← 2026-01-01: nothing", 20, "not in the list"),
     ("Some stray paragraph", 5, "expected"),

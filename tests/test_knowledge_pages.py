@@ -15,7 +15,8 @@ EVENTBRIDGE = "0d1f6a3e-2b8c-4c1e-9a51-7f3b2e9c0a01"
 def test_list_filters_by_severity_and_shows_incidents_and_cost(
         alice_client, real_postmortems, real_knowledge, real_cost_log):
     from costlog.services import current_entries, link_entry
-    link_entry(current_entries().get(title="KXIN Concentration Loss"), Postmortem.objects.get(pk=KXIN))
+    link_entry(current_entries().get(title="KXIN Concentration Loss"),
+               Postmortem.objects.get(pk=KXIN))
     KnowledgeEntry.objects.get(key="silent_fallback").postmortems.add(KXIN)
     page = alice_client.get("/knowledge/?severity=CRITICAL").content.decode()
     assert "Silent Fallback" in page and "Feature Verification Checklist" in page

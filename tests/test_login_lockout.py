@@ -42,7 +42,8 @@ def test_five_failures_lock_the_username_and_ip_for_15_minutes(alice, caplog, fr
 def test_sign_in_and_out_are_logged_and_recorded(alice, caplog):
     caplog.set_level(logging.INFO, logger="scarlog.auth")
     client = Client(REMOTE_ADDR="203.0.113.8")
-    assert client.post(LOGIN, {"username": "alice", "password": "alice-password-1"}).status_code == 302
+    signed_in = client.post(LOGIN, {"username": "alice", "password": "alice-password-1"})
+    assert signed_in.status_code == 302
     assert client.post("/accounts/logout/").status_code == 302
     events = [(r.event, r.username) for r in caplog.records if r.name == "scarlog.auth"]
     assert events == [("login", "alice"), ("logout", "alice")]

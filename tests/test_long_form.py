@@ -131,7 +131,8 @@ def test_postgresql_refuses_changing_a_section_of_a_final_postmortem(alice):
 ])
 def test_autosave_stores_impact_figures_as_typed(alice_client, alice, name, typed, stored):
     pm = services.create_draft(alice, template="long-form")
-    response = alice_client.post(url("postmortem_field", pm.pk, name), {name: typed, "base_version": "0"}, htmx=True)
+    response = alice_client.post(url("postmortem_field", pm.pk, name),
+                                 {name: typed, "base_version": "0"}, htmx=True)
     assert response.status_code == 200
     assert "not saved" not in response.content.decode()
     assert getattr(Postmortem.objects.get(pk=pm.pk), name) == stored
@@ -139,17 +140,20 @@ def test_autosave_stores_impact_figures_as_typed(alice_client, alice, name, type
 
 @pytest.mark.parametrize("name, typed, message", [
     ("impact_usd", "lots", "Financial impact (USD): &#x27;lots&#x27; is not an amount in USD"),
-    ("impact_usd", "-5", "Financial impact (USD): &#x27;-5&#x27; is not an amount in USD of 0 or more."),
+    ("impact_usd", "-5",
+     "Financial impact (USD): &#x27;-5&#x27; is not an amount in USD of 0 or more."),
     ("impact_usd", "1.005", "has more than two decimals"),
     ("impact_users", "-3", "Users affected: &#x27;-3&#x27; is not a whole number of users"),
-    ("impact_duration_minutes", "a while", "Impact duration (minutes): &#x27;a while&#x27; is not a duration"),
+    ("impact_duration_minutes", "a while",
+     "Impact duration (minutes): &#x27;a while&#x27; is not a duration"),
 ])
 def test_a_bad_impact_figure_is_refused_naming_the_field_and_keeps_the_stored_one(
         alice_client, alice, name, typed, message):
     pm = services.create_draft(alice, template="long-form")
     setattr(pm, name, 7)
     pm.save()
-    response = alice_client.post(url("postmortem_field", pm.pk, name), {name: typed, "base_version": "0"}, htmx=True)
+    response = alice_client.post(url("postmortem_field", pm.pk, name),
+                                 {name: typed, "base_version": "0"}, htmx=True)
     body = response.content.decode()
     assert message in body
     assert "not saved" in body
@@ -161,8 +165,8 @@ def test_autosaving_the_stated_usd_refreshes_the_cost_comparison(alice_client, a
     response = alice_client.post(url("postmortem_field", pm.pk, "impact_usd"),
                                  {"impact_usd": "250", "base_version": "0"}, htmx=True)
     body = response.content.decode()
-    assert 'id="impact-costs" class="impact-costs" aria-labelledby="h-impact-costs" ' \
-           'hx-swap-oob="true"' in body
+    assert ('id="impact-costs" class="impact-costs" aria-labelledby="h-impact-costs" '
+            'hx-swap-oob="true"') in body
     assert "<strong>$250</strong>" in body
     assert "No cost log entry is linked" in body
 
@@ -198,7 +202,8 @@ def test_the_kxin_postmortem_is_amended_and_shows_its_stated_and_logged_cost(
     stated = page[start:page.index("</dd>", start)]
     assert "<strong>$78,947</strong>" in stated and "(amended " in stated
     assert "✓ The stated financial impact agrees with the cost log." in page
-    well = page[page.index('id="section-what_went_well"'):page.index('id="section-what_went_wrong"')]
+    well = page[page.index('id="section-what_went_well"'):
+                page.index('id="section-what_went_wrong"')]
     assert WHAT_WENT_WELL in well and "alice" in well
     assert "6h 30m" in page
 

@@ -59,8 +59,8 @@ def test_finalize_needs_all_twenty_answers(alice_client, alice):
                                      htmx=True)
         assert response.status_code == 200
     body = finalize_refusal(alice_client, pm)
-    assert "Failure-mode scan has 19 of 20 questions answered; unanswered: " \
-           "20 Cost attribution drift." in body
+    assert ("Failure-mode scan has 19 of 20 questions answered; unanswered: "
+            "20 Cost attribution drift.") in body
     alice_client.post(url("scan_answer", pm.pk, "cost_attribution_drift"), {"answer": "yes"},
                       htmx=True)
     alice_client.post(url("postmortem_finalize", pm.pk))
@@ -172,13 +172,13 @@ def test_a_flagged_factor_blocks_finalize_until_the_facilitator_reviews_it(
     alice_client.post(url("row_update", pm.pk, "factors", factor.pk), {
         "text": "The operator did not check the dashboard", "base_version": "0"}, htmx=True)
     body = finalize_refusal(alice_client, pm)
-    assert "Contributing factor 1 reads as blame (\u201coperator did not check the " \
-           "dashboard\u201d); rewrite it as a system condition, e.g. \u201cNo alerting on " \
-           "the dashboard metric\u201d" in body
+    assert ("Contributing factor 1 reads as blame (\u201coperator did not check the "
+            "dashboard\u201d); rewrite it as a system condition, e.g. \u201cNo alerting on "
+            "the dashboard metric\u201d") in body
 
     refused = alice_client.post(url("factor_review", pm.pk, factor.pk), htmx=True)
-    assert "Facilitator: only bob, who facilitates the meeting, can mark a flagged factor " \
-           "reviewed." in refused.content.decode()
+    assert ("Facilitator: only bob, who facilitates the meeting, can mark a flagged factor "
+            "reviewed.") in refused.content.decode()
     bob_client = CsrfClient()
     bob_client.force_login(bob)
     reviewed = bob_client.post(url("factor_review", pm.pk, factor.pk), htmx=True)
@@ -214,8 +214,8 @@ def test_only_structural_factors_count_toward_three_to_five(alice_client, alice)
     factor.refresh_from_db()
     assert (factor.substitution, factor.text) == ("personal", "No invalidation monitor")
     body = finalize_refusal(alice_client, pm)
-    assert "Contributing factors has 2 structural factors; the template asks for 3 to 5 " \
-           "(personal ones do not count)." in body
+    assert ("Contributing factors has 2 structural factors; the template asks for 3 to 5 "
+            "(personal ones do not count).") in body
 
 
 def test_an_untested_factor_is_named(alice):

@@ -75,8 +75,8 @@ def test_importing_the_same_files_twice_changes_nothing(capsys):
     import_seed()
     capsys.readouterr()
     import_seed()
-    assert "Imported 0 postmortems (8 already present, unchanged) and 0 amendments " \
-           "(2 already present, unchanged)." in capsys.readouterr().out
+    assert ("Imported 0 postmortems (8 already present, unchanged) and 0 amendments "
+            "(2 already present, unchanged).") in capsys.readouterr().out
     assert Postmortem.objects.count() == 8
     assert Amendment.objects.count() == 2
 
@@ -153,7 +153,8 @@ def test_a_record_written_in_scarlog_round_trips_with_its_extra_keys(final_postm
     expected = dict(record)
     # Importing into an empty database gives back the same record.
     # CASCADE reaches the cost log's tables too (mishap entries may link a postmortem).
-    with pgtrigger.ignore(*IMMUTABILITY_TRIGGERS, *APPEND_ONLY_TRIGGERS), connection.cursor() as cursor:
+    with (pgtrigger.ignore(*IMMUTABILITY_TRIGGERS, *APPEND_ONLY_TRIGGERS),
+          connection.cursor() as cursor):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("TRUNCATE incidents_postmortem CASCADE")
     call_command("import_postmortems", str(tmp_path / "log.jsonl"))

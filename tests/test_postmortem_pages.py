@@ -191,7 +191,8 @@ def test_an_unparseable_timeline_time_is_not_stored_and_says_how_to_write_it(ali
     assert row.utc is None
 
 
-def test_a_time_that_changes_the_order_re_renders_the_timeline_in_order(alice_client, complete_draft):
+def test_a_time_that_changes_the_order_re_renders_the_timeline_in_order(alice_client,
+                                                                        complete_draft):
     last = complete_draft.timeline_entries.last()
     response = alice_client.post(url("row_update", complete_draft.pk, "timeline", last.pk),
                                  {"utc": "2026-03-02 00:01", "event": "Earliest now",
@@ -269,8 +270,8 @@ def test_a_late_autosave_of_a_finalized_row_is_a_no_op(alice_client, final_postm
 
 def test_an_amendment_is_dated_signed_and_shown_as_sanitized_markdown(alice_client,
                                                                         final_postmortem):
-    note = "Trace replay found a **missed factor**.<script>alert(1)</script>" \
-           "[x](javascript:alert(2)) <img src=x onerror=alert(3)>"
+    note = ("Trace replay found a **missed factor**.<script>alert(1)</script>"
+            "[x](javascript:alert(2)) <img src=x onerror=alert(3)>")
     response = alice_client.post(url("amendment_create", final_postmortem.pk), {"note": note})
     assert response.status_code == 302
     amendment = Amendment.objects.get()

@@ -64,7 +64,7 @@ def test_cycle_is_reported(real_runbooks, tmp_path):
     assert graph.cycles == result.cycles
 
 
-@pytest.mark.parametrize(("old", "new", "key"), [
+@pytest.mark.parametrize("old, new, key", [
     ("perspective: operations", "perspective: finance", "perspective"),
     ("last_updated: 2026-02-17", "last_updated: someday", "last_updated"),
     ("tags: [hotfix, rollback, urgent]", "tags: hotfix", "tags"),

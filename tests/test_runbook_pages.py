@@ -101,7 +101,8 @@ def test_reviewed_no_change_clears_staleness(alice_client, real_runbooks):
     alice_client.post("/runbooks/ops-01/reviewed/")
     page = alice_client.get("/runbooks/ops-01/").content.decode()
     assert "Review due since" not in page
-    assert RunbookRevision.objects.filter(runbook__key="ops-01", note="reviewed, no change").exists()
+    assert RunbookRevision.objects.filter(runbook__key="ops-01",
+                                          note="reviewed, no change").exists()
 
 
 def test_go_no_go_flips_to_true_only_when_every_item_passed(client, alice, real_runbooks):
@@ -124,9 +125,10 @@ def test_go_no_go_flips_to_true_only_when_every_item_passed(client, alice, real_
         record_result(run, position, True, f"ok {position}", alice)
     answer = client.get(url, headers=auth).json()
     assert answer["overall_ready"] is True
-    assert answer["items"][2] == {"item": "Risk controls: concentration limits include pending orders",
-                                  "status": "passed", "evidence": "ok 2", "by": "alice",
-                                  "at_utc": answer["items"][2]["at_utc"]}
+    assert answer["items"][2] == {
+        "item": "Risk controls: concentration limits include pending orders",
+        "status": "passed", "evidence": "ok 2", "by": "alice",
+        "at_utc": answer["items"][2]["at_utc"]}
     assert client.get("/api/runbooks/ops-99/go-no-go", headers=auth).status_code == 404
     assert client.get("/api/runbooks/arch-01/go-no-go", headers=auth).status_code == 404
 
@@ -152,7 +154,8 @@ def test_htmx_run_record_swaps_item_and_answer(alice_client, alice, real_runbook
     run = start_run(Runbook.objects.get(key="ops-03"), alice)
     url = f"/runbooks/ops-03/runs/{run.pk}/items/0/"
     refused = alice_client.post(url, {"outcome": "passed", "evidence": ""}, htmx=True)
-    assert refused.status_code == 422 and "evidence: Evidence is required" in refused.content.decode()
+    assert refused.status_code == 422
+    assert "evidence: Evidence is required" in refused.content.decode()
     done = alice_client.post(url, {"outcome": "passed", "evidence": "no ray import"}, htmx=True)
     body = done.content.decode()
     assert done.status_code == 200 and "no ray import" in body

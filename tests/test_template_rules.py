@@ -86,17 +86,17 @@ def test_root_cause_must_be_chosen(complete_draft):
     complete_draft.root_cause = ""
     complete_draft.save()
     assert messages_for(complete_draft, "root_cause") == [
-        "Root cause is not chosen; pick one of cost, correctness, compliance, security, "
-        "operational."
+        ("Root cause is not chosen; pick one of cost, correctness, compliance, security, "
+         "operational.")
     ]
 
 
 def test_root_cause_outside_the_vocabulary_is_refused_by_postgresql(complete_draft):
     from django.db import IntegrityError, transaction
 
-    with pytest.raises(IntegrityError, match="postmortem_root_cause_in_vocabulary"):
-        with transaction.atomic():
-            Postmortem.objects.filter(pk=complete_draft.pk).update(root_cause="blame")
+    with (pytest.raises(IntegrityError, match="postmortem_root_cause_in_vocabulary"),
+          transaction.atomic()):
+        Postmortem.objects.filter(pk=complete_draft.pk).update(root_cause="blame")
 
 
 def test_two_contributing_factors_are_too_few_and_an_empty_one_is_named(complete_draft):
@@ -109,8 +109,8 @@ def test_two_contributing_factors_are_too_few_and_an_empty_one_is_named(complete
 
 
 @pytest.mark.parametrize("sha, expected", [
-    ("", "Fix implemented has no commit SHA; give the fix commit (7–40 hex characters) or "
-         f'write "{DEFERRED_FIX_TEXT}" with a ticket link.'),
+    ("", ("Fix implemented has no commit SHA; give the fix commit (7–40 hex characters) or "
+          f'write "{DEFERRED_FIX_TEXT}" with a ticket link.')),
     ("3f9c2a", "Fix commit SHA '3f9c2a' is not 7–40 hexadecimal characters."),
     ("zzzzzzzz", "Fix commit SHA 'zzzzzzzz' is not 7–40 hexadecimal characters."),
     ("a" * 41, f"Fix commit SHA '{'a' * 41}' is not 7–40 hexadecimal characters."),

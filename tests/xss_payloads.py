@@ -5,8 +5,8 @@ from html.parser import HTMLParser
 
 OWASP_PAYLOADS = [
     "<SCRIPT SRC=https://xss.example/xss.js></SCRIPT>",
-    "javascript:/*--></title></style></textarea></script></xmp>"
-    "<svg/onload='+/\"/+/onmouseover=1/+/[*/[]/+alert(1)//'>",
+    ("javascript:/*--></title></style></textarea></script></xmp>"
+     "<svg/onload='+/\"/+/onmouseover=1/+/[*/[]/+alert(1)//'>"),
     "<IMG SRC=\"javascript:alert('XSS');\">",
     "<IMG SRC=javascript:alert('XSS')>",
     "<IMG SRC=JaVaScRiPt:alert('XSS')>",
@@ -16,13 +16,13 @@ OWASP_PAYLOADS = [
     "<IMG SRC=javascript:alert(String.fromCharCode(88,83,83))>",
     "<IMG SRC=# onmouseover=\"alert('xxs')\">",
     "<IMG SRC=/ onerror=\"alert(String.fromCharCode(88,83,83))\"></img>",
-    "<img src=x onerror=\"&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114"
-    "&#0000105&#0000112&#0000116&#0000058&#0000097&#0000108&#0000101&#0000114&#0000116"
-    "&#0000040&#0000039&#0000088&#0000083&#0000083&#0000039&#0000041\">",
-    "<IMG SRC=&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;&#97;&#108;"
-    "&#101;&#114;&#116;&#40;&#39;&#88;&#83;&#83;&#39;&#41;>",
-    "<IMG SRC=&#x6A&#x61&#x76&#x61&#x73&#x63&#x72&#x69&#x70&#x74&#x3A&#x61&#x6C&#x65&#x72"
-    "&#x74&#x28&#x27&#x58&#x53&#x53&#x27&#x29>",
+    ("<img src=x onerror=\"&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114"
+     "&#0000105&#0000112&#0000116&#0000058&#0000097&#0000108&#0000101&#0000114&#0000116"
+     "&#0000040&#0000039&#0000088&#0000083&#0000083&#0000039&#0000041\">"),
+    ("<IMG SRC=&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;&#97;&#108;"
+     "&#101;&#114;&#116;&#40;&#39;&#88;&#83;&#83;&#39;&#41;>"),
+    ("<IMG SRC=&#x6A&#x61&#x76&#x61&#x73&#x63&#x72&#x69&#x70&#x74&#x3A&#x61&#x6C&#x65&#x72"
+     "&#x74&#x28&#x27&#x58&#x53&#x53&#x27&#x29>"),
     "<IMG SRC=\"jav\tascript:alert('XSS');\">",
     "<IMG SRC=\"jav&#x09;ascript:alert('XSS');\">",
     "<IMG SRC=\"jav&#x0A;ascript:alert('XSS');\">",
@@ -130,7 +130,8 @@ class PageScan(HTMLParser):
                 self.found.append(f"<{tag} {name}={value!r}>")
             if name in URL_ATTRIBUTES and value is not None:
                 cleaned = "".join(value.split()).lower()
-                if cleaned and not cleaned.startswith(SAFE_SCHEMES) and ":" in cleaned.split("/")[0]:
+                scheme = cleaned.split("/")[0]
+                if cleaned and not cleaned.startswith(SAFE_SCHEMES) and ":" in scheme:
                     self.found.append(f"<{tag} {name}={value!r}>")
 
 
