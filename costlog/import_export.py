@@ -1,6 +1,6 @@
 """Import and export of the seed's Markdown mishap cost log (MISHAP_COST_LOG.md).
 
-Source rule: "The Mishap Cost Log" of ../shared/seeds/000_147101d763a5563e.txt. The format
+Rule: docs/rules.md#cost-markdown. The format
 is read and written by costlog.markdown_format; this module maps it to the database.
 
 Importing is all or nothing: every problem is reported with its line number and entry

@@ -1,12 +1,11 @@
 """Meeting reminders: rows planned with the postmortem or meeting, sent by a sweep.
 
-Source rule: the meeting is held within 72 hours of the event; an incomplete postmortem
-reconvenes within a week ("How to run the meeting", 001_60b217100959449d.txt); issue 3
-adds the reminders. Reminders are Reminder rows in PostgreSQL, written in the same
-transaction as the postmortem or meeting they belong to. No countdown or ETA tasks: a
-Celery beat entry runs sweep() every minute (and `manage.py send_due_reminders` runs it
-once), so a lost task, a restarted Redis or a killed worker only delays a reminder until
-the next sweep.
+Rule: docs/rules.md#reminder-kinds: the meeting is held within 72 hours of the event; an
+incomplete postmortem reconvenes within a week. Reminders are Reminder rows in PostgreSQL,
+written in the same transaction as the postmortem or meeting they belong to. No countdown
+or ETA tasks: a Celery beat entry runs sweep() every minute (and
+`manage.py send_due_reminders` runs it once), so a lost task, a restarted Redis or a
+killed worker only delays a reminder until the next sweep.
 
 Each reminder is claimed, sent and marked in its own transaction with
 SELECT … FOR UPDATE SKIP LOCKED, so two sweeps at once never send the same reminder.

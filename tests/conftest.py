@@ -171,7 +171,10 @@ def root_patterns(db) -> dict[str, RootPattern]:
 
 @pytest.fixture
 def real_cost_log(root_patterns):
-    """../shared/data/MISHAP_COST_LOG.md imported; returns its text."""
+    """SHARED_DATA's MISHAP_COST_LOG.md imported; returns its text.
+
+    Format: docs/rules.md#cost-markdown.
+    """
     text = (SHARED_DATA / "MISHAP_COST_LOG.md").read_text(encoding="utf-8")
     import_costlog(text)
     return text
@@ -179,7 +182,10 @@ def real_cost_log(root_patterns):
 
 @pytest.fixture
 def real_postmortems(db):
-    """../shared/data/postmortems.jsonl and amendments.jsonl imported (legacy records)."""
+    """SHARED_DATA's postmortems.jsonl and amendments.jsonl imported (legacy records).
+
+    Format: docs/rules.md#final-log.
+    """
     from incidents.jsonl import import_log
     import_log(SHARED_DATA / "postmortems.jsonl", SHARED_DATA / "amendments.jsonl")
     return {str(pm.pk): pm for pm in Postmortem.objects.all()}
@@ -187,7 +193,10 @@ def real_postmortems(db):
 
 @pytest.fixture
 def real_knowledge(db):
-    """../shared/data/ai-knowledge-base.yaml and policies.md imported; returns both texts."""
+    """SHARED_DATA's ai-knowledge-base.yaml and policies.md imported; returns both texts.
+
+    Formats: docs/rules.md#kb-schema and docs/rules.md#kb-policies-file.
+    """
     from knowledge.kb_yaml import import_yaml
     from knowledge.policies_md import import_policies
     yaml_text = (SHARED_DATA / "ai-knowledge-base.yaml").read_text(encoding="utf-8")
@@ -199,6 +208,9 @@ def real_knowledge(db):
 
 @pytest.fixture
 def real_runbooks(db):
-    """../shared/data/docs/v2 imported (six runbooks and INDEX.md); returns the result."""
+    """SHARED_DATA's docs/v2 imported (six runbooks and INDEX.md); returns the result.
+
+    Formats: docs/rules.md#runbook-frontmatter and docs/rules.md#runbook-index.
+    """
     from runbooks.docs_io import import_runbooks
     return import_runbooks(SHARED_DATA / "docs" / "v2")
