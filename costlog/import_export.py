@@ -116,11 +116,8 @@ def _entry_input(entry: Entry, patterns: dict[str, RootPattern], errors: list,
 
 
 def _same_content(stored: MishapEntry, data: EntryInput) -> bool:
-    """True when a stored entry holds what the log line says.
-
-    A line without a Postmortem bullet also matches an entry that was linked to a
-    postmortem in Scarlog after the import (costlog.services.link_entry).
-    """
+    """True when a stored entry holds what the log line says; a line without a Postmortem
+    bullet also matches an entry linked to a postmortem after the import (link_entry)."""
     return (
         stored.logged_zone == data.logged_zone
         and stored.what_happened == data.what_happened.strip()

@@ -60,11 +60,8 @@ def plan_reconvene(postmortem: Postmortem, ended_utc: datetime) -> Reminder:
 
 
 def _plan(postmortem, kind, due_utc, reset: bool = False) -> Reminder:
-    """Create the (postmortem, kind) reminder, or move it while it is still pending.
-
-    With `reset`, a reminder already sent or skipped is made pending again for the new
-    time (a rescheduled meeting deserves its own notice).
-    """
+    """Create the (postmortem, kind) reminder, or move it while pending; `reset` makes a sent or
+    skipped one pending again (a rescheduled meeting deserves its own notice)."""
     reminder, created = Reminder.objects.select_for_update().get_or_create(
         postmortem=postmortem, kind=kind, defaults={"due_utc": due_utc, "planned_utc": due_utc}
     )
