@@ -5,8 +5,9 @@
 Seeds the database once (skipped when it already holds postmortems and entries; the
 SQL and what it writes are in bench/sql.py): final postmortems with timeline entries,
 contributing factors and references, action items, mishap entries, and the real
-knowledge base, policies and runbooks of ../shared/data. Then prepares a run: the user
-`bench` (editor), a gate:read token, 20 fresh drafts for the autosave clients, the
+knowledge base, policies and runbooks of SHARED_DATA (formats: docs/rules.md#kb-schema,
+docs/rules.md#kb-policies-file, docs/rules.md#runbook-frontmatter). Then prepares a run:
+the user `bench` (editor), a gate:read token, 20 fresh drafts for the autosave clients, the
 static files, and the query count of each page. Prints one JSON object on stdout.
 """
 import json

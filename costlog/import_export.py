@@ -1,6 +1,6 @@
 """Import and export of the seed's Markdown mishap cost log (MISHAP_COST_LOG.md).
 
-Source rule: "The Mishap Cost Log" of ../shared/seeds/000_147101d763a5563e.txt. The format
+Rule: docs/rules.md#cost-markdown. The format
 is read and written by costlog.markdown_format; this module maps it to the database.
 
 Importing is all or nothing: every problem is reported with its line number and entry
@@ -116,11 +116,8 @@ def _entry_input(entry: Entry, patterns: dict[str, RootPattern], errors: list,
 
 
 def _same_content(stored: MishapEntry, data: EntryInput) -> bool:
-    """True when a stored entry holds what the log line says.
-
-    A line without a Postmortem bullet also matches an entry that was linked to a
-    postmortem in Scarlog after the import (costlog.services.link_entry).
-    """
+    """True when a stored entry holds what the log line says; a line without a Postmortem
+    bullet also matches an entry linked to a postmortem after the import (link_entry)."""
     return (
         stored.logged_zone == data.logged_zone
         and stored.what_happened == data.what_happened.strip()

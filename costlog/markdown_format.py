@@ -1,7 +1,6 @@
 """The seed's Markdown mishap cost log, parsed into records and written back.
 
-Source rule: "The Mishap Cost Log" of ../shared/seeds/000_147101d763a5563e.txt and the real
-log ../shared/data/MISHAP_COST_LOG.md. The format:
+Rule: docs/rules.md#cost-markdown (the format of the real MISHAP_COST_LOG.md). The format:
 
     ## Cost reference                     a table of "| Resource | ~$0.23/hour |" rows
     ## Session 2026-01-12                 one section per day

@@ -1,7 +1,7 @@
 """The mishap cost log: resource rates, root patterns, priced mishap entries, corrections.
 
-Source rule: "The Mishap Cost Log" of ../shared/seeds/000_147101d763a5563e.txt ("Every
-incident in the system gets a dollar amount") and ../shared/data/MISHAP_COST_LOG.md.
+Rule: docs/rules.md#cost-log ("Every incident in the system gets a dollar amount"); the
+Markdown log these rows import from and export to: docs/rules.md#cost-markdown.
 
 - ResourceRate: USD per hour or per second for a resource, from an effective date. A rate
   change is a new row; a priced resource row keeps the rate row it was priced with.
@@ -141,8 +141,8 @@ class ResourceRate(AppendOnlyModel):
 class RootPattern(models.Model):
     """A root pattern of the taxonomy ("Silent fallback"), editable by admins.
 
-    Source rule: the incident table of 000_147101d763a5563e.txt groups costs by root
-    pattern. Distinct from incidents.RootCause, the postmortem's closed five-class label.
+    Rule: docs/rules.md#cost-root-patterns (costs are grouped by root pattern). Distinct
+    from incidents.RootCause, the postmortem's closed five-class label.
     """
 
     name = models.CharField(max_length=100, unique=True)

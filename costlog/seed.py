@@ -1,6 +1,6 @@
 """The root patterns Scarlog starts with: those of the seed's incident table.
 
-Source rule: the incident table and "The Mishap Cost Log" of 000_147101d763a5563e.txt
+Rule: docs/rules.md#cost-root-patterns
 (silent fallbacks, unverified deployments and outputs, feature and training/inference
 mismatches, missing risk checks). Migration 0002 inserts them; admins edit them after.
 """

@@ -2,8 +2,8 @@
 
 Every write runs in one transaction and raises CostEntryError (naming the field) instead of
 half-writing. Totals are computed by PostgreSQL (GROUP BY), over current entries only: an
-entry that has a correction is replaced by it. Source rule: "The Mishap Cost Log" of
-../shared/seeds/000_147101d763a5563e.txt. Money is Decimal USD; times UTC.
+entry that has a correction is replaced by it. Rule: docs/rules.md#cost-log.
+Money is Decimal USD; times UTC.
 """
 import re
 from dataclasses import dataclass, field

@@ -1,6 +1,6 @@
 """Action items: add, progress, ship with evidence, drop with a reason; each change recorded.
 
-Source rule: 002_c5de36bc64e2efd7.txt ("Both items had owners but no verified-shipped
+Rule: docs/rules.md#action-status ("Both items had owners but no verified-shipped
 status. They were scheduled, not delivered."). Action items are living records: they can
 be added and progressed after the postmortem is finalized. Every function runs in one
 transaction, writes an ActionItemEvent, and raises ActionItemError (naming the field) or

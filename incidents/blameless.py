@@ -1,6 +1,6 @@
 """Blameless checks: find blame-flavoured phrasing and suggest the system-level rewrite.
 
-Source rule: "Blameless framing", 001_60b217100959449d.txt — the translation table
+Rule: docs/rules.md#blameless-flagged — the translation table
 (five blame-flavoured phrasings, each with its ticket-able rewrite) and the rule behind
 it: a cause names a missing control, not a person. Beyond the table, the general shape
 "a person as the subject of a failure" (the operator / someone / alice + did not,

@@ -1,7 +1,7 @@
 """The dashboard (home page): open action items, overdue first; drafts waiting for their
 meeting (72-hour countdown, nearest first) or to reconvene; reminders that failed.
 
-Source rule: 002_c5de36bc64e2efd7.txt ("scheduled, not delivered"): what has not shipped
+Rule: docs/rules.md#action-dashboard ("scheduled, not delivered"): what has not shipped
 must be the first thing anyone sees. A constant number of queries whatever the row count:
 one for the counts, one for the listed items (the ITEM_LIMIT earliest due, shown grouped by
 owner or domain, with only the columns shown), one for drafts, one each for the owner and

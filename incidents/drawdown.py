@@ -1,6 +1,6 @@
 """The trigger conditions that open a postmortem, and the drawdown rule computed from figures.
 
-Source rule: "What counts as a postmortem-worthy event", 001_60b217100959449d.txt:
+Rule: docs/rules.md#trigger-drawdown:
 realized loss exceeding the daily drawdown threshold — one percent of deployed capital on
 a single session, or three percent rolling over five sessions, whichever fires first.
 """

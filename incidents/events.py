@@ -9,7 +9,7 @@ figures (incidents.drawdown); under threshold no postmortem is opened.
 The payload's shape is the Record EventRecord (core.validation); a refusal is an
 EventPayloadError, both the EventError callers caught before and a RecordError whose key
 names the field (`sessions[0].loss_usd`); the API answers 400 with that key as "field".
-Source rules: 001_60b217100959449d.txt (triggers), issue 3 (the endpoint).
+Rules: docs/rules.md#event-drawdown (triggers) and docs/rules.md#event-api (the endpoint).
 """
 from dataclasses import dataclass, field
 from datetime import datetime

@@ -1,6 +1,6 @@
 """Shipping evidence of an action item, by type: what each type must point at.
 
-Source rule: the close-out verification of 002_c5de36bc64e2efd7.txt ("requires evidence
+Rule: docs/rules.md#evidence-types (close-out verification "requires evidence
 (commit hash, test name, hook filename) for each action item"):
 
     rule       rules_file                      the rules file that contains the rule

@@ -1,10 +1,10 @@
 """The twenty-failure-mode scanning checklist that every postmortem begins with.
 
-Source rule: "The twenty-failure-mode scanning checklist", 001_60b217100959449d.txt:
+Rule: docs/rules.md#scan-questions:
 the operator reads the twenty questions and answers each yes, no or not-applicable; a
 yes becomes a contributing factor (and potentially the root cause). FAILURE_MODES keeps
 the seed's order and wording; `factor` is the system condition a "yes" suggests as a
-contributing factor, phrased as a missing control (blameless framing, same seed).
+contributing factor, phrased as a missing control (docs/rules.md#blameless-flagged).
 """
 from dataclasses import dataclass
 

@@ -16,8 +16,8 @@ reader at once. (A field added to the searched columns also goes into
 Postmortem.search_columns, whose trigger builds the stored search vector; a test
 holds the two equal, and makemigrations then writes the trigger's migration.)
 
-Source rule: "The template" table of ../shared/seeds/001_60b217100959449d.txt (the seven
-fields) and 000_147101d763a5563e.txt (the long-form sections).
+Rules: docs/rules.md#template-fields (the seven fields) and docs/rules.md#longform-sections
+(the long-form sections).
 """
 from dataclasses import dataclass
 

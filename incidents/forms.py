@@ -69,7 +69,7 @@ class EventTimeField(UTCDateTimeField):
 class EventForm(forms.Form):
     """The event a postmortem is about: when it happened (UTC) and which trigger fired.
 
-    Source rule: the six trigger conditions of 001_60b217100959449d.txt; "other" needs a
+    Rule: docs/rules.md#trigger-conditions (six trigger conditions); "other" needs a
     reason (checked by incidents.services.clean_event, which names the field).
     """
 

@@ -1,7 +1,7 @@
 """The planning gate: no new work in a domain while a finalized postmortem there has open
 action items.
 
-Source rule: AI-4 of 002_c5de36bc64e2efd7.txt ("refuses new work in a previously-failed
+Rule: docs/rules.md#gate-blocks ("refuses new work in a previously-failed
 domain until prior postmortem action items are verified done"). check_gate() answers with
 the blocking items; an explicit GateOverride (who, why, until when) lets work through
 without hiding them. The same answer backs `manage.py gate` and GET /api/gate/<domain>.

@@ -1,7 +1,7 @@
 """A postmortem's stated impact: its own figures, each replaced by the newest Impact
 amendment that restates it (the cost log compares it with its entries: costlog.panel).
 
-Source rule: the long-form template of 000_147101d763a5563e.txt puts "Impact (financial,
+Rule: docs/rules.md#impact-stated. The long-form template puts "Impact (financial,
 users, duration)" beside the seven fields, and "every incident in the system gets a
 dollar amount" in the mishap cost log. The postmortem states a financial impact in USD;
 the cost log prices the mishaps linked to it. The page shows both and flags a mismatch.

@@ -1,11 +1,11 @@
 """One Markdown file per final postmortem, for a `postmortems/` folder in a git repository.
 
-Source rule: "the record is committed to a postmortems/ directory in the repository"
-(001_60b217100959449d.txt). File name `YYYY-MM-DD-<slug>.md` (created date, UTC; slug of
+Rule: docs/rules.md#final-markdown ("the record is committed to a postmortems/ directory
+in the repository"). File name `YYYY-MM-DD-<slug>.md` (created date, UTC; slug of
 the summary's first words; a short id is appended when two would collide). The file has
 YAML frontmatter (id, created_utc, status, root_cause, template) and the seven fields in
 template order, then the long-form sections (Impact, What went well, What went wrong,
-Lessons learned; 000_147101d763a5563e.txt) when the template is long-form or any of them
+Lessons learned; docs/rules.md#longform-sections) when the template is long-form or any of them
 holds something, then the amendments, oldest first, each naming the section it adds to.
 """
 from pathlib import Path

@@ -1,6 +1,6 @@
 """What the meeting adds to a draft besides its fields: the scan, reviews, pending marks.
 
-- The twenty-failure-mode scan (001_60b217100959449d.txt): each question answered yes,
+- The twenty-failure-mode scan (docs/rules.md#scan-answers): each question answered yes,
   no or not applicable; the answer that reveals the failure offers a contributing factor.
 - The blameless review: only the meeting's facilitator marks a flagged factor reviewed.
 - "Incomplete, pending trace review" marks on fields; the meeting reconvenes within a

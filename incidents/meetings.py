@@ -1,6 +1,6 @@
 """The postmortem meeting: schedule it, start it, end it.
 
-Source rule: "How to run the meeting", 001_60b217100959449d.txt: thirty minutes, within
+Rule: docs/rules.md#meeting: thirty minutes, within
 seventy-two hours of the event; the system operator, the code owner of the affected
 module and optionally a reviewer who was not involved — three people, not five. A
 postmortem that cannot be completed in the meeting stays a draft and reconvenes within a

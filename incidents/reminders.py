@@ -1,12 +1,11 @@
 """Meeting reminders: rows planned with the postmortem or meeting, sent by a sweep.
 
-Source rule: the meeting is held within 72 hours of the event; an incomplete postmortem
-reconvenes within a week ("How to run the meeting", 001_60b217100959449d.txt); issue 3
-adds the reminders. Reminders are Reminder rows in PostgreSQL, written in the same
-transaction as the postmortem or meeting they belong to. No countdown or ETA tasks: a
-Celery beat entry runs sweep() every minute (and `manage.py send_due_reminders` runs it
-once), so a lost task, a restarted Redis or a killed worker only delays a reminder until
-the next sweep.
+Rule: docs/rules.md#reminder-kinds: the meeting is held within 72 hours of the event; an
+incomplete postmortem reconvenes within a week. Reminders are Reminder rows in PostgreSQL,
+written in the same transaction as the postmortem or meeting they belong to. No countdown
+or ETA tasks: a Celery beat entry runs sweep() every minute (and
+`manage.py send_due_reminders` runs it once), so a lost task, a restarted Redis or a
+killed worker only delays a reminder until the next sweep.
 
 Each reminder is claimed, sent and marked in its own transaction with
 SELECT … FOR UPDATE SKIP LOCKED, so two sweeps at once never send the same reminder.
@@ -61,11 +60,8 @@ def plan_reconvene(postmortem: Postmortem, ended_utc: datetime) -> Reminder:
 
 
 def _plan(postmortem, kind, due_utc, reset: bool = False) -> Reminder:
-    """Create the (postmortem, kind) reminder, or move it while it is still pending.
-
-    With `reset`, a reminder already sent or skipped is made pending again for the new
-    time (a rescheduled meeting deserves its own notice).
-    """
+    """Create the (postmortem, kind) reminder, or move it while pending; `reset` makes a sent or
+    skipped one pending again (a rescheduled meeting deserves its own notice)."""
     reminder, created = Reminder.objects.select_for_update().get_or_create(
         postmortem=postmortem, kind=kind, defaults={"due_utc": due_utc, "planned_utc": due_utc}
     )

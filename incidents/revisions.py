@@ -8,7 +8,7 @@ shows the other person's value beside yours with "keep mine / keep theirs". Noth
 lost: every accepted save is appended to the revision history (append-only), and a
 refused save leaves your text in your form until you choose.
 
-Issue 3 ("Three people edit at once"), 001_60b217100959449d.txt (the 30-minute meeting).
+Rule: docs/rules.md#autosave-versions (three people edit at once in the 30-minute meeting).
 """
 from dataclasses import dataclass
 

@@ -1,7 +1,7 @@
 """The shipped rule-type action items as an agent-readable rules file.
 
-Source rule: the "Layer 1" rules file of 000_147101d763a5563e.txt, in the format of
-../shared/data/policies.md: numbered imperative rules under "## Key Policies (from past
+Rule: docs/rules.md#action-rules-export, in the policies-file format of
+docs/rules.md#kb-policies-file: numbered imperative rules under "## Key Policies (from past
 failures)", then "## Where each policy came from" tracing each to its incident.
 Only items of type rule that shipped (with their rules-file evidence) are written, oldest
 postmortem first, so numbers stay stable as rules are added.

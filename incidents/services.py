@@ -2,7 +2,7 @@
 
 Each function runs in one transaction and raises a domain error instead of half-writing:
 ImmutableRecordError (the postmortem is final), TemplateIncompleteError (finalize with
-gaps), ValueError subclasses for bad input. Source rules: 001_60b217100959449d.txt.
+gaps), ValueError subclasses for bad input. Rule: docs/rules.md#final-checks.
 """
 import re
 from dataclasses import dataclass

@@ -1,6 +1,6 @@
 """The rules of the seven-field template, checked in one place.
 
-Source rule: "The template" table of ../shared/seeds/001_60b217100959449d.txt
+Rule: docs/rules.md#template-fields
 (summary ≤ 40 words; timeline 5–20 rows; one root-cause label; 3–5 contributing
 factors; fix linked to a commit SHA or "no change; documented and deferred" with a
 ticket link; one prevention paragraph; 3–6 references).
@@ -34,7 +34,7 @@ SHA_PATTERN = re.compile(r"^[0-9a-fA-F]{7,40}$")
 
 # The seven fields, (key, label) in template order (the field registry, incidents.fields).
 FIELDS = [(field.key, field.label) for field in fields.SEVEN]
-# The long-form sections (000_147101d763a5563e.txt), after the seven fields; mandatory
+# The long-form sections (docs/rules.md#longform-sections), after the seven fields; mandatory
 # only when the postmortem's template is long-form.
 LONG_FORM_SECTIONS = [(field.key, field.label) for field in fields.LONG_FORM]
 FIELD_LABELS = fields.labels()
@@ -114,8 +114,8 @@ def check_root_cause(root_cause: str) -> list[str]:
 def check_contributing_factors(factors) -> list[str]:
     """Contributing factors: 3–5 bullets, none empty, each through the substitution test.
 
-    Only structural factors count toward 3–5 (002_c5de36bc64e2efd7.txt: "List only the
-    structural ones"); a factor not yet marked structural or personal is a gap.
+    Only structural factors count toward 3–5 (docs/rules.md#blameless-substitution: "List
+    only the structural ones"); a factor not yet marked structural or personal is a gap.
     """
     messages = _count_message(
         "Contributing factors", len(factors), "bullet", FACTOR_COUNT
@@ -310,7 +310,7 @@ FIELD_LABELS |= dict(RECORD_CHECKS)
 def check_scan(answers) -> list[str]:
     """Failure-mode scan: all twenty questions answered (yes, no or not applicable).
 
-    `answers` are the postmortem's ScanAnswer rows. Source rule: 001_60b217100959449d.txt.
+    `answers` are the postmortem's ScanAnswer rows. Rule: docs/rules.md#scan-answers.
     """
     answered = {answer.mode for answer in answers}
     missing = [mode for mode in FAILURE_MODES if mode.slug not in answered]

@@ -1,6 +1,6 @@
 """The knowledge base as `.ai-knowledge-base.yaml`: parse, import and export.
 
-Source rule: Layer 2 of 000_147101d763a5563e.txt and ../shared/data/ai-knowledge-base.yaml:
+Rule: docs/rules.md#kb-schema (Layer 2, the machine-readable knowledge base):
 `version: 1`, then the lists `patterns`, `anti_patterns` and `decision_trees`. A pattern or
 anti-pattern has exactly the keys id, name, severity, category, description, do, dont,
 checklist, reference_files; a decision tree has id, name, severity, steps (category and

@@ -1,6 +1,6 @@
 """Linking a postmortem to a knowledge-base entry, a policy or a runbook (either side).
 
-Source rule: the feedback loop of 000_147101d763a5563e.txt: the pattern, policy and
+Rule: docs/rules.md#loop-links: the pattern, policy and
 runbook steps are present when linked. Links are not part of the postmortem's record, so
 they can be made and removed after it is final.
 """

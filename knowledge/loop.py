@@ -1,6 +1,6 @@
 """The post-mortem feedback loop: seven steps per postmortem, each linked or missing.
 
-Source rule: "The Post-Mortem Feedback Loop" of 000_147101d763a5563e.txt: "incident →
+Rule: docs/rules.md#loop-steps: "incident →
 post-mortem → pattern/anti-pattern → policy → runbook → code change → CI gate. Skip any
 step and the loop has a gap." In Scarlog a step is present when:
 

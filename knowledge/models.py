@@ -1,6 +1,6 @@
 """Knowledge-base entries (patterns, anti-patterns, decision trees) and policies.
 
-Source rule: the four documentation layers of 000_147101d763a5563e.txt. Layer 2 is the
+Rule: docs/rules.md#kb-layers (four documentation layers). Layer 2 is the
 machine-readable knowledge base (.ai-knowledge-base.yaml: id, name, severity, category,
 description, do, dont, checklist, reference_files; decision trees have steps); Layer 1 is
 the numbered policies file (CLAUDE.md), each policy a scar that traces to an incident.
@@ -97,7 +97,7 @@ class KnowledgeEntry(models.Model):
 class Policy(models.Model):
     """A numbered imperative rule of the policies file ("**Title** — body").
 
-    Source rule: Layer 1 of 000_147101d763a5563e.txt: "Each policy is a scar." It traces
+    Rule: docs/rules.md#kb-policy-trace: "Each policy is a scar." It traces
     to incidents through its origins (the "Where each policy came from" lines, as written)
     and its linked postmortems; a policy with neither is flagged as tracing to no incident.
     """

@@ -1,6 +1,6 @@
 """The policies file (a CLAUDE.md-style rules file): parse, import and export.
 
-Source rule: Layer 1 of 000_147101d763a5563e.txt and ../shared/data/policies.md:
+Rule: docs/rules.md#kb-policies-file (Layer 1, the numbered policies file):
 
     # Team rules
     ## Key Policies (from past failures)

@@ -108,11 +108,8 @@ def _highlighted(text: str) -> SafeString:
 
 
 def _postgres_rows(query: str) -> list[tuple]:
-    """(source name, key, rank, headline) of each source's best matches, in one query.
-
-    Each part ranks every match and keeps the best PER_SOURCE_LIMIT (ORDER BY rank
-    LIMIT); PostgreSQL writes the headlines (the costly part) after that cut.
-    """
+    """(source name, key, rank, headline) of each source's best PER_SOURCE_LIMIT matches, in
+    one query; the headlines (the costly part) are written only after that cut."""
     search_query = SearchQuery(query, search_type="websearch", config=CONFIG)
     parts = []
     for source in SOURCES:

@@ -154,10 +154,8 @@ def policies_markdown(request):
 
 
 def _back(request, fallback: str) -> HttpResponseRedirect:
-    """A redirect to the POSTed `next` when it is a path on this site, else to `fallback`.
-
-    (redirect() would try a bare word such as "0" as a view name and fail with a 500.)
-    """
+    """A redirect to the POSTed `next` when it is a path on this site, else to `fallback`
+    (redirect() would try a bare word such as "0" as a view name and fail with a 500)."""
     target = request.POST.get("next", "")
     if target.startswith("/") and url_has_allowed_host_and_scheme(
             target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):

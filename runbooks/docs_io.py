@@ -1,4 +1,4 @@
-"""Import and export a docs directory (../shared/data/docs/v2): runbook files and INDEX.md.
+"""Import and export a docs directory: runbook files and INDEX.md (docs/rules.md#runbook).
 
 import_runbooks(root) reads every `*.md` under `root` except INDEX.md as a runbook with
 frontmatter (runbooks.frontmatter), and INDEX.md as the task index; it validates every

@@ -1,10 +1,10 @@
 """Runbook files: YAML frontmatter between `---` lines, then the Markdown body.
 
-Source rule: "Documentation as Code" in 000_147101d763a5563e.txt: every document carries
+Rule: docs/rules.md#runbook-frontmatter: every document carries
 id, title, perspective, tags, depends_on, key_files and last_updated. parse() validates a
 file's frontmatter as the Record FrontmatterRecord and names the file, line and key of a
 problem (FrontmatterError, a RecordError); render() writes the frontmatter in the layout
-of ../shared/data/docs/v2 (flow lists for tags and depends_on, a block list for
+of the real runbook set (flow lists for tags and depends_on, a block list for
 key_files), so an imported file exports byte for byte.
 """
 from dataclasses import dataclass

@@ -1,6 +1,6 @@
 """The depends_on graph of runbooks: dangling ids, cycles and a layered layout.
 
-Source rule: "The depends_on field creates a navigable graph" (000_147101d763a5563e.txt).
+Rule: docs/rules.md#runbook-graph ("The depends_on field creates a navigable graph").
 An id named in depends_on that no runbook has is dangling (ops-05 → ops-14 in the real
 set); a cycle is a path that returns to where it started. Both are reported, never dropped.
 """

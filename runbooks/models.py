@@ -1,7 +1,8 @@
 """Runbooks: Markdown documents with YAML frontmatter, their revisions, the "I need to..."
 task index, checklist runs and staleness reminders.
 
-Source rule: Layers 3 and 4 of 000_147101d763a5563e.txt and ../shared/data/docs/v2/:
+Rules: docs/rules.md#runbook-frontmatter, docs/rules.md#runbook-index and
+docs/rules.md#runbook-go-no-go:
 frontmatter id, title, perspective (architecture, risk, operations, guide), tags,
 depends_on, key_files, last_updated; INDEX.md's "I need to..." table; the morning
 go/no-go checklist answering overall_ready true or false.

@@ -1,7 +1,7 @@
 """Runbook rules: revisions on every change, checklist runs and the go/no-go answer.
 
 Source rules: issue 6 (editing keeps history and sets last_updated; checklist runs) and
-the morning go/no-go of 000_147101d763a5563e.txt ("One call returns overall_ready: true
+the morning go/no-go of docs/rules.md#runbook-go-no-go ("One call returns overall_ready: true
 or overall_ready: false"). Checklist items are the Markdown task-list lines of the body
 ("- [ ] Service health: …").
 """

@@ -1,6 +1,6 @@
 """INDEX.md's "I need to..." table: parse and render.
 
-Source rule: Layer 4 of 000_147101d763a5563e.txt: a master index with an "I need to..."
+Rule: docs/rules.md#runbook-index: a master index with an "I need to..."
 lookup table of | Task | Document | rows; documents are paths under the docs root.
 The text before and after the table is kept as written so INDEX.md round-trips.
 """

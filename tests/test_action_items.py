@@ -1,6 +1,6 @@
 """Action items with shipping evidence, classification, and the planning gate (issue 4).
 
-Source rule: 002_c5de36bc64e2efd7.txt: INC-030's action items "had owners but no
+Rule: docs/rules.md#action-status: INC-030's action items "had owners but no
 verified-shipped status", and INC-031 recurred four days later.
 """
 import json

@@ -1,6 +1,6 @@
 """Cost log rows are append-only in PostgreSQL; pricing, corrections and totals follow the log.
 
-Source rule: "The Mishap Cost Log" of 000_147101d763a5563e.txt ("Every incident in the
+Rule: docs/rules.md#cost-entries ("Every incident in the
 system gets a dollar amount"; totals by root pattern).
 """
 from datetime import UTC, date, datetime

@@ -2,7 +2,7 @@
 change that moves it, so the gate reads a domain's blocking items from one index.
 
 The rule it must equal: the domain of the item's postmortem once that postmortem is final
-(AI-4 of 002_c5de36bc64e2efd7.txt); gate_domain_by_join() states it as a plain join.
+(docs/rules.md#gate-blocks); gate_domain_by_join() states it as a plain join.
 """
 from datetime import date, timedelta
 

@@ -1,7 +1,7 @@
 """A final postmortem never changes: PostgreSQL refuses it, and the ORM says so first.
 
 Source rule: "Prior postmortems are never silently rewritten ... Amendments append; they
-never overwrite." (001_60b217100959449d.txt)
+never overwrite." (docs/rules.md#final-immutable)
 """
 import pytest
 from django.db import IntegrityError, connection, transaction

@@ -1,4 +1,4 @@
-"""Seed the root-pattern taxonomy with the patterns of 000_147101d763a5563e.txt.
+"""Seed the root-pattern taxonomy with its starting patterns (docs/rules.md#cost-root-patterns).
 
 The patterns are copied here as they were when this migration was written (they were
 read from costlog.seed): a later change to the application's list must not change what

@@ -1,12 +1,12 @@
 """The seed's append-only log: postmortems as JSON lines, amendments as JSON lines.
 
-Source rule: "The append-only log" of ../shared/seeds/001_60b217100959449d.txt.
+Rule: docs/rules.md#final-log.
 A postmortem line holds the `Postmortem` dataclass fields, in this order: id,
 created_utc, summary, timeline ([{utc, event, trace_id}]), root_cause,
 contributing_factors ([str]), fix_commit_sha, prevention, trace_id, pr_link.
 Scarlog adds keys only when a record carries more than those fields can say:
 fix_description, fix_ticket_link, references ([{kind, value}]), and the long-form
-sections of 000_147101d763a5563e.txt: template ("long-form"; absent means seven-field),
+sections (docs/rules.md#longform-sections): template ("long-form"; absent means seven-field),
 impact ({usd: "78947.00" (a string, exact cents), users, duration_minutes, description},
 each key only when set), what_went_well, what_went_wrong, lessons_learned; and what the
 meeting adds (issue 3): failure_mode_scan ({mode slug: {answer: yes|no|na, note}}),

@@ -37,7 +37,7 @@ from incidents.models import (
     TimelineEntry,
 )
 
-# The seed's `Postmortem` dataclass (001_60b217100959449d.txt), in its order: every line
+# The source format's `Postmortem` fields (docs/rules.md#final-log), in order: every line
 # has these keys. Everything else Scarlog writes is an extension key, present only when set.
 SEED_KEYS = (
     "id", "created_utc", "summary", "timeline", "root_cause", "contributing_factors",

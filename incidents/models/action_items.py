@@ -22,7 +22,7 @@ __all__ = [
 
 
 # --- PostmortemDomain, action items, the planning gate --------------------------------------
-# Source rule: 002_c5de36bc64e2efd7.txt (INC-030 → INC-031: action items that were scheduled,
+# Rule: docs/rules.md#gate-blocks (INC-030 → INC-031: action items that were scheduled,
 # not delivered; "the planning gate didn't enforce that they shipped before the next run").
 # These rows live outside the immutable postmortem content, so final and imported
 # postmortems can be classified and their action items progressed.
@@ -77,7 +77,7 @@ class ActionItem(models.Model):
     kind is one of the closed list rule, hook, test, criterion, memory (an item that fits
     none is too vague to ship). Shipped requires `evidence` of the kind's shape
     (incidents.evidence); dropped requires `drop_reason`. Every change is recorded in
-    ActionItemEvent. Source rule: 002_c5de36bc64e2efd7.txt.
+    ActionItemEvent. Rule: docs/rules.md#action-types.
     """
 
     class Kind(models.TextChoices):

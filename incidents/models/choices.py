@@ -45,10 +45,10 @@ DEFERRED_FIX_TEXT = "no change; documented and deferred"
 class Template(models.TextChoices):
     """Which template a postmortem follows; chosen when the draft is created.
 
-    Source rule: 000_147101d763a5563e.txt ("The Post-Mortem Feedback Loop") uses a longer
-    template beside the seven fields: Impact, What went well, What went wrong, Lessons
-    learned. Under SEVEN_FIELD those sections are optional; under LONG_FORM finalize
-    refuses an empty one.
+    Rule: docs/rules.md#longform-template. The long-form template adds four sections
+    beside the seven fields: Impact, What went well, What went wrong, Lessons learned.
+    Under SEVEN_FIELD those sections are optional; under LONG_FORM finalize refuses an
+    empty one.
     """
 
     SEVEN_FIELD = "seven-field", "Seven-field"
@@ -58,7 +58,7 @@ class Template(models.TextChoices):
 class Trigger(models.TextChoices):
     """Why a postmortem is written: the six trigger conditions, or "other" with a reason.
 
-    Source rule: "What counts as a postmortem-worthy event", 001_60b217100959449d.txt.
+    Rule: docs/rules.md#trigger-conditions.
     """
 
     DRAWDOWN = "drawdown", "Daily drawdown threshold breached"
@@ -71,7 +71,7 @@ class Trigger(models.TextChoices):
 
 
 # The meeting is held within 72 hours of the event and lasts thirty minutes
-# (001_60b217100959449d.txt).
+# (docs/rules.md#meeting-deadline, docs/rules.md#meeting-length).
 MEETING_DEADLINE_HOURS = 72
 MEETING_MINUTES = 30
 

@@ -16,7 +16,7 @@ class ImmutableRecordError(Exception):
     """Raised when code tries to change or delete a finalized postmortem, its rows, or an amendment.
 
     Source rule: "Prior postmortems are never silently rewritten ... Amendments append;
-    they never overwrite." (001_60b217100959449d.txt)
+    they never overwrite." (docs/rules.md#final-immutable)
     """
 
 

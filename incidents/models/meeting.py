@@ -26,7 +26,7 @@ class ScanAnswer(PostmortemChild):
 
     `mode` is a slug of incidents.failure_modes.FAILURE_MODES; one answer per mode and
     postmortem. Finalize requires all twenty. Answers freeze with the postmortem (the same
-    PostgreSQL triggers as its other rows). Source rule: 001_60b217100959449d.txt.
+    PostgreSQL triggers as its other rows). Rule: docs/rules.md#scan-answers.
     """
 
     class Answer(models.TextChoices):
@@ -65,7 +65,7 @@ class PendingMark(models.Model):
 
     One mark per (postmortem, field); clearing the mark deletes it. Finalize refuses
     while any mark remains; ending the meeting with marks plans the reconvene reminder.
-    Source rule: "How to run the meeting", 001_60b217100959449d.txt.
+    Rule: docs/rules.md#meeting-pending.
     """
 
     postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE,
@@ -91,8 +91,7 @@ class Meeting(models.Model):
 
     scheduled_utc: planned start (UTC); started_utc / ended_utc: when the facilitator
     started and ended it. A meeting counts as held on time when started_utc is at or
-    before the postmortem's meeting deadline. Source rule: "How to run the meeting",
-    001_60b217100959449d.txt.
+    before the postmortem's meeting deadline. Rule: docs/rules.md#meeting-deadline.
     """
 
     postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="meetings")

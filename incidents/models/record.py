@@ -1,7 +1,7 @@
 """The postmortem record: the seven-field template and its append-only amendments.
 
-Source rule: the seven-field template and the append-only log of
-../shared/seeds/001_60b217100959449d.txt. A postmortem is a draft until finalized;
+Rules: docs/rules.md#template-fields and docs/rules.md#final-immutable. A postmortem is a
+draft until finalized;
 a final postmortem and its timeline entries, contributing factors and references never
 change again. PostgreSQL refuses UPDATE, DELETE and TRUNCATE on them (triggers below,
 installed by migrations); the ORM raises ImmutableRecordError first so callers get a
@@ -371,7 +371,9 @@ class TimelineEntry(PostmortemChild):
 
 
 class Substitution(models.TextChoices):
-    """The substitution test's verdict on a contributing factor (002_c5de36bc64e2efd7.txt).
+    """The substitution test's verdict on a contributing factor.
+
+    Rule: docs/rules.md#blameless-substitution.
 
     "Would this step have failed with someone else at the keyboard?" Yes: structural (the
     system allowed it; fix the system). No: personal. Only structural factors count
@@ -469,9 +471,9 @@ class AmendmentQuerySet(models.QuerySet):
 class Amendment(models.Model):
     """A dated addendum to a final postmortem (Markdown note, author, UTC time).
 
-    Source rule: `amend()` of 001_60b217100959449d.txt writes {parent_id, amended_utc, note}.
+    Rule: docs/rules.md#final-amendments; the log line is {parent_id, amended_utc, note}.
     `section` (a Section, or "" for a general note) says which long-form section it adds
-    to (issue 8, 000_147101d763a5563e.txt); an Impact amendment may restate the figures
+    to (docs/rules.md#longform-amend); an Impact amendment may restate the figures
     (impact_usd in USD, impact_users, impact_duration_minutes), which then replace the
     record's as the stated impact.
     Append-only: save() of an existing row and delete() raise ImmutableRecordError, and

@@ -55,15 +55,8 @@ def render_field_answer(request, pm: Postmortem, field_key: str, errors=None,
 
 def _render_scalar_field_answer(request, pm: Postmortem, field_key: str, errors,
                                 saved) -> HttpResponse:
-    """The htmx answer to an autosave of a field held in the postmortem row (summary, root
-    cause, fix, prevention, a long-form section, owner sentiment): the field's messages,
-    its new version and its line of the progress panel, out of band.
-
-    `pm` is the row as saved (read under the save's lock), or as stored when the input
-    was refused, annotated with `field_marked` (the field is marked pending trace review).
-    Such a save changes no other field's status, so no other row of the postmortem is
-    read (static/js/autosave.js recounts "N of M fields complete").
-    """
+    """htmx answer to a postmortem-row field's autosave: messages, new version, progress line.
+    Reads no other row: such a save changes no other field's status (autosave.js recounts)."""
     status = template_rules.check_scalar_field(pm, field_key)
     marks = {}
     if pm.field_marked:
@@ -96,10 +89,8 @@ def _render_scalar_field_answer(request, pm: Postmortem, field_key: str, errors,
 
 
 def _refusal(request, result: autosave.AutosaveResult, container: str) -> HttpResponse | None:
-    """The answer to a refused autosave, or None when it was saved, unchanged or invalid.
-
-    `container`: the CSS selector holding the inputs (for "keep theirs" of a conflict).
-    """
+    """The answer to a refused autosave, or None when saved, unchanged or invalid.
+    `container`: the CSS selector holding the inputs (for "keep theirs" of a conflict)."""
     match result.outcome:
         case Outcome.RESENT_AFTER_FINAL:
             # Clicking Finalize blurs the input being typed in, which re-sends its
@@ -135,10 +126,7 @@ def _editor(request) -> str:
 def _render_conflict(request, field_key: str, conflict, labels: dict,
                      mine: dict, container: str) -> HttpResponse:
     """409: another page saved this input first; show theirs beside mine, keep either.
-
-    `labels` maps each posted input name to its label; `mine` the values this page sent;
-    `container` the CSS selector holding the inputs (for "keep theirs").
-    """
+    `labels`: posted input name → label; `mine`: the values this page sent."""
     theirs = conflict.theirs.values
     context = {
         "field_key": field_key,

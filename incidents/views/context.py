@@ -30,7 +30,7 @@ def get_postmortem_for_user(request, pk, with_rows: bool = False) -> Postmortem:
     """The postmortem `pk` (its rows prefetched when `with_rows`); 404 when it does not exist.
 
     Every signed-in user may read every postmortem (blameless records are public within
-    the operating team, 001_60b217100959449d.txt).
+    the operating team, docs/rules.md#role-read).
     """
     queryset = Postmortem.objects.all()
     if with_rows:
