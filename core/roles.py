@@ -103,11 +103,11 @@ class RoleMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request.method in SAFE_METHODS or not getattr(view_func, "login_required", True):
-            return None
+            return
         if request.resolver_match and request.resolver_match.url_name in ALWAYS_ALLOWED_URL_NAMES:
-            return None
+            return
         if not request.user.is_authenticated or can_write(request.user):
-            return None
+            return
         raise PermissionDenied(
             "Your role is viewer: you can read everything but not change it. "
             "Ask a Scarlog admin for the editor role."

@@ -1,6 +1,6 @@
 """import_costlog / export_costlog on the real MISHAP_COST_LOG.md of tests/data.
 
-Source rule: "The Mishap Cost Log" of 000_147101d763a5563e.txt; an entry that cannot be
+Rule: docs/rules.md#cost-markdown; an entry that cannot be
 parsed is reported with its line and heading, and nothing from the file is imported.
 """
 from datetime import date

@@ -67,16 +67,16 @@ def test_the_registry_declares_the_template_in_order():
 
 
 def test_every_reader_takes_its_field_list_from_the_registry():
-    assert forms.AUTOSAVE_FIELDS == fields.input_names()
+    assert fields.input_names() == forms.AUTOSAVE_FIELDS
     with pytest.raises(autosave.UnknownInput):  # the service knows only the registry's inputs
         autosave.save_field("0", "severity", {}, "0", "", None)
-    assert template_rules.FIELDS == [(f.key, f.label) for f in fields.SEVEN]
-    assert template_rules.LONG_FORM_KEYS == tuple(f.key for f in fields.LONG_FORM)
+    assert [(f.key, f.label) for f in fields.SEVEN] == template_rules.FIELDS
+    assert tuple(f.key for f in fields.LONG_FORM) == template_rules.LONG_FORM_KEYS
     assert {k: template_rules.FIELD_LABELS[k] for k in fields.FIELDS_BY_KEY} == fields.labels()
     # The rules check every field held in the postmortem row, and only those.
-    assert template_rules.SCALAR_FIELD_KEYS == {
-        f.key for f in fields.REGISTRY if f.inputs and f.kind != fields.OPTIONAL}
-    assert revisions.HISTORY_FIELDS == {f.key for f in fields.REGISTRY}
+    assert {
+        f.key for f in fields.REGISTRY if f.inputs and f.kind != fields.OPTIONAL} == template_rules.SCALAR_FIELD_KEYS
+    assert {f.key for f in fields.REGISTRY} == revisions.HISTORY_FIELDS
     assert set(meeting_record.MARKABLE_FIELDS) == {
         f.key for f in fields.REGISTRY if f.markable} | {"scan"}
 

@@ -12,11 +12,11 @@ from incidents.models.record import Postmortem
 
 __all__ = [
     "DOMAIN_HELP",
-    "PostmortemDomain",
     "ActionItem",
     "ActionItemEvent",
-    "GateOverride",
     "DigestSent",
+    "GateOverride",
+    "PostmortemDomain",
 ]
 
 

@@ -4,15 +4,15 @@ trigger conditions, long-form sections, the meeting's deadline and length (docs/
 from django.db import models
 
 __all__ = [
-    "RootCause",
-    "ROOT_CAUSE_DEFINITIONS",
     "DEFERRED_FIX_TEXT",
-    "Template",
-    "Trigger",
     "MEETING_DEADLINE_HOURS",
     "MEETING_MINUTES",
-    "Section",
+    "ROOT_CAUSE_DEFINITIONS",
     "SECTION_HINTS",
+    "RootCause",
+    "Section",
+    "Template",
+    "Trigger",
 ]
 
 

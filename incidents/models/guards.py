@@ -4,10 +4,10 @@ records, and the error the ORM raises first (docs/rules.md#final-immutable)."""
 import pgtrigger
 
 __all__ = [
-    "ImmutableRecordError",
     "FINAL_STATUS_SQL",
-    "child_row_triggers",
+    "ImmutableRecordError",
     "append_only_trigger",
+    "child_row_triggers",
 ]
 
 

@@ -13,11 +13,11 @@ from incidents.models.guards import child_row_triggers
 from incidents.models.record import Postmortem, PostmortemChild
 
 __all__ = [
-    "ScanAnswer",
-    "PendingMark",
     "Meeting",
     "MeetingAttendee",
+    "PendingMark",
     "Reminder",
+    "ScanAnswer",
 ]
 
 

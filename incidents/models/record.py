@@ -27,16 +27,16 @@ from incidents.models.guards import (
 )
 
 __all__ = [
-    "PostmortemQuerySet",
-    "Postmortem",
-    "PostmortemChildQuerySet",
-    "PostmortemChild",
-    "TimelineEntry",
-    "Substitution",
-    "ContributingFactor",
-    "Reference",
-    "AmendmentQuerySet",
     "Amendment",
+    "AmendmentQuerySet",
+    "ContributingFactor",
+    "Postmortem",
+    "PostmortemChild",
+    "PostmortemChildQuerySet",
+    "PostmortemQuerySet",
+    "Reference",
+    "Substitution",
+    "TimelineEntry",
 ]
 
 # The text columns of each searched table's document, in order (core.search_vector).
@@ -131,8 +131,7 @@ class Postmortem(models.Model):
     lessons_learned = models.TextField("lessons learned", blank=True)
     owner_sentiment = models.TextField(
         "owner sentiment", blank=True,
-        help_text="A real quote from whoever paid the cost, not softened "
-                  "(002_c5de36bc64e2efd7.txt).",
+        help_text="A real quote from whoever paid the cost, not softened.",
     )
     owner_sentiment_by = models.CharField("quote by", max_length=200, blank=True)
     updated_utc = models.DateTimeField(auto_now=True)
