@@ -153,7 +153,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 
 # Login brute force (django-axes): 5 failed sign-ins for one username from one IP lock that
-# pair out for 15 minutes. Every attempt, failure and logout is a database row (admin:
+# pair out for 15 minutes, and 20 from one IP lock that IP out. Every attempt, failure and logout is a database row (admin:
 # Axes) and a log line; core.auth_events logs sign-ins and sign-outs as well.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -161,6 +161,12 @@ AUTHENTICATION_BACKENDS = [
     "core.roles.RoleModelBackend",
 ]
 AXES_FAILURE_LIMIT = 5
+# On top: 20 failures from one IP over any usernames within the cool-off lock that IP out
+# for every account (password spraying; core.login_throttle.TwoLimitHandler). 20 leaves
+# room for a team behind one NAT address mistyping, and caps a sprayer at 20 guesses per
+# 15 minutes per address instead of 4 per account.
+AXES_HANDLER = "core.login_throttle.TwoLimitHandler"
+SCARLOG_LOGIN_IP_FAILURE_LIMIT = 20
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
