@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before django-guid: a client's X-Request-ID is kept only when short and safe.
+    "core.middleware.RequestIdMiddleware",
     # First: every log line of the request, even from other middleware, has its id.
     "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
@@ -80,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Signed-in pages: Cache-Control: private, no-store (core.middleware).
+    "core.middleware.PrivateNoStoreMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Viewers read only: a signed-in viewer's POST is refused with 403 (core.roles).
@@ -278,7 +282,8 @@ SCARLOG_GIT_REPOS = env_mapping("SCARLOG_GIT_REPOS")
 
 # Logs: one JSON object per line on stderr (LOG_FORMAT=json, the production default) or
 # plain text (LOG_FORMAT=text, the development default). Every line carries `request_id`:
-# django-guid takes it from the request's X-Request-ID header (or makes one), returns it
+# django-guid takes it from the request's X-Request-ID header when it is 1-64 safe
+# characters (core.middleware.RequestIdMiddleware drops any other), or makes one, returns it
 # in the response's X-Request-ID, and hands it on to the Celery tasks a request sends.
 DJANGO_GUID = {
     "GUID_HEADER_NAME": "X-Request-ID",
