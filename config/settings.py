@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before django-guid: a client's X-Request-ID is kept only when short and safe.
+    "core.middleware.RequestIdMiddleware",
     # First: every log line of the request, even from other middleware, has its id.
     "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
@@ -80,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Signed-in pages: Cache-Control: private, no-store (core.middleware).
+    "core.middleware.PrivateNoStoreMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Viewers read only: a signed-in viewer's POST is refused with 403 (core.roles).
@@ -153,7 +157,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 
 # Login brute force (django-axes): 5 failed sign-ins for one username from one IP lock that
-# pair out for 15 minutes. Every attempt, failure and logout is a database row (admin:
+# pair out for 15 minutes, and 20 from one IP lock that IP out. Every attempt, failure and logout is a database row (admin:
 # Axes) and a log line; core.auth_events logs sign-ins and sign-outs as well.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -161,6 +165,12 @@ AUTHENTICATION_BACKENDS = [
     "core.roles.RoleModelBackend",
 ]
 AXES_FAILURE_LIMIT = 5
+# On top: 20 failures from one IP over any usernames within the cool-off lock that IP out
+# for every account (password spraying; core.login_throttle.TwoLimitHandler). 20 leaves
+# room for a team behind one NAT address mistyping, and caps a sprayer at 20 guesses per
+# 15 minutes per address instead of 4 per account.
+AXES_HANDLER = "core.login_throttle.TwoLimitHandler"
+SCARLOG_LOGIN_IP_FAILURE_LIMIT = 20
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
@@ -272,7 +282,8 @@ SCARLOG_GIT_REPOS = env_mapping("SCARLOG_GIT_REPOS")
 
 # Logs: one JSON object per line on stderr (LOG_FORMAT=json, the production default) or
 # plain text (LOG_FORMAT=text, the development default). Every line carries `request_id`:
-# django-guid takes it from the request's X-Request-ID header (or makes one), returns it
+# django-guid takes it from the request's X-Request-ID header when it is 1-64 safe
+# characters (core.middleware.RequestIdMiddleware drops any other), or makes one, returns it
 # in the response's X-Request-ID, and hands it on to the Celery tasks a request sends.
 DJANGO_GUID = {
     "GUID_HEADER_NAME": "X-Request-ID",

@@ -3,7 +3,9 @@
 A token is "scl_" + 40 URL-safe characters, shown once at creation; only its SHA-256 is
 stored (ApiToken.key_sha256). Requests send `Authorization: Bearer <token>`.
 authenticate() returns the ApiToken or raises TokenError with the reason (missing,
-unknown, revoked, or lacking the scope).
+unknown, revoked, its user deactivated, the token lacking the scope, or the user's
+current role not allowing it). A token never does more than its user's role allows
+right now: ROLE_SCOPES (docs/rules.md#token-scopes).
 """
 import hashlib
 import secrets
@@ -12,9 +14,19 @@ from django.http import JsonResponse
 from django.utils import timezone
 
 from core.models import ApiToken
+from core.roles import ADMIN, EDITOR, VIEWER, role_of
 
 PREFIX = "scl_"
 SCOPES = ("gate:read", "events:write", "docs:read")
+READ_SCOPES = frozenset({"gate:read", "docs:read"})
+# The scopes a token may use, by its user's current role (docs/rules.md#token-scopes):
+# viewers read only; writing events needs an editor or admin. Read at every request, so
+# a role change or deactivation takes effect on the token's next call.
+ROLE_SCOPES = {
+    VIEWER: READ_SCOPES,
+    EDITOR: frozenset(SCOPES),
+    ADMIN: frozenset(SCOPES),
+}
 
 
 class TokenError(Exception):
@@ -51,8 +63,18 @@ def create_token(name: str, user, scopes: list[str]) -> tuple[ApiToken, str]:
     return token, key
 
 
+def roles_allowing(scope: str) -> list[str]:
+    """The roles whose tokens may use `scope`, in ROLES order (for refusal messages)."""
+    return [role for role in (VIEWER, EDITOR, ADMIN) if scope in ROLE_SCOPES[role]]
+
+
 def authenticate(request, scope: str) -> ApiToken:
-    """The ApiToken of `request`'s bearer token if it is live and has `scope`; TokenError else."""
+    """The ApiToken of `request`'s bearer token if it may use `scope` now; TokenError else.
+
+    401: no, unknown or revoked token, or its user is deactivated. 403: the token lacks
+    `scope`, or its user's current role does not allow it (the message names the role).
+    See docs/rules.md#token-scopes.
+    """
     header = request.headers.get("Authorization", "")
     kind, _, key = header.partition(" ")
     if kind != "Bearer" or not key.startswith(PREFIX):
@@ -62,7 +84,15 @@ def authenticate(request, scope: str) -> ApiToken:
         raise TokenError("Unknown API token.")
     if token.revoked_utc is not None:
         raise TokenError(f"API token {token.prefix}… was revoked.")
+    if not token.user.is_active:
+        raise TokenError(f"API token {token.prefix}… belongs to a deactivated user.")
     if scope not in token.scopes:
         raise TokenError(f"API token {token.prefix}… lacks the {scope} scope.", status=403)
+    role = role_of(token.user)
+    if scope not in ROLE_SCOPES[role]:
+        raise TokenError(
+            f"API token {token.prefix}… has the {scope} scope, but its user "
+            f"{token.user.get_username()!r} has the {role} role: {scope} needs the "
+            f"{' or '.join(roles_allowing(scope))} role.", status=403)
     ApiToken.objects.filter(pk=token.pk).update(last_used_utc=timezone.now())
     return token

@@ -1,8 +1,10 @@
 """Every authentication event as one log line on the `scarlog.auth` logger.
 
 Events: `login` (INFO), `logout` (INFO), `login_failed` (WARNING) and `locked_out`
-(WARNING, django-axes: 5 failures for one username and IP within 15 minutes). Each line
-carries `event`, `username` and `ip` as JSON fields (and the request id). django-axes
+(WARNING, django-axes: 5 failures for one username and IP, or 20 from one IP over any
+usernames, within 15 minutes; every refused attempt while locked is logged too). Each
+line carries `event`, `username` and `ip` as JSON fields (and the request id);
+`locked_out` also `limit` ("username_and_ip" or "ip", core.login_throttle). django-axes
 also keeps every attempt as a database row (admin: Axes). Connected in
 incidents.apps.IncidentsConfig.ready().
 """
@@ -36,9 +38,13 @@ def _log_login_failed(sender, credentials, request=None, **kwargs):
 
 
 def _log_locked_out(sender, request, username, ip_address, **kwargs):
-    logger.warning("sign-in locked for 15 minutes after 5 failures",
+    from core.login_throttle import PER_IP, lockout_of
+
+    limit, failures = lockout_of(request)
+    who = "this IP, for every username" if limit == PER_IP else "this username from this IP"
+    logger.warning(f"sign-in locked for 15 minutes for {who} after {failures} failures",
                    extra={"event": "locked_out", "username": username or "",
-                          "ip": ip_address or ""})
+                          "ip": ip_address or "", "limit": limit})
 
 
 def connect() -> None:

@@ -4,8 +4,11 @@ action items.
 Rule: docs/rules.md#gate-blocks ("refuses new work in a previously-failed
 domain until prior postmortem action items are verified done"). check_gate() answers with
 the blocking items; an explicit GateOverride (who, why, until when) lets work through
-without hiding them. The same answer backs `manage.py gate` and GET /api/gate/<domain>.
+without hiding them. answer_gate() backs `manage.py gate` and GET /api/gate/<domain>: it
+fails closed, refusing a domain no postmortem is classified in (UnknownDomainError)
+unless the caller allows unknown domains (docs/rules.md#gate-unknown-domain).
 """
+import difflib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,7 +17,7 @@ from django.utils import timezone
 
 from incidents.evidence import describe_missing
 from incidents.models import ActionItem, GateOverride, Postmortem, PostmortemDomain
-from incidents.services import clean_domain
+from incidents.services import clean_domain, known_domains
 
 
 class GateOverrideError(ValueError):
@@ -23,6 +26,27 @@ class GateOverrideError(ValueError):
     def __init__(self, field: str, message: str):
         self.field = field
         super().__init__(message)
+
+
+class UnknownDomainError(LookupError):
+    """No postmortem is classified in `domain` (docs/rules.md#gate-unknown-domain).
+
+    `known_domains` lists the domains that are (sorted slugs); the message names them and,
+    when one is close, the likely intended one. `field` is "domain".
+    """
+
+    field = "domain"
+
+    def __init__(self, domain: str, known: list[str]):
+        self.domain = domain
+        self.known_domains = known
+        close = difflib.get_close_matches(domain, known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        listed = ", ".join(known) if known else "none yet"
+        super().__init__(
+            f"Unknown domain {domain!r}: no postmortem is classified in it, so the gate "
+            f"refuses to answer.{hint} Known domains: {listed}. Pass allow_unknown to "
+            f"treat it as a new domain (open).")
 
 
 @dataclass(frozen=True)
@@ -130,6 +154,21 @@ def check_gate(domain: str, now: datetime | None = None) -> GateResult:
     listed = [BlockingItem(item) for item in items[:BLOCKING_LISTED]]
     count = len(listed) if len(listed) < BLOCKING_LISTED else items.count()
     return GateResult(domain, known, listed, override, count)
+
+
+def answer_gate(domain: str, allow_unknown: bool = False,
+                now: datetime | None = None) -> GateResult:
+    """The gate for a caller (CLI, API): check_gate(), failing closed on an unknown domain.
+
+    Raises DomainError for a malformed domain and UnknownDomainError (with the known
+    domains) for one no postmortem is classified in, unless `allow_unknown` is true, when
+    the answer is check_gate()'s ("Gate open … (unknown domain)").
+    See docs/rules.md#gate-unknown-domain.
+    """
+    result = check_gate(domain, now=now)
+    if not result.known_domain and not allow_unknown:
+        raise UnknownDomainError(result.domain, known_domains())
+    return result
 
 
 @transaction.atomic

@@ -134,12 +134,19 @@ def test_a_final_postmortem_can_be_classified(final_postmortem, alice, bob):
 
 # --- The planning gate: INC-030 → INC-031 -------------------------------------------------
 
-def run_gate(domain: str, capsys) -> tuple[int, str]:
+def run_gate_with_stderr(domain: str, capsys, *args: str) -> tuple[int, str, str]:
+    """`manage.py gate DOMAIN *args`: (exit code, stdout, stderr)."""
+    code = 0
     try:
-        call_command("gate", domain)
+        call_command("gate", domain, *args)
     except SystemExit as exit_:
-        return exit_.code, capsys.readouterr().out
-    return 0, capsys.readouterr().out
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def run_gate(domain: str, capsys, *args: str) -> tuple[int, str]:
+    return run_gate_with_stderr(domain, capsys, *args)[:2]
 
 
 def test_inc_030_blocks_its_domain_until_its_items_ship(root_patterns, alice, bob, tmp_path, capsys):
@@ -162,7 +169,10 @@ def test_inc_030_blocks_its_domain_until_its_items_ship(root_patterns, alice, bo
     assert f"postmortem {INC_030}: rule item {auto_destroy.pk} “Add auto_destroy=False" in out
     assert "owner alice, due 2026-04-23, open; needs rules file" in out
     assert "Raise heartbeat retry threshold" in out and "owner bob" in out
-    assert run_gate("trading", capsys) == (
+    # Fail closed: a domain no postmortem is classified in is refused (exit 2) ...
+    assert run_gate("trading", capsys) == (2, "")
+    # ... unless the caller asks for the old answer.
+    assert run_gate("trading", capsys, "--allow-unknown") == (
         0, "Gate open: no postmortem is classified in domain 'trading' (unknown domain).\n")
 
     action_items.ship_item(auto_destroy, {"rules_file": "sop/cloud-training.md"}, user=alice)
@@ -218,6 +228,55 @@ def test_the_gate_api_answers_ci_with_a_scoped_token(item, alice, anonymous_clie
     token.save()
     revoked = anonymous_client.get(url, headers={"Authorization": f"Bearer {key}"})
     assert revoked.status_code == 401 and "revoked" in revoked.json()["error"]
+
+
+def test_a_mistyped_domain_never_opens_the_gate(item, capsys):
+    """docs/rules.md#gate-unknown-domain: exit 2 with the known domains on stderr."""
+    code, out, err = run_gate_with_stderr("tradng", capsys)
+    assert (code, out) == (2, "")
+    assert "Unknown domain 'tradng'" in err and "Did you mean 'trading'?" in err
+    assert "Known domains: trading." in err
+    with pytest.raises(SystemExit) as exit_:
+        call_command("gate", "tradng", json=True)
+    refused = capsys.readouterr()
+    assert exit_.value.code == 2 and refused.out == ""
+    answer = json.loads(refused.err)
+    assert answer["field"] == "domain" and answer["known_domains"] == ["trading"]
+    assert answer["error"].startswith("Unknown domain 'tradng'")
+    # A malformed domain is refused the same way, never read as "closed" (1) or "open" (0).
+    code, _, err = run_gate_with_stderr("Not A Slug", capsys)
+    assert code == 2 and "is not a slug" in err
+    # Known domains answer as before; --allow-unknown changes nothing for them.
+    assert run_gate("trading", capsys)[0] == 1
+    assert run_gate("trading", capsys, "--allow-unknown")[0] == 1
+    action_items.drop_item(ActionItem.objects.get(), "Superseded by the new watchdog", None)
+    assert run_gate("trading", capsys)[0] == 0
+    assert run_gate("tradng", capsys, "--allow-unknown") == (
+        0, "Gate open: no postmortem is classified in domain 'tradng' (unknown domain).\n")
+
+
+def test_the_gate_api_refuses_an_unknown_domain_with_404_and_the_known_ones(
+        item, alice, anonymous_client):
+    _, key = create_token("CI", alice, ["gate:read"])
+    auth = {"Authorization": f"Bearer {key}"}
+    response = anonymous_client.get("/api/gate/tradng", headers=auth)
+    assert response.status_code == 404
+    body = response.json()
+    assert body["field"] == "domain" and body["known_domains"] == ["trading"]
+    assert "Unknown domain 'tradng'" in body["error"] and "Did you mean 'trading'?" in body["error"]
+    assert "open" not in body
+    allowed = anonymous_client.get("/api/gate/tradng?allow_unknown=1", headers=auth)
+    assert allowed.status_code == 200
+    assert allowed.json()["open"] is True and allowed.json()["known_domain"] is False
+    assert anonymous_client.get("/api/gate/tradng?allow_unknown=0", headers=auth).status_code == 404
+    bad_flag = anonymous_client.get("/api/gate/tradng?allow_unknown=maybe", headers=auth)
+    assert bad_flag.status_code == 400 and bad_flag.json()["field"] == "allow_unknown"
+    # A known domain answers as before, with or without the flag.
+    for url in ("/api/gate/trading", "/api/gate/trading?allow_unknown=1"):
+        known = anonymous_client.get(url, headers=auth)
+        assert known.status_code == 200 and known.json()["open"] is False
+    # Without a valid token nothing is listed.
+    assert "known_domains" not in anonymous_client.get("/api/gate/tradng").json()
 
 
 def test_the_gate_command_prints_json_for_scripts(item, capsys):

@@ -147,6 +147,11 @@ def test_the_web_command_serves_the_app_under_gunicorn_with_production_settings(
         with pytest.raises(urllib.error.HTTPError) as not_found:
             urllib.request.urlopen(missing, timeout=WAIT_GUARD_SECONDS)
         assert not_found.value.headers["X-Request-ID"] == "deploy-check-1"
+        unsafe = urllib.request.Request(f"http://127.0.0.1:{port}/no-such-page/", headers={
+            "X-Forwarded-Proto": "https", "X-Request-ID": "<script>"})
+        with pytest.raises(urllib.error.HTTPError) as replaced:
+            urllib.request.urlopen(unsafe, timeout=10)
+        assert re.fullmatch(r"[0-9a-f]{32}", replaced.value.headers["X-Request-ID"])
         plain_http = urllib.request.Request(f"http://127.0.0.1:{port}/accounts/login/")
         with pytest.raises(urllib.error.HTTPError) as redirect:
             urllib.request.build_opener(NoRedirect).open(plain_http,

@@ -3,11 +3,13 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
+from core import roles
 from core.api_tokens import create_token
 from incidents.models import Postmortem, Reminder
-from tests.conftest import NOW
+from tests.conftest import NOW, make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_time")]
 
@@ -114,3 +116,59 @@ def test_tokens_without_the_scope_or_at_all_are_refused(monitor, alice):
     assert monitor(event(), key=gate_key).status_code == 403
     assert monitor(event(), key="scl_nope").status_code == 401
     assert Postmortem.objects.count() == 0
+
+
+def test_a_deactivated_users_token_stops_working(monitor, alice):
+    """docs/rules.md#token-scopes: a token is only as alive as its user."""
+    _, gate_key = create_token("ci", alice, ["gate:read"])
+    gate = Client()
+    assert gate.get("/api/gate/trading?allow_unknown=1",
+                    HTTP_AUTHORIZATION=f"Bearer {gate_key}").status_code == 200
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    refused = monitor(event())
+    assert refused.status_code == 401
+    assert "deactivated user" in refused.json()["error"]
+    assert refused["WWW-Authenticate"] == 'Bearer realm="scarlog"'
+    assert gate.get("/api/gate/trading?allow_unknown=1",
+                    HTTP_AUTHORIZATION=f"Bearer {gate_key}").status_code == 401
+    assert Postmortem.objects.count() == 0
+    alice.is_active = True
+    alice.save(update_fields=["is_active"])
+    assert monitor(event()).status_code == 201
+
+
+def test_a_tokens_scopes_are_bounded_by_its_users_current_role(db):
+    """A viewer's token cannot write events, whatever scopes it was given; promoted to
+    editor, the same token works on its next request (the role is read every time)."""
+    dana = make_user("dana", role=roles.VIEWER)
+    _, key = create_token("monitor", dana, ["events:write", "gate:read"])
+    client = Client(enforce_csrf_checks=True)
+
+    def post():
+        return client.post("/api/events", json.dumps(event()), content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    refused = post()
+    assert refused.status_code == 403
+    assert refused.json()["error"].endswith(
+        "has the events:write scope, but its user 'dana' has the viewer role: events:write "
+        "needs the editor or admin role.")
+    assert Postmortem.objects.count() == 0
+    # Read scopes stay within a viewer's role.
+    assert client.get("/api/gate/trading?allow_unknown=1",
+                      HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
+    roles.set_role(dana, roles.EDITOR)
+    assert post().status_code == 201
+    roles.set_role(dana, roles.VIEWER)
+    assert post().status_code == 403
+    assert Postmortem.objects.count() == 1
+
+
+def test_creating_a_token_beyond_the_users_role_warns(db, capsys):
+    make_user("dana", role=roles.VIEWER)
+    call_command("create_api_token", "monitor", user="dana", scope=["events:write"])
+    captured = capsys.readouterr()
+    assert "Token 'monitor' (events:write): scl_" in captured.out
+    assert ("Warning: dana has the viewer role, so events:write is refused until they have "
+            "the editor or admin role.") in captured.err

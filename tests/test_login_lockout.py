@@ -1,10 +1,15 @@
 """Login brute force: 5 failed sign-ins for one username from one IP lock that pair out for
-15 minutes (django-axes); every authentication event is logged on `scarlog.auth`."""
+15 minutes (django-axes), and more failures from one IP than SCARLOG_LOGIN_IP_FAILURE_LIMIT
+lock that IP out (core.login_throttle); every authentication event is logged on
+`scarlog.auth`."""
 import logging
 from datetime import timedelta
 
+import time_machine
 from axes.models import AccessLog
+from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 LOGIN = "/accounts/login/"
 
@@ -49,3 +54,29 @@ def test_sign_in_and_out_are_logged_and_recorded(alice, caplog):
     assert events == [("login", "alice"), ("logout", "alice")]
     record = AccessLog.objects.get(username="alice")
     assert record.ip_address == "203.0.113.8" and record.logout_time is not None
+
+
+def test_spraying_one_password_over_many_usernames_locks_the_ip(alice, caplog):
+    """More failures from one IP than the per-IP limit, each on a different username (none
+    reaching the per-user limit): the IP is refused even with another account's right
+    password, while another IP still signs in; the lockout is logged."""
+    caplog.set_level(logging.INFO, logger="scarlog.auth")
+    limit = settings.SCARLOG_LOGIN_IP_FAILURE_LIMIT
+    assert limit > settings.AXES_FAILURE_LIMIT
+    for n in range(limit):
+        sign_in("Spring2026!", username=f"user{n}")
+    assert sign_in("alice-password-1").status_code == 429
+    assert sign_in("alice-password-1", ip="198.51.100.9").status_code == 302
+    locks = [r for r in caplog.records if r.name == "scarlog.auth" and r.event == "locked_out"]
+    assert locks and all(r.ip == "203.0.113.7" and r.limit == "ip" for r in locks)
+    assert ("alice", "203.0.113.7") in {(r.username, r.ip) for r in locks}
+    assert "for this IP, for every username" in locks[0].getMessage()
+    # After the cool-off the IP signs in again.
+    with time_machine.travel(timezone.now() + timedelta(minutes=16)):
+        assert sign_in("alice-password-1").status_code == 302
+
+
+def test_under_the_per_ip_limit_each_username_keeps_its_own_count(alice):
+    for n in range(settings.SCARLOG_LOGIN_IP_FAILURE_LIMIT - 1):
+        sign_in("Spring2026!", username=f"user{n}")
+    assert sign_in("alice-password-1").status_code == 302

@@ -9,6 +9,7 @@
 - every page carries a nonce-based Content-Security-Policy and holds no inline script,
   handler or style that the policy would have to allow.
 """
+import logging
 import re
 from html.parser import HTMLParser
 
@@ -233,3 +234,41 @@ def test_every_page_has_a_nonce_csp_and_no_inline_code(site, alice):
             if "/htmx" in response.content.decode():
                 assert '"includeIndicatorStyles": false' in response.content.decode(), path
     assert pages > 25
+
+
+def test_signed_in_pages_are_private_and_never_stored(alice_client, anonymous_client):
+    for path in ("/", "/accounts/login/"):
+        response = alice_client.get(path)
+        assert response["Cache-Control"] == "private, no-store", path
+    # Signed out, the login page keeps Django's own never_cache header (no private data).
+    assert anonymous_client.get("/accounts/login/")["Cache-Control"] != "private, no-store"
+    # The health check is left alone, signed in or not.
+    assert "no-store" not in alice_client.get("/healthz").get("Cache-Control", "")
+    assert "no-store" not in anonymous_client.get("/healthz").get("Cache-Control", "")
+
+
+@pytest.mark.parametrize("given, kept", [
+    ("abc-123", True),
+    ("deploy.check_1", True),
+    ("a" * 64, True),
+    ("<script>", False),
+    ("a" * 500, False),
+    ("a" * 65, False),
+    ("abc 123", False),
+])
+def test_a_client_request_id_is_kept_only_when_short_and_safe(db, caplog, given, kept):
+    from django_guid.log_filters import CorrelationId
+
+    caplog.handler.addFilter(CorrelationId(correlation_id_field="request_id"))
+    caplog.set_level(logging.INFO)
+    response = Client().get("/no-such-page/", headers={"X-Request-ID": given})
+    returned = response["X-Request-ID"]
+    if kept:
+        assert returned == given
+    else:
+        assert returned != given and re.fullmatch(r"[0-9a-f]{32}", returned)
+        refusal = [r for r in caplog.records if r.name == "scarlog.request"]
+        assert refusal and refusal[0].request_id == returned
+        assert given not in refusal[0].getMessage()
+    logged = [r for r in caplog.records if r.name == "django.request"]
+    assert logged and all(r.request_id == returned for r in logged)

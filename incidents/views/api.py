@@ -1,8 +1,11 @@
 """JSON endpoints for machine clients, authenticated with API tokens (not sessions).
 
-GET /api/gate/<domain>: the planning gate's answer (incidents.gate.GateResult.as_dict()),
-200 whether open or closed; 400 for a malformed domain, 401 without a valid token, 403
-when the token lacks the gate:read scope.
+GET /api/gate/<domain>[?allow_unknown=1]: the planning gate's answer
+(incidents.gate.GateResult.as_dict()), 200 whether open or closed; 404
+{"error", "field": "domain", "known_domains": [...]} for a domain no postmortem is
+classified in unless allow_unknown=1 (docs/rules.md#gate-unknown-domain); 400 for a
+malformed domain or allow_unknown value, 401 without a valid token, 403 when the token
+(or its user's role) lacks the gate:read scope (docs/rules.md#token-scopes).
 
 POST /api/events: a monitoring system opens a draft postmortem from an event
 (incidents.events): 201 with the draft, 200 with the draft already opened for the same
@@ -24,10 +27,12 @@ from django.views.decorators.http import require_GET, require_POST
 from core.api_tokens import TokenError, authenticate, refusal_response
 from core.validation import RecordError
 from incidents.events import open_from_event, parse_event
-from incidents.gate import check_gate
+from incidents.gate import UnknownDomainError, answer_gate
 from incidents.services import DomainError
 
 MAX_EVENT_BYTES = 64 * 1024
+# ?allow_unknown= values (the CLI's --allow-unknown); any other value is refused.
+FLAG_VALUES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 @login_not_required
@@ -38,8 +43,16 @@ def gate(request, domain):
         authenticate(request, "gate:read")
     except TokenError as exc:
         return refusal_response(exc)
+    flag = request.GET.get("allow_unknown", "0").strip().lower()
+    if flag not in FLAG_VALUES:
+        return JsonResponse({"error": "allow_unknown: use 1 (allow) or 0 (refuse unknown "
+                                      "domains, the default).", "field": "allow_unknown"},
+                            status=400)
     try:
-        result = check_gate(domain)
+        result = answer_gate(domain, allow_unknown=FLAG_VALUES[flag])
+    except UnknownDomainError as exc:
+        return JsonResponse({"error": str(exc), "field": exc.field,
+                             "known_domains": exc.known_domains}, status=404)
     except DomainError as exc:
         return JsonResponse({"error": str(exc), "field": "domain"}, status=400)
     return JsonResponse(result.as_dict())

@@ -2,7 +2,8 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from core.api_tokens import SCOPES, create_token
+from core.api_tokens import ROLE_SCOPES, SCOPES, create_token, roles_allowing
+from core.roles import role_of
 
 
 class Command(BaseCommand):
@@ -21,3 +22,9 @@ class Command(BaseCommand):
         token, key = create_token(options["name"], user, options["scope"] or ["gate:read"])
         self.stdout.write(f"Token {token.name!r} ({', '.join(token.scopes)}): {key}")
         self.stdout.write("It is shown only now; store it as a CI secret.")
+        role = role_of(user)
+        for scope in token.scopes:
+            if scope not in ROLE_SCOPES[role]:  # docs/rules.md#token-scopes
+                self.stderr.write(
+                    f"Warning: {user.get_username()} has the {role} role, so {scope} is refused "
+                    f"until they have the {' or '.join(roles_allowing(scope))} role.")
