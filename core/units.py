@@ -63,7 +63,9 @@ def parse_usd(text: str) -> Decimal | None:
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise ValueError(f"{text.strip()!r} is not an amount in USD such as 78,947 or 5.50.") from None
+        raise ValueError(
+            f"{text.strip()!r} is not an amount in USD such as 78,947 or 5.50."
+        ) from None
     if not value.is_finite() or value < 0:
         raise ValueError(f"{text.strip()!r} is not an amount in USD of 0 or more.")
     if value != value.quantize(Decimal("0.01")):

@@ -69,7 +69,8 @@ def key_path(location: tuple) -> str:
 
 def parse_record(model: type[RecordT], data: Any, *, source: str = "",
                  line: int | None = None) -> RecordT:
-    """`data` (decoded JSON/YAML) validated as `model`; raises RecordError at the first bad value."""
+    """`data` (decoded JSON/YAML) validated as `model`; raises RecordError at the first bad
+    value."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:

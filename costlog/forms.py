@@ -43,7 +43,9 @@ class MishapEntryForm(forms.Form):
         label="Resources affected", required=False, max_length=2000,
         help_text="As you would write it; left empty, the resource rows are listed.",
     )
-    duration = forms.CharField(required=False, max_length=200, help_text='E.g. "~20 minutes before user caught it".')
+    duration = forms.CharField(
+        required=False, max_length=200, help_text='E.g. "~20 minutes before user caught it".'
+    )
     cost_low_usd = forms.DecimalField(
         label="Estimated cost, low (USD)", required=False, min_value=0, max_digits=14,
         decimal_places=2,
@@ -161,7 +163,9 @@ ResourceRowFormSet = forms.formset_factory(ResourceRowForm, extra=0, max_num=50,
 
 def resource_formset(data=None, initial=None) -> forms.BaseFormSet:
     """The resource rows of an entry form, offering every resource that has a rate."""
-    names = list(ResourceRate.objects.order_by("resource").values_list("resource", flat=True).distinct())
+    names = list(
+        ResourceRate.objects.order_by("resource").values_list("resource", flat=True).distinct()
+    )
     return ResourceRowFormSet(data, initial=initial, prefix="resources",
                               form_kwargs={"resources": names})
 

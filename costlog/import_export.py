@@ -123,7 +123,8 @@ def _same_content(stored: MishapEntry, data: EntryInput) -> bool:
         and stored.what_happened == data.what_happened.strip()
         and stored.root_cause == data.root_cause.strip()
         and stored.root_cause_items == data.root_cause_items
-        and [link.pattern_id for link in stored.pattern_links.all()] == [p.pk for p in data.patterns]
+        and [link.pattern_id for link in stored.pattern_links.all()]
+        == [p.pk for p in data.patterns]
         and stored.resources_affected == data.resources_affected.strip()
         and stored.duration == data.duration.strip()
         and stored.cost_low_usd == data.cost_low_usd
@@ -146,7 +147,11 @@ def _plan_rates(log: CostLog, effective: date, errors: list, result: ImportResul
         stored = stored_rates.get(rate.resource)
         if stored is None:
             to_create.append(rate)
-        elif (stored.usd, stored.unit, stored.approximate) == (rate.usd, rate.unit, rate.approximate):
+        elif (stored.usd, stored.unit, stored.approximate) == (
+            rate.usd,
+            rate.unit,
+            rate.approximate,
+        ):
             result.rates_unchanged += 1
         else:
             errors.append(CostLogProblem(
@@ -235,7 +240,9 @@ def _log_entry(entry: MishapEntry) -> Entry:
         ),
     }
     if entry.resources_affected:
-        bullets["AWS resources affected"] = Bullet("AWS resources affected", entry.resources_affected)
+        bullets["AWS resources affected"] = Bullet(
+            "AWS resources affected", entry.resources_affected
+        )
     if entry.duration:
         bullets["Duration"] = Bullet("Duration", entry.duration)
     bullets["Estimated cost"] = Bullet("Estimated cost", format_cost(cost))

@@ -140,7 +140,8 @@ class Entry:
 
     @property
     def occurred_utc(self) -> datetime:
-        clock = datetime.strptime(self.logged_time, "%I:%M %p").time()
+        # Only the wall-clock time is kept; the logged zone is attached by combine() below.
+        clock = datetime.strptime(self.logged_time, "%I:%M %p").time()  # noqa: DTZ007
         local = datetime.combine(self.session, clock, tzinfo=ZoneInfo(ZONES[self.logged_zone]))
         return local.astimezone(UTC)
 
@@ -228,7 +229,8 @@ def _zone(value: Any) -> str:
 
 def _clock(value: Any) -> str:
     try:
-        datetime.strptime(check_text(value), "%I:%M %p")
+        # A format check only: the parsed value is discarded, so no zone applies.
+        datetime.strptime(check_text(value), "%I:%M %p")  # noqa: DTZ007
     except ValueError:
         raise refusal(f"time {value!r} is not a clock time such as '6:02 PM'") from None
     return value
@@ -342,7 +344,9 @@ class _Parser:
             return
         match = _SESSION.match(line)
         if not match:
-            self.error(number, f"{line!r} is neither '## Cost reference' nor '## Session YYYY-MM-DD'")
+            self.error(
+                number, f"{line!r} is neither '## Cost reference' nor '## Session YYYY-MM-DD'"
+            )
             self.section = "unknown"
             return
         try:

@@ -130,7 +130,9 @@ class ResourceRate(AppendOnlyModel):
         triggers = _append_only_triggers("costlog_resourcerate", "resource rate")
 
     def __str__(self) -> str:
-        return f"{self.resource}: ${self.usd.normalize():f}/{self.unit} (from {self.effective_date})"
+        return (
+            f"{self.resource}: ${self.usd.normalize():f}/{self.unit} (from {self.effective_date})"
+        )
 
     def price(self, quantity: int, duration_seconds: int) -> Decimal:
         """USD for `quantity` units running `duration_seconds` seconds, rounded to cents."""

@@ -11,7 +11,9 @@ SEED_PATTERNS = {
     "Unverified output": "Execution was checked but the output never was.",
     "Feature mismatch": "Training and inference feature lists diverged.",
     "Training/inference mismatch": "Training code or assumptions leaked into the inference path.",
-    "Missing risk check": "A trade or action went ahead without the risk check that should gate it.",
+    "Missing risk check": (
+        "A trade or action went ahead without the risk check that should gate it."
+    ),
 }
 
 

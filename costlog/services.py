@@ -176,7 +176,9 @@ def estimate(data: EntryInput) -> Estimate:
         low = high = sum((row.cost_usd for row in priced), ZERO)
         approximate = True
     elif low is None:
-        raise CostEntryError("cost_low_usd", "Estimated cost low: enter it (high alone is not a range).")
+        raise CostEntryError(
+            "cost_low_usd", "Estimated cost low: enter it (high alone is not a range)."
+        )
     elif high is None:
         high = low
     if low < 0:
@@ -330,7 +332,9 @@ class Period:
         """A Q on `{prefix}occurred_utc` within the period."""
         q = Q()
         if self.start is not None:
-            q &= Q(**{f"{prefix}occurred_utc__gte": self.start, f"{prefix}occurred_utc__lt": self.end})
+            q &= Q(
+                **{f"{prefix}occurred_utc__gte": self.start, f"{prefix}occurred_utc__lt": self.end}
+            )
         return q
 
 
@@ -427,7 +431,9 @@ class PatternTotal:
         return self.pattern.name if self.pattern else "All entries (each counted once)"
 
 
-def totals_by_pattern(period: Period = ALL_TIME, root_cause: str = "") -> tuple[list[PatternTotal], PatternTotal]:
+def totals_by_pattern(
+    period: Period = ALL_TIME, root_cause: str = ""
+) -> tuple[list[PatternTotal], PatternTotal]:
     """Per-pattern totals (every pattern, highest cost first) and the grand total.
 
     An entry with two root patterns counts toward both rows; the grand total counts it once.
@@ -490,7 +496,9 @@ def cached_totals_by_pattern(period: Period = ALL_TIME, root_cause: str = ""):
     return found
 
 
-def incident_table(period: Period = ALL_TIME, root_cause: str = "", pattern: RootPattern | None = None):
+def incident_table(
+    period: Period = ALL_TIME, root_cause: str = "", pattern: RootPattern | None = None
+):
     """Current entries of the period, oldest first, with their patterns prefetched.
 
     The seed's incident table (date, incident, cost, root pattern) is one row per entry.

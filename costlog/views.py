@@ -39,7 +39,9 @@ def _filters(request) -> dict:
     pattern = None
     pattern_id = request.GET.get("pattern", "")
     if pattern_id:
-        pattern = RootPattern.objects.filter(pk=pattern_id).first() if pattern_id.isdigit() else None
+        pattern = (
+            RootPattern.objects.filter(pk=pattern_id).first() if pattern_id.isdigit() else None
+        )
         if pattern is None:
             raise FilterError(f"Root pattern {pattern_id!r} does not exist.")
     return {"period": period, "root_cause": root_cause, "pattern": pattern}
@@ -221,7 +223,9 @@ def entry_preview(request):
     occurred = form.occurred_utc() or datetime.now(UTC)
     cost_fields = ("cost_low_usd", "cost_high_usd", "near_miss", "cost_approximate")
     if not rows_valid:
-        context["problem"] = "Complete each resource row (resource, quantity, duration like 1h 30m)."
+        context["problem"] = (
+            "Complete each resource row (resource, quantity, duration like 1h 30m)."
+        )
     elif any(name in form.errors for name in cost_fields):
         context["problem"] = "Fix the estimated cost figures to see the total."
     else:

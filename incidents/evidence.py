@@ -56,7 +56,9 @@ def _repository_path(field: str, value: str) -> str:
         raise EvidenceError(field, f"{label} {value!r} is an absolute path; give the path "
                                    "inside the repository, such as rules/cloud-training.md.")
     if "\\" in value:
-        raise EvidenceError(field, f"{label} {value!r} uses backslashes; separate folders with '/'.")
+        raise EvidenceError(
+            field, f"{label} {value!r} uses backslashes; separate folders with '/'."
+        )
     if ".." in value.split("/"):
         raise EvidenceError(field, f"{label} {value!r} leaves the repository with '..'.")
     return value

@@ -91,7 +91,8 @@ class GateResult:
     @property
     def message(self) -> str:
         if not self.known_domain:
-            return f"Gate open: no postmortem is classified in domain {self.domain!r} (unknown domain)."
+            return (f"Gate open: no postmortem is classified in domain {self.domain!r} "
+                    "(unknown domain).")
         if not self.blocking_count:
             return f"Gate open: every finalized postmortem in {self.domain!r} is closed out."
         count = f"{self.blocking_count} open action item{'s' if self.blocking_count != 1 else ''}"

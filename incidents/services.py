@@ -57,7 +57,8 @@ ROW_KINDS = {
 
 
 class TemplateIncompleteError(Exception):
-    """Finalize was refused: `statuses` lists every FieldStatus, the incomplete ones with messages."""
+    """Finalize was refused: `statuses` lists every FieldStatus, the incomplete ones with
+    messages."""
 
     def __init__(self, statuses: list[template_rules.FieldStatus]):
         self.statuses = statuses
@@ -110,8 +111,10 @@ def clean_event(occurred_utc, trigger: str, trigger_reason: str = "") -> tuple:
                                     f"{', '.join(Trigger.values)}.")
     reason = (trigger_reason or "").strip()
     if trigger == Trigger.OTHER and not reason:
-        raise EventError("trigger_reason",
-                         'Trigger reason: say why a postmortem is needed when the trigger is "other".')
+        raise EventError(
+            "trigger_reason",
+            'Trigger reason: say why a postmortem is needed when the trigger is "other".',
+        )
     return occurred_utc.astimezone(UTC), trigger, reason if trigger == Trigger.OTHER else ""
 
 

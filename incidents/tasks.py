@@ -53,7 +53,9 @@ def send_action_item_digests(now_iso: str | None = None) -> dict:
     result = {"sent": 0, "already_sent": 0, "no_email": []}
     for owner, items in by_owner.items():
         if not owner.email:
-            log.warning("Action item digest not sent: %s has no email address", owner.get_username())
+            log.warning(
+                "Action item digest not sent: %s has no email address", owner.get_username()
+            )
             result["no_email"].append(owner.get_username())
             continue
         try:

@@ -143,7 +143,8 @@ def check_contributing_factors(factors) -> list[str]:
 
 
 def check_fix(sha: str, description: str, ticket_link: str) -> list[str]:
-    """Fix implemented: a commit SHA with the change described, or the deferred text + ticket link."""
+    """Fix implemented: a commit SHA with the change described, or the deferred text + ticket
+    link."""
     sha, description, ticket_link = sha.strip(), description.strip(), ticket_link.strip()
     if description == DEFERRED_FIX_TEXT:
         messages = []

@@ -66,7 +66,7 @@ def find_cycles(depends: dict[str, list[str]]) -> list[list[str]]:
             if dep not in depends:
                 continue
             if state.get(dep) == "active":
-                cycle = path[path.index(dep):] + [dep]
+                cycle = [*path[path.index(dep):], dep]
                 marker = frozenset(cycle)
                 if marker not in seen_sets:
                     seen_sets.add(marker)

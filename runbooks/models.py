@@ -132,6 +132,9 @@ class TaskIndex(models.Model):
     after = models.TextField(blank=True)
     updated_utc = models.DateTimeField(auto_now=True)
 
+    def __str__(self) -> str:
+        return "Task index (INDEX.md)"
+
 
 class TaskIndexEntry(models.Model):
     """One row of the "I need to..." table: a task and the document path it points to
@@ -189,6 +192,10 @@ class ChecklistResult(models.Model):
         triggers = [pgtrigger.Protect(name="checklist_result_append_only",
                                       operation=pgtrigger.Update)]
 
+    def __str__(self) -> str:
+        outcome = "passed" if self.passed else "failed"
+        return f"Run {self.run_id} item {self.position}: {outcome}"
+
 
 class StaleReminder(models.Model):
     """A staleness reminder sent to a runbook's owner, once per (runbook, last_updated)."""
@@ -202,3 +209,6 @@ class StaleReminder(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["runbook", "last_updated"],
                                                name="stale_reminder_once")]
+
+    def __str__(self) -> str:
+        return f"Stale reminder for runbook {self.runbook_id} (last updated {self.last_updated})"

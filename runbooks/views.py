@@ -43,7 +43,9 @@ def runbook_list(request):
     perspective = request.GET.get("perspective", "").strip()
     key_file = request.GET.get("key_file", "").strip()
     if perspective and perspective not in Perspective.values:
-        return HttpResponseBadRequest(f"perspective must be one of {', '.join(Perspective.values)}.")
+        return HttpResponseBadRequest(
+            f"perspective must be one of {', '.join(Perspective.values)}."
+        )
     if perspective:
         runbooks = runbooks.filter(perspective=perspective)
     rows = list(runbooks)

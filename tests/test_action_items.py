@@ -32,7 +32,8 @@ SHA = "9f1c2ab7d3e4"
               "commit_sha": SHA, "ci_run_link": "https://ci.example.com/runs/881"}),
     ("criterion", {"contract_path": "templates/postmortem.md",
                    "criterion_text": "Close-out lists evidence for every action item"}),
-    ("memory", {"memory_file": "memory/cloud-training.md", "last_modified_utc": "2026-04-26T09:00:00+02:00"}),
+    ("memory", {"memory_file": "memory/cloud-training.md",
+                "last_modified_utc": "2026-04-26T09:00:00+02:00"}),
 ])
 def test_well_formed_evidence_is_accepted_and_normalized(kind, evidence):
     cleaned = clean_evidence(kind, evidence)
@@ -87,7 +88,9 @@ def test_items_are_added_and_progressed_after_finalize_with_history(item, alice,
     history = [(event.by.username, event.change) for event in item.events.all()]
     assert history[0][0] == "alice" and history[0][1].startswith("created: hook")
     assert history[1] == ("bob", "status: open → in progress")
-    assert history[2][1].startswith("status: in progress → shipped; evidence hook_file=hooks/watchdog.py")
+    assert history[2][1].startswith(
+        "status: in progress → shipped; evidence hook_file=hooks/watchdog.py"
+    )
 
 
 def test_a_closed_postmortem_needs_items_all_shipped_or_dropped(final_postmortem, item, alice):
@@ -115,7 +118,9 @@ def test_an_item_of_no_listed_type_is_refused(final_postmortem, alice):
 
 def test_the_database_refuses_shipped_without_evidence_and_rewritten_history(item):
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("UPDATE incidents_actionitem SET status = 'shipped' WHERE id = %s", [item.pk])
+        cursor.execute(
+            "UPDATE incidents_actionitem SET status = 'shipped' WHERE id = %s", [item.pk]
+        )
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE incidents_actionitemevent SET change = 'nothing happened'")
     assert ActionItemEvent.objects.filter(item=item).count() == 1
@@ -149,7 +154,9 @@ def run_gate(domain: str, capsys, *args: str) -> tuple[int, str]:
     return run_gate_with_stderr(domain, capsys, *args)[:2]
 
 
-def test_inc_030_blocks_its_domain_until_its_items_ship(root_patterns, alice, bob, tmp_path, capsys):
+def test_inc_030_blocks_its_domain_until_its_items_ship(
+    root_patterns, alice, bob, tmp_path, capsys
+):
     inc_030 = next(line for line in (TEST_DATA / "postmortems.jsonl").read_text().splitlines()
                    if INC_030 in line)
     (tmp_path / "inc-030.jsonl").write_text(inc_030 + "\n")
@@ -165,7 +172,9 @@ def test_inc_030_blocks_its_domain_until_its_items_ship(root_patterns, alice, bo
 
     code, out = run_gate("cloud-training", capsys)
     assert code == 1
-    assert "Gate closed: 2 open action items from finalized postmortems block 'cloud-training'." in out
+    assert (
+        "Gate closed: 2 open action items from finalized postmortems block 'cloud-training'." in out
+    )
     assert f"postmortem {INC_030}: rule item {auto_destroy.pk} “Add auto_destroy=False" in out
     assert "owner alice, due 2026-04-23, open; needs rules file" in out
     assert "Raise heartbeat retry threshold" in out and "owner bob" in out
@@ -291,12 +300,17 @@ def test_shipped_rules_export_as_a_numbered_rules_file(item, final_postmortem, a
     rule = action_items.add_item(final_postmortem, "rule",
                                  "Fail fast, never silently — no fallback that masks a failure",
                                  alice, date(2026, 5, 1))
-    action_items.add_item(final_postmortem, "rule", "Still open, not exported", alice, date(2026, 5, 1))
+    action_items.add_item(
+        final_postmortem, "rule", "Still open, not exported", alice, date(2026, 5, 1)
+    )
     action_items.ship_item(rule, {"rules_file": "CLAUDE.md"})
     call_command("export_rules", domain="trading")
     out = capsys.readouterr().out
     assert out.startswith("# Team rules (trading)\n\n## Key Policies (from past failures)\n\n")
-    assert "1. **Fail fast, never silently — no fallback that masks a failure** — see `CLAUDE.md`." in out
+    assert (
+        "1. **Fail fast, never silently — no fallback that masks a failure** — see `CLAUDE.md`."
+        in out
+    )
     assert "Still open" not in out and "Watchdog" not in out
     assert (f"- Policy 1 ← {final_postmortem.created_utc:%Y-%m-%d}: {final_postmortem.summary} "
             f"(postmortem {final_postmortem.pk})") in out
@@ -332,7 +346,10 @@ def test_a_domain_with_many_open_items_lists_the_first_hundred_and_counts_all(
     assert result.blocking[0].item.description == "Test 0"  # earliest due first
     body = result.as_dict()
     assert body["open"] is False and body["blocking_count"] == 130
-    assert body["message"] == "Gate closed: 130 open action items from finalized postmortems block 'trading'."
+    assert (
+        body["message"]
+        == "Gate closed: 130 open action items from finalized postmortems block 'trading'."
+    )
     with pytest.raises(SystemExit):
         call_command("gate", "trading")
     assert "… and 30 more" in capsys.readouterr().out

@@ -25,8 +25,13 @@ def final_in(domain: str, user) -> Postmortem:
 def add_items(count: int, alice, bob):
     pms = {domain: final_in(domain, alice) for domain in ("cloud-training", "trading")}
     for n in range(count):
-        action_items.add_item(pms["cloud-training" if n % 2 else "trading"], "rule" if n % 3 else "test",
-                              f"Item {n}", alice if n % 2 else bob, TODAY + timedelta(days=n - count // 2))
+        action_items.add_item(
+            pms["cloud-training" if n % 2 else "trading"],
+            "rule" if n % 3 else "test",
+            f"Item {n}",
+            alice if n % 2 else bob,
+            TODAY + timedelta(days=n - count // 2),
+        )
 
 
 def dashboard_queries(client) -> int:
@@ -47,7 +52,10 @@ def test_the_dashboard_takes_the_same_number_of_queries_whatever_the_rows(alice_
 def test_open_items_are_grouped_with_overdue_first_and_highlighted(alice_client, alice, bob):
     add_items(6, alice, bob)
     page = alice_client.get("/").content.decode()
-    assert "<strong>6</strong> open action items" in page and "<strong class=\"overdue-flag\">3</strong> overdue" in page
+    assert (
+        "<strong>6</strong> open action items" in page
+        and '<strong class="overdue-flag">3</strong> overdue' in page
+    )
     alice_rows = page[page.index('<h3 class="group">alice'):page.index('<h3 class="group">bob')]
     due_dates = [line.split(">")[1][:10] for line in alice_rows.split('<td class="nowrap"')[1:]]
     assert due_dates == sorted(due_dates)
@@ -58,10 +66,18 @@ def test_open_items_are_grouped_with_overdue_first_and_highlighted(alice_client,
 
 def test_filters_narrow_the_items_and_a_bad_one_is_named(alice_client, alice, bob):
     add_items(6, alice, bob)
-    page = alice_client.get("/", {"owner": "bob", "domain": "trading", "overdue": "1"}).content.decode()
-    assert "<strong>2</strong> open action items" in page and "Item 0" in page and "Item 1<" not in page
+    page = alice_client.get(
+        "/", {"owner": "bob", "domain": "trading", "overdue": "1"}
+    ).content.decode()
+    assert (
+        "<strong>2</strong> open action items" in page
+        and "Item 0" in page
+        and "Item 1<" not in page
+    )
     by_domain = alice_client.get("/", {"group": "domain", "type": "test"}).content.decode()
-    assert '<h3 class="group">trading' in by_domain and '<h3 class="group">cloud-training' in by_domain
+    assert (
+        '<h3 class="group">trading' in by_domain and '<h3 class="group">cloud-training' in by_domain
+    )
     response = alice_client.get("/", {"type": "wish"})
     assert response.status_code == 400 and "Type 'wish' is not one of" in response.content.decode()
 

@@ -136,7 +136,10 @@ def test_the_web_command_serves_the_app_under_gunicorn_with_production_settings(
             page = response.read().decode()
             assert response.status == 200
             assert "Sign in to Scarlog" in page
-            assert "max-age=31536000; includeSubDomains" in response.headers["Strict-Transport-Security"]
+            assert (
+                "max-age=31536000; includeSubDomains"
+                in response.headers["Strict-Transport-Security"]
+            )
         stylesheet = re.search(r'href="(/static/css/scarlog\.[0-9a-f]+\.css)"', page).group(1)
         css = urllib.request.Request(f"http://127.0.0.1:{port}{stylesheet}",
                                      headers={"X-Forwarded-Proto": "https"})

@@ -17,13 +17,17 @@ def _run(*args) -> str:
 
 
 def test_knowledge_and_policies_commands_round_trip(db, tmp_path):
-    assert "4 entries created" in _run("import_knowledge", str(TEST_DATA / "ai-knowledge-base.yaml"))
+    assert "4 entries created" in _run(
+        "import_knowledge", str(TEST_DATA / "ai-knowledge-base.yaml")
+    )
     out = _run("import_policies", str(TEST_DATA / "policies.md"))
     assert "12 policies created" in out
     assert "Policies tracing to no incident: 1, 2, 5, 8, 9, 11, 12." in out
     _run("export_knowledge", str(tmp_path / "kb.yaml"))
     _run("export_policies", str(tmp_path / "policies.md"))
-    assert (tmp_path / "kb.yaml").read_bytes() == (TEST_DATA / "ai-knowledge-base.yaml").read_bytes()
+    assert (tmp_path / "kb.yaml").read_bytes() == (
+        TEST_DATA / "ai-knowledge-base.yaml"
+    ).read_bytes()
     assert (tmp_path / "policies.md").read_bytes() == (TEST_DATA / "policies.md").read_bytes()
     assert "id: silent_fallback" in _run("export_knowledge", "--severity", "CRITICAL")
     with pytest.raises(CommandError, match="no-such"):
@@ -32,8 +36,14 @@ def test_knowledge_and_policies_commands_round_trip(db, tmp_path):
 
 def test_bad_knowledge_file_is_refused_naming_entry_and_key(db, tmp_path):
     bad = tmp_path / "kb.yaml"
-    bad.write_text((TEST_DATA / "ai-knowledge-base.yaml").read_text().replace(
-        'severity: "HIGH"\n    category: "deployment"', 'severity: "high"\n    category: "deployment"'))
+    bad.write_text(
+        (TEST_DATA / "ai-knowledge-base.yaml")
+        .read_text()
+        .replace(
+            'severity: "HIGH"\n    category: "deployment"',
+            'severity: "high"\n    category: "deployment"',
+        )
+    )
     with pytest.raises(CommandError, match=r"entry deployment_process, key severity"):
         _run("import_knowledge", str(bad))
     assert KnowledgeEntry.objects.count() == 0
@@ -59,6 +69,8 @@ def test_bad_runbook_is_refused_naming_file_and_key(db, tmp_path):
     shutil.copytree(TEST_DATA / "docs" / "v2", copy)
     path = copy / "risk" / "15-risk-incidents-and-lessons.md"
     path.write_text(path.read_text().replace("perspective: risk", "perspective: danger"))
-    with pytest.raises(CommandError, match=r"risk/15-risk-incidents-and-lessons.md, line 4: perspective"):
+    with pytest.raises(
+        CommandError, match=r"risk/15-risk-incidents-and-lessons.md, line 4: perspective"
+    ):
         _run("import_runbooks", str(copy))
     assert Runbook.objects.count() == 0

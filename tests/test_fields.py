@@ -75,7 +75,8 @@ def test_every_reader_takes_its_field_list_from_the_registry():
     assert {k: template_rules.FIELD_LABELS[k] for k in fields.FIELDS_BY_KEY} == fields.labels()
     # The rules check every field held in the postmortem row, and only those.
     assert {
-        f.key for f in fields.REGISTRY if f.inputs and f.kind != fields.OPTIONAL} == template_rules.SCALAR_FIELD_KEYS
+        f.key for f in fields.REGISTRY if f.inputs and f.kind != fields.OPTIONAL
+    } == template_rules.SCALAR_FIELD_KEYS
     assert {f.key for f in fields.REGISTRY} == revisions.HISTORY_FIELDS
     assert set(meeting_record.MARKABLE_FIELDS) == {
         f.key for f in fields.REGISTRY if f.markable} | {"scan"}

@@ -182,7 +182,9 @@ def test_the_kxin_postmortem_is_amended_and_shows_its_stated_and_logged_cost(
 
     # Link the KXIN mishap of the real cost log from the postmortem's page.
     kxin_entry = current_entries().get(title="KXIN Concentration Loss")
-    response = alice_client.post(reverse("costlog:postmortem_link", args=[KXIN_ID]), {"entry": kxin_entry.pk})
+    response = alice_client.post(
+        reverse("costlog:postmortem_link", args=[KXIN_ID]), {"entry": kxin_entry.pk}
+    )
     assert response.status_code == 302
     linked = current_entries().get(title="KXIN Concentration Loss")
     assert str(linked.postmortem_id) == KXIN_ID
@@ -241,8 +243,9 @@ def test_an_entry_cannot_be_linked_twice(alice_client, alice, real_cost_log):
     import_real_records()
     entry = current_entries().get(title="KXIN Concentration Loss")
     link_entry(entry, Postmortem.objects.get(pk=KXIN_ID), user=alice)
-    response = alice_client.post(reverse("costlog:postmortem_link", args=[KXIN_ID]), {"entry": entry.pk},
-                                 follow=True)
+    response = alice_client.post(
+        reverse("costlog:postmortem_link", args=[KXIN_ID]), {"entry": entry.pk}, follow=True
+    )
     assert "is not a current entry (it does not exist or was corrected)" in \
         response.content.decode()
     assert MishapEntry.objects.filter(title="KXIN Concentration Loss").count() == 2

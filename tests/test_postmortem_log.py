@@ -127,7 +127,9 @@ def test_an_amendment_for_an_unknown_postmortem_refuses_the_whole_import(tmp_pat
     path.write_text(SEED_AMENDMENTS.read_text() + json.dumps({
         "parent_id": "99999999-2222-4333-8444-555555555555",
         "amended_utc": "2026-05-01T00:00:00+00:00", "note": "orphan"}) + "\n")
-    with pytest.raises(CommandError, match=r"amendments.jsonl, line 3: parent_id: 9999.* names no "):
+    with pytest.raises(
+        CommandError, match=r"amendments.jsonl, line 3: parent_id: 9999.* names no "
+    ):
         call_command("import_postmortems", str(SEED_LOG), amendments=str(path))
     assert Postmortem.objects.count() == 0 and Amendment.objects.count() == 0
 

@@ -44,7 +44,9 @@ def test_verify_log_names_a_postmortem_changed_with_triggers_disabled(final_post
     assert Postmortem.objects.get().summary == "Nothing happened, really."
     ok, out = run_verify_log(capsys)
     assert not ok
-    assert f"MISMATCH postmortem {final_postmortem.pk}: its content changed after it was sealed" in out
+    assert (
+        f"MISMATCH postmortem {final_postmortem.pk}: its content changed after it was sealed" in out
+    )
     assert "1 problem(s) in 1 seals" in out
 
 
@@ -58,7 +60,11 @@ def test_a_changed_timeline_entry_or_amendment_is_found_too(final_postmortem, al
     ok, out = run_verify_log(capsys)
     assert not ok
     assert f"MISMATCH postmortem {final_postmortem.pk}: its content changed" in out
-    assert f"MISMATCH amendment {amendment.pk} of postmortem {final_postmortem.pk}: its content changed" in out
+    assert (
+        f"MISMATCH amendment {amendment.pk} of postmortem {final_postmortem.pk}: "
+        "its content changed"
+        in out
+    )
 
 
 def test_a_seal_rewritten_to_match_breaks_the_chain(final_postmortem, alice, capsys):
@@ -72,7 +78,9 @@ def test_a_seal_rewritten_to_match_breaks_the_chain(final_postmortem, alice, cap
                          [forged, first.pk])
     ok, out = run_verify_log(capsys)
     assert not ok
-    assert f"MISMATCH seal {first.pk} (postmortem {final_postmortem.pk}): the chain is broken" in out
+    assert (
+        f"MISMATCH seal {first.pk} (postmortem {final_postmortem.pk}): the chain is broken" in out
+    )
 
 
 def test_expect_head_catches_a_whole_chain_rewritten(final_postmortem, capsys):
@@ -93,10 +101,9 @@ def test_a_final_postmortem_without_a_seal_is_reported(final_postmortem, capsys)
 
 def test_seals_are_append_only_in_postgresql(final_postmortem):
     seal = Seal.objects.get()
-    with pytest.raises(Exception, match="seal .* is append-only"):
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE incidents_logseal SET content_sha256 = 'x' WHERE id = %s",
-                           [seal.pk])
+    with pytest.raises(Exception, match=r"seal .* is append-only"), connection.cursor() as cursor:
+        cursor.execute("UPDATE incidents_logseal SET content_sha256 = 'x' WHERE id = %s",
+                       [seal.pk])
 
 
 def test_the_imported_real_log_verifies(real_postmortems, capsys):

@@ -93,7 +93,7 @@ def seal_existing_records(apps, schema_editor):
     records = [(pm.finalized_utc, 0, pm.pk, None)
                for pm in Postmortem.objects.filter(status="final")]
     records += [(a.amended_utc, 1, a.postmortem_id, a) for a in Amendment.objects.all()]
-    for _, order, postmortem_id, amendment in sorted(records, key=lambda r: r[:2]):
+    for _, _order, postmortem_id, amendment in sorted(records, key=lambda r: r[:2]):
         if amendment is None:
             _append(apps, schema_editor, "postmortem", postmortem_id, None,
                     _postmortem_content_sha256(apps, postmortem_id))

@@ -43,7 +43,7 @@ def add_vectors(apps, schema_editor):
 
 
 def drop_vectors(apps, schema_editor):
-    for table, (document, index, old_index) in SEARCHED.items():
+    for table, (_document, index, _old_index) in SEARCHED.items():
         if schema_editor.connection.vendor == "postgresql":
             schema_editor.execute(f"DROP INDEX IF EXISTS {index}")
             schema_editor.execute(f"ALTER TABLE {table} DROP COLUMN IF EXISTS search_vector")

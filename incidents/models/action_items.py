@@ -118,7 +118,10 @@ class ActionItem(models.Model):
     # The planning gate's domain: the postmortem's domain once the postmortem is final,
     # else NULL. PostgreSQL keeps it (the triggers named *gate_domain); it is read by
     # queries only (incidents.gate), never set by the application.
-    gate_domain = models.CharField(max_length=60, null=True, blank=True, editable=False)
+    # NULL, not "", is the database triggers' "no domain yet", so DJ001 does not apply here.
+    gate_domain = models.CharField(  # noqa: DJ001
+        max_length=60, null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["due_date", "id"]

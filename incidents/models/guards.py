@@ -49,7 +49,8 @@ def refuse_if_parent_final_func(child_table: str) -> str:
 
 
 def refuse_truncate_if_any_final_func(table: str) -> str:
-    """PL/pgSQL body for a statement-level TRUNCATE trigger: refuse while any postmortem is final."""
+    """PL/pgSQL body for a statement-level TRUNCATE trigger: refuse while any postmortem is
+    final."""
     return (
         f"IF EXISTS (SELECT 1 FROM incidents_postmortem WHERE status = {FINAL_STATUS_SQL}) "
         f"THEN RAISE EXCEPTION 'cannot truncate {table}: it holds final postmortem records' "

@@ -217,6 +217,14 @@ class Postmortem(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args, **kwargs):
+        """Save a draft; raises ImmutableRecordError if the stored row is already final."""
+        if self._stored_row_is_final():
+            raise ImmutableRecordError(
+                f"Postmortem {self.pk} is final and cannot be changed; add an amendment instead."
+            )
+        super().save(*args, **kwargs)
+
     @property
     def title(self) -> str:
         """The summary's first eight words (the template has no title field)."""
@@ -252,14 +260,6 @@ class Postmortem(models.Model):
             not self._state.adding
             and Postmortem.objects.filter(pk=self.pk, status=self.Status.FINAL).exists()
         )
-
-    def save(self, *args, **kwargs):
-        """Save a draft; raises ImmutableRecordError if the stored row is already final."""
-        if self._stored_row_is_final():
-            raise ImmutableRecordError(
-                f"Postmortem {self.pk} is final and cannot be changed; add an amendment instead."
-            )
-        super().save(*args, **kwargs)
 
     def save_locked_draft(self, update_fields: list[str]) -> None:
         """Write `update_fields` of a draft whose row this transaction has locked (SELECT
@@ -323,11 +323,6 @@ class PostmortemChild(models.Model):
     class Meta:
         abstract = True
 
-    def _parent_is_final(self) -> bool:
-        return Postmortem.objects.filter(
-            pk=self.postmortem_id, status=Postmortem.Status.FINAL
-        ).exists()
-
     def save(self, *args, **kwargs):
         """Save the row; raises ImmutableRecordError when its postmortem is final."""
         if self._parent_is_final():
@@ -335,6 +330,11 @@ class PostmortemChild(models.Model):
                 f"Postmortem {self.postmortem_id} is final; its rows cannot change."
             )
         super().save(*args, **kwargs)
+
+    def _parent_is_final(self) -> bool:
+        return Postmortem.objects.filter(
+            pk=self.postmortem_id, status=Postmortem.Status.FINAL
+        ).exists()
 
     def delete(self, *args, **kwargs):
         """Delete the row; raises ImmutableRecordError when its postmortem is final."""
@@ -508,12 +508,6 @@ class Amendment(models.Model):
     objects = AmendmentQuerySet.as_manager()
     search_columns = AMENDMENT_SEARCH_COLUMNS
 
-    @property
-    def states_impact(self) -> bool:
-        """True when this amendment restates at least one impact figure."""
-        return any(value is not None for value in
-                   (self.impact_usd, self.impact_users, self.impact_duration_minutes))
-
     class Meta:
         ordering = ["amended_utc", "id"]
         constraints = [
@@ -573,6 +567,12 @@ class Amendment(models.Model):
         with transaction.atomic():
             super().save(*args, **kwargs)
             seals.seal_amendment(self)
+
+    @property
+    def states_impact(self) -> bool:
+        """True when this amendment restates at least one impact figure."""
+        return any(value is not None for value in
+                   (self.impact_usd, self.impact_users, self.impact_duration_minutes))
 
     def delete(self, *args, **kwargs):
         """Always raises ImmutableRecordError: amendments are never deleted."""

@@ -27,9 +27,15 @@ def meeting_context(pm: Postmortem) -> dict:
         .order_by("-scheduled_utc").first()
     attendees = list(latest.attendees.all()) if latest else []
     return {
-        "event_form": EventForm(initial={
-            "occurred_utc": pm.occurred_utc.strftime("%Y-%m-%d %H:%M:%S") if pm.occurred_utc else "",
-            "trigger": pm.trigger, "trigger_reason": pm.trigger_reason}),
+        "event_form": EventForm(
+            initial={
+                "occurred_utc": pm.occurred_utc.strftime("%Y-%m-%d %H:%M:%S")
+                if pm.occurred_utc
+                else "",
+                "trigger": pm.trigger,
+                "trigger_reason": pm.trigger_reason,
+            }
+        ),
         "meeting": latest,
         "meeting_attendees": attendees,
         "attendee_warning": meetings.attendee_warning(attendees),

@@ -11,7 +11,8 @@ from core import roles
 
 
 class Command(BaseCommand):
-    help = "Give USERNAME the role viewer (reads), editor (writes) or admin (manages users, tokens, taxonomies)."
+    help = ("Give USERNAME the role viewer (reads), editor (writes) or admin "
+            "(manages users, tokens, taxonomies).")
 
     def add_arguments(self, parser):
         parser.add_argument("username")

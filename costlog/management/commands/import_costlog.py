@@ -16,7 +16,8 @@ class Command(BaseCommand):
     help = (
         "Import a mishap cost log in the seed's Markdown format (MISHAP_COST_LOG.md): the cost "
         "reference table and every entry. Importing the same file twice changes nothing; any "
-        "entry that cannot be read aborts the whole import, reported with its file, line, heading and field."
+        "entry that cannot be read aborts the whole import, reported with its file, line, "
+        "heading and field."
     )
 
     def add_arguments(self, parser):

@@ -12,7 +12,9 @@ from incidents.seals import verify_log
 
 
 class Command(BaseCommand):
-    help = "Recompute each finalized postmortem's content hash and the hash chain; report mismatches."
+    help = (
+        "Recompute each finalized postmortem's content hash and the hash chain; report mismatches."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--expect-head", default="",
@@ -30,4 +32,6 @@ class Command(BaseCommand):
         if not report.ok:
             raise CommandError(f"verify_log: {len(report.problems)} problem(s) in "
                                f"{report.checked} seals")
-        self.stdout.write(f"OK: {report.checked} seals verified; chain head {report.head or '(empty)'}")
+        self.stdout.write(
+            f"OK: {report.checked} seals verified; chain head {report.head or '(empty)'}"
+        )
