@@ -157,8 +157,9 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 
 # Login brute force (django-axes): 5 failed sign-ins for one username from one IP lock that
-# pair out for 15 minutes, and 20 from one IP lock that IP out. Every attempt, failure and logout is a database row (admin:
-# Axes) and a log line; core.auth_events logs sign-ins and sign-outs as well.
+# pair out for 15 minutes, and 20 from one IP lock that IP out. Every attempt, failure and
+# logout is a database row (admin: Axes) and a log line; core.auth_events logs sign-ins and
+# sign-outs as well.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # ModelBackend that reads the role with the user (one query per request, not two).
