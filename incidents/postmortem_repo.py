@@ -87,6 +87,7 @@ class RepoSeal:
 
 def repository_seals(repo: str) -> list[RepoSeal]:
     """Every commit of HEAD's history carrying a Seal-Id trailer, oldest first."""
+    git(repo, "rev-parse", "--git-dir")  # fails loudly when `repo` is no git repository
     if git(repo, "rev-parse", "--verify", "--quiet", "HEAD", check=False).returncode != 0:
         return []  # no commit yet
     out = git(repo, "log", "--reverse", "--format=%H%n%B%x00").stdout
@@ -105,6 +106,9 @@ def repository_seals(repo: str) -> list[RepoSeal]:
 
 def _commit_of(repo: str, seal_id: int) -> str | None:
     """The sha of the commit already made for seal `seal_id`, if any."""
+    git(repo, "rev-parse", "--git-dir")  # fails loudly when `repo` is no git repository
+    if git(repo, "rev-parse", "--verify", "--quiet", "HEAD", check=False).returncode != 0:
+        return None  # no commit yet
     out = git(repo, "log", "-F", f"--grep=Seal-Id: {seal_id}", "--format=%H%n%B%x00").stdout
     for block in out.split("\x00"):
         sha, _, body = block.strip().partition("\n")
