@@ -156,3 +156,33 @@ def test_a_seal_removed_from_the_database_tail_is_in_the_repository_only(
     ok, out = run_verify_log(capsys)
     assert not ok
     assert f"MISMATCH seal {last.pk}: in the repository" in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_commits_the_record_queued_at_finalize(repo, complete_draft, alice,
+                                                             tmp_path):
+    """The seal's transaction commits, on_commit queues the task on Redis, and a real
+    `celery worker` process makes the commit."""
+    import os
+
+    from tests.test_reminder_worker import CELERY, PROJECT_DIR, database_url, stop, wait_until
+
+    from django.conf import settings as django_settings
+
+    log = tmp_path / "worker.log"
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.worker_settings",
+               DATABASE_URL=database_url(), REDIS_URL=django_settings.CELERY_BROKER_URL,
+               EMAIL_FILE_PATH=str(tmp_path), SCARLOG_POSTMORTEM_REPO=str(repo),
+               TEST_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+    pm = services.finalize(complete_draft, alice)
+    process = subprocess.Popen(
+        [CELERY, "-A", "config", "worker", "--pool=solo", "--without-gossip",
+         "--without-mingle", "--without-heartbeat", "-l", "info"],
+        cwd=PROJECT_DIR, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        start_new_session=True)
+    try:
+        wait_until(lambda: RepositoryCommit.objects.filter(committed_utc__isnull=False).exists(),
+                   seconds=60, what=f"the worker's commit:\n{log.read_text()}")
+    finally:
+        stop(process)
+    assert commit_subjects(repo) == [f"Postmortem {pm.pk} finalized"]
