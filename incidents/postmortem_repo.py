@@ -22,6 +22,7 @@ later seals never overtake it. Pushing is the operator's choice.
 compare_with_database() is verify_log's check of the database's chain against the
 repository's history (incidents.management.commands.verify_log).
 """
+import json
 import logging
 import re
 import subprocess
@@ -137,8 +138,6 @@ def write_files(repo: str, postmortem_id) -> list[str]:
     from incidents.jsonl.writer import amendment_json, postmortem_json
     from incidents.markdown_export import postmortem_filename, postmortem_markdown
     from incidents.models import Postmortem
-
-    import json
 
     pm = (Postmortem.objects.prefetch_related("timeline_entries", "contributing_factors",
                                               "references", "amendments", "scan_answers")
