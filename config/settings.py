@@ -255,6 +255,10 @@ CELERY_BEAT_SCHEDULE = {
     # (incidents.reminders). A task lost with Redis is replaced by the next minute's.
     "reminder-sweep": {"task": "incidents.tasks.sweep_reminders", "schedule": 60,
                        "options": {"expires": 55}},
+    # Sealed records still to be committed to SCARLOG_POSTMORTEM_REPO (outbox rows); the
+    # task is also queued at each seal's commit, this sweep catches what Redis lost.
+    "postmortem-repo-sweep": {"task": "incidents.tasks.commit_postmortem_records",
+                              "schedule": 60, "options": {"expires": 55}},
     # Stale runbooks remind their owner once per version (runbooks.tasks).
     "stale-runbooks": {"task": "runbooks.tasks.remind_stale_runbooks", "schedule": 6 * 60 * 60},
 }
@@ -280,6 +284,12 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "scarlog@localhost")
 SCARLOG_BASE_URL = env_str("SCARLOG_BASE_URL", "http://127.0.0.1:8000")
 # Local git clones that shipping evidence is checked against: "name=/path,other=/path".
 SCARLOG_GIT_REPOS = env_mapping("SCARLOG_GIT_REPOS")
+# A local git clone whose postmortems/ directory receives each finalized postmortem and
+# amendment as a commit (incidents.postmortem_repo); "" = off. Pushing is left to the operator.
+SCARLOG_POSTMORTEM_REPO = env_str("SCARLOG_POSTMORTEM_REPO", "")
+# The author (and committer) of those commits, "Name <email>".
+SCARLOG_POSTMORTEM_REPO_AUTHOR = env_str("SCARLOG_POSTMORTEM_REPO_AUTHOR",
+                                         "Scarlog <scarlog@localhost>")
 
 # Logs: one JSON object per line on stderr (LOG_FORMAT=json, the production default) or
 # plain text (LOG_FORMAT=text, the development default). Every line carries `request_id`:

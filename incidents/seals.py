@@ -114,10 +114,15 @@ def _append(kind: str, postmortem_id, amendment_id, content: str, apps=global_ap
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
     last = seal_model.objects.order_by("-id").values_list("chain_sha256", flat=True).first()
     object_id = amendment_id if kind == "amendment" else postmortem_id
-    return seal_model.objects.create(
+    seal = seal_model.objects.create(
         kind=kind, postmortem_id=postmortem_id, amendment_id=amendment_id,
         content_sha256=content, chain_sha256=chain_sha256(last or "", kind, object_id, content),
     )
+    if apps is global_apps:  # not from a migration's historical registry
+        from incidents import postmortem_repo
+
+        postmortem_repo.enqueue(seal)
+    return seal
 
 
 def seal_postmortem(postmortem_id, apps=global_apps):

@@ -86,3 +86,16 @@ def sweep_reminders() -> dict:
     if any(counts.values()):
         log.info("reminder sweep: %s", counts)
     return counts
+
+
+@shared_task
+def commit_postmortem_records() -> dict:
+    """Commit the pending outbox rows to SCARLOG_POSTMORTEM_REPO (incidents.postmortem_repo);
+    queued after each seal and swept by beat every minute. Returns {"committed",
+    "marked", "failed", "skipped"}; a git failure is recorded on its row and raised."""
+    from incidents import postmortem_repo
+
+    counts = postmortem_repo.commit_pending().counts()
+    if counts["committed"] or counts["marked"]:
+        log.info("postmortem repository: %s", counts)
+    return counts

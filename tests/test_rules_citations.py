@@ -18,7 +18,7 @@ CITATION = re.compile(r"docs/rules\.md#([A-Za-z0-9_-]+)")
 ANCHOR = re.compile(r'<a id="([^"]+)"></a>')
 
 # A migration is a record of what the models were: migration 0007 keeps the help_text
-# Postmortem.owner_sentiment had then (the model's now cites nothing; migration 0016).
+# Postmortem.owner_sentiment had then (the model's now cites nothing; migration 0017).
 # (The name is spelt in pieces so that this file does not cite it.)
 OWNER_SENTIMENT_SEED = "002_" + "c5de36bc64e2efd7" + ".txt"
 KNOWN_HELP_TEXT = Counter({

@@ -12,6 +12,7 @@ from incidents.models.record import Amendment, Postmortem
 
 __all__ = [
     "FieldRevision",
+    "RepositoryCommit",
     "Seal",
 ]
 
@@ -105,3 +106,30 @@ class Seal(models.Model):
 
     def __str__(self) -> str:
         return f"Seal {self.id} ({self.kind}) {self.chain_sha256[:12]}"
+
+
+class RepositoryCommit(models.Model):
+    """Outbox row: one seal still to be (or already) committed to the postmortem repository.
+
+    Inserted in the seal's own transaction when settings.SCARLOG_POSTMORTEM_REPO is set
+    (incidents.seals), so a seal is never appended without its row nor a row written for
+    a seal rolled back. incidents.postmortem_repo commits the rows in seal order and fills
+    `committed_utc` and `commit_sha`; a failed attempt keeps `last_error` and counts
+    `attempts`.
+    """
+
+    seal = models.OneToOneField(Seal, on_delete=models.PROTECT, related_name="repository_commit")
+    created_utc = models.DateTimeField(default=timezone.now)
+    committed_utc = models.DateTimeField(null=True, blank=True)
+    commit_sha = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["seal_id"]
+        indexes = [models.Index(fields=["seal"], condition=Q(committed_utc__isnull=True),
+                                name="repository_commit_pending")]
+
+    def __str__(self) -> str:
+        state = self.commit_sha[:12] if self.committed_utc else "pending"
+        return f"Repository commit of seal {self.seal_id} ({state})"

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0015_search_vectors'),
+        ('incidents', '0016_postmortem_repo_outbox'),
     ]
 
     operations = [
