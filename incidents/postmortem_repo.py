@@ -120,7 +120,9 @@ def _commit_of(repo: str, seal_id: int) -> str | None:
 
 def _author() -> tuple[str, str]:
     match = re.fullmatch(r"\s*(.*?)\s*<([^>]+)>\s*", settings.SCARLOG_POSTMORTEM_REPO_AUTHOR)
-    return (match.group(1) or "Scarlog", match.group(2)) if match else ("Scarlog", "scarlog@localhost")
+    if match is None:
+        return "Scarlog", "scarlog@localhost"
+    return match.group(1) or "Scarlog", match.group(2)
 
 
 def message(seal) -> str:
@@ -256,15 +258,15 @@ def compare_with_database(repo: str) -> list[str]:
                 continue
             return [f"{label}: not in the repository {repo}"]
         if found.content_sha256 != seal.content_sha256:
-            return [f"{label}: the repository's commit {found.commit[:12]} records seal "
+            return [(f"{label}: the repository's commit {found.commit[:12]} records seal "
                     f"{found.content_sha256[:16]}…, the database {seal.content_sha256[:16]}…: "
-                    "the record was rewritten and re-sealed"]
+                    "the record was rewritten and re-sealed")]
         if found.chain_sha256 != seal.chain_sha256:
-            return [f"{label}: the repository's commit {found.commit[:12]} records chain head "
+            return [(f"{label}: the repository's commit {found.commit[:12]} records chain head "
                     f"{found.chain_sha256[:16]}…, the database {seal.chain_sha256[:16]}…: "
-                    "the chain was rewritten from here"]
+                    "the chain was rewritten from here")]
     for found in in_repo:
         if found.seal_id not in database_ids:
-            return [f"seal {found.seal_id}: in the repository (commit {found.commit[:12]}, "
-                    f"chain head {found.chain_sha256[:16]}…) but not in the database"]
+            return [(f"seal {found.seal_id}: in the repository (commit {found.commit[:12]}, "
+                    f"chain head {found.chain_sha256[:16]}…) but not in the database")]
     return []

@@ -53,7 +53,8 @@ def test_finalize_and_amend_each_become_one_commit(repo, complete_draft, alice, 
     assert row.committed_utc and row.commit_sha == git(repo, "rev-parse", "HEAD").strip()
     assert commit_subjects(repo) == [f"Postmortem {pm.pk} finalized"]
     body = git(repo, "log", "-1", "--format=%B")
-    assert f"Seal: {seal.content_sha256}\nChain head: {seal.chain_sha256}\nSeal-Id: {seal.id}" in body
+    assert (f"Seal: {seal.content_sha256}\nChain head: {seal.chain_sha256}\n"
+            f"Seal-Id: {seal.id}") in body
     assert git(repo, "log", "-1", "--format=%an <%ae>").strip() == (
         "Scarlog Test <scarlog@test.example>")
     files = sorted(git(repo, "ls-tree", "-r", "--name-only", "HEAD").split())
@@ -165,15 +166,19 @@ def test_a_real_worker_commits_the_record_queued_at_finalize(repo, complete_draf
     `celery worker` process makes the commit."""
     import os
 
-    from tests.test_reminder_worker import CELERY, PROJECT_DIR, database_url, stop, wait_until
-
     from django.conf import settings as django_settings
+
+    from core import health
+    from tests.test_reminder_worker import CELERY, PROJECT_DIR, database_url, stop, wait_until
 
     log = tmp_path / "worker.log"
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.worker_settings",
                DATABASE_URL=database_url(), REDIS_URL=django_settings.CELERY_BROKER_URL,
                EMAIL_FILE_PATH=str(tmp_path), SCARLOG_POSTMORTEM_REPO=str(repo),
-               TEST_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+               TEST_EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+               # This run's own queue and heartbeat key (config.test_settings, conftest).
+               TEST_CELERY_QUEUE=django_settings.CELERY_TASK_DEFAULT_QUEUE,
+               TEST_HEARTBEAT_KEY=health.HEARTBEAT_KEY)
     pm = services.finalize(complete_draft, alice)
     process = subprocess.Popen(
         [CELERY, "-A", "config", "worker", "--pool=solo", "--without-gossip",
