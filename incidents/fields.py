@@ -204,6 +204,14 @@ FIELDS_BY_KEY = {item.key: item for item in REGISTRY}
 SEVEN = tuple(item for item in REGISTRY if item.kind == SEVEN_FIELD)
 LONG_FORM = tuple(item for item in REGISTRY if item.kind == LONG_FORM_KIND)
 OPTIONAL_FIELDS = tuple(item for item in REGISTRY if item.kind == OPTIONAL)
+# The fields whose section has markup of its own on the draft page (a partial or inline
+# in postmortem_draft.html). Every other field of the registry is a plain text field: the
+# draft and final pages render it from the registry (incidents/partials/text_field_section
+# .html), so adding one needs no template.
+OWN_SECTION = frozenset({"summary", "timeline", "root_cause", "contributing_factors", "fix",
+                         "prevention", "references", "owner_sentiment",
+                         *(f.key for f in LONG_FORM)})
+GENERIC_SECTIONS = tuple(item for item in REGISTRY if item.key not in OWN_SECTION)
 # Which field each autosaved Postmortem input belongs to ("impact_usd" -> "impact").
 FIELD_OF_INPUT = {item.name: field.key for field in REGISTRY for item in field.inputs}
 # Postmortem columns the search reads besides the template's (the event's reason), with

@@ -244,20 +244,30 @@ _ROW_FIELD_CHECKS = {
     "fix": lambda pm: check_fix(pm.fix_commit_sha, pm.fix_description, pm.fix_ticket_link),
     "prevention": lambda pm: check_prevention(pm.prevention),
 }
+# The optional fields (owner sentiment, and any added to the registry as OPTIONAL).
+OPTIONAL_KEYS = tuple(item.key for item in fields.OPTIONAL_FIELDS)
 # Every field held in the postmortem row, whose status needs no other row.
 SCALAR_FIELD_KEYS = frozenset(_ROW_FIELD_CHECKS) | frozenset(LONG_FORM_KEYS)
 
 
+def check_optional_field(postmortem: Postmortem, key: str) -> FieldStatus:
+    """An optional field of the registry (owner sentiment, or any added one): complete when
+    its first input holds text, never required (docs/rules.md#template-owner-sentiment)."""
+    first_input = fields.field(key).inputs[0].name
+    text = str(getattr(postmortem, first_input) or "")
+    return FieldStatus(key, FIELD_LABELS[key], [] if text.strip() else ["empty"])
+
+
 def check_scalar_field(postmortem: Postmortem, key: str) -> FieldStatus:
-    """The status of one field held in the postmortem row (a key of SCALAR_FIELD_KEYS, or
-    "owner_sentiment"), computed exactly as check_postmortem() / check_long_form() do.
+    """The status of one field held in the postmortem row (a key of SCALAR_FIELD_KEYS, or an
+    optional field of the registry), computed exactly as check_postmortem() /
+    check_long_form() do.
 
     What an autosave answers with: saving one such field changes no other field's status.
     Raises KeyError for another key.
     """
-    if key == "owner_sentiment":
-        return FieldStatus(key, FIELD_LABELS[key], [] if postmortem.owner_sentiment.strip()
-                           else ["empty"])
+    if key in OPTIONAL_KEYS:
+        return check_optional_field(postmortem, key)
     if key not in SCALAR_FIELD_KEYS:
         raise KeyError(key)
     if key in LONG_FORM_KEYS:

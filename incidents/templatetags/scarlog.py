@@ -119,6 +119,12 @@ def get_item(mapping, key):
     return mapping.get(key) if mapping else None
 
 
+@register.filter
+def get_attr(obj, name: str):
+    """getattr(obj, name) in a template: the value of a registry field's input."""
+    return getattr(obj, name)
+
+
 @register.simple_tag
 def field_heading(key: str) -> str:
     """The page heading of template field `key`: "1. Summary" (incidents.fields)."""

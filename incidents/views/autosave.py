@@ -24,8 +24,6 @@ from incidents.autosave import Outcome
 from incidents.models import ImmutableRecordError, Postmortem
 from incidents.views.context import draft_context, get_postmortem_for_user
 
-# Which template field each autosaved input belongs to (the field registry).
-
 
 def final_refusal(request, pm: Postmortem) -> HttpResponse:
     """409 for an edit of a final postmortem; an htmx page is sent to the read-only record.
@@ -77,7 +75,7 @@ def _render_scalar_field_answer(request, pm: Postmortem, field_key: str, errors,
         "pending_marks": marks,
         "markable_fields": meeting_record.MARKABLE_FIELDS,
         "history_fields": revisions.HISTORY_FIELDS,
-        "optional_keys": ["owner_sentiment",
+        "optional_keys": [*template_rules.OPTIONAL_KEYS,
                           *([] if pm.is_long_form else template_rules.LONG_FORM_KEYS)],
         "progress_item_only": True,
         "progress_status": status if field_key in template_rules.progress_keys(pm) else None,

@@ -48,8 +48,9 @@ def draft_context(pm: Postmortem, **extra) -> dict:
     flagged = template_rules.flagged_factors(factors, names)
     record_statuses = template_rules.check_record(pm, flagged)
     status_by_key = {status.key: status for status in statuses + record_statuses}
-    optional_keys = ["owner_sentiment"]
-    status_by_key["owner_sentiment"] = template_rules.check_scalar_field(pm, "owner_sentiment")
+    optional_keys = list(template_rules.OPTIONAL_KEYS)
+    for key in optional_keys:
+        status_by_key[key] = template_rules.check_optional_field(pm, key)
     if not pm.is_long_form:
         # The long-form sections are optional here: shown, checked for shape, never required.
         for status in template_rules.check_long_form(pm):
@@ -74,6 +75,7 @@ def draft_context(pm: Postmortem, **extra) -> dict:
         "record_statuses": record_statuses,
         "status_by_key": status_by_key,
         "optional_keys": optional_keys,
+        "generic_fields": fields.GENERIC_SECTIONS,
         "versions": versions,
         "pending_marks": {mark.field: mark for mark in pm.pending_marks.all()},
         "markable_fields": meeting_record.MARKABLE_FIELDS,

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from incidents import dashboard as dashboard_data
 from incidents import (
+    fields,
     impact,
     markdown_export,
     services,
@@ -102,6 +103,7 @@ def _render_final(request, pm: Postmortem, form: AmendmentForm, status: int = 20
     ]
     context = {
         "pm": pm,
+        "generic_fields": fields.GENERIC_SECTIONS,
         "gaps": template_rules.gaps(pm),
         "amendments": by_section[""],
         "sectioned_amendment_count": len(amendments) - len(by_section[""]),
