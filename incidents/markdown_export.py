@@ -44,9 +44,10 @@ def postmortem_markdown(pm: Postmortem) -> str:
     front = {
         "id": str(pm.id),
         "created_utc": pm.created_utc.isoformat(),
-        "status": pm.status,
-        "root_cause": pm.root_cause,
-        "template": pm.template,
+        # str(): a row just saved holds the TextChoices member, which YAML cannot write.
+        "status": str(pm.status),
+        "root_cause": str(pm.root_cause),
+        "template": str(pm.template),
     }
     lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "",
              f"# Postmortem: {pm.title}"]
