@@ -9,6 +9,7 @@ on. pydantic was chosen over hand-written checks and over a JSON-schema validato
 the most used Python validation library, its models double as typed records, and it
 reports every error with its location.
 """
+import json
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -82,3 +83,21 @@ def parse_record(model: type[RecordT], data: Any, *, source: str = "",
             message = "is required"
         raise RecordError(message, source=source, line=line,
                           key=key_path(first["loc"])) from None
+
+
+def load_json(text: str | bytes, *, source: str = "", line: int | None = None) -> Any:
+    """`text` decoded as JSON; RecordError for anything that is not JSON a record can be:
+    invalid JSON or UTF-8, nesting too deep for the parser, integers over Python's 4,300
+    digits. Never lets such input surface as a 500."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"not valid JSON ({exc.msg}, column {exc.colno})",
+                          source=source, line=line) from None
+    except UnicodeDecodeError:
+        raise RecordError("not valid UTF-8", source=source, line=line) from None
+    except RecursionError:
+        raise RecordError("nested too deeply", source=source, line=line) from None
+    except ValueError as exc:  # int() of more than 4,300 digits
+        raise RecordError(f"holds a number too large to read ({exc})", source=source,
+                          line=line) from None

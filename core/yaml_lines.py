@@ -17,6 +17,10 @@ def load(text: str):
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
+    except RecursionError:
+        raise yaml.YAMLError("the YAML is nested too deeply") from None
+    except ValueError as exc:  # a date such as 0000-01-01, an int of 5,000 digits
+        raise yaml.YAMLError(f"a value cannot be read: {exc}") from None
     finally:
         loader.dispose()
     return data, node

@@ -52,6 +52,18 @@ def _time(value: Any) -> datetime:
         raise refusal(f"{text!r} is not an ISO 8601 time such as 2026-03-02T15:47:00Z.") from None
 
 
+# Amounts of a trading session in USD: anything outside these is a mistake, and Decimal
+# arithmetic on 1e999999 would overflow or print a megabyte.
+MAX_USD = Decimal("1e12")
+MIN_USD = Decimal("0.01")
+
+
+def _shown(value: Any) -> str:
+    """The value as a message shows it: at most 40 characters of it."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "…'"
+
+
 def _amount(positive: bool):
     def check(value: Any) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -61,7 +73,11 @@ def _amount(positive: bool):
         except InvalidOperation:
             raise refusal(f"{value!r} is not a number.") from None
         if not amount.is_finite():
-            raise refusal(f"{value!r} is not a finite number.")
+            raise refusal(f"{_shown(value)} is not a finite number.")
+        # copy_abs() and comparisons never round, so 1e999999999 cannot overflow here.
+        if amount.copy_abs() >= MAX_USD or (amount and amount.copy_abs() < MIN_USD):
+            raise refusal(f"{_shown(value)} is not an amount in USD between one cent and "
+                          "a trillion.")
         if positive and amount <= 0:
             raise refusal(f"{value!r} must be more than 0.")
         return amount

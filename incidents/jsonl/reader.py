@@ -6,14 +6,13 @@ AmendmentLine); each refusal is a RecordError naming the file, the line and the 
 pass. A record whose id exists with the same content is skipped; with other content it
 is refused ("already exists; use amend instead").
 """
-import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
 
-from core.validation import RecordError, parse_record
+from core.validation import RecordError, load_json, parse_record
 from incidents.failure_modes import FAILURE_MODE_BY_SLUG
 from incidents.jsonl.records import (
     AmendmentLine,
@@ -63,10 +62,9 @@ def read_json_lines(path: Path, line_model) -> tuple[list[tuple[int, object]], l
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(RecordError(f"not valid JSON ({exc.msg}, column {exc.colno})",
-                                      source=str(path), line=number).located())
+            data = load_json(line, source=str(path), line=number)
+        except RecordError as exc:
+            errors.append(exc.located())
             continue
         try:
             parsed = parse_record(line_model, data, source=str(path), line=number)

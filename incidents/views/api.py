@@ -15,7 +15,6 @@ message, "field": the RecordError's key}); scope events:write.
 Token-authenticated, so exempt from CSRF (a browser never sends the bearer token).
 
 """
-import json
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -25,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from core.api_tokens import TokenError, authenticate, refusal_response
-from core.validation import RecordError
+from core.validation import RecordError, load_json
 from incidents.events import open_from_event, parse_event
 from incidents.gate import UnknownDomainError, answer_gate
 from incidents.services import DomainError
@@ -71,11 +70,12 @@ def events(request):
         return JsonResponse({"error": f"The body is over {MAX_EVENT_BYTES} bytes.",
                              "field": "body"}, status=400)
     try:
-        payload = json.loads(request.body.decode("utf-8"))
-        event = parse_event(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return JsonResponse({"error": f"The body is not JSON: {exc}", "field": "body"},
+        payload = load_json(request.body)
+    except RecordError as exc:
+        return JsonResponse({"error": f"The body is {exc.message}.", "field": "body"},
                             status=400)
+    try:
+        event = parse_event(payload)
     except RecordError as exc:
         return JsonResponse({"error": exc.located(), "field": exc.key}, status=400)
     outcome = open_from_event(event, token.user)
