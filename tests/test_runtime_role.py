@@ -1,0 +1,74 @@
+"""The runtime role (db_roles command) cannot switch the immutability triggers off by
+ownership-level means: DISABLE TRIGGER, DROP TRIGGER, replacing the trigger function,
+TRUNCATE, session_replication_role. Connects as that role with a real psycopg connection.
+"""
+import secrets
+
+import psycopg
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from incidents.models import Postmortem
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PROTECTED_TABLES = ["incidents_postmortem", "incidents_timelineentry", "incidents_amendment"]
+
+
+@pytest.fixture
+def runtime_conn(monkeypatch):
+    role = f"scarlog_rt_{secrets.token_hex(4)}"
+    password = secrets.token_hex(12)
+    monkeypatch.setenv("SCARLOG_TEST_RT_PW", password)
+    with connection.cursor() as cur:
+        cur.execute("SELECT current_user")
+        owner = cur.fetchone()[0]
+    call_command("db_roles", owner=owner, runtime=role, password_env="SCARLOG_TEST_RT_PW")
+    s = connection.settings_dict
+    conn = psycopg.connect(host=s["HOST"] or "127.0.0.1", port=s["PORT"] or 5432,
+                           dbname=s["NAME"], user=role, password=password, autocommit=True)
+    try:
+        yield conn
+    finally:
+        conn.close()
+        with connection.cursor() as cur:
+            cur.execute(f'DROP OWNED BY "{role}"')
+            cur.execute(f'DROP ROLE "{role}"')
+
+
+def trigger_of(table):
+    with connection.cursor() as cur:
+        cur.execute("SELECT tgname, tgfoid::regproc::text FROM pg_trigger "
+                    "WHERE tgrelid = %s::regclass AND NOT tgisinternal", [table])
+        return cur.fetchall()
+
+
+def refused(conn, statement, error=psycopg.errors.InsufficientPrivilege):
+    with pytest.raises(error):
+        conn.execute(statement)
+
+
+def test_runtime_role_cannot_switch_triggers_off(final_postmortem, runtime_conn):
+    before = Postmortem.objects.values().get(pk=final_postmortem.pk)
+    pk = final_postmortem.pk
+    refused(runtime_conn, f"UPDATE incidents_postmortem SET summary = 'x' WHERE id = '{pk}'",
+            psycopg.errors.RestrictViolation)
+    refused(runtime_conn, f"DELETE FROM incidents_postmortem WHERE id = '{pk}'",
+            psycopg.errors.RestrictViolation)
+    refused(runtime_conn, "SET session_replication_role = replica")
+    for table in PROTECTED_TABLES:
+        triggers = trigger_of(table)
+        assert triggers, table
+        refused(runtime_conn, f"ALTER TABLE {table} DISABLE TRIGGER ALL")
+        refused(runtime_conn, f"TRUNCATE {table} CASCADE")
+        for name, func in triggers:
+            refused(runtime_conn, f'DROP TRIGGER "{name}" ON {table}')
+            refused(runtime_conn, f"ALTER TABLE {table} DISABLE TRIGGER \"{name}\"")
+            refused(runtime_conn,
+                    f"CREATE OR REPLACE FUNCTION {func}() RETURNS TRIGGER AS $$ BEGIN "
+                    "RETURN NEW; END; $$ LANGUAGE plpgsql")
+    refused(runtime_conn, "CREATE TABLE scarlog_rt_probe (id int)")
+    # ordinary DML still works for the runtime role
+    assert runtime_conn.execute("SELECT count(*) FROM incidents_postmortem").fetchone()[0] >= 1
+    assert Postmortem.objects.values().get(pk=final_postmortem.pk) == before
