@@ -22,6 +22,22 @@ from django.conf import settings
 
 from tests.conftest import PROJECT_DIR
 
+# The runtime role compose's web command grants (db_roles): unique to this run, dropped after.
+RUNTIME_ROLE = f"scarlog_rt_{os.getpid()}_{int(time.time())}"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def drop_runtime_role():
+    yield
+    import psycopg
+    db = settings.DATABASES["default"]
+    with psycopg.connect(host=db["HOST"], port=db["PORT"], dbname=db["NAME"], user=db["USER"],
+                         autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [RUNTIME_ROLE]).fetchone():
+            conn.execute(f'DROP OWNED BY "{RUNTIME_ROLE}"')
+            conn.execute(f'DROP ROLE "{RUNTIME_ROLE}"')
+
+
 COMPOSE = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text())
 BIN = Path(sys.executable).parent
 WAIT_GUARD_SECONDS = 120
@@ -37,6 +53,9 @@ def production_env(tmp_path: Path, **extra) -> dict:
         SECRET_KEY="test-secret-key-" + "x" * 50,
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        DATABASE_OWNER_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        DATABASE_OWNER_ROLE=db["USER"],
+        DATABASE_RUNTIME_ROLE=RUNTIME_ROLE,
         REDIS_URL="redis://127.0.0.1:6379/15",
         SCARLOG_VAR_DIR=str(tmp_path),
         **extra,
