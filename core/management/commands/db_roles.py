@@ -21,7 +21,8 @@ def grant_runtime_sql(owner: str, runtime: str) -> list[sql.Composed]:
         sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"),
         sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {r}").format(r=r),
         sql.SQL("GRANT USAGE ON SCHEMA public TO {r}").format(r=r),
-        sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}").format(r=r),
+        sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
+                "TO {r}").format(r=r),
         sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {r}").format(r=r),
         sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA public "
                 "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {r}").format(o=o, r=r),
@@ -46,14 +47,14 @@ class Command(BaseCommand):
             raise CommandError("owner and runtime roles must differ")
         password = os.environ.get(password_env)
         with connection.cursor() as cur:
-            for role, login in ((owner, True), (runtime, True)):
+            for role in (owner, runtime):
                 cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
                 if not cur.fetchone():
-                    stmt = sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE").format(
-                        sql.Identifier(role))
+                    stmt = sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB "
+                                   "NOCREATEROLE").format(sql.Identifier(role))
                     cur.execute(stmt)
-            cur.execute(sql.SQL("ALTER ROLE {} NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS").format(
-                sql.Identifier(runtime)))
+            cur.execute(sql.SQL("ALTER ROLE {} NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                                "NOBYPASSRLS").format(sql.Identifier(runtime)))
             if password:
                 cur.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
                     sql.Identifier(runtime), sql.Literal(password)))
