@@ -29,6 +29,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import kombu.exceptions
+import redis
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -61,7 +63,8 @@ def _queue_task() -> None:
 
     try:
         commit_postmortem_records.apply_async(retry=False)
-    except Exception:  # the broker is down: the beat sweep commits the row later
+    except (kombu.exceptions.OperationalError, redis.RedisError):
+        # The broker is down: the row is kept, and the beat sweep commits it later.
         log.warning("commit_postmortem_records not queued; the next sweep commits it",
                     exc_info=True)
 
