@@ -14,7 +14,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 
 from core.models import ApiToken
-from core.roles import ADMIN, EDITOR, VIEWER, role_of
+from core.roles import ADMIN, EDITOR, VIEWER, in_editors, remember_role, role_of
 
 PREFIX = "scl_"
 SCOPES = ("gate:read", "events:write", "docs:read")
@@ -79,9 +79,11 @@ def authenticate(request, scope: str) -> ApiToken:
     kind, _, key = header.partition(" ")
     if kind != "Bearer" or not key.startswith(PREFIX):
         raise TokenError("Send an API token as 'Authorization: Bearer scl_…'.")
-    token = ApiToken.objects.filter(key_sha256=_digest(key.strip())).select_related("user").first()
+    token = (ApiToken.objects.filter(key_sha256=_digest(key.strip())).select_related("user")
+             .annotate(user_in_editors=in_editors("user_id")).first())
     if token is None:
         raise TokenError("Unknown API token.")
+    remember_role(token.user, token.user_in_editors)
     if token.revoked_utc is not None:
         raise TokenError(f"API token {token.prefix}… was revoked.")
     if not token.user.is_active:

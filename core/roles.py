@@ -23,6 +23,19 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 ALWAYS_ALLOWED_URL_NAMES = frozenset({"logout"})
 
 
+def in_editors(user_ref: str) -> Exists:
+    """An Exists() telling whether the user at `user_ref` (an OuterRef path) is an editor,
+    to read the role in the same query as the user (or the user's API token)."""
+    from django.contrib.auth.models import Group
+
+    return Exists(Group.objects.filter(name=EDITORS_GROUP, user=OuterRef(user_ref)))
+
+
+def remember_role(user, is_editor: bool) -> None:
+    """Cache the role of `user` read with it (in_editors), so role_of() queries nothing."""
+    user._scarlog_role = ADMIN if user.is_superuser else EDITOR if is_editor else VIEWER
+
+
 def role_of(user) -> str:
     """Return "admin", "editor" or "viewer" for a signed-in `user` (see module docstring).
 
@@ -76,14 +89,12 @@ class RoleModelBackend(ModelBackend):
     def get_user(self, user_id):
         """The active user `user_id` with its role cached, or None (ModelBackend's rules)."""
         from django.contrib.auth import get_user_model
-        from django.contrib.auth.models import Group
 
-        editors = Group.objects.filter(name=EDITORS_GROUP, user=OuterRef("pk"))
-        user = (get_user_model()._default_manager.annotate(in_editors=Exists(editors))
+        user = (get_user_model()._default_manager.annotate(in_editors=in_editors("pk"))
                 .filter(pk=user_id).first())
         if user is None or not self.user_can_authenticate(user):
             return None
-        user._scarlog_role = ADMIN if user.is_superuser else EDITOR if user.in_editors else VIEWER
+        remember_role(user, user.in_editors)
         return user
 
 

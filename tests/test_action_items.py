@@ -353,3 +353,17 @@ def test_a_domain_with_many_open_items_lists_the_first_hundred_and_counts_all(
     with pytest.raises(SystemExit):
         call_command("gate", "trading")
     assert "… and 30 more" in capsys.readouterr().out
+
+
+def test_the_gate_api_reads_the_token_user_s_role_with_the_token(item, alice, anonymous_client):
+    """The role that bounds a token's scopes is read in the token's own query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, key = create_token("ci", alice, ["gate:read"])
+    with CaptureQueriesContext(connection) as queries:
+        response = anonymous_client.get("/api/gate/trading",
+                                        headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 200
+    touching_groups = [q["sql"] for q in queries if "auth_group" in q["sql"]]
+    assert len(touching_groups) == 1 and "incidents_apitoken" in touching_groups[0]
