@@ -12,6 +12,15 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
+SHOWN_CHARACTERS = 40
+
+
+def shown(value: Any) -> str:
+    """`value` as a refusal quotes it: its repr, cut to SHOWN_CHARACTERS with an ellipsis,
+    so a 10 MB or 5,000-digit input is never echoed whole."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS - 3] + "…'"
+
 
 def refusal(message: str) -> PydanticCustomError:
     """The error a validator raises: `message` exactly as written (no template braces)."""

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from django.db import transaction
 from pydantic import BeforeValidator, model_validator
 
-from core.record_types import Text, check_text, max_length_of, refusal
+from core.record_types import Text, check_text, max_length_of, refusal, shown
 from core.validation import Record, RecordError, parse_record
 from incidents import services
 from incidents.drawdown import DrawdownResult, Session, evaluate_drawdown
@@ -49,19 +49,14 @@ def _time(value: Any) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise refusal(f"{text!r} is not an ISO 8601 time such as 2026-03-02T15:47:00Z.") from None
+        raise refusal(f"{shown(text)} is not an ISO 8601 time such as "
+                      "2026-03-02T15:47:00Z.") from None
 
 
 # Amounts of a trading session in USD: anything outside these is a mistake, and Decimal
 # arithmetic on 1e999999 would overflow or print a megabyte.
 MAX_USD = Decimal("1e12")
 MIN_USD = Decimal("0.01")
-
-
-def _shown(value: Any) -> str:
-    """The value as a message shows it: at most 40 characters of it."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "…'"
 
 
 def _amount(positive: bool):
@@ -71,15 +66,15 @@ def _amount(positive: bool):
         try:
             amount = Decimal(str(value))
         except InvalidOperation:
-            raise refusal(f"{value!r} is not a number.") from None
+            raise refusal(f"{shown(value)} is not a number.") from None
         if not amount.is_finite():
-            raise refusal(f"{_shown(value)} is not a finite number.")
+            raise refusal(f"{shown(value)} is not a finite number.")
         # copy_abs() and comparisons never round, so 1e999999999 cannot overflow here.
         if amount.copy_abs() >= MAX_USD or (amount and amount.copy_abs() < MIN_USD):
-            raise refusal(f"{_shown(value)} is not an amount in USD between one cent and "
+            raise refusal(f"{shown(value)} is not an amount in USD between one cent and "
                           "a trillion.")
         if positive and amount <= 0:
-            raise refusal(f"{value!r} must be more than 0.")
+            raise refusal(f"{shown(value)} must be more than 0.")
         return amount
     return BeforeValidator(check)
 
@@ -87,7 +82,7 @@ def _amount(positive: bool):
 def _template(value: Any) -> str:
     text = check_text(value, required=False, strip=True) or Template.SEVEN_FIELD
     if text not in Template.values:
-        raise refusal(f"{text!r} is not one of {', '.join(Template.values)}.")
+        raise refusal(f"{shown(text)} is not one of {', '.join(Template.values)}.")
     return text
 
 

@@ -22,6 +22,7 @@ from django.db import models
 from pydantic import BeforeValidator, create_model, model_validator
 from pydantic_core import PydanticCustomError
 
+from core.record_types import shown
 from core.units import parse_usd
 from core.validation import Record, RecordError
 from incidents import fields
@@ -63,7 +64,7 @@ def text(max_length: int | None = None, choices: tuple[str, ...] = (), allow_bla
         if "\x00" in value:
             _refuse("string_nul", "contains a NUL character")
         if choices and value not in choices and not (allow_blank and value == ""):
-            _refuse("choice", f"{value!r} is not one of {', '.join(choices)}")
+            _refuse("choice", f"{shown(value)} is not one of {', '.join(choices)}")
         if max_length is not None and len(value) > max_length:
             _refuse("string_too_long", f"is {len(value)} characters; at most {max_length} fit")
         if nonblank_message and not value.strip():
@@ -87,9 +88,9 @@ def _utc(value) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        _refuse("utc_format", f"{value!r} is not an ISO 8601 date and time")
+        _refuse("utc_format", f"{shown(value)} is not an ISO 8601 date and time")
     if parsed.tzinfo is None:
-        _refuse("utc_offset", f"{value!r} has no UTC offset")
+        _refuse("utc_offset", f"{shown(value)} has no UTC offset")
     return parsed.astimezone(UTC)
 
 
@@ -99,9 +100,9 @@ def _uuid(value) -> str:
     try:
         parsed = uuid.UUID(value)
     except ValueError:
-        _refuse("uuid_format", f"{value!r} is not a UUID")
+        _refuse("uuid_format", f"{shown(value)} is not a UUID")
     if str(parsed) != value:
-        _refuse("uuid_format", f"{value!r} is not a lowercase hyphenated UUID")
+        _refuse("uuid_format", f"{shown(value)} is not a lowercase hyphenated UUID")
     return value
 
 
@@ -326,7 +327,7 @@ class _PostmortemLineBase(Line):
         answers = []
         for mode, entry in (self.failure_mode_scan or {}).items():
             if mode not in FAILURE_MODE_BY_SLUG:
-                raise RecordError(f"{mode!r} is not one of the twenty failure modes "
+                raise RecordError(f"{shown(mode)} is not one of the twenty failure modes "
                                   f"({FAILURE_MODES[0].slug} … {FAILURE_MODES[-1].slug})",
                                   key=f"failure_mode_scan.{mode}")
             answers.append((mode, entry.answer, entry.note))
