@@ -98,6 +98,6 @@ def load_json(text: str | bytes, *, source: str = "", line: int | None = None) -
         raise RecordError("not valid UTF-8", source=source, line=line) from None
     except RecursionError:
         raise RecordError("nested too deeply", source=source, line=line) from None
-    except ValueError as exc:  # int() of more than 4,300 digits
-        raise RecordError(f"holds a number too large to read ({exc})", source=source,
-                          line=line) from None
+    except ValueError:  # int() of more than 4,300 digits
+        raise RecordError("holds a number too large to read (more than 4,300 digits)",
+                          source=source, line=line) from None

@@ -72,7 +72,8 @@ def events(request):
     try:
         payload = load_json(request.body)
     except RecordError as exc:
-        return JsonResponse({"error": f"The body is {exc.message}.", "field": "body"},
+        return JsonResponse({"error": f"The body is not usable JSON: {exc.message}.",
+                             "field": "body"},
                             status=400)
     try:
         event = parse_event(payload)
