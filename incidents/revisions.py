@@ -26,13 +26,17 @@ HISTORY_FIELDS = frozenset(field.key for field in fields.REGISTRY if field.histo
 class EditConflict(Exception):
     """A save was based on version `base_version` but `theirs` (another page's save) is newer.
 
-    `theirs` is the newest FieldRevision of the key; `current_version` its version.
+    `theirs` is the newest FieldRevision of the key; `current_version` its version;
+    `base_values` the values of version `base_version` (what this page started from), or
+    None when that version is unknown (0: never saved).
     """
 
-    def __init__(self, key: str, base_version: int, theirs: FieldRevision):
+    def __init__(self, key: str, base_version: int, theirs: FieldRevision,
+                 base_values: dict | None = None):
         self.key = key
         self.base_version = base_version
         self.theirs = theirs
+        self.base_values = base_values
         self.current_version = theirs.version
         author = theirs.author.get_username() if theirs.author else "someone"
         super().__init__(f"{key}: {author} saved version {theirs.version} after the version "
@@ -115,9 +119,26 @@ def check_version(postmortem: Postmortem, key: str, values: dict, base_version: 
         if editor:
             newer = newer.exclude(editor=editor)
         if newer.exists():
+            base = (revisions.filter(version=base_version).values_list("values", flat=True)
+                    .first()) if base_version else None
             raise EditConflict(key, base_version,
-                               revisions.select_related("author").get(pk=newest.pk))
+                               revisions.select_related("author").get(pk=newest.pk), base)
     return VersionCheck(key, current, unchanged=False)
+
+
+def keep_mine(conflict: EditConflict, mine: dict) -> dict:
+    """The values "Keep mine" saves, merged cell by cell (docs/rules.md#autosave-keep-mine).
+
+    `mine`: input name → the value this page sent. A cell this page changed from the
+    version it started from keeps this page's value; a cell it left alone takes the other
+    person's, so keeping mine never reverts their edits to the row's other cells. When
+    the starting version is unknown, every cell is mine.
+    """
+    base, theirs = conflict.base_values, conflict.theirs.values
+    if base is None:
+        return dict(mine)
+    return {name: value if value != base.get(name, "") else theirs.get(name, "")
+            for name, value in mine.items()}
 
 
 def record_revision(postmortem: Postmortem, field: str, checked: VersionCheck, values: dict,

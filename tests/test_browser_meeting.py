@@ -158,3 +158,40 @@ def test_the_meeting_runs_the_scan_and_the_blameless_checks(people, open_as):
     expect(page.locator("#section-scan")).to_contain_text(
         "1 of 20 answers reveal a failure mode: Tool-result injection.")
     assert Postmortem.objects.get(pk=pm.pk).is_final
+
+
+def test_keep_mine_on_a_timeline_row_keeps_the_other_persons_edits_to_its_other_cells(
+        people, open_as):
+    pm = services.create_draft(people["alice"], occurred_utc=OCCURRED, trigger="drawdown")
+    alice = open_as("alice", pm)
+    alice.get_by_role("button", name="Add timeline row").click()
+    alice.get_by_label("Timeline row 1 time (UTC)").fill("2026-11-30 14:02")
+    alice.get_by_label("Timeline row 1 event").fill("Drawdown alert fired")
+    alice.get_by_label("Timeline row 1 trace_id").fill("trace-0001")
+    alice.get_by_label("Timeline row 1 trace_id").press("Tab")
+    row = pm.timeline_entries.get()
+    expect(alice.locator("#feedback-timeline")).not_to_contain_text("Saving")
+    alice.wait_for_function(
+        f"() => document.getElementById('version-timeline-{row.pk}').value !== '0'")
+    bob = open_as("bob", pm)
+
+    # Alice corrects the event; Bob, on the page he opened before, corrects the trace id.
+    alice.get_by_label("Timeline row 1 event").fill("Drawdown alert fired at -2.1%")
+    alice.get_by_label("Timeline row 1 event").press("Tab")
+    expect(alice.locator("#feedback-timeline")).not_to_contain_text("saved this while")
+    alice.wait_for_function(
+        "() => !document.querySelector('#section-timeline .htmx-request')")
+    bob.get_by_label("Timeline row 1 trace_id").fill("trace-0002")
+    bob.get_by_label("Timeline row 1 trace_id").press("Tab")
+    conflict = bob.locator("#feedback-timeline.conflict")
+    expect(conflict).to_contain_text("alice saved this while you were typing")
+    conflict.get_by_role("button", name="Keep mine").click()
+    expect(bob.locator("#feedback-timeline.conflict")).to_have_count(0)
+
+    # Bob's trace id is kept, and so is Alice's event: nothing she typed was reverted.
+    expect(bob.get_by_label("Timeline row 1 event")).to_have_value("Drawdown alert fired at -2.1%")
+    expect(bob.get_by_label("Timeline row 1 trace_id")).to_have_value("trace-0002")
+    bob.wait_for_function(
+        "() => !document.querySelector('#section-timeline .htmx-request')")
+    row.refresh_from_db()
+    assert (row.event, row.trace_id) == ("Drawdown alert fired at -2.1%", "trace-0002")

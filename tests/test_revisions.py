@@ -127,3 +127,16 @@ def test_discarding_a_draft_takes_its_history_and_a_final_one_takes_no_more(alic
     response = save(alice_client, final, "summary", "late", 0, "page-a")
     assert response.status_code == 409
     assert ContributingFactor.objects.filter(postmortem=final).count() == 3
+
+
+def test_keep_mine_merges_cell_by_cell_and_mine_wins_only_where_both_changed():
+    from incidents.revisions import EditConflict, keep_mine
+    base = {"utc": "2026-11-30 14:02", "event": "Alert fired", "trace_id": "t-1"}
+    theirs = FieldRevision(version=3, values={**base, "event": "Alert fired at -2.1%",
+                                              "utc": "2026-11-30 14:03"})
+    mine = {**base, "trace_id": "t-2", "utc": "2026-11-30 14:05"}
+    merged = keep_mine(EditConflict("timeline:7", 2, theirs, base), mine)
+    assert merged == {"utc": "2026-11-30 14:05", "event": "Alert fired at -2.1%",
+                      "trace_id": "t-2"}
+    # Never saved before (version 0): nothing to merge against, every cell is mine.
+    assert keep_mine(EditConflict("timeline:7", 0, theirs, None), mine) == mine

@@ -131,6 +131,8 @@ def _render_conflict(request, field_key: str, conflict, labels: dict,
         "conflict": conflict,
         "rows": [(labels[name], theirs.get(name, ""), mine.get(name, "")) for name in labels],
         "theirs_json": json.dumps({name: theirs.get(name, "") for name in labels}),
+        "mine_json": json.dumps(revisions.keep_mine(
+            conflict, {name: mine.get(name, "") for name in labels})),
         "container": container,
     }
     return render(request, "incidents/partials/edit_conflict.html", context, status=409)

@@ -7,7 +7,7 @@
 (function () {
   "use strict";
   // Both choices first take the other person's version, so any save from this page now
-  // builds on it; "keep theirs" also puts their values in the inputs. Then the ordinary
+  // builds on it, and put the chosen values in the inputs. Then the ordinary
   // autosave runs (queued behind any save already in flight).
   // A mouse press on a choice must not blur the input first: the blur's "change" would
   // send one more save based on the stale version and bring the conflict back.
@@ -20,20 +20,21 @@
     var container = document.querySelector(button.dataset.container);
     var values = JSON.parse(button.dataset.values);
     document.getElementById(button.dataset.versionInput).value = button.dataset.version;
+    // "keep theirs" carries their values; "keep mine" the merge the server made: my value
+    // in each cell I changed, theirs in every other cell of the row.
     var names = Object.keys(values);
-    if (button.dataset.keep === "theirs") {
-      names.forEach(function (name) {
-        container.querySelectorAll("[name='" + name + "']").forEach(function (input) {
-          if (input.type === "radio") {
-            input.checked = input.value === values[name];
-          } else {
-            input.value = values[name];
-          }
-        });
+    names.forEach(function (name) {
+      container.querySelectorAll("[name='" + name + "']").forEach(function (input) {
+        if (input.type === "radio") {
+          input.checked = input.value === values[name];
+        } else {
+          input.value = values[name];
+        }
       });
-    }
-    // Save what the inputs now hold: mine is stored as a new version; theirs is already
-    // the newest version, so the server stores nothing and answers with the field's state.
+    });
+    // Save what the inputs now hold: the merge is stored as a new version; theirs is
+    // already the newest version, so the server stores nothing and answers with the
+    // field's state.
     var input = container.querySelector("[name='" + names[0] + "']:not([type=radio]), "
                                         + "[name='" + names[0] + "']:checked");
     htmx.trigger(input, "change");
