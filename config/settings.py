@@ -128,6 +128,11 @@ if _database_url:
             _database_url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60)
         )
     }
+    # The role's password kept apart from the URL (DATABASE_PASSWORD_FILE: a Docker secret),
+    # so each container holds only its own role's password.
+    _database_password = env_str("DATABASE_PASSWORD", "")
+    if _database_password:
+        DATABASES["default"]["PASSWORD"] = _database_password
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -8,6 +8,7 @@ only fails a test whose signal never comes.
 import json
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -22,40 +23,75 @@ from django.conf import settings
 
 from tests.conftest import PROJECT_DIR
 
-# The runtime role compose's web command grants (db_roles): unique to this run, dropped after.
-RUNTIME_ROLE = f"scarlog_rt_{os.getpid()}_{int(time.time())}"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def drop_runtime_role():
-    yield
-    import psycopg
-    db = settings.DATABASES["default"]
-    with psycopg.connect(host=db["HOST"], port=db["PORT"], dbname=db["NAME"], user=db["USER"],
-                         autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [RUNTIME_ROLE]).fetchone():
-            conn.execute(f'DROP OWNED BY "{RUNTIME_ROLE}"')
-            conn.execute(f'DROP ROLE "{RUNTIME_ROLE}"')
-
-
 COMPOSE = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text())
 BIN = Path(sys.executable).parent
 WAIT_GUARD_SECONDS = 120
+INIT_SCRIPT = PROJECT_DIR / "deploy" / "postgres-init" / "10-scarlog-roles.sh"
 
 
-def production_env(tmp_path: Path, **extra) -> dict:
-    """The environment compose gives the app services, pointed at this machine's services."""
+def superuser_connection():
+    import psycopg
+    db = settings.DATABASES["default"]
+    return psycopg.connect(host=db["HOST"], port=db["PORT"], dbname="postgres",
+                           user=db["USER"], autocommit=True)
+
+
+@pytest.fixture(scope="module")
+def compose_database(tmp_path_factory):
+    """The database compose's postgres service makes on its first start: the init script
+    run as the superuser, with its own database, owner and runtime role for this run (all
+    dropped after). Yields {db, owner, runtime}."""
+    suffix = f"{os.getpid()}_{secrets.token_hex(4)}"
+    names = {"db": f"scarlog_compose_{suffix}", "owner": f"scarlog_own_{suffix}",
+             "runtime": f"scarlog_rt_{suffix}"}
+    folder = tmp_path_factory.mktemp("secrets")
+    (folder / "owner").write_text(secrets.token_urlsafe(24) + "\n")
+    (folder / "runtime").write_text(secrets.token_urlsafe(24) + "\n")
+    db = settings.DATABASES["default"]
+    env = {**os.environ, "PGHOST": db["HOST"], "PGPORT": str(db["PORT"]), "PGUSER": db["USER"],
+           "SCARLOG_DB": names["db"], "SCARLOG_OWNER_ROLE": names["owner"],
+           "SCARLOG_RUNTIME_ROLE": names["runtime"],
+           "DATABASE_OWNER_PASSWORD_FILE": str(folder / "owner"),
+           "DATABASE_RUNTIME_PASSWORD_FILE": str(folder / "runtime")}
+    result = subprocess.run(["sh", str(INIT_SCRIPT)], env=env, capture_output=True, text=True)
+    names["password_files"] = {"migrate": folder / "owner", "web": folder / "runtime"}
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        yield names
+    finally:
+        with superuser_connection() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{names["db"]}" WITH (FORCE)')
+            for role in (names["runtime"], names["owner"]):
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def production_env(tmp_path: Path, database: dict | None = None, service: str = "web",
+                   **extra) -> dict:
+    """The environment compose gives `service`, pointed at this machine's services: the
+    compose database's runtime role (the owner for "migrate"), or without `database` the
+    test database."""
     db = settings.DATABASES["default"]
     env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    compose_env = COMPOSE["services"][service]["environment"]
+    if database is None:
+        url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    else:
+        role = database["owner"] if service == "migrate" else database["runtime"]
+        expected_role = "scarlog" if service == "migrate" else "scarlog_app"
+        assert compose_env["DATABASE_URL"] == f"postgres://{expected_role}@postgres:5432/scarlog"
+        url = f"postgres://{role}@{db['HOST']}:{db['PORT']}/{database['db']}"
+        assert compose_env["DATABASE_PASSWORD_FILE"].startswith("/run/secrets/")
+        extra.setdefault("DATABASE_PASSWORD_FILE",
+                         str(database["password_files"]["migrate" if service == "migrate"
+                                                        else "web"]))
+        extra.setdefault("DATABASE_OWNER_ROLE", database["owner"])
+        extra.setdefault("DATABASE_RUNTIME_ROLE", database["runtime"])
     env.update(
         PATH=f"{BIN}:{env['PATH']}",
-        SCARLOG_ENV="production",
+        SCARLOG_ENV=compose_env["SCARLOG_ENV"],
         SECRET_KEY="test-secret-key-" + "x" * 50,
         ALLOWED_HOSTS="127.0.0.1,localhost",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        DATABASE_OWNER_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        DATABASE_OWNER_ROLE=db["USER"],
-        DATABASE_RUNTIME_ROLE=RUNTIME_ROLE,
+        DATABASE_URL=url,
         REDIS_URL="redis://127.0.0.1:6379/15",
         SCARLOG_VAR_DIR=str(tmp_path),
         **extra,
@@ -120,17 +156,30 @@ def stop(process) -> None:
         process.wait()
 
 
-def test_compose_defines_the_five_services_with_healthchecked_dependencies():
+def test_compose_defines_its_services_with_healthchecked_dependencies_and_split_roles():
     services = COMPOSE["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
     assert "ping" in services["redis"]["healthcheck"]["test"]
-    for name in ("web", "worker", "beat"):
+    for name in ("migrate", "web", "worker", "beat"):
         depends = services[name]["depends_on"]
         assert depends["postgres"]["condition"] == "service_healthy"
         assert depends["redis"]["condition"] == "service_healthy"
         assert services[name]["environment"]["SCARLOG_ENV"] == "production"
     assert "gunicorn config.wsgi" in compose_command("web")[-1]
+    # Only the one-shot migrate job is the owner; web, worker and beat start after it, as
+    # the runtime role, holding only the runtime password. The superuser is the image's own.
+    assert services["postgres"]["environment"]["POSTGRES_USER"] == "postgres"
+    assert "./deploy/postgres-init:/docker-entrypoint-initdb.d:ro" in \
+        services["postgres"]["volumes"]
+    assert services["migrate"]["secrets"] == ["database_owner_password"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == \
+            "service_completed_successfully"
+        assert services[name]["environment"]["DATABASE_URL"].startswith("postgres://scarlog_app@")
+        assert services[name]["secrets"] == ["database_runtime_password"]
+        assert "migrate" not in " ".join(compose_command(name))
+    assert "POSTGRES_PASSWORD" not in (PROJECT_DIR / ".env.example").read_text()
 
 
 def test_every_variable_the_settings_read_is_listed_in_env_example():
@@ -141,10 +190,34 @@ def test_every_variable_the_settings_read_is_listed_in_env_example():
     assert read - listed == set()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_web_command_serves_the_app_under_gunicorn_with_production_settings(tmp_path):
+def test_the_migrate_and_web_commands_serve_the_app_as_the_runtime_role(tmp_path,
+                                                                         compose_database):
+    migrate = subprocess.run(compose_command("migrate"), cwd=PROJECT_DIR,
+                             env=production_env(tmp_path, compose_database, "migrate"),
+                             capture_output=True, text=True)
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    assert f"runtime role {compose_database['runtime']} granted DML" in migrate.stdout
+    with superuser_connection() as conn:
+        owner = conn.execute("SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = %s",
+                             [compose_database["owner"]]).fetchone()
+    assert owner == (False, False)
+    import psycopg
+    db = settings.DATABASES["default"]
+    with psycopg.connect(host=db["HOST"], port=db["PORT"], dbname=compose_database["db"],
+                         user=compose_database["runtime"], autocommit=True) as runtime:
+        tables = runtime.execute("SELECT DISTINCT tableowner FROM pg_tables "
+                                 "WHERE schemaname = 'public'").fetchall()
+        assert tables == [(compose_database["owner"],)]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            runtime.execute("ALTER TABLE incidents_postmortem DISABLE TRIGGER ALL")
+    # The app's own commands read and check the tables as the runtime role.
+    verified = subprocess.run([sys.executable, "manage.py", "verify_log", "--no-repo"],
+                              cwd=PROJECT_DIR, env=production_env(tmp_path, compose_database),
+                              capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
     port = free_port()
-    env = production_env(tmp_path, PORT=str(port), STATIC_ROOT=str(tmp_path / "static"))
+    env = production_env(tmp_path, compose_database, PORT=str(port),
+                         STATIC_ROOT=str(tmp_path / "static"))
     log = tmp_path / "web.log"
     process = start(compose_command("web"), env, log)
     try:
@@ -189,6 +262,14 @@ def test_the_web_command_serves_the_app_under_gunicorn_with_production_settings(
                 "message": "Not Found: /no-such-page/"}.items() <= mine[0].items()
         assert "time" in mine[0]
         assert any(line["logger"] == "gunicorn.access" and line["status"] == "404" for line in mine)
+        # The app reads its tables as the runtime role.
+        health = urllib.request.Request(f"http://127.0.0.1:{port}/healthz",
+                                        headers={"X-Forwarded-Proto": "https"})
+        try:
+            body = urllib.request.urlopen(health, timeout=WAIT_GUARD_SECONDS).read()
+        except urllib.error.HTTPError as not_ready:  # 503: no worker heartbeat here
+            body = not_ready.read()
+        assert json.loads(body)["database"] == {"ok": True}
     finally:
         stop(process)
 

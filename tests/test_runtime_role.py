@@ -80,3 +80,24 @@ def test_runtime_role_cannot_switch_triggers_off(final_postmortem, runtime_conn)
     # ordinary DML still works for the runtime role
     assert runtime_conn.execute("SELECT count(*) FROM incidents_postmortem").fetchone()[0] >= 1
     assert Postmortem.objects.values().get(pk=final_postmortem.pk) == before
+
+
+def test_db_roles_refuses_a_runtime_role_that_is_a_member_of_the_owner():
+    from django.core.management.base import CommandError
+    suffix = secrets.token_hex(4)
+    owner, runtime = f"scarlog_own_{suffix}", f"scarlog_rt_{suffix}"
+    with connection.cursor() as cur:
+        cur.execute(f'CREATE ROLE "{owner}" NOLOGIN')
+        cur.execute(f'CREATE ROLE "{runtime}" LOGIN IN ROLE "{owner}"')
+    try:
+        with pytest.raises(CommandError, match=f"must not have member of {owner}"):
+            call_command("db_roles", owner=owner, runtime=runtime)
+        with connection.cursor() as cur:
+            cur.execute("SELECT has_table_privilege(%s, 'incidents_postmortem', 'UPDATE') "
+                        "AND NOT pg_has_role(%s, %s, 'MEMBER')", [runtime, runtime, owner])
+            assert cur.fetchone() == (False,)
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(f'DROP OWNED BY "{runtime}"')
+            cur.execute(f'DROP ROLE "{runtime}"')
+            cur.execute(f'DROP ROLE "{owner}"')
