@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django_guid.integrations import CeleryIntegration
@@ -264,6 +265,10 @@ CELERY_BEAT_SCHEDULE = {
     # task is also queued at each seal's commit, this sweep catches what Redis lost.
     "postmortem-repo-sweep": {"task": "incidents.tasks.commit_postmortem_records",
                               "schedule": 60, "options": {"expires": 55}},
+    # Every night at 02:30 UTC, shipped evidence is re-checked against its repository; what
+    # no longer holds re-opens its item and closes the planning gate again.
+    "evidence-reverification": {"task": "incidents.tasks.reverify_shipped_evidence",
+                                "schedule": crontab(hour=2, minute=30)},
     # Stale runbooks remind their owner once per version (runbooks.tasks).
     "stale-runbooks": {"task": "runbooks.tasks.remind_stale_runbooks", "schedule": 6 * 60 * 60},
 }

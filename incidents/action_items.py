@@ -6,12 +6,14 @@ be added and progressed after the postmortem is finalized. Every function runs i
 transaction, writes an ActionItemEvent, and raises ActionItemError (naming the field) or
 EvidenceError instead of half-writing.
 """
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.db import transaction
+from django.utils import timezone
 
 from incidents import git_verify
-from incidents.evidence import clean_evidence
+from incidents.evidence import EvidenceError, clean_evidence
 from incidents.models import ActionItem, ActionItemEvent, Postmortem
 
 
@@ -75,7 +77,9 @@ def ship_item(item: ActionItem, evidence: dict, user=None) -> ActionItem:
     item.verification = git_verify.verify(item.evidence)
     before = item.get_status_display().lower()
     item.status = ActionItem.Status.SHIPPED
-    item.save(update_fields=["evidence", "verification", "status", "updated_utc"])
+    item.evidence_lapsed, item.evidence_lapsed_utc = "", None
+    item.save(update_fields=["evidence", "verification", "status", "evidence_lapsed",
+                             "evidence_lapsed_utc", "updated_utc"])
     shown = ", ".join(f"{key}={value}" for key, value in item.evidence.items())
     _record(item, user, f"status: {before} → shipped; evidence {shown}")
     return item
@@ -104,3 +108,52 @@ def is_closed(postmortem: Postmortem, items: list[ActionItem] | None = None) -> 
     items = list(postmortem.action_items.all()) if items is None else items
     return bool(items) and not any(item.is_open for item in items)
 
+
+
+@dataclass(frozen=True)
+class Reverified:
+    """What one re-verification run did: items still holding, re-opened (with why) and
+    skipped (repository no longer configured or unreadable, with why)."""
+
+    held: int
+    reopened: list[tuple[int, str]]
+    skipped: list[tuple[int, str]]
+
+
+def reverify_shipped(now: datetime | None = None) -> Reverified:
+    """Re-check the shipped evidence of every item verified against a repository that is
+    still configured (docs/rules.md#evidence-reverified). Evidence that no longer holds
+    re-opens its item (status open, `evidence_lapsed` saying why, an ActionItemEvent by
+    nobody), which closes the planning gate of its domain again. Each item is its own
+    transaction, so one unreadable clone never stops the others. `now`: UTC."""
+    now = now or timezone.now()
+    held, reopened, skipped = 0, [], []
+    shipped = (ActionItem.objects.filter(status=ActionItem.Status.SHIPPED,
+                                         verification__isnull=False)
+               .only("pk", "evidence", "verification").order_by("pk"))
+    for item in shipped.iterator(chunk_size=500):
+        try:
+            lapsed = git_verify.still_holds(item.evidence, item.verification)
+        except EvidenceError as error:
+            skipped.append((item.pk, str(error)))
+            continue
+        if lapsed is None:
+            held += 1
+        elif _reopen(item, lapsed, now):
+            reopened.append((item.pk, lapsed))
+    return Reverified(held, reopened, skipped)
+
+
+@transaction.atomic
+def _reopen(item: ActionItem, why: str, now: datetime) -> bool:
+    """Re-open a shipped item whose evidence lapsed; False when it changed meanwhile."""
+    item = _locked(item)
+    if item.status != ActionItem.Status.SHIPPED:
+        return False
+    item.status = ActionItem.Status.OPEN
+    item.evidence_lapsed, item.evidence_lapsed_utc = why, now
+    item.save(update_fields=["status", "evidence_lapsed", "evidence_lapsed_utc", "updated_utc"])
+    ActionItemEvent.objects.create(item=item, by=None, at_utc=now,
+                                   change=f"status: shipped → open; evidence no longer holds: "
+                                          f"{why}")
+    return True

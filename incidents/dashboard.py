@@ -22,7 +22,7 @@ from incidents.services import known_domains
 ITEM_LIMIT = 50
 DRAFT_LIMIT = 20
 # The columns templates/incidents/dashboard.html shows of each listed item and draft.
-ITEM_COLUMNS = ("kind", "description", "status", "due_date", "owner__username",
+ITEM_COLUMNS = ("kind", "description", "status", "due_date", "evidence_lapsed", "owner__username",
                 "postmortem__summary", "postmortem__classification__domain")
 DRAFT_COLUMNS = ("summary", "trigger", "status", "occurred_utc", "created_utc")
 GROUPINGS = ("owner", "domain")

@@ -99,3 +99,19 @@ def commit_postmortem_records() -> dict:
     if counts["committed"] or counts["marked"]:
         log.info("postmortem repository: %s", counts)
     return counts
+
+
+@shared_task
+def reverify_shipped_evidence() -> dict:
+    """Nightly: re-check shipped evidence against its repository
+    (incidents.action_items.reverify_shipped; docs/rules.md#evidence-reverified). Returns
+    {"held", "reopened", "skipped"} counts; each re-opened or skipped item is logged."""
+    from incidents import action_items
+
+    result = action_items.reverify_shipped()
+    for pk, why in result.reopened:
+        log.warning("action item %s re-opened: evidence no longer holds: %s", pk, why)
+    for pk, why in result.skipped:
+        log.warning("action item %s not re-checked: %s", pk, why)
+    return {"held": result.held, "reopened": len(result.reopened),
+            "skipped": len(result.skipped)}

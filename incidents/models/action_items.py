@@ -109,6 +109,11 @@ class ActionItem(models.Model):
         null=True, blank=True,
         help_text="The check against a SCARLOG_GIT_REPOS clone when the evidence named one.",
     )
+    # Set when the nightly re-verification found the shipped evidence no longer holds and
+    # re-opened the item (docs/rules.md#evidence-reverified); cleared when it ships again.
+    evidence_lapsed = models.TextField(
+        blank=True, help_text="Why the shipped evidence stopped holding; empty while it holds.")
+    evidence_lapsed_utc = models.DateTimeField(null=True, blank=True)
     created_utc = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
