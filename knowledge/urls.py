@@ -14,6 +14,9 @@ urlpatterns = [
     path("policies.md", views.policies_markdown, name="policies_markdown"),
     path("policies/<int:number>/", views.policy_detail, name="policy_detail"),
     path("loop/", views.loop_gaps, name="loop_gaps"),
+    path("insights/", views.insights_page, name="insights"),
+    path("insights.json", views.insights_json, name="insights_json"),
+    path("insights.csv", views.insights_csv, name="insights_csv"),
     path("links/", views.link, name="link"),
     path("search/", views.search_page, name="search"),
 ]

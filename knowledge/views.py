@@ -3,20 +3,31 @@
 Views stay thin: rules live in kb_yaml, policies_md, links, loop and search.
 """
 
+import csv
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Sum
-from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from core import readers
 from costlog.services import current_entries
-from incidents.models import Postmortem
-from knowledge import loop
+from incidents.models import Postmortem, PostmortemDomain
+from incidents.models.choices import RootCause
+from knowledge import charts, insights, loop
 from knowledge.kb_yaml import export_yaml
 from knowledge.links import (
     LinkError,
@@ -212,3 +223,60 @@ def search_page(request):
                   status=400 if error else 200)
 
 
+
+
+def _insights_filters(view):
+    """Call `view(request, filters)` with knowledge.insights.parse_filters of the query
+    string; a filter it cannot use is answered 400 naming the parameter (JSON for the JSON
+    endpoint, a page otherwise)."""
+    @functools.wraps(view)
+    def wrapper(request):
+        try:
+            filters = insights.parse_filters(request.GET)
+        except insights.InsightsFilterError as exc:
+            if view.__name__ == "insights_json":
+                return JsonResponse({"error": str(exc), "field": exc.field}, status=400)
+            return render(request, "knowledge/insights_bad_filter.html",
+                          {"message": str(exc), "field": exc.field}, status=400)
+        return view(request, filters)
+    return wrapper
+
+
+@require_GET
+@_insights_filters
+def insights_page(request, filters):
+    """Did the lesson work? Figures, SVG charts with their tables, recurrence, cost before
+    and after each pattern's first fix (knowledge.insights)."""
+    result = insights.compute(filters, timezone.now())
+    per_month = charts.stacked([(m, result.by_root_cause[m]) for m in result.months], "rc-")
+    backlog = charts.single([(week[5:], count) for week, count in result.backlog], "backlog")
+    return render(request, "knowledge/insights.html", {
+        "insights": result, "month_chart": per_month, "backlog_chart": backlog,
+        "month_rows": [(m, sorted(result.by_root_cause[m].items()),
+                        sorted(result.by_domain[m].items())) for m in result.months],
+        "times": [("Event to meeting", result.event_to_meeting),
+                  ("Finalize to close-out", result.finalize_to_closeout)],
+        "root_causes": RootCause.choices,
+        "domains": (PostmortemDomain.objects.values_list("domain", flat=True)
+                    .distinct().order_by("domain")),
+        "query": request.GET.urlencode(),
+    })
+
+
+@require_GET
+@_insights_filters
+def insights_json(request, filters):
+    """The insights page's figures as JSON (same filters)."""
+    return JsonResponse(insights.as_dict(insights.compute(filters, timezone.now())))
+
+
+@require_GET
+@_insights_filters
+def insights_csv(request, filters):
+    """The insights page's figures as CSV, one figure a row (same filters)."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="scarlog-insights.csv"'
+    writer = csv.writer(response)
+    for row in insights.csv_rows(insights.compute(filters, timezone.now())):
+        writer.writerow(row)
+    return response

@@ -39,3 +39,29 @@ def linked_postmortems(context, kind, key, postmortems):
         "costs": linked_costs([pm.pk for pm in postmortems]) if postmortems else None,
         "recent_postmortems": recent_postmortems(),
     }
+
+
+@register.filter
+def hours(value) -> str:
+    """A duration in hours as people read it: "45 min", "5.5 h", "3.2 d"; "—" for None."""
+    if value is None:
+        return "—"
+    if value < 1:
+        return f"{round(value * 60)} min"
+    if value < 48:
+        return f"{value:.1f} h".replace(".0 h", " h")
+    return f"{value / 24:.1f} d".replace(".0 d", " d")
+
+
+@register.filter
+def share(value) -> str:
+    """A share 0..1 as a whole percentage ("67%"); "—" for None."""
+    return "—" if value is None else f"{round(value * 100)}%"
+
+
+@register.inclusion_tag("knowledge/partials/recurrence_links.html")
+def recurrence_links(postmortem):
+    """The "recurred after the fix" box of a postmortem page, both ways."""
+    from knowledge.insights import recurrence_links as links
+
+    return {"pm": postmortem, **links(postmortem)}

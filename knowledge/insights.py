@@ -1,0 +1,487 @@
+"""Did the lesson work? Learning insights over finalized postmortems, their action items
+and the cost log (docs/rules.md#insights).
+
+Every figure is a count or a distribution, never one mean time: the median, the 90th
+percentile (nearest rank) and the share within the 72 hours of the meeting rule. The
+population is the finalized postmortems whose event falls in the chosen months (UTC) and,
+when given, in one domain and one root cause. Months are "YYYY-MM" strings, times UTC.
+
+Recurrence (docs/rules.md#insights-recurrence) and cost before and after the first fix
+(docs/rules.md#insights-cost-before-after) read the whole archive, not only the filtered
+population: an earlier postmortem outside the period can still be the one that recurred.
+"""
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from costlog.models import EntryPattern, RootPattern
+from costlog.services import current_entries
+from incidents.models import ActionItem, ActionItemEvent, Meeting, Postmortem, PostmortemDomain
+from incidents.models.choices import RootCause
+
+WITHIN_HOURS = 72
+CLOSED_STATUSES = (ActionItem.Status.SHIPPED, ActionItem.Status.DROPPED)
+
+
+class InsightsFilterError(ValueError):
+    """A filter the insights page cannot use; `field` names the parameter."""
+
+    def __init__(self, field_name: str, message: str):
+        self.field = field_name
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The population: event months `start`..`end` (inclusive, "YYYY-MM" or None), a domain
+    slug and a root cause value ("" = any)."""
+
+    start: str | None = None
+    end: str | None = None
+    domain: str = ""
+    root_cause: str = ""
+
+
+def _month_of(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def parse_month(name: str, text: str) -> str | None:
+    """"YYYY-MM" between 1970-01 and 2999-12, or None for ""; InsightsFilterError naming
+    `name` otherwise."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    year, sep, month = text.partition("-")
+    if not (sep and len(year) == 4 and len(month) == 2 and year.isdigit() and month.isdigit()
+            and 1970 <= int(year) <= 2999 and 1 <= int(month) <= 12):
+        raise InsightsFilterError(name, f"{name}: a month is written YYYY-MM, between 1970-01 "
+                                        "and 2999-12.")
+    return text
+
+
+def parse_filters(params) -> Filters:
+    """Filters from a GET QueryDict (`from`, `to`, `domain`, `root_cause`); raises
+    InsightsFilterError naming the parameter for anything it cannot use."""
+    start = parse_month("from", params.get("from", ""))
+    end = parse_month("to", params.get("to", ""))
+    if start and end and start > end:
+        raise InsightsFilterError("to", "to: the last month is before the first (from).")
+    domain = (params.get("domain") or "").strip()
+    if domain and not PostmortemDomain.objects.filter(domain=domain).exists():
+        raise InsightsFilterError("domain", "domain: no postmortem is classified in that "
+                                            "domain.")
+    root_cause = (params.get("root_cause") or "").strip()
+    if root_cause and root_cause not in RootCause.values:
+        raise InsightsFilterError("root_cause", "root_cause: one of "
+                                                f"{', '.join(RootCause.values)}.")
+    return Filters(start, end, domain, root_cause)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Durations in hours: how many, median, 90th percentile (nearest rank), and the share
+    (0..1) at most WITHIN_HOURS; None figures when there are none."""
+
+    count: int
+    median_hours: float | None
+    p90_hours: float | None
+    within_share: float | None
+
+    @classmethod
+    def of(cls, hours: list[float]) -> "Distribution":
+        if not hours:
+            return cls(0, None, None, None)
+        ordered = sorted(hours)
+        middle = len(ordered) // 2
+        median = (ordered[middle] if len(ordered) % 2
+                  else (ordered[middle - 1] + ordered[middle]) / 2)
+        p90 = ordered[max(math.ceil(0.9 * len(ordered)) - 1, 0)]
+        within = sum(1 for h in ordered if h <= WITHIN_HOURS) / len(ordered)
+        return cls(len(ordered), round(median, 2), round(p90, 2), round(within, 4))
+
+
+@dataclass
+class Recurrence:
+    """`later` recurred after the fix of `earlier`: same domain and root pattern, or the
+    same knowledge-base pattern, and every item of `earlier` had closed (at least one
+    shipped) before `later`'s event. `shared` names what they share."""
+
+    earlier: Postmortem
+    later: Postmortem
+    shared: list[str]
+
+
+@dataclass
+class CostBeforeAfter:
+    """One root pattern's mishap cost per month (USD, low and high) before and after the
+    month of its first shipped fix; None when that span holds no whole month."""
+
+    pattern: str
+    fixed_month: str | None
+    before_months: int
+    before_low: Decimal | None
+    before_high: Decimal | None
+    after_months: int
+    after_low: Decimal | None
+    after_high: Decimal | None
+
+
+@dataclass
+class Insights:
+    """All figures of the insights page for one Filters (see the module docstring)."""
+
+    filters: Filters
+    months: list[str]
+    postmortems: int
+    by_root_cause: dict[str, dict[str, int]]   # month → root cause → count
+    by_domain: dict[str, dict[str, int]]       # month → domain → count
+    domains: list[str]
+    event_to_meeting: Distribution
+    finalize_to_closeout: Distribution
+    items: dict[str, int]
+    verified_share: float | None
+    backlog: list[tuple[str, int]]             # (week's Monday, open items at its end)
+    recurrences: list[Recurrence]
+    recurrences_by_pattern: list[tuple[str, int]]
+    backlog_trend: str = ""
+    cost_before_after: list[CostBeforeAfter] = field(default_factory=list)
+
+
+def _item_timelines(item_ids) -> dict[int, list[tuple[datetime, bool]]]:
+    """{item id: [(when, closed after it)]} from the append-only history, oldest first."""
+    timelines = defaultdict(list)
+    events = (ActionItemEvent.objects.filter(item_id__in=item_ids, change__startswith="status:")
+              .order_by("at_utc", "id").values_list("item_id", "at_utc", "change"))
+    for item_id, at, change in events:
+        head = change.split(";", 1)[0]
+        timelines[item_id].append((at, head.endswith(("→ shipped", "→ dropped"))))
+    return timelines
+
+
+def _closeouts(items_by_pm, timelines) -> dict:
+    """{postmortem id: when its last item closed}, for postmortems whose items are all
+    closed now and at least one shipped (the fix shipped)."""
+    closed_at = {}
+    for pm_id, items in items_by_pm.items():
+        if not items or any(item.status not in CLOSED_STATUSES for item in items):
+            continue
+        if not any(item.status == ActionItem.Status.SHIPPED for item in items):
+            continue
+        last = [next((at for at, closed in reversed(timelines.get(item.pk, [])) if closed),
+                     item.updated_utc) for item in items]
+        closed_at[pm_id] = max(last)
+    return closed_at
+
+
+def _weeks(first: date, last: date) -> list[date]:
+    monday = first - timedelta(days=first.weekday())
+    weeks = []
+    while monday <= last:
+        weeks.append(monday)
+        monday += timedelta(days=7)
+    return weeks
+
+
+def _open_at(item, timeline, moment: datetime) -> bool:
+    if item.created_utc > moment:
+        return False
+    state_closed = False
+    for at, closed in timeline:
+        if at > moment:
+            break
+        state_closed = closed
+    return not state_closed
+
+
+def _month_range(first: str, last: str) -> list[str]:
+    year, month = map(int, first.split("-"))
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _domains(final) -> dict:
+    """{postmortem id: domain slug or ""} for `final` (one query)."""
+    domains = dict(PostmortemDomain.objects.values_list("postmortem_id", "domain"))
+    return {pm.pk: domains.get(pm.pk, "") for pm in final}
+
+
+def compute(filters: Filters, now: datetime) -> Insights:
+    """The insights for `filters` as of `now` (UTC). A fixed number of queries."""
+    final = list(Postmortem.objects.filter(status="final")
+                 .only("id", "summary", "occurred_utc", "finalized_utc", "root_cause")
+                 .order_by("occurred_utc", "id"))
+    domain_of = _domains(final)
+
+    def included(pm) -> bool:
+        month = _month_of(pm.occurred_utc)
+        return ((not filters.start or month >= filters.start)
+                and (not filters.end or month <= filters.end)
+                and (not filters.domain or domain_of[pm.pk] == filters.domain)
+                and (not filters.root_cause or pm.root_cause == filters.root_cause))
+
+    population = [pm for pm in final if included(pm)]
+    ids = {pm.pk for pm in population}
+
+    by_cause, by_domain = defaultdict(Counter), defaultdict(Counter)
+    for pm in population:
+        month = _month_of(pm.occurred_utc)
+        by_cause[month][pm.root_cause or "unclassified"] += 1
+        by_domain[month][domain_of[pm.pk] or "unclassified"] += 1
+    months = sorted(by_cause)
+
+    first_meeting = {}
+    for pm_id, started in (Meeting.objects.filter(postmortem_id__in=ids, started_utc__isnull=False)
+                           .order_by("started_utc").values_list("postmortem_id", "started_utc")):
+        first_meeting.setdefault(pm_id, started)
+    to_meeting = [(first_meeting[pm.pk] - pm.occurred_utc).total_seconds() / 3600
+                  for pm in population if pm.pk in first_meeting]
+
+    all_items = list(ActionItem.objects.filter(postmortem__status="final")
+                     .only("id", "postmortem_id", "status", "due_date", "verification",
+                           "created_utc", "updated_utc"))
+    items_by_pm = defaultdict(list)
+    for item in all_items:
+        items_by_pm[item.postmortem_id].append(item)
+    timelines = _item_timelines([item.pk for item in all_items])
+    closeouts = _closeouts(items_by_pm, timelines)
+    closeout_hours = [max((closeouts[pm.pk] - pm.finalized_utc).total_seconds() / 3600, 0.0)
+                      for pm in population if pm.pk in closeouts]
+
+    items = [item for item in all_items if item.postmortem_id in ids]
+    today = now.astimezone(UTC).date()
+    counts = Counter(item.status for item in items)
+    verified = sum(1 for item in items
+                   if item.status == ActionItem.Status.SHIPPED and item.verification)
+    item_figures = {
+        "total": len(items),
+        "open": counts[ActionItem.Status.OPEN] + counts[ActionItem.Status.IN_PROGRESS],
+        "shipped": counts[ActionItem.Status.SHIPPED],
+        "shipped_verified": verified,
+        "dropped": counts[ActionItem.Status.DROPPED],
+        "overdue": sum(1 for item in items
+                       if item.status not in CLOSED_STATUSES and item.due_date < today),
+    }
+    backlog = []
+    if items:
+        first = min(item.created_utc for item in items).astimezone(UTC).date()
+        for monday in _weeks(first, today):
+            end = min(datetime.combine(monday + timedelta(days=7), datetime.min.time(), UTC),
+                      now)
+            backlog.append((monday.isoformat(),
+                            sum(1 for item in items
+                                if _open_at(item, timelines.get(item.pk, []), end))))
+
+    recurrences = find_recurrences(final, domain_of, closeouts)
+    shown = [r for r in recurrences if r.later.pk in ids]
+    per_pattern = Counter(name for r in shown for name in r.shared)
+    return Insights(
+        filters=filters, months=months, postmortems=len(population),
+        by_root_cause={m: dict(by_cause[m]) for m in months},
+        by_domain={m: dict(by_domain[m]) for m in months},
+        domains=sorted({d for m in months for d in by_domain[m]}),
+        event_to_meeting=Distribution.of(to_meeting),
+        finalize_to_closeout=Distribution.of(closeout_hours),
+        items=item_figures,
+        verified_share=round(verified / len(items), 4) if items else None,
+        backlog=backlog,
+        backlog_trend=backlog_trend(backlog),
+        recurrences=shown,
+        recurrences_by_pattern=sorted(per_pattern.items(), key=lambda kv: (-kv[1], kv[0])),
+        cost_before_after=cost_before_after(closeouts, now),
+    )
+
+
+def backlog_trend(backlog: list[tuple[str, int]], weeks: int = 4) -> str:
+    """Growing, shrinking or steady: the open backlog now against `weeks` weeks before (or
+    the first week shown, when there are fewer)."""
+    if not backlog:
+        return ""
+    now_count = backlog[-1][1]
+    then_week, then_count = backlog[max(len(backlog) - 1 - weeks, 0)]
+    if now_count > then_count:
+        word = "Growing"
+    elif now_count < then_count:
+        word = "Shrinking"
+    else:
+        word = "Steady"
+    return f"{word}: {now_count} open now, {then_count} at the end of the week of {then_week}."
+
+
+def _pattern_keys(final) -> dict:
+    """{postmortem id: {(label, key)}}: its (domain, root pattern) pairs from the cost
+    log, and its knowledge-base patterns."""
+    ids = [pm.pk for pm in final]
+    names = dict(RootPattern.objects.values_list("id", "name"))
+    keys = defaultdict(set)
+    links = (EntryPattern.objects.filter(postmortem_id__in=ids,
+                                         entry__in=current_entries())
+             .values_list("postmortem_id", "pattern_id").distinct())
+    for pm_id, pattern_id in links:
+        keys[pm_id].add(("root", names[pattern_id]))
+    kb = Postmortem.knowledge_entries.through.objects.filter(
+        postmortem_id__in=ids, knowledgeentry__kind__in=["pattern", "anti_pattern"]).values_list(
+        "postmortem_id", "knowledgeentry__name")
+    for pm_id, name in kb:
+        keys[pm_id].add(("kb", name))
+    return keys
+
+
+def find_recurrences(final, domain_of, closeouts) -> list[Recurrence]:
+    """Every (earlier, later) pair of final postmortems where `later` recurred after the
+    fix of `earlier` (docs/rules.md#insights-recurrence), later events first."""
+    keys = _pattern_keys(final)
+    # Group by what two postmortems can share: (domain, root pattern) or a KB pattern.
+    groups = defaultdict(list)
+    for pm in final:
+        for label, name in keys[pm.pk]:
+            if label == "kb":
+                groups[f"knowledge-base pattern {name}"].append(pm)
+            elif domain_of[pm.pk]:
+                groups[(domain_of[pm.pk], name)].append(pm)
+    shared = defaultdict(list)
+    for group, members in groups.items():
+        fixed = [pm for pm in members if pm.pk in closeouts]
+        for later in members:
+            for earlier in fixed:
+                if earlier.pk != later.pk and closeouts[earlier.pk] <= later.occurred_utc:
+                    shared[(earlier.pk, later.pk)].append(
+                        group if isinstance(group, str) else group[1])
+    by_pk = {pm.pk: pm for pm in final}
+    found = [Recurrence(by_pk[e], by_pk[lt], sorted(names)) for (e, lt), names in shared.items()]
+    return sorted(found, key=lambda r: (r.later.occurred_utc, r.earlier.occurred_utc),
+                  reverse=True)
+
+
+def recurrence_links(pm: Postmortem) -> dict[str, list[Recurrence]]:
+    """{"recurred_after": [...], "recurred_in": [...]} for one postmortem's page: the
+    earlier fixes it recurred after, and the later postmortems that recurred after its fix."""
+    final = list(Postmortem.objects.filter(status="final")
+                 .only("id", "summary", "occurred_utc", "finalized_utc"))
+    if pm.pk not in {p.pk for p in final}:
+        return {"recurred_after": [], "recurred_in": []}
+    domain_of = _domains(final)
+    items = list(ActionItem.objects.filter(postmortem__status="final")
+                 .only("id", "postmortem_id", "status", "updated_utc"))
+    by_pm = defaultdict(list)
+    for item in items:
+        by_pm[item.postmortem_id].append(item)
+    closeouts = _closeouts(by_pm, _item_timelines([item.pk for item in items]))
+    pairs = find_recurrences(final, domain_of, closeouts)
+    return {"recurred_after": [r for r in pairs if r.later.pk == pm.pk],
+            "recurred_in": [r for r in pairs if r.earlier.pk == pm.pk]}
+
+
+def _per_month(monthly, span: list[str], index: int) -> Decimal | None:
+    """Mean USD per month over `span` (months without mishaps count as $0)."""
+    if not span:
+        return None
+    total = sum((monthly[m][index] for m in span), Decimal(0))
+    return (total / len(span)).quantize(Decimal("0.01"))
+
+
+def cost_before_after(closeouts, now: datetime) -> list[CostBeforeAfter]:
+    """Per root pattern: mishap cost per month (USD) before and after the month its first
+    fix shipped (docs/rules.md#insights-cost-before-after). The fix month itself counts in
+    neither span; "before" starts at the pattern's first mishap month, "after" ends at the
+    current month, and months without mishaps count as $0."""
+    rows = (EntryPattern.objects.filter(entry__in=current_entries())
+            .values_list("pattern_id", "postmortem_id", "occurred_utc", "cost_low_usd",
+                         "cost_high_usd"))
+    names = dict(RootPattern.objects.values_list("id", "name"))
+    by_pattern = defaultdict(list)
+    for pattern_id, pm_id, occurred, low, high in rows:
+        by_pattern[pattern_id].append((pm_id, occurred, low, high))
+    current = _month_of(now)
+    result = []
+    for pattern_id, entries in by_pattern.items():
+        fixes = [closeouts[pm_id] for pm_id, *_ in entries if pm_id in closeouts]
+        fixed = _month_of(min(fixes)) if fixes else None
+        first = min(_month_of(occurred) for _, occurred, _, _ in entries)
+        monthly = defaultdict(lambda: [Decimal(0), Decimal(0)])
+        for _, occurred, low, high in entries:
+            monthly[_month_of(occurred)][0] += low
+            monthly[_month_of(occurred)][1] += high
+        if fixed is None:
+            before = _month_range(first, current)
+            after = []
+        else:
+            before = [m for m in _month_range(first, fixed) if m < fixed]
+            after = [m for m in _month_range(fixed, current) if m > fixed]
+        result.append(CostBeforeAfter(
+            names[pattern_id], fixed, len(before), _per_month(monthly, before, 0),
+            _per_month(monthly, before, 1), len(after), _per_month(monthly, after, 0),
+            _per_month(monthly, after, 1)))
+    return sorted(result, key=lambda row: row.pattern)
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def as_dict(insights: Insights) -> dict:
+    """The JSON shape of the insights (USD as decimal strings, hours as numbers, shares 0..1)."""
+    def dist(d: Distribution) -> dict:
+        return {"count": d.count, "median_hours": d.median_hours, "p90_hours": d.p90_hours,
+                "share_within_72_hours": d.within_share}
+
+    f = insights.filters
+    return {
+        "filters": {"from": f.start, "to": f.end, "domain": f.domain or None,
+                    "root_cause": f.root_cause or None},
+        "postmortems": insights.postmortems,
+        "per_month": [{"month": m, "by_root_cause": insights.by_root_cause[m],
+                       "by_domain": insights.by_domain[m]} for m in insights.months],
+        "event_to_meeting": dist(insights.event_to_meeting),
+        "finalize_to_closeout": dist(insights.finalize_to_closeout),
+        "action_items": {**insights.items, "share_shipped_verified": insights.verified_share},
+        "open_backlog_by_week": [{"week_of": week, "open": count}
+                                 for week, count in insights.backlog],
+        "recurrences": [{"postmortem": str(r.later.pk), "recurred_after": str(r.earlier.pk),
+                         "shared": r.shared} for r in insights.recurrences],
+        "recurrences_by_pattern": [{"pattern": name, "count": count}
+                                   for name, count in insights.recurrences_by_pattern],
+        "cost_before_after_fix": [
+            {"root_pattern": row.pattern, "first_fix_month": row.fixed_month,
+             "before": {"months": row.before_months, "low_usd_per_month": _money(row.before_low),
+                        "high_usd_per_month": _money(row.before_high)},
+             "after": {"months": row.after_months, "low_usd_per_month": _money(row.after_low),
+                       "high_usd_per_month": _money(row.after_high)}}
+            for row in insights.cost_before_after],
+    }
+
+
+def csv_rows(insights: Insights):
+    """(section, key, detail, value) rows for the CSV download, one figure a row."""
+    yield ("section", "key", "detail", "value")
+    yield ("postmortems", "total", "", insights.postmortems)
+    for month in insights.months:
+        for cause, count in sorted(insights.by_root_cause[month].items()):
+            yield ("per_month_by_root_cause", month, cause, count)
+        for domain, count in sorted(insights.by_domain[month].items()):
+            yield ("per_month_by_domain", month, domain, count)
+    for name, d in (("event_to_meeting", insights.event_to_meeting),
+                    ("finalize_to_closeout", insights.finalize_to_closeout)):
+        yield (name, "count", "", d.count)
+        yield (name, "median_hours", "", "" if d.median_hours is None else d.median_hours)
+        yield (name, "p90_hours", "", "" if d.p90_hours is None else d.p90_hours)
+        yield (name, "share_within_72_hours", "",
+               "" if d.within_share is None else d.within_share)
+    for key, value in insights.items.items():
+        yield ("action_items", key, "", value)
+    yield ("action_items", "share_shipped_verified", "",
+           "" if insights.verified_share is None else insights.verified_share)
+    for week, count in insights.backlog:
+        yield ("open_backlog_by_week", week, "", count)
+    for name, count in insights.recurrences_by_pattern:
+        yield ("recurrences_by_pattern", name, "", count)
+    for row in insights.cost_before_after:
+        yield ("cost_before_fix_usd_per_month", row.pattern, "low", _money(row.before_low) or "")
+        yield ("cost_before_fix_usd_per_month", row.pattern, "high", _money(row.before_high) or "")
+        yield ("cost_after_fix_usd_per_month", row.pattern, "low", _money(row.after_low) or "")
+        yield ("cost_after_fix_usd_per_month", row.pattern, "high", _money(row.after_high) or "")
