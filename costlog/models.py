@@ -10,7 +10,8 @@ Markdown log these rows import from and export to: docs/rules.md#cost-markdown.
 - MishapEntry: one mishap, append-only. A correction is a new entry whose `corrects`
   points at the one it replaces; totals count only entries nobody corrected, and the
   original stays visible. PostgreSQL refuses UPDATE, DELETE and TRUNCATE on entries,
-  their pattern links and resource rows, and on rates.
+  their pattern links and resource rows, and on rates (hand-written triggers of
+  migration 0004; docs/rules.md#database-guards).
 - EntryPattern: an entry's root patterns, in the order logged. Its figures (time, USD
   range, near-miss, postmortem) are copied from the entry by a PostgreSQL trigger so
   totals by pattern GROUP BY one table.
@@ -20,7 +21,6 @@ Money is Decimal (USD), never float; times are stored in UTC.
 """
 from decimal import Decimal
 
-import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -35,31 +35,6 @@ ZONES = {
 
 class AppendOnlyError(Exception):
     """Raised when code tries to change or delete a cost log row; add a correction instead."""
-
-
-def _append_only_triggers(table: str, noun: str) -> list[pgtrigger.Trigger]:
-    """Triggers refusing UPDATE, DELETE and TRUNCATE on an append-only cost log table."""
-    return [
-        pgtrigger.Trigger(
-            name="append_only_rows",
-            when=pgtrigger.Before,
-            operation=pgtrigger.Update | pgtrigger.Delete,
-            func=(
-                f"RAISE EXCEPTION '{noun} % is append-only; add a correction instead', "
-                "OLD.id USING ERRCODE = 'restrict_violation';"
-            ),
-        ),
-        pgtrigger.Trigger(
-            name="append_only_truncate",
-            level=pgtrigger.Statement,
-            when=pgtrigger.Before,
-            operation=pgtrigger.Truncate,
-            func=(
-                f"RAISE EXCEPTION '{table} is append-only; cannot truncate it' "
-                "USING ERRCODE = 'restrict_violation';"
-            ),
-        ),
-    ]
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -127,7 +102,6 @@ class ResourceRate(AppendOnlyModel):
             ),
             models.CheckConstraint(condition=Q(usd__gt=0), name="rate_usd_positive"),
         ]
-        triggers = _append_only_triggers("costlog_resourcerate", "resource rate")
 
     def __str__(self) -> str:
         return (
@@ -231,7 +205,6 @@ class MishapEntry(AppendOnlyModel):
                 include=["id", "cost_low_usd", "cost_high_usd", "near_miss", "postmortem"],
             ),
         ]
-        triggers = _append_only_triggers("costlog_mishapentry", "mishap entry")
 
     def __str__(self) -> str:
         return f"{self.occurred_utc:%Y-%m-%d} {self.title}"
@@ -239,15 +212,6 @@ class MishapEntry(AppendOnlyModel):
 
 # BEFORE INSERT on costlog_entrypattern: copy the entry's figures so totals by pattern
 # read one table. The entry row is append-only, so the copy never goes stale.
-_COPY_ENTRY_FIGURES = (
-    "SELECT occurred_utc, cost_low_usd, cost_high_usd, near_miss, postmortem_id "
-    "INTO NEW.occurred_utc, NEW.cost_low_usd, NEW.cost_high_usd, NEW.near_miss, "
-    "NEW.postmortem_id FROM costlog_mishapentry WHERE id = NEW.entry_id; "
-    "IF NOT FOUND THEN RAISE EXCEPTION 'mishap entry % does not exist', NEW.entry_id "
-    "USING ERRCODE = 'foreign_key_violation'; END IF; RETURN NEW;"
-)
-
-
 class EntryPattern(AppendOnlyModel):
     """An entry's root pattern (position = order in the log), with the entry's figures.
 
@@ -280,15 +244,6 @@ class EntryPattern(AppendOnlyModel):
                          "postmortem"],
             ),
         ]
-        triggers = [
-            *_append_only_triggers("costlog_entrypattern", "entry pattern"),
-            pgtrigger.Trigger(
-                name="copy_entry_figures",
-                when=pgtrigger.Before,
-                operation=pgtrigger.Insert,
-                func=_COPY_ENTRY_FIGURES,
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"{self.entry_id} → {self.pattern_id}"
@@ -312,14 +267,6 @@ class MishapResource(AppendOnlyModel):
                 condition=Q(duration_seconds__gt=0), name="resource_duration_positive"
             ),
         ]
-        triggers = _append_only_triggers("costlog_mishapresource", "mishap resource")
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.rate.resource} for {self.duration_seconds} s"
-
-
-APPEND_ONLY_TRIGGERS = [
-    f"costlog.{model}:{name}"
-    for model in ("ResourceRate", "MishapEntry", "EntryPattern", "MishapResource")
-    for name in ("append_only_rows", "append_only_truncate")
-]

@@ -8,7 +8,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 
-import pgtrigger
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Max
@@ -230,12 +229,12 @@ def store_final_without_checks(postmortem: Postmortem, user) -> None:
 def discard_draft(postmortem: Postmortem) -> None:
     """Delete a draft with its rows and revision history; ImmutableRecordError when final.
 
-    The revision history is append-only; discarding the whole draft is the one deletion
-    it allows (pgtrigger.ignore, for this transaction only).
+    The revision history is append-only; PostgreSQL lets a revision go only when its
+    draft's row is gone too at commit, which is what this deletion does
+    (docs/rules.md#database-guards).
     """
     require_draft(postmortem)
-    with pgtrigger.ignore("incidents.FieldRevision:revisions_append_only"):
-        postmortem.delete()
+    postmortem.delete()
 
 
 def people_names() -> list[str]:

@@ -9,7 +9,6 @@ go/no-go checklist answering overall_ready true or false.
 """
 from datetime import timedelta
 
-import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -91,7 +90,8 @@ class Runbook(models.Model):
 
 
 class RunbookRevision(models.Model):
-    """One saved state of a runbook (frontmatter and body), append-only in PostgreSQL.
+    """One saved state of a runbook (frontmatter and body), append-only in PostgreSQL
+    (docs/rules.md#database-guards).
 
     number counts from 1 per runbook; author is null for imported revisions (note says
     which file). The latest revision always equals the runbook's current state.
@@ -115,8 +115,6 @@ class RunbookRevision(models.Model):
         ordering = ["runbook", "-number"]
         constraints = [models.UniqueConstraint(fields=["runbook", "number"],
                                                name="runbook_revision_number_unique")]
-        triggers = [pgtrigger.Protect(name="runbook_revision_append_only",
-                                      operation=pgtrigger.Update)]
 
     def __str__(self) -> str:
         return f"{self.runbook.key} revision {self.number}"
@@ -189,8 +187,6 @@ class ChecklistResult(models.Model):
             models.CheckConstraint(condition=~models.Q(evidence=""),
                                    name="checklist_result_has_evidence"),
         ]
-        triggers = [pgtrigger.Protect(name="checklist_result_append_only",
-                                      operation=pgtrigger.Update)]
 
     def __str__(self) -> str:
         outcome = "passed" if self.passed else "failed"

@@ -4,23 +4,23 @@ Tests run on PostgreSQL (config.test_settings) with real connections.
 """
 import json
 import os
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pgtrigger
 import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.test import Client, TransactionTestCase
 
 from core import roles
 from costlog.import_export import import_costlog
-from costlog.models import APPEND_ONLY_TRIGGERS, RootPattern
+from costlog.models import RootPattern
 from costlog.seed import seed_root_patterns
 from incidents.failure_modes import FAILURE_MODES
 from incidents.models import (
-    IMMUTABILITY_TRIGGERS,
     ContributingFactor,
     Postmortem,
     Reference,
@@ -43,13 +43,29 @@ NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
 _original_fixture_teardown = TransactionTestCase._fixture_teardown
 
 
+@contextmanager
+def past_the_guards():
+    """A cursor of the test connection (a superuser) for which no trigger fires: the
+    session_replication_role replica skips them all, the database guards included.
+
+    Only a superuser may set it (the runtime role cannot; tests/test_db_guards.py), so this
+    is the owner's way past the guards, for test teardown and set-up only.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            yield cursor
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
 def _fixture_teardown_past_immutability(self):
     """Empty the tables after a transactional test although they hold final records.
 
-    Django flushes with TRUNCATE, which the immutability and append-only triggers refuse;
-    only test teardown may pass them, through django-pgtrigger's per-transaction ignore.
+    Django flushes with TRUNCATE, which the database guards refuse for every role
+    (docs/rules.md#database-guards); teardown passes them as the superuser it connects as.
     """
-    with pgtrigger.ignore(*IMMUTABILITY_TRIGGERS, *APPEND_ONLY_TRIGGERS):
+    with past_the_guards():
         _original_fixture_teardown(self)
 
 

@@ -7,7 +7,7 @@ The rule it must equal: the domain of the item's postmortem once that postmortem
 from datetime import date, timedelta
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from incidents import action_items, gate, services
 from incidents.models import ActionItem, Postmortem, PostmortemDomain
@@ -65,9 +65,11 @@ def test_gate_domain_follows_finalize_classification_and_new_items(alice):
     assert_kept({first.pk: "cloud-training", second.pk: "cloud-training"})
     assert blocking_ids("cloud-training") == [first.pk]  # shipped items no longer block
 
-    PostmortemDomain.objects.filter(postmortem=final).delete()
-    assert_kept({first.pk: None, second.pk: None})
-    assert gate.check_gate("cloud-training").open
+    # A final postmortem's domain is changed, never removed: removing it would open the gate.
+    with pytest.raises(IntegrityError, match="cannot be removed"), transaction.atomic():
+        PostmortemDomain.objects.filter(postmortem=final).delete()
+    assert_kept({first.pk: "cloud-training", second.pk: "cloud-training"})
+    assert not gate.check_gate("cloud-training").open
 
 
 def test_an_item_written_with_a_wrong_gate_domain_gets_the_rule_s_value(final_postmortem, alice):

@@ -3,18 +3,17 @@ stated impact against the cost log, and the JSONL / Markdown round trip."""
 import json
 from decimal import Decimal
 
-import pgtrigger
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from costlog.import_export import import_costlog
-from costlog.models import APPEND_ONLY_TRIGGERS, MishapEntry
+from costlog.models import MishapEntry
 from costlog.services import current_entries, link_entry, totals_by_pattern
 from incidents import markdown_export, services
-from incidents.models import IMMUTABILITY_TRIGGERS, Amendment, Postmortem
-from tests.conftest import TEST_DATA, fill_complete_draft
+from incidents.models import Amendment, Postmortem
+from tests.conftest import TEST_DATA, fill_complete_draft, past_the_guards
 
 pytestmark = pytest.mark.django_db
 
@@ -289,8 +288,7 @@ def test_the_jsonl_round_trip_keeps_every_section_and_sectioned_amendment(alice,
     assert amendments[0]["impact"] == {"usd": "1450.25", "duration_minutes": 120}
     assert amendments[1]["section"] == "what_went_well" and "impact" not in amendments[1]
 
-    with pgtrigger.ignore(*IMMUTABILITY_TRIGGERS, *APPEND_ONLY_TRIGGERS), \
-            connection.cursor() as cursor:
+    with past_the_guards() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("TRUNCATE incidents_postmortem CASCADE")
     call_command("import_postmortems", str(tmp_path / "log.jsonl"),

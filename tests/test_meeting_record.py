@@ -3,23 +3,20 @@ blameless checks and the facilitator's review, the substitution test, owner sent
 pending-trace-review marks, and their place in the immutable record and the exports."""
 import json
 
-import pgtrigger
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
-from costlog.models import APPEND_ONLY_TRIGGERS
 from incidents import blameless, markdown_export, meeting_record, meetings, services
 from incidents.failure_modes import FAILURE_MODES
 from incidents.meetings import AttendeeInput
 from incidents.models import (
-    IMMUTABILITY_TRIGGERS,
     ContributingFactor,
     Postmortem,
     ScanAnswer,
 )
-from tests.conftest import TEST_DATA, CsrfClient, fill_complete_draft
+from tests.conftest import TEST_DATA, CsrfClient, fill_complete_draft, past_the_guards
 
 pytestmark = pytest.mark.django_db
 
@@ -306,8 +303,7 @@ def test_the_jsonl_round_trip_keeps_the_scan_verdicts_and_quote(alice, tmp_path)
                                              "structural"]
     assert record["owner_sentiment"] == {"quote": KXIN_QUOTE, "by": "operator"}
 
-    with pgtrigger.ignore(*IMMUTABILITY_TRIGGERS, *APPEND_ONLY_TRIGGERS), \
-            connection.cursor() as cursor:
+    with past_the_guards() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("TRUNCATE incidents_postmortem CASCADE")
     call_command("import_postmortems", str(tmp_path / "log.jsonl"))

@@ -73,10 +73,12 @@ def test_edit_creates_revision_and_sets_last_updated(alice_client, alice, real_r
 
 
 def test_revisions_are_append_only_in_postgresql(real_runbooks):
-    from django.db import ProgrammingError, transaction
+    from django.db import IntegrityError, transaction
     revision = RunbookRevision.objects.first()
-    with pytest.raises(ProgrammingError, match="Cannot update"), transaction.atomic():
+    with pytest.raises(IntegrityError, match="is append-only"), transaction.atomic():
         RunbookRevision.objects.filter(pk=revision.pk).update(body="rewritten")
+    with pytest.raises(IntegrityError, match="is append-only"), transaction.atomic():
+        RunbookRevision.objects.filter(pk=revision.pk).delete()
     assert RunbookRevision.objects.get(pk=revision.pk).body == revision.body
 
 

@@ -15,10 +15,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def protected_tables():
-    """Every table carrying a project (pgtrigger) trigger."""
+    """Every table carrying a project trigger (the guards scarlog_*, pgtrigger's search vectors)."""
     with connection.cursor() as cur:
         cur.execute("SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger "
-                    "WHERE NOT tgisinternal AND tgname LIKE 'pgtrigger_%%' ORDER BY 1")
+                    "WHERE NOT tgisinternal AND (tgname LIKE 'pgtrigger\\_%%' "
+                    "OR tgname LIKE 'scarlog\\_%%') ORDER BY 1")
         return [row[0] for row in cur.fetchall()]
 
 

@@ -14,29 +14,3 @@ from incidents.models.meeting import *  # noqa: F403
 from incidents.models.record import *  # noqa: F403
 from incidents.models.revisions import *  # noqa: F403
 
-IMMUTABILITY_TRIGGERS = [
-    "incidents.Postmortem:final_postmortem_is_immutable",
-    "incidents.Postmortem:final_postmortem_no_truncate",
-    "incidents.TimelineEntry:final_parent_protects_rows",
-    "incidents.TimelineEntry:final_parent_protects_truncate",
-    "incidents.ContributingFactor:final_parent_protects_rows",
-    "incidents.ContributingFactor:final_parent_protects_truncate",
-    "incidents.Reference:final_parent_protects_rows",
-    "incidents.Reference:final_parent_protects_truncate",
-    "incidents.ScanAnswer:final_parent_protects_rows",
-    "incidents.ScanAnswer:final_parent_protects_truncate",
-    "incidents.FieldRevision:revisions_append_only",
-    "incidents.FieldRevision:final_parent_protects_rows",
-    "incidents.FieldRevision:final_parent_protects_truncate",
-    "incidents.PendingMark:final_parent_protects_rows",
-    "incidents.PendingMark:final_parent_protects_truncate",
-    "incidents.Amendment:amendments_append_only",
-    "incidents.Amendment:amendments_only_on_final",
-    "incidents.Amendment:amendments_no_truncate",
-    "incidents.ActionItemEvent:action_item_history_append_only",
-    "incidents.GateOverride:gate_override_append_only",
-    "incidents.Seal:seals_append_only",
-    "incidents.Seal:seals_no_truncate",
-]
-
-

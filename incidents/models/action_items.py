@@ -1,13 +1,11 @@
 """Action items, their history, the planning-gate domain of a postmortem, gate overrides
 and the daily digests (docs/rules.md#action-items, docs/rules.md#gate)."""
 
-import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from incidents.models.guards import FINAL_STATUS_SQL, TOUCH_ITEMS_SQL, append_only_trigger
 from incidents.models.record import Postmortem
 
 __all__ = [
@@ -50,22 +48,7 @@ class PostmortemDomain(models.Model):
     class Meta:
         db_table = "incidents_classification"
         indexes = [models.Index(fields=["domain"], name="classification_domain")]
-        triggers = [
-            # A domain set, changed or removed moves the postmortem's action items with it.
-            pgtrigger.Trigger(
-                name="domain_sets_items_gate_domain",
-                when=pgtrigger.After,
-                operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
-                func=(
-                    "IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (OLD.domain IS DISTINCT FROM "
-                    "NEW.domain OR OLD.postmortem_id IS DISTINCT FROM NEW.postmortem_id)) THEN "
-                    + TOUCH_ITEMS_SQL.format(row="OLD") + " END IF; "
-                    "IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND (OLD.domain IS DISTINCT FROM "
-                    "NEW.domain OR OLD.postmortem_id IS DISTINCT FROM NEW.postmortem_id)) THEN "
-                    + TOUCH_ITEMS_SQL.format(row="NEW") + " END IF; RETURN NULL;"
-                ),
-            ),
-        ]
+        # Its gate-domain trigger is hand-written SQL (docs/rules.md#database-guards).
 
     def __str__(self) -> str:
         return f"{self.postmortem_id} in {self.domain}"
@@ -157,19 +140,7 @@ class ActionItem(models.Model):
                                      gate_domain__isnull=False),
                          name="action_item_blocking_by_due"),
         ]
-        triggers = [
-            pgtrigger.Trigger(
-                name="action_item_gate_domain",
-                when=pgtrigger.Before,
-                operation=pgtrigger.Insert | pgtrigger.Update,
-                func=(
-                    "NEW.gate_domain := (SELECT c.domain FROM incidents_postmortem p "
-                    "JOIN incidents_classification c ON c.postmortem_id = p.id "
-                    f"WHERE p.id = NEW.postmortem_id AND p.status = {FINAL_STATUS_SQL}); "
-                    "RETURN NEW;"
-                ),
-            ),
-        ]
+        # gate_domain and the guards: hand-written SQL (docs/rules.md#database-guards).
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.description[:60]}"
@@ -192,10 +163,6 @@ class ActionItemEvent(models.Model):
 
     class Meta:
         ordering = ["at_utc", "id"]
-        triggers = [
-            append_only_trigger("action_item_history_append_only",
-                                "action item history is append-only (event %)"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.at_utc:%Y-%m-%d %H:%M} UTC: {self.change}"
@@ -218,10 +185,6 @@ class GateOverride(models.Model):
         ordering = ["-created_utc"]
         constraints = [
             models.CheckConstraint(condition=~Q(reason=""), name="override_has_reason"),
-        ]
-        triggers = [
-            append_only_trigger("gate_override_append_only",
-                                "gate override % is a record and cannot be changed"),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from incidents.failure_modes import FAILURE_MODE_CHOICES
 from incidents.models.choices import MEETING_MINUTES
-from incidents.models.guards import child_row_triggers
 from incidents.models.record import Postmortem, PostmortemChild
 
 __all__ = [
@@ -54,7 +53,6 @@ class ScanAnswer(PostmortemChild):
             models.CheckConstraint(condition=Q(answer__in=["yes", "no", "na"]),
                                    name="scan_answer_valid"),
         ]
-        triggers = child_row_triggers("incidents_scananswer")
 
     def __str__(self) -> str:
         return f"{self.mode}: {self.answer}"
@@ -80,7 +78,6 @@ class PendingMark(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["postmortem", "field"], name="one_mark_per_field"),
         ]
-        triggers = child_row_triggers("incidents_pendingmark")
 
     def __str__(self) -> str:
         return f"{self.field} of {self.postmortem_id} pending trace review"

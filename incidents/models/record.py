@@ -3,14 +3,14 @@
 Rules: docs/rules.md#template-fields and docs/rules.md#final-immutable. A postmortem is a
 draft until finalized;
 a final postmortem and its timeline entries, contributing factors and references never
-change again. PostgreSQL refuses UPDATE, DELETE and TRUNCATE on them (triggers below,
-installed by migrations); the ORM raises ImmutableRecordError first so callers get a
-clear domain error. Amendment rows are append-only from the start.
+change again. PostgreSQL refuses UPDATE, DELETE and TRUNCATE on them (hand-written
+triggers of migration 0018, docs/rules.md#database-guards); the ORM raises
+ImmutableRecordError first so callers get a clear domain error. Amendment rows are
+append-only from the start.
 """
 import uuid
 from datetime import timedelta
 
-import pgtrigger
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F, Q
@@ -18,13 +18,7 @@ from django.utils import timezone
 
 from core.search_vector import search_vector_field, search_vector_trigger
 from incidents.models.choices import MEETING_DEADLINE_HOURS, RootCause, Section, Template, Trigger
-from incidents.models.guards import (
-    FINAL_STATUS_SQL,
-    ImmutableRecordError,
-    append_only_trigger,
-    child_row_triggers,
-    refuse_truncate_if_any_final_func,
-)
+from incidents.models.guards import ImmutableRecordError
 
 __all__ = [
     "Amendment",
@@ -184,35 +178,10 @@ class Postmortem(models.Model):
                 name="postmortem_other_trigger_has_reason",
             ),
         ]
-        triggers = [
-            pgtrigger.Trigger(
-                name="final_postmortem_is_immutable",
-                when=pgtrigger.Before,
-                operation=pgtrigger.Update | pgtrigger.Delete,
-                condition=pgtrigger.Q(old__status="final"),
-                func=(
-                    "RAISE EXCEPTION 'postmortem % is final and cannot be changed; "
-                    "add an amendment instead', OLD.id USING ERRCODE = 'restrict_violation';"
-                ),
-            ),
-            pgtrigger.Trigger(
-                name="final_postmortem_no_truncate",
-                level=pgtrigger.Statement,
-                when=pgtrigger.Before,
-                operation=pgtrigger.Truncate,
-                func=refuse_truncate_if_any_final_func("incidents_postmortem"),
-            ),
-            # Finalizing makes the postmortem's open action items block its domain's gate.
-            pgtrigger.Trigger(
-                name="status_sets_items_gate_domain",
-                when=pgtrigger.After,
-                operation=pgtrigger.Update,
-                condition=pgtrigger.Condition("OLD.status IS DISTINCT FROM NEW.status"),
-                func="UPDATE incidents_actionitem SET gate_domain = NULL "
-                     "WHERE postmortem_id = NEW.id; RETURN NULL;",
-            ),
-            search_vector_trigger(POSTMORTEM_SEARCH_COLUMNS),
-        ]
+        # The guards (final rows immutable, no TRUNCATE, finalizing sets the items' gate
+        # domain) are hand-written SQL in migration 0018, not pgtrigger triggers
+        # (docs/rules.md#database-guards).
+        triggers = [search_vector_trigger(POSTMORTEM_SEARCH_COLUMNS)]
 
     def __str__(self) -> str:
         return self.title
@@ -362,8 +331,7 @@ class TimelineEntry(PostmortemChild):
         ordering = [F("utc").asc(nulls_last=True), "position", "id"]
         default_related_name = "timeline_entries"
         verbose_name_plural = "timeline entries"
-        triggers = [*child_row_triggers("incidents_timelineentry"),
-                    search_vector_trigger(TIMELINE_SEARCH_COLUMNS)]
+        triggers = [search_vector_trigger(TIMELINE_SEARCH_COLUMNS)]
 
     def __str__(self) -> str:
         return f"{self.utc:%Y-%m-%d %H:%M:%S} UTC {self.event}" if self.utc else self.event
@@ -415,8 +383,7 @@ class ContributingFactor(PostmortemChild):
                 name="factor_substitution_valid",
             ),
         ]
-        triggers = [*child_row_triggers("incidents_contributingfactor"),
-                    search_vector_trigger(FACTOR_SEARCH_COLUMNS)]
+        triggers = [search_vector_trigger(FACTOR_SEARCH_COLUMNS)]
 
     def __str__(self) -> str:
         return self.text
@@ -449,7 +416,6 @@ class Reference(PostmortemChild):
                 name="reference_kind_valid",
             )
         ]
-        triggers = child_row_triggers("incidents_reference")
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.value}"
@@ -526,33 +492,7 @@ class Amendment(models.Model):
                 name="amendment_impact_usd_not_negative",
             ),
         ]
-        triggers = [
-            append_only_trigger("amendments_append_only",
-                                "amendment % is append-only and cannot be changed"),
-            pgtrigger.Trigger(
-                name="amendments_only_on_final",
-                when=pgtrigger.Before,
-                operation=pgtrigger.Insert,
-                func=(
-                    "PERFORM 1 FROM incidents_postmortem WHERE id = NEW.postmortem_id "
-                    f"AND status = {FINAL_STATUS_SQL} FOR SHARE; "
-                    "IF NOT FOUND THEN RAISE EXCEPTION 'postmortem % is not final; edit the "
-                    "draft instead of amending it', NEW.postmortem_id "
-                    "USING ERRCODE = 'restrict_violation'; END IF; RETURN NEW;"
-                ),
-            ),
-            pgtrigger.Trigger(
-                name="amendments_no_truncate",
-                level=pgtrigger.Statement,
-                when=pgtrigger.Before,
-                operation=pgtrigger.Truncate,
-                func=(
-                    "RAISE EXCEPTION 'amendments are append-only; cannot truncate "
-                    "incidents_amendment' USING ERRCODE = 'restrict_violation';"
-                ),
-            ),
-            search_vector_trigger(AMENDMENT_SEARCH_COLUMNS),
-        ]
+        triggers = [search_vector_trigger(AMENDMENT_SEARCH_COLUMNS)]
 
     def __str__(self) -> str:
         return f"Amendment of {self.postmortem_id} at {self.amended_utc:%Y-%m-%d %H:%M} UTC"

@@ -1,13 +1,11 @@
 """Field revisions of drafts (every accepted autosave) and the seals of the tamper-evident
 hash chain over final records (docs/rules.md#autosave, docs/rules.md#final-seals)."""
 
-import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from incidents.models.guards import append_only_trigger, child_row_triggers
 from incidents.models.record import Amendment, Postmortem
 
 __all__ = [
@@ -26,8 +24,9 @@ class FieldRevision(models.Model):
     ("factors:12"); `version` counts the saves of that key from 1; `values` holds what
     was saved ({"summary": "…"} or a row's inputs). `editor` identifies the browser page
     that saved it, so a person's own queued saves are never a conflict. PostgreSQL refuses
-    UPDATE and DELETE (discarding a draft passes with pgtrigger.ignore) and any INSERT
-    once the postmortem is final.
+    UPDATE, TRUNCATE, any write once the postmortem is final, and a DELETE unless the
+    draft itself is deleted in the same transaction (discarding it;
+    docs/rules.md#database-guards).
     """
 
     postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE,
@@ -48,10 +47,6 @@ class FieldRevision(models.Model):
                                     name="one_revision_per_version"),
         ]
         indexes = [models.Index(fields=["postmortem", "field"], name="revision_by_field")]
-        triggers = [
-            append_only_trigger("revisions_append_only", "field revision % is append-only"),
-            *child_row_triggers("incidents_fieldrevision"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.key} v{self.version} of {self.postmortem_id}"
@@ -90,17 +85,6 @@ class Seal(models.Model):
                 condition=(Q(kind="postmortem", amendment__isnull=True)
                            | Q(kind="amendment", amendment__isnull=False)),
                 name="seal_kind_matches_amendment",
-            ),
-        ]
-        triggers = [
-            append_only_trigger("seals_append_only", "seal % is append-only and cannot be changed"),
-            pgtrigger.Trigger(
-                name="seals_no_truncate",
-                level=pgtrigger.Statement,
-                when=pgtrigger.Before,
-                operation=pgtrigger.Truncate,
-                func=("RAISE EXCEPTION 'seals are append-only; cannot truncate "
-                      "incidents_logseal' USING ERRCODE = 'restrict_violation';"),
             ),
         ]
 

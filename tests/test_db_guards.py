@@ -1,0 +1,312 @@
+"""The database guards (docs/rules.md#database-guards) hold against the application's own
+runtime role and, for append-only history, against the owner too.
+
+Every test here connects as a real runtime role created by `manage.py db_roles` (a psycopg
+connection of its own, autocommit), or as the test connection's superuser, and tries what
+an attacker holding that role would: pgtrigger's ignore switch with the real trigger names,
+session_replication_role, DISABLE/DROP TRIGGER, replacing the guard function, TRUNCATE, a
+temporary table standing in for incidents_postmortem. Each attempt is refused and the rows
+stay as they were.
+"""
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+
+from costlog.models import ResourceRate, RootPattern
+from costlog.services import EntryInput, ResourceUse, record_entry
+from incidents import action_items, gate, meetings, services
+from incidents.meetings import AttendeeInput
+from incidents.models import FieldRevision, Meeting, Postmortem
+from runbooks.models import Runbook
+from runbooks.services import record_result, start_run
+from tests.conftest import fill_complete_draft, make_user
+
+# One write each guard must refuse, per protected table ({final}: the final postmortem's id).
+ATTEMPTS = {
+    "incidents_postmortem": "UPDATE incidents_postmortem SET summary = 'rewritten' "
+                            "WHERE id = '{final}'",
+    "incidents_timelineentry": "UPDATE incidents_timelineentry SET event = 'rewritten' "
+                               "WHERE postmortem_id = '{final}'",
+    "incidents_contributingfactor": "UPDATE incidents_contributingfactor SET "
+                                    "substitution = 'personal', blameless_reviewed_text = '' "
+                                    "WHERE postmortem_id = '{final}'",
+    "incidents_reference": "DELETE FROM incidents_reference WHERE postmortem_id = '{final}'",
+    "incidents_scananswer": "UPDATE incidents_scananswer SET answer = 'yes' "
+                            "WHERE postmortem_id = '{final}'",
+    "incidents_pendingmark": "INSERT INTO incidents_pendingmark (postmortem_id, field, "
+                             "marked_utc) VALUES ('{final}', 'summary', now())",
+    "incidents_fieldrevision": "UPDATE incidents_fieldrevision SET values = '{{}}'",
+    "incidents_meeting": "INSERT INTO incidents_meeting (postmortem_id, scheduled_utc, "
+                         "facilitator_id, created_utc) SELECT postmortem_id, now(), "
+                         "facilitator_id, now() FROM incidents_meeting "
+                         "WHERE postmortem_id = '{final}'",
+    "incidents_meetingattendee": "DELETE FROM incidents_meetingattendee",
+    "incidents_amendment": "UPDATE incidents_amendment SET note = 'rewritten'",
+    "incidents_logseal": "UPDATE incidents_logseal SET content_sha256 = md5(content_sha256)",
+    "incidents_actionitemevent": "DELETE FROM incidents_actionitemevent",
+    "incidents_gateoverride": "UPDATE incidents_gateoverride "
+                              "SET until_utc = until_utc + interval '1 year'",
+    "incidents_actionitem": "DELETE FROM incidents_actionitem",
+    "incidents_classification": "DELETE FROM incidents_classification",
+    "runbooks_runbookrevision": "UPDATE runbooks_runbookrevision SET body = 'rewritten'",
+    "runbooks_checklistresult": "DELETE FROM runbooks_checklistresult",
+    "costlog_resourcerate": "UPDATE costlog_resourcerate SET usd = usd * 2",
+    "costlog_mishapentry": "DELETE FROM costlog_mishapentry",
+    "costlog_entrypattern": "UPDATE costlog_entrypattern SET cost_high_usd = 0",
+    "costlog_mishapresource": "UPDATE costlog_mishapresource SET cost_usd = 0",
+}
+
+# Append-only history: UPDATE, DELETE and TRUNCATE refused for every role, owner included.
+APPEND_ONLY = ("incidents_amendment", "incidents_logseal", "incidents_actionitemevent",
+               "incidents_gateoverride", "incidents_fieldrevision", "runbooks_runbookrevision",
+               "runbooks_checklistresult", "costlog_resourcerate", "costlog_mishapentry",
+               "costlog_entrypattern", "costlog_mishapresource")
+
+
+@pytest.fixture
+def world(alice, real_cost_log, real_runbooks):
+    """A final postmortem with every kind of row (a held meeting and its attendees, scan
+    answers, reviewed factors, an amendment, seals, a domain, an open action item with its
+    history), a draft with a field revision, a gate override, a runbook revision and a
+    checklist result, and the imported cost log. Returns {"final": pk, "draft": pk}."""
+    bob = make_user("bob", email="bob@example.com")
+    now = datetime.now(UTC)
+    pm = fill_complete_draft(Postmortem.objects.create(created_by=alice))
+    meeting = meetings.schedule_meeting(pm, now + timedelta(hours=1), alice,
+                                        [AttendeeInput(alice, "operator"),
+                                         AttendeeInput(bob, "code_owner")])
+    meetings.start_meeting(meeting, alice)
+    services.set_domain(pm, "trading", user=alice)
+    final = services.finalize(pm, alice)
+    services.add_amendment(final, alice, "The vendor confirmed the window.")
+    action_items.add_item(final, "test", "Regression test for the limit", alice,
+                          now.date() + timedelta(days=7), user=alice)
+    gate.override_gate("trading", "Hotfix for a live order bug", now + timedelta(hours=4), alice)
+    draft = Postmortem.objects.create(created_by=alice)
+    FieldRevision.objects.create(postmortem=draft, field="summary", key="summary", version=1,
+                                 values={"summary": "First words"})
+    run = start_run(Runbook.objects.get(key="ops-05"), alice)
+    record_result(run, 0, True, "checked the dashboard", alice)
+    rate = ResourceRate.objects.order_by("effective_date").first()
+    record_entry(EntryInput(
+        occurred_utc=now, logged_zone="UTC", title="Backtest jobs ran on a stale image",
+        what_happened="Fifteen jobs ran twice.", root_cause="The image tag was never checked.",
+        patterns=[RootPattern.objects.first()], prevention_items=["Pin image digests"],
+        resources=[ResourceUse(rate.resource, 2, 3600)]), user=alice)
+    return {"final": str(final.pk), "draft": str(draft.pk)}
+
+
+@pytest.fixture
+def runtime_conn(db):
+    """An autocommit psycopg connection as a fresh runtime role made by `db_roles`."""
+    role = f"scarlog_rt_{secrets.token_hex(4)}"
+    password = secrets.token_hex(12)
+    with connection.cursor() as cur:
+        cur.execute("SELECT current_user")
+        owner = cur.fetchone()[0]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SCARLOG_TEST_RT_PW", password)
+        call_command("db_roles", owner=owner, runtime=role, password_env="SCARLOG_TEST_RT_PW")
+    s = connection.settings_dict
+    conn = psycopg.connect(host=s["HOST"] or "127.0.0.1", port=s["PORT"] or 5432,
+                           dbname=s["NAME"], user=role, password=password, autocommit=True)
+    try:
+        yield conn
+    finally:
+        conn.close()
+        with connection.cursor() as cur:
+            cur.execute(f'DROP OWNED BY "{role}"')
+            cur.execute(f'DROP ROLE "{role}"')
+
+
+def stored(table: str) -> list:
+    """Every row of `table` as JSON, in a stable order (read by the superuser)."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT to_jsonb(t)::text AS row FROM {table} t ORDER BY row")
+        return [row[0] for row in cur.fetchall()]
+
+
+def triggers_of(table: str) -> list[tuple[str, str]]:
+    """(trigger name, function) of every trigger a project migration put on `table`."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT tgname, tgfoid::regproc::text FROM pg_trigger "
+                    "WHERE tgrelid = %s::regclass AND NOT tgisinternal ORDER BY 1", [table])
+        return cur.fetchall()
+
+
+def guarded_tables() -> set[str]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger "
+                    "WHERE NOT tgisinternal AND tgname LIKE 'scarlog\\_%%'")
+        return {row[0] for row in cur.fetchall()}
+
+
+def in_one_transaction(conn, *statements) -> None:
+    """Run `statements` in one transaction of `conn`, committed unless one is refused."""
+    with conn.transaction():
+        for statement in statements:
+            conn.execute(statement)
+
+
+def refused(conn, statement, error=psycopg.errors.RestrictViolation) -> str:
+    with pytest.raises(error) as raised:
+        conn.execute(statement)
+    return str(raised.value)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_table_with_a_guard_is_attacked_below(world):
+    assert guarded_tables() == set(ATTEMPTS)
+    with connection.cursor() as cur:  # no guard reads a setting a role could SET
+        cur.execute("SELECT p.proname, p.prosrc FROM pg_trigger t JOIN pg_proc p "
+                    "ON p.oid = t.tgfoid WHERE t.tgname LIKE 'scarlog\\_%%'")
+        sources = cur.fetchall()
+    assert sources and all("setting" not in src and "pgtrigger" not in src
+                           for _, src in sources)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("table", sorted(ATTEMPTS))
+def test_the_runtime_role_cannot_get_past_the_guard(world, runtime_conn, table):
+    attempt = ATTEMPTS[table].format(**world)
+    before = stored(table)
+    assert before or attempt.startswith("INSERT"), f"{table} has rows to protect"
+    triggers = triggers_of(table)
+    assert any(name.startswith("scarlog_") for name, _ in triggers)
+
+    refused(runtime_conn, attempt)
+    # pgtrigger's switch, naming every trigger of the table by its real name
+    names = "{" + ",".join(name for name, _ in triggers) + "}"
+    with pytest.raises(psycopg.errors.RestrictViolation):
+        in_one_transaction(runtime_conn, f"SET LOCAL pgtrigger.ignore = '{names}'", attempt)
+    refused(runtime_conn, "SET session_replication_role = replica",
+            psycopg.errors.InsufficientPrivilege)
+    refused(runtime_conn, attempt)
+    for scope in ("ALL", "USER"):
+        refused(runtime_conn, f"ALTER TABLE {table} DISABLE TRIGGER {scope}",
+                psycopg.errors.InsufficientPrivilege)
+    for name, function in triggers:
+        refused(runtime_conn, f"ALTER TABLE {table} DISABLE TRIGGER {name}",
+                psycopg.errors.InsufficientPrivilege)
+        refused(runtime_conn, f"DROP TRIGGER {name} ON {table}",
+                psycopg.errors.InsufficientPrivilege)
+        refused(runtime_conn, f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger "
+                "LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END; $$",
+                psycopg.errors.InsufficientPrivilege)
+        refused(runtime_conn, f"ALTER FUNCTION {function}() RESET search_path",
+                psycopg.errors.InsufficientPrivilege)
+    refused(runtime_conn, f"TRUNCATE {table} CASCADE", psycopg.errors.InsufficientPrivilege)
+    refused(runtime_conn, attempt)
+    assert stored(table) == before
+    assert triggers_of(table) == triggers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_ignore_switch_is_set_right_and_still_skips_only_a_search_vector(
+        world, runtime_conn):
+    """The control for the test above: the same set_config does skip a pgtrigger trigger
+    (the search vector, not a guard), so the guards hold because they never read it."""
+    (search_trigger,) = [name for name, _ in triggers_of("incidents_postmortem")
+                         if name.startswith("pgtrigger_search_vector")]
+    in_one_transaction(runtime_conn, f"SET LOCAL pgtrigger.ignore = '{{{search_trigger}}}'",
+                       "UPDATE incidents_postmortem SET summary = 'zebra crossing' "
+                       f"WHERE id = '{world['draft']}'")
+    found = runtime_conn.execute("SELECT count(*) FROM incidents_postmortem WHERE "
+                                 "search_vector @@ plainto_tsquery('english', 'zebra')")
+    assert found.fetchone()[0] == 0
+    runtime_conn.execute("UPDATE incidents_postmortem SET summary = 'zebra crossing' "
+                         "WHERE id = %s", [world["draft"]])
+    found = runtime_conn.execute("SELECT count(*) FROM incidents_postmortem WHERE "
+                                 "search_vector @@ plainto_tsquery('english', 'zebra')")
+    assert found.fetchone()[0] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_temporary_table_cannot_stand_in_for_the_postmortems(world, runtime_conn):
+    """pg_temp comes first in a role's search_path; the guards pin it last."""
+    before = stored("incidents_timelineentry")
+    with pytest.raises(psycopg.errors.RestrictViolation):
+        in_one_transaction(runtime_conn,
+                           "CREATE TEMP TABLE incidents_postmortem (id uuid, status text)",
+                           ATTEMPTS["incidents_timelineentry"].format(**world))
+    assert stored("incidents_timelineentry") == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_meeting_added_behind_the_app_for_a_final_postmortem_is_refused(world, runtime_conn):
+    meeting = Meeting.objects.get(postmortem_id=world["final"])
+    message = refused(runtime_conn, ATTEMPTS["incidents_meeting"].format(**world))
+    assert "belongs to final postmortem" in message
+    refused(runtime_conn, "UPDATE incidents_meeting SET started_utc = started_utc - "
+            f"interval '3 days' WHERE id = {meeting.pk}")
+    refused(runtime_conn, "INSERT INTO incidents_meetingattendee (meeting_id, user_id, role) "
+            f"SELECT {meeting.pk}, id, 'other' FROM auth_user WHERE username = 'alice'")
+    # Ending the started meeting after finalizing stays the app's flow (ended_utc only).
+    meetings.end_meeting(meeting, meeting.facilitator)
+    meeting.refresh_from_db()
+    assert meeting.ended_utc is not None
+    refused(runtime_conn, f"UPDATE incidents_meeting SET ended_utc = now() WHERE id = {meeting.pk}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_revision_goes_only_with_its_discarded_draft(world, runtime_conn):
+    draft = world["draft"]
+    message = refused(runtime_conn,
+                      f"DELETE FROM incidents_fieldrevision WHERE postmortem_id = '{draft}'")
+    assert "deleted only with its discarded draft" in message
+    assert FieldRevision.objects.filter(postmortem_id=draft).count() == 1
+    in_one_transaction(runtime_conn,  # the draft and its history go together
+                       f"DELETE FROM incidents_fieldrevision WHERE postmortem_id = '{draft}'",
+                       f"DELETE FROM incidents_postmortem WHERE id = '{draft}'")
+    assert not Postmortem.objects.filter(pk=draft).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_discarding_a_draft_through_its_page_takes_its_history(django_app, alice):
+    pm = Postmortem.objects.create(created_by=alice, summary="Typed, then thrown away")
+    FieldRevision.objects.create(postmortem=pm, field="summary", key="summary", version=1,
+                                 values={"summary": "Typed, then thrown away"})
+    page = django_app.get(f"/postmortems/{pm.pk}/", user=alice)
+    form = next(f for f in page.forms.values() if f.action.endswith("/discard/"))
+    listing = form.submit().follow()
+    assert "Draft discarded." in listing.text
+    assert not Postmortem.objects.filter(pk=pm.pk).exists()
+    assert not FieldRevision.objects.filter(postmortem_id=pm.pk).exists()
+
+
+def owner_refused(statement: str, params=()) -> str:
+    """Run `statement` as the test connection's superuser (no replica role) in a savepoint
+    and return the refusal; deferred checks are asked for at once."""
+    with pytest.raises(IntegrityError) as raised, transaction.atomic(), \
+            connection.cursor() as cur:
+        cur.execute(f"SET CONSTRAINTS ALL IMMEDIATE; {statement}", params)
+    return str(raised.value)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("table", APPEND_ONLY)
+def test_append_only_history_refuses_even_the_owner(world, table):
+    before = stored(table)
+    assert before
+    assert "append-only" in owner_refused(f"UPDATE {table} SET id = id")
+    assert "append-only" in owner_refused(f"DELETE FROM {table}")
+    assert "cannot truncate" in owner_refused(f"TRUNCATE {table} CASCADE")
+    assert stored(table) == before
+
+
+@pytest.mark.django_db
+def test_the_open_items_of_a_final_postmortem_keep_its_gate_closed(world):
+    assert not gate.check_gate("trading", now=datetime.now(UTC) + timedelta(days=1)).open
+    assert "never removed" in owner_refused("DELETE FROM incidents_actionitem")
+    assert "cannot be removed" in owner_refused("DELETE FROM incidents_classification")
+    other = Postmortem.objects.create()
+    assert "never removed" in owner_refused(
+        "UPDATE incidents_actionitem SET postmortem_id = %s", [other.pk])
+    for table in ("incidents_actionitem", "incidents_classification"):
+        assert "hold the planning gate" in owner_refused(f"TRUNCATE {table} CASCADE")
+    assert "final postmortem records" in owner_refused("TRUNCATE incidents_postmortem CASCADE")
+    assert not gate.check_gate("trading", now=datetime.now(UTC) + timedelta(days=1)).open
