@@ -2,7 +2,7 @@
 would refuse a change to a final record (docs/rules.md#final-immutable).
 
 The PostgreSQL guards themselves are hand-written triggers named scarlog_*, installed by
-incidents/migrations/0018_database_guards.py; they have no switch that a role can set
+incidents/migrations/0019_database_guards.py; they have no switch that a role can set
 (docs/rules.md#database-guards).
 """
 
