@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from django.db.models import Min
+
 from costlog.models import EntryPattern, RootPattern
 from costlog.services import current_entries
 from incidents.models import ActionItem, ActionItemEvent, Meeting, Postmortem, PostmortemDomain
@@ -205,6 +207,19 @@ def _month_range(first: str, last: str) -> list[str]:
     return months
 
 
+def final_postmortems() -> list[Postmortem]:
+    """Every final postmortem, each with `event_utc`: when its event happened
+    (docs/rules.md#insights): occurred_utc, or for a record that does not state it (an
+    imported one) its earliest timeline entry, else when it was written. One query."""
+    final = list(Postmortem.objects.filter(status="final")
+                 .only("id", "summary", "occurred_utc", "finalized_utc", "root_cause",
+                       "created_utc")
+                 .annotate(first_entry_utc=Min("timeline_entries__utc")).order_by("id"))
+    for pm in final:
+        pm.event_utc = pm.occurred_utc or pm.first_entry_utc or pm.created_utc
+    return sorted(final, key=lambda pm: (pm.event_utc, str(pm.pk)))
+
+
 def _domains(final) -> dict:
     """{postmortem id: domain slug or ""} for `final` (one query)."""
     domains = dict(PostmortemDomain.objects.values_list("postmortem_id", "domain"))
@@ -213,13 +228,11 @@ def _domains(final) -> dict:
 
 def compute(filters: Filters, now: datetime) -> Insights:
     """The insights for `filters` as of `now` (UTC). A fixed number of queries."""
-    final = list(Postmortem.objects.filter(status="final")
-                 .only("id", "summary", "occurred_utc", "finalized_utc", "root_cause")
-                 .order_by("occurred_utc", "id"))
+    final = final_postmortems()
     domain_of = _domains(final)
 
     def included(pm) -> bool:
-        month = _month_of(pm.occurred_utc)
+        month = _month_of(pm.event_utc)
         return ((not filters.start or month >= filters.start)
                 and (not filters.end or month <= filters.end)
                 and (not filters.domain or domain_of[pm.pk] == filters.domain)
@@ -230,7 +243,7 @@ def compute(filters: Filters, now: datetime) -> Insights:
 
     by_cause, by_domain = defaultdict(Counter), defaultdict(Counter)
     for pm in population:
-        month = _month_of(pm.occurred_utc)
+        month = _month_of(pm.event_utc)
         by_cause[month][pm.root_cause or "unclassified"] += 1
         by_domain[month][domain_of[pm.pk] or "unclassified"] += 1
     months = sorted(by_cause)
@@ -239,7 +252,7 @@ def compute(filters: Filters, now: datetime) -> Insights:
     for pm_id, started in (Meeting.objects.filter(postmortem_id__in=ids, started_utc__isnull=False)
                            .order_by("started_utc").values_list("postmortem_id", "started_utc")):
         first_meeting.setdefault(pm_id, started)
-    to_meeting = [(first_meeting[pm.pk] - pm.occurred_utc).total_seconds() / 3600
+    to_meeting = [(first_meeting[pm.pk] - pm.event_utc).total_seconds() / 3600
                   for pm in population if pm.pk in first_meeting]
 
     all_items = list(ActionItem.objects.filter(postmortem__status="final")
@@ -349,20 +362,19 @@ def find_recurrences(final, domain_of, closeouts) -> list[Recurrence]:
         fixed = [pm for pm in members if pm.pk in closeouts]
         for later in members:
             for earlier in fixed:
-                if earlier.pk != later.pk and closeouts[earlier.pk] <= later.occurred_utc:
+                if earlier.pk != later.pk and closeouts[earlier.pk] <= later.event_utc:
                     shared[(earlier.pk, later.pk)].append(
                         group if isinstance(group, str) else group[1])
     by_pk = {pm.pk: pm for pm in final}
     found = [Recurrence(by_pk[e], by_pk[lt], sorted(names)) for (e, lt), names in shared.items()]
-    return sorted(found, key=lambda r: (r.later.occurred_utc, r.earlier.occurred_utc),
+    return sorted(found, key=lambda r: (r.later.event_utc, r.earlier.occurred_utc),
                   reverse=True)
 
 
 def recurrence_links(pm: Postmortem) -> dict[str, list[Recurrence]]:
     """{"recurred_after": [...], "recurred_in": [...]} for one postmortem's page: the
     earlier fixes it recurred after, and the later postmortems that recurred after its fix."""
-    final = list(Postmortem.objects.filter(status="final")
-                 .only("id", "summary", "occurred_utc", "finalized_utc"))
+    final = final_postmortems()
     if pm.pk not in {p.pk for p in final}:
         return {"recurred_after": [], "recurred_in": []}
     domain_of = _domains(final)

@@ -1,6 +1,7 @@
 """Learning insights on a small history built by hand (docs/rules.md#insights): every
 figure is checked against the numbers worked out here, in the comments."""
 import csv
+from collections import Counter
 import io
 import subprocess
 from datetime import UTC, date, datetime, timedelta
@@ -220,3 +221,20 @@ def test_a_filter_it_cannot_use_is_a_400_naming_it_never_reflected(alice_app, qu
     assert "<script>alert" not in page.text
     data = alice_app(f"/insights.json?{query}", status=400).json
     assert data["field"] == field
+
+
+def test_imported_records_without_an_event_time_count_from_their_earliest_timeline_entry(
+        root_patterns):
+    import json
+
+    from django.core.management import call_command
+
+    from tests.conftest import TEST_DATA
+    call_command("import_postmortems", str(TEST_DATA / "postmortems.jsonl"))
+    records = [json.loads(line) for line in
+               (TEST_DATA / "postmortems.jsonl").read_text().splitlines() if line.strip()]
+    expected = Counter(min(row["utc"] for row in record["timeline"])[:7] for record in records)
+    result = insights.compute(insights.Filters(), NOW)
+    assert result.postmortems == len(records) == 8
+    assert {month: sum(counts.values()) for month, counts in result.by_root_cause.items()} \
+        == dict(expected)
