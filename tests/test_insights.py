@@ -1,9 +1,9 @@
 """Learning insights on a small history built by hand (docs/rules.md#insights): every
 figure is checked against the numbers worked out here, in the comments."""
 import csv
-from collections import Counter
 import io
 import subprocess
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
