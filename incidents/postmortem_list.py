@@ -1,6 +1,6 @@
 """The postmortem list at the size of a real archive: filters, sort and pages.
 
-Rule: docs/rules.md#list-archive. The page's GET form is a django-filter FilterSet
+Rule: docs/rules.md#template-list. The page's GET form is a django-filter FilterSet
 (PostmortemFilter): root cause, domain, status, trigger, event date range (UTC dates),
 open action items, free text (core.search_vector.text_matches: the postmortem's own text,
 its timeline entries or its contributing factors), and a whitelisted sort. Fifty
@@ -99,6 +99,9 @@ class ListError(ValueError):
 
 class ListFilterForm(forms.Form):
     """The filter form; refuses an event range whose start is after its end."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, label_suffix="", **kwargs)
 
     def clean(self):
         data = super().clean()
