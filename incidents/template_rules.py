@@ -73,6 +73,23 @@ def _count_message(label: str, count: int, noun: str, bounds: tuple[int, int]) -
     return [f"{label} has {count} {plural}; the template asks for {low} to {high}."]
 
 
+# The row-count rules of the template: (label, noun, (low, high)) by field key.
+ROW_COUNT_RULES = {
+    "timeline": ("Timeline", "row", TIMELINE_ROWS),
+    "contributing_factors": ("Contributing factors", "bullet", FACTOR_COUNT),
+    "references": ("References", "link", REFERENCE_COUNT),
+}
+
+
+def row_count_messages(key: str, count: int) -> list[str]:
+    """The row-count rule of field `key` (a ROW_COUNT_RULES key) for `count` rows: [] when
+    within bounds, else one message. What the postmortem list shows from counted rows,
+    and the first check of check_timeline / check_contributing_factors / check_references.
+    Raises KeyError for another key."""
+    label, noun, bounds = ROW_COUNT_RULES[key]
+    return _count_message(label, count, noun, bounds)
+
+
 def check_summary(summary: str) -> list[str]:
     """Summary: present and at most 40 words."""
     words = len(summary.split())
@@ -89,7 +106,7 @@ def check_timeline(entries) -> list[str]:
     `entries` is the postmortem's TimelineEntry rows in display (time) order; row numbers
     in the messages count from 1 in that order.
     """
-    messages = _count_message("Timeline", len(entries), "row", TIMELINE_ROWS)
+    messages = row_count_messages("timeline", len(entries))
     for number, entry in enumerate(entries, start=1):
         missing = [
             name
@@ -117,9 +134,7 @@ def check_contributing_factors(factors) -> list[str]:
     Only structural factors count toward 3–5 (docs/rules.md#blameless-substitution: "List
     only the structural ones"); a factor not yet marked structural or personal is a gap.
     """
-    messages = _count_message(
-        "Contributing factors", len(factors), "bullet", FACTOR_COUNT
-    )
+    messages = row_count_messages("contributing_factors", len(factors))
     for number, factor in enumerate(factors, start=1):
         if not factor.text.strip():
             messages.append(f"Contributing factor {number} is empty.")
@@ -199,7 +214,7 @@ def check_reference(number: int, reference: Reference) -> list[str]:
 
 def check_references(references) -> list[str]:
     """References: 3–6 typed links, each valid for its kind."""
-    messages = _count_message("References", len(references), "link", REFERENCE_COUNT)
+    messages = row_count_messages("references", len(references))
     for number, reference in enumerate(references, start=1):
         messages.extend(check_reference(number, reference))
     return messages

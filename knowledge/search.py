@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from core.search_vector import CONFIG, VECTOR_COLUMN
+from core.search_vector import CONFIG, VECTOR_COLUMN, document
 from incidents.models import Amendment, ContributingFactor, Postmortem, TimelineEntry
 from knowledge.models import KnowledgeEntry, Policy
 from runbooks.models import Runbook
@@ -56,9 +56,7 @@ class Source:
     def document(self) -> Func:
         """The searched text: the NOT NULL text columns joined with spaces (`a || ' ' || b`,
         the SQL the trigger builds the vector from; valid on SQLite too)."""
-        return Func(*(F(column) for column in self.model.search_columns),
-                    template="(%(expressions)s)", arg_joiner=" || ' ' || ",
-                    output_field=TextField())
+        return document(self.model)
 
 
 SOURCES = (

@@ -4,7 +4,6 @@ with its amendments, finalize and discard, the Markdown download.
 from datetime import UTC, datetime
 
 from django.contrib import messages
-from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,8 +17,8 @@ from incidents import (
     services,
     template_rules,
 )
+from incidents import postmortem_list as postmortem_list_data
 from incidents.forms import AmendmentForm, NewPostmortemForm
-from incidents.meetings import annotate_meeting_held
 from incidents.models import (
     DEFERRED_FIX_TEXT,
     ROOT_CAUSE_DEFINITIONS,
@@ -51,14 +50,12 @@ def dashboard(request):
 
 @require_GET
 def postmortem_list(request):
-    """All postmortems, newest first, with status, template gaps and amendment counts."""
-    # Explicit order: Meta.ordering does not apply to a GROUP BY (Count) query.
-    postmortems = annotate_meeting_held(Postmortem.objects.annotate(
-        amendment_count=Count("amendments"))).order_by("-created_utc", "id").prefetch_related(
-        "timeline_entries", "contributing_factors", "references"
-    )
-    rows = [(pm, template_rules.gaps(pm)) for pm in postmortems]
-    return render(request, "incidents/postmortem_list.html", {"rows": rows})
+    """Postmortems, fifty a page, filtered and sorted by the page's GET form
+    (incidents.postmortem_list); a bad parameter answers 400 with the form and a message
+    naming it."""
+    listing = postmortem_list_data.listing(request.GET)
+    return render(request, "incidents/postmortem_list.html", {"listing": listing},
+                  status=listing.status)
 
 
 @require_http_methods(["GET", "POST"])
