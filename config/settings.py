@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "core.middleware.PrivateNoStoreMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # A NUL in a query parameter is a 400 naming it, never a database error (core.middleware).
+    "core.middleware.QueryGuardMiddleware",
     # Viewers read only: a signed-in viewer's POST is refused with 403 (core.roles).
     "core.roles.RoleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -1,9 +1,15 @@
 """The one way Scarlog turns user Markdown into HTML: Markdown, then nh3 sanitizing.
 
 Scripts, event-handler attributes, style and `javascript:` URLs never survive; links get
-rel="noopener noreferrer". Use render_markdown() (or the |markdown template filter)
-for every Markdown field.
+rel="noopener noreferrer". Beyond nh3's scheme check, an href that would read as a scheme
+other than http, https or mailto once spaces, controls and U+FFFD are taken out (Markdown
+turns a tab inside `java\tscript:` into spaces, the HTML parser a NUL into U+FFFD, and nh3
+then sees a relative URL) is dropped too, so no stored text becomes a link that only
+looks harmless to the sanitizer (docs/rules.md#input-links). Use render_markdown() (or
+the |markdown template filter) for every Markdown field.
 """
+import re
+
 import markdown as markdown_lib
 import nh3
 from django.utils.safestring import SafeString, mark_safe
@@ -15,6 +21,19 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}, "th": {"align"}}
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+_HIDDEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ufffd\u200b-\u200f\u2028-\u202e\u2060\ufeff]")
+
+
+def _href_filter(element: str, attribute: str, value: str) -> str | None:
+    """nh3's attribute filter: None (drop) for an href whose squeezed form names a scheme
+    outside ALLOWED_URL_SCHEMES; relative paths, fragments and queries stay."""
+    if attribute != "href":
+        return value
+    squeezed = _HIDDEN.sub("", value).lower()
+    head = re.split(r"[/?#]", squeezed, maxsplit=1)[0]
+    if ":" in head and head.split(":", 1)[0] not in ALLOWED_URL_SCHEMES:
+        return None
+    return value
 
 
 def render_markdown(text: str) -> SafeString:
@@ -26,5 +45,6 @@ def render_markdown(text: str) -> SafeString:
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="noopener noreferrer",
+        attribute_filter=_href_filter,
     )
     return mark_safe(cleaned)

@@ -10,15 +10,23 @@
   django-guid's own VALIDATE_GUID accepts only UUIDs (it would replace ids like
   "deploy-check-1" that CI systems send) and has no hook for another validator, hence
   this. Place it first, before django_guid.middleware.guid_middleware.
+- QueryGuardMiddleware: a query parameter (name or value) holding a NUL character is
+  refused with 400 naming it (core.errors), before any view hands it to PostgreSQL, which
+  cannot store or compare NUL; docs/rules.md#input-refusals.
 """
 import logging
 import re
 
 from django.conf import settings
+from django.http import HttpResponseBadRequest, JsonResponse, QueryDict
+
+from core.errors import bad_request
+from core.record_types import shown
 
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 REQUEST_ID_META = "HTTP_X_REQUEST_ID"
 NO_CACHE_PATHS = ("/healthz",)
+JSON_PATHS = ("/api/", "/healthz")  # their refusals are JSON, as their answers are
 
 logger = logging.getLogger("scarlog.request")
 
@@ -60,3 +68,34 @@ class PrivateNoStoreMiddleware:
         if user is not None and user.is_authenticated:
             response["Cache-Control"] = "private, no-store"
         return response
+
+
+class QueryGuardMiddleware:
+    """400 for a query string with a NUL in a parameter's name or value (module docstring).
+
+    It answers in process_view, after LoginRequiredMiddleware (an anonymous visitor is
+    still sent to the login page): the shared 400 page for pages, plain text for the views
+    open without a session (token APIs and agent documents, whose clients read text).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # The query as sent, parsed apart from request.GET (which views and tests may wrap).
+        query = QueryDict(request.META.get("QUERY_STRING", ""))
+        for name, values in query.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                field = shown(name.replace("\x00", "\\0")).strip("'")
+                message = "contains a NUL character; remove it."
+                if request.path.startswith(JSON_PATHS):
+                    return JsonResponse({"error": f"{field}: {message}", "field": field},
+                                        status=400)
+                if getattr(view_func, "login_required", True) is False:
+                    return HttpResponseBadRequest(f"{field}: {message}\n",
+                                                  content_type="text/plain; charset=utf-8")
+                return bad_request(request, field, message)
+        return None

@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 
+from core.record_types import shown
 from core.units import format_duration
 from costlog.models import (
     EntryPattern,
@@ -339,6 +340,8 @@ class Period:
 
 
 ALL_TIME = Period("all", "All time")
+# Years a period may name: a period's end (the next month) must still be a datetime.
+MIN_YEAR, MAX_YEAR = 1, 9998
 LAST_12_MONTHS = "12m"
 DEFAULT_PERIOD = LAST_12_MONTHS
 
@@ -360,6 +363,10 @@ def parse_period(key: str, today: date | None = None) -> Period:
         start = _month_start(today.year, today.month - 11)
         end = _month_start(today.year, today.month + 1)
         return Period(LAST_12_MONTHS, f"Last 12 months ({start:%b %Y} – {today:%b %Y})", start, end)
+    match = _QUARTER.match(key) or _MONTH.match(key)
+    if match and not MIN_YEAR <= int(match["year"]) <= MAX_YEAR:
+        raise CostEntryError("period", f"Period {shown(key)}: the year must be {MIN_YEAR}–"
+                                       f"{MAX_YEAR}.")
     if match := _QUARTER.match(key):
         year, quarter = int(match["year"]), int(match["quarter"])
         start = datetime(year, 3 * quarter - 2, 1, tzinfo=UTC)
@@ -370,7 +377,7 @@ def parse_period(key: str, today: date | None = None) -> Period:
         start = datetime(year, month, 1, tzinfo=UTC)
         end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
         return Period(key, start.strftime("%B %Y"), start, end)
-    raise CostEntryError("period", f"Period {key!r} is not 'all', 'YYYY-Qn' or 'YYYY-MM'.")
+    raise CostEntryError("period", f"Period {shown(key)} is not 'all', 'YYYY-Qn' or 'YYYY-MM'.")
 
 
 def period_choices(today: date) -> list[Period]:
@@ -402,7 +409,7 @@ def parse_root_cause(value: str) -> str:
         return value
     raise CostEntryError(
         "root_cause",
-        f"Root cause {value!r} is not one of {', '.join(RootCause.values)} or {UNLINKED}.",
+        f"Root cause {shown(value)} is not one of {', '.join(RootCause.values)} or {UNLINKED}.",
     )
 
 

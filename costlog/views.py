@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import units
+from core.errors import bad_request
+from core.record_types import shown
 from costlog import services
 from costlog.forms import CorrectionForm, MishapEntryForm, ResourceRateForm, resource_formset
 from costlog.models import MishapEntry, ResourceRate, RootPattern
@@ -26,7 +28,11 @@ CHART_BAR_WIDTH = 420  # SVG units for the longest bar
 
 
 class FilterError(Exception):
-    """A filter in the query string is malformed; the page answers 400 naming it."""
+    """A filter in the query string is malformed; the page answers 400 naming `field`."""
+
+    def __init__(self, field: str, message: str, allowed=()):
+        self.field, self.allowed = field, tuple(allowed)
+        super().__init__(message)
 
 
 def _filters(request) -> dict:
@@ -35,7 +41,8 @@ def _filters(request) -> dict:
         period = services.parse_period(request.GET.get("period", services.DEFAULT_PERIOD))
         root_cause = services.parse_root_cause(request.GET.get("root_cause", ""))
     except services.CostEntryError as exc:
-        raise FilterError(str(exc)) from exc
+        allowed = (*RootCause.values, services.UNLINKED) if exc.field == "root_cause" else ()
+        raise FilterError(exc.field, str(exc), allowed) from exc
     pattern = None
     pattern_id = request.GET.get("pattern", "")
     if pattern_id:
@@ -43,7 +50,7 @@ def _filters(request) -> dict:
             RootPattern.objects.filter(pk=pattern_id).first() if pattern_id.isdigit() else None
         )
         if pattern is None:
-            raise FilterError(f"Root pattern {pattern_id!r} does not exist.")
+            raise FilterError("pattern", f"Root pattern {shown(pattern_id)} does not exist.")
     return {"period": period, "root_cause": root_cause, "pattern": pattern}
 
 
@@ -66,7 +73,7 @@ def with_filters(view):
         try:
             filters = _filters(request)
         except FilterError as exc:
-            return render(request, "costlog/bad_filter.html", {"message": str(exc)}, status=400)
+            return bad_request(request, exc.field, str(exc), exc.allowed)
         return view(request, filters, *args, **kwargs)
     return wrapper
 

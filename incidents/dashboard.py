@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from core.record_types import shown
 from incidents.meetings import annotate_meeting_held
 from incidents.models import ActionItem, GateOverride, Postmortem, Reminder
 from incidents.services import known_domains
@@ -29,10 +30,11 @@ GROUPINGS = ("owner", "domain")
 
 
 class DashboardFilterError(ValueError):
-    """A filter in the query string is malformed; `field` names it."""
+    """A filter in the query string is malformed; `field` names it, `allowed` lists the
+    values it takes (empty for an open list)."""
 
-    def __init__(self, field: str, message: str):
-        self.field = field
+    def __init__(self, field: str, message: str, allowed=()):
+        self.field, self.allowed = field, tuple(allowed)
         super().__init__(message)
 
 
@@ -51,14 +53,17 @@ class Filters:
         """Read the filters from request.GET; DashboardFilterError names a bad one."""
         kind = query.get("type", "")
         if kind and kind not in ActionItem.Kind.values:
-            raise DashboardFilterError("type", f"Type {kind!r} is not one of "
-                                               f"{', '.join(ActionItem.Kind.values)}.")
+            raise DashboardFilterError("type", f"Type {shown(kind)} is not one of "
+                                       f"{', '.join(ActionItem.Kind.values)}.",
+                                       ActionItem.Kind.values)
         group = query.get("group", "owner")
         if group not in GROUPINGS:
-            raise DashboardFilterError("group", f"Group {group!r} is not owner or domain.")
+            raise DashboardFilterError("group", f"Group {shown(group)} is not owner or domain.",
+                                       GROUPINGS)
         overdue = query.get("overdue", "")
         if overdue not in ("", "1"):
-            raise DashboardFilterError("overdue", "Overdue is '1' or absent.")
+            raise DashboardFilterError("overdue", f"{shown(overdue)} is not '1'; leave the filter "
+                                                  "out to show every item.", ("1",))
         return cls(query.get("owner", ""), kind, query.get("domain", ""), overdue == "1", group)
 
 

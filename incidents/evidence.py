@@ -16,7 +16,9 @@ normalized dict or raises EvidenceError naming the field.
 """
 import re
 from datetime import UTC, datetime
-from urllib.parse import urlparse
+
+from core.record_types import shown
+from core.web_links import link_problem
 
 SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
 MAX_TEXT = 500
@@ -103,8 +105,8 @@ def clean_evidence(kind: str, data: dict) -> dict:
             value = _repository_path(field, value)
         elif field == "commit_sha" and not SHA.match(value):
             raise EvidenceError(field, f"commit SHA {value!r} is not 7–40 hexadecimal characters.")
-        elif field == "ci_run_link" and urlparse(value).scheme not in ("http", "https"):
-            raise EvidenceError(field, f"CI run link {value!r} is not an http(s) URL.")
+        elif field == "ci_run_link" and (problem := link_problem(value)) is not None:
+            raise EvidenceError(field, f"CI run link {shown(value)} {problem}.")
         elif field == "last_modified_utc":
             value = _timestamp(field, value)
         cleaned[field] = value.lower() if field == "commit_sha" else value

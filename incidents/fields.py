@@ -45,12 +45,15 @@ class Input:
     holds it (`jsonl`: a key, or "parent.key" inside an object).
 
     `search`: its place (1, 2, …) in the postmortem's searched text, 0 when not searched.
+    `web_link`: the value is a link, empty or http(s) only (core.web_links,
+    docs/rules.md#input-links), in the form and in the JSON-lines log.
     """
 
     name: str
     jsonl: str = ""
     model: type[models.Model] = Postmortem
     search: int = 0
+    web_link: bool = False
 
     @property
     def model_field(self) -> models.Field:
@@ -158,7 +161,7 @@ REGISTRY: tuple[Field, ...] = (
     Field("fix", "Fix implemented", 5, SEVEN_FIELD,
           inputs=(Input("fix_commit_sha", "fix_commit_sha"),
                   Input("fix_description", "fix_description", search=8),
-                  Input("fix_ticket_link", "fix_ticket_link")),
+                  Input("fix_ticket_link", "fix_ticket_link", web_link=True)),
           jsonl=("fix_commit_sha", "fix_description", "fix_ticket_link"),
           hint=mark_safe(
               "Name the code, config or prompt change and give its commit SHA. If no change is "

@@ -9,6 +9,7 @@ reports them beside each field instead.
 from django import forms
 
 from core.forms import UTC_INPUT_HELP, MinutesField, USDField, UsersField, UTCDateTimeField
+from core.web_links import link_problem, validate_web_link
 from incidents import fields
 from incidents.models import (
     Amendment,
@@ -33,11 +34,21 @@ IMPACT_FIELD_CLASSES = {
 
 
 class PostmortemFieldForm(forms.ModelForm):
-    """The scalar fields of a draft; the page saves them one at a time as they change."""
+    """The scalar fields of a draft; the page saves them one at a time as they change.
+
+    An input the registry marks `web_link` (the fix's ticket link) is empty or an http(s)
+    link; anything else is refused naming it (docs/rules.md#input-links).
+    """
 
     class Meta:
         model = Postmortem
         fields = AUTOSAVE_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for item in fields.inputs():
+            if item.web_link and item.name in self.fields:
+                self.fields[item.name].validators.append(validate_web_link)
 
 
 def field_form(name: str, data, instance: Postmortem) -> PostmortemFieldForm:
@@ -112,11 +123,20 @@ class ContributingFactorForm(forms.ModelForm):
 
 
 class ReferenceForm(forms.ModelForm):
-    """One typed reference: kind and value."""
+    """One typed reference: kind and value. The value of a PR or other link is empty or
+    an http(s) link, refused otherwise naming it (docs/rules.md#input-links); the other
+    kinds' shapes are template gaps (incidents.template_rules.check_reference)."""
 
     class Meta:
         model = Reference
         fields = ("kind", "value")
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, value = cleaned.get("kind"), cleaned.get("value")
+        if kind in Reference.LINK_KINDS and value and (problem := link_problem(value)):
+            self.add_error("value", f"A {Reference.Kind(kind).label} {problem}.")
+        return cleaned
 
 
 ROW_FORMS = {

@@ -12,8 +12,8 @@ field as it is typed; an imported legacy record shows them as its gaps.
 """
 import re
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
+from core import web_links
 from incidents import blameless, fields
 from incidents.failure_modes import FAILURE_MODES
 from incidents.models import (
@@ -60,9 +60,9 @@ def is_commit_sha(value: str) -> bool:
 
 
 def is_web_link(value: str) -> bool:
-    """True when `value` is an absolute http(s) URL with a host."""
-    parsed = urlparse(value)
-    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+    """True when `value` is an absolute http(s) URL with a host (core.web_links;
+    docs/rules.md#input-links)."""
+    return web_links.is_web_link(value)
 
 
 def _count_message(label: str, count: int, noun: str, bounds: tuple[int, int]) -> list[str]:
@@ -205,7 +205,7 @@ def check_reference(number: int, reference: Reference) -> list[str]:
         return [f"{label} is empty."]
     if reference.kind == Reference.Kind.COMMIT and not is_commit_sha(value):
         return [f"{label} {value!r} is not 7–40 hexadecimal characters."]
-    if reference.kind in (Reference.Kind.PR, Reference.Kind.OTHER) and not is_web_link(value):
+    if reference.kind in Reference.LINK_KINDS and not is_web_link(value):
         return [f"{label} {value!r} is not an http(s) link."]
     if reference.kind == Reference.Kind.TRACE_ID and any(c.isspace() for c in value):
         return [f"{label} {value!r} contains spaces; a trace_id is one token."]

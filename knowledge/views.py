@@ -24,6 +24,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from core import readers
+from core.errors import bad_request
+from core.record_types import shown
 from costlog.services import current_entries
 from incidents.models import Postmortem, PostmortemDomain
 from incidents.models.choices import RootCause
@@ -48,32 +50,43 @@ MARKDOWN_TYPE = "text/plain; charset=utf-8"
 DOCS_PREFIX = "docs/v2/"
 
 
-def _entry_filters(request) -> tuple[dict, str | None]:
-    """Validated filters from the query string; the error names the parameter."""
+class FilterError(ValueError):
+    """A query-string filter is malformed: `field` names it, `allowed` its values."""
+
+    def __init__(self, field: str, message: str, allowed=()):
+        self.field, self.allowed = field, tuple(allowed)
+        super().__init__(message)
+
+
+def _entry_filters(request) -> dict:
+    """Validated filters from the query string; raises FilterError naming the parameter."""
     filters = {}
     severity = request.GET.get("severity", "").strip().upper()
     if severity:
         if severity not in Severity.values:
-            return {}, f"severity must be one of {', '.join(Severity.values)}, not {severity!r}."
+            raise FilterError("severity", f"{shown(severity)} is not a severity.",
+                              Severity.values)
         filters["severity"] = severity
     kind = request.GET.get("kind", "").strip()
     if kind:
         if kind not in KnowledgeEntry.Kind.values:
-            return {}, f"kind must be one of {', '.join(KnowledgeEntry.Kind.values)}."
+            raise FilterError("kind", f"{shown(kind)} is not a kind of entry.",
+                              KnowledgeEntry.Kind.values)
         filters["kind"] = kind
     for name in ("category", "id"):
         value = request.GET.get(name, "").strip()
         if value:
             filters["key" if name == "id" else name] = value
-    return filters, None
+    return filters
 
 
 @require_GET
 def entry_list(request):
     """The knowledge base, filtered by severity, kind and category, with incidents and cost."""
-    filters, error = _entry_filters(request)
-    if error:
-        return HttpResponseBadRequest(error)
+    try:
+        filters = _entry_filters(request)
+    except FilterError as exc:
+        return bad_request(request, exc.field, str(exc), exc.allowed)
     entries = list(KnowledgeEntry.objects.filter(**filters).annotate(
         incident_count=Count("postmortems", distinct=True)))
     # Every entry's cost in one query: current mishap entries by the entries they reach.
@@ -121,13 +134,16 @@ def knowledge_yaml(request):
     refusal = readers.refusal(request)
     if refusal is not None:
         return refusal
-    filters, error = _entry_filters(request)
-    if error:
-        return HttpResponseBadRequest(error, content_type="text/plain; charset=utf-8")
+    try:
+        filters = _entry_filters(request)
+    except FilterError as exc:
+        # Plain text (and nosniff): an agent reads it, a browser shows it as text.
+        return HttpResponseBadRequest(f"{exc.field}: {exc} Allowed: {', '.join(exc.allowed)}.\n",
+                                      content_type=YAML_TYPE)
     entries = KnowledgeEntry.objects.filter(**filters)
     if "key" in filters and not entries.exists():
-        return HttpResponse(f"No knowledge-base entry has id {filters['key']!r}.\n", status=404,
-                            content_type="text/plain; charset=utf-8")
+        return HttpResponse(f"No knowledge-base entry has id {shown(filters['key'])}.\n",
+                            status=404, content_type="text/plain; charset=utf-8")
     return HttpResponse(export_yaml(entries), content_type=YAML_TYPE)
 
 

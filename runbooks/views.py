@@ -2,12 +2,14 @@
 its dependencies both ways, editing with history, checklist runs, and the go/no-go API."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import readers
+from core.errors import bad_request
+from core.record_types import shown
 from runbooks import graph as graph_lib
 from runbooks.docs_io import missing_targets
 from runbooks.forms import NewRunbookForm, RunbookForm
@@ -43,9 +45,8 @@ def runbook_list(request):
     perspective = request.GET.get("perspective", "").strip()
     key_file = request.GET.get("key_file", "").strip()
     if perspective and perspective not in Perspective.values:
-        return HttpResponseBadRequest(
-            f"perspective must be one of {', '.join(Perspective.values)}."
-        )
+        return bad_request(request, "perspective", f"{shown(perspective)} is not a perspective.",
+                           Perspective.values)
     if perspective:
         runbooks = runbooks.filter(perspective=perspective)
     rows = list(runbooks)
@@ -199,7 +200,7 @@ def run_record(request, key, run_id, position):
     if request.htmx:
         item = next((state for state in run_items(run) if state.position == position), None)
         if item is None:
-            return HttpResponseBadRequest(str(error))
+            return bad_request(request, "position", f"The run has no item {position + 1}.")
         return render(request, "runbooks/partials/run_item.html", {
             "run": run, "runbook": run.runbook, "item": item, "error": error,
             "evidence": request.POST.get("evidence", ""),
@@ -220,7 +221,8 @@ def go_no_go(request, key):
         return refusal
     runbook = Runbook.objects.filter(key=key).first()
     if runbook is None:
-        return JsonResponse({"error": f"No runbook has id {key!r}.", "field": "id"}, status=404)
+        return JsonResponse({"error": f"No runbook has id {shown(key)}.", "field": "id"},
+                            status=404)
     if not checklist_items(runbook.body) and not runbook.runs.exists():
         return JsonResponse({"error": f"Runbook {key} has no checklist items.", "field": "id"},
                             status=404)

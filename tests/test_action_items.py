@@ -52,7 +52,7 @@ def test_well_formed_evidence_is_accepted_and_normalized(kind, evidence):
      "is not 7–40 hexadecimal characters"),
     ("hook", {"hook_file": "C:\\hooks\\w.py", "commit_sha": SHA}, "hook_file", "absolute path"),
     ("test", {"test_name": "t", "commit_sha": SHA, "ci_run_link": "ftp://x"}, "ci_run_link",
-     r"is not an http\(s\) URL"),
+     r"is not an http\(s\) link"),
     ("test", {"test_name": "t"}, "commit_sha", "commit SHA is required"),
     ("criterion", {"contract_path": "templates/pm.md"}, "criterion_text", "required"),
     ("memory", {"memory_file": "m.md", "last_modified_utc": "yesterday"}, "last_modified_utc",

@@ -161,8 +161,11 @@ def test_the_jsonl_readers_length_limits_are_the_models():
     for item in limited:
         limit = Postmortem._meta.get_field(item.name).max_length
         assert item.max_length == limit
-        parse_record(PostmortemLine, line | {item.jsonl: "a" * limit})
-        assert _refusal(PostmortemLine, line | {item.jsonl: "a" * (limit + 1)}) == (
+        # A link's value must also be a link (docs/rules.md#input-links).
+        prefix = "https://h.example/" if item.web_link else ""
+        parse_record(PostmortemLine, line | {item.jsonl: prefix + "a" * (limit - len(prefix))})
+        assert _refusal(PostmortemLine, line | {
+            item.jsonl: prefix + "a" * (limit + 1 - len(prefix))}) == (
             f"{item.jsonl}: is {limit + 1} characters; at most {limit} fit")
     owner_by = Postmortem._meta.get_field("owner_sentiment_by").max_length
     assert _refusal(PostmortemLine, line | {"owner_sentiment": {

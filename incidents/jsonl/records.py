@@ -19,12 +19,19 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
 from django.db import models
-from pydantic import BeforeValidator, create_model, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ValidationInfo,
+    create_model,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from core.record_types import shown
 from core.units import parse_usd
 from core.validation import Record, RecordError
+from core.web_links import link_problem
 from incidents import fields
 from incidents.failure_modes import FAILURE_MODE_BY_SLUG, FAILURE_MODES
 from incidents.models import (
@@ -72,6 +79,13 @@ def text(max_length: int | None = None, choices: tuple[str, ...] = (), allow_bla
         return value
 
     return Annotated[str, BeforeValidator(check)]
+
+
+def _web_link(value: str) -> str:
+    """An http(s) link or "" (core.web_links; docs/rules.md#input-links)."""
+    if value and (problem := link_problem(value)) is not None:
+        _refuse("web_link", f"{shown(value)} {problem}")
+    return value
 
 
 def column(model: type[models.Model], name: str, **options):
@@ -169,9 +183,17 @@ class TimelineRowLine(Line):
     trace_id: column(TimelineEntry, "trace_id")
 
 
+def _link_value(value: str, info: ValidationInfo) -> str:
+    """A PR or other link's value: empty or http(s) only (docs/rules.md#input-links)."""
+    if info.data.get("kind") in Reference.LINK_KINDS and value \
+            and (problem := link_problem(value)) is not None:
+        _refuse("web_link", f"{shown(value)} {problem}")
+    return value
+
+
 class ReferenceLine(Line):
     kind: column(Reference, "kind", allow_blank=False)
-    value: column(Reference, "value")
+    value: Annotated[column(Reference, "value"), AfterValidator(_link_value)]
 
 
 class ScanAnswerLine(Line):
@@ -262,8 +284,10 @@ def _text_keys() -> dict:
     for item in fields.inputs():
         if "." in item.jsonl:
             continue
-        keys[item.jsonl] = (column(item.model, item.name),
-                            ... if item.jsonl in SEED_KEYS else "")
+        kind = column(item.model, item.name)
+        if item.web_link:
+            kind = Annotated[kind, AfterValidator(_web_link)]
+        keys[item.jsonl] = (kind, ... if item.jsonl in SEED_KEYS else "")
     return keys
 
 
@@ -275,7 +299,7 @@ class _PostmortemLineBase(Line):
     timeline: Annotated[list[TimelineRowLine], _list("must be a list")]
     contributing_factors: Annotated[list[text()], _list("must be a list of strings", True)]
     trace_id: column(Reference, "value")
-    pr_link: column(Reference, "value")
+    pr_link: Annotated[column(Reference, "value"), AfterValidator(_web_link)]
     references: Annotated[list[ReferenceLine], _list("must be a list")] = None
     template: column(Postmortem, "template") = str(Template.SEVEN_FIELD)
     impact: ImpactLine = None

@@ -404,6 +404,9 @@ class Reference(PostmortemChild):
         TICKET = "ticket", "Ticket"
         OTHER = "other", "Other link"
 
+    # Kinds whose value is a link: empty or http(s) only (docs/rules.md#input-links).
+    LINK_KINDS = (Kind.PR, Kind.OTHER)
+
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TRACE_ID)
     value = models.CharField(max_length=500, blank=True)
 

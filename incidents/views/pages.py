@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import bad_request
 from incidents import dashboard as dashboard_data
 from incidents import (
     fields,
@@ -43,7 +44,7 @@ def dashboard(request):
     try:
         filters = dashboard_data.Filters.from_query(request.GET)
     except dashboard_data.DashboardFilterError as exc:
-        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+        return bad_request(request, exc.field, str(exc), exc.allowed)
     context = dashboard_data.dashboard(filters, datetime.now(UTC).date())
     return render(request, "incidents/dashboard.html", context)
 
