@@ -251,9 +251,10 @@ def _insights_filters(view):
             filters = insights.parse_filters(request.GET)
         except insights.InsightsFilterError as exc:
             if view.__name__ == "insights_json":
-                return JsonResponse({"error": str(exc), "field": exc.field}, status=400)
-            return render(request, "knowledge/insights_bad_filter.html",
-                          {"message": str(exc), "field": exc.field}, status=400)
+                return JsonResponse({"error": f"{exc.field}: {exc}", "field": exc.field},
+                                    status=400)
+            allowed = RootCause.values if exc.field == "root_cause" else ()
+            return bad_request(request, exc.field, str(exc), allowed)
         return view(request, filters)
     return wrapper
 
