@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.record_types import shown
 from incidents import dashboard as dashboard_data
 from incidents import (
     fields,
@@ -17,6 +18,7 @@ from incidents import (
     markdown_export,
     services,
     template_rules,
+    vocabulary,
 )
 from incidents.forms import AmendmentForm, NewPostmortemForm
 from incidents.meetings import annotate_meeting_held
@@ -51,14 +53,26 @@ def dashboard(request):
 
 @require_GET
 def postmortem_list(request):
-    """All postmortems, newest first, with status, template gaps and amendment counts."""
+    """All postmortems, newest first, with status, template gaps and amendment counts;
+    `?severity=SEV2` keeps those of one severity level (an unknown code answers 400)."""
+    severity = request.GET.get("severity", "")
+    severity_choices = vocabulary.severity_choices()
+    base = Postmortem.objects.all()
+    if severity:
+        if severity not in vocabulary.severity_labels():
+            return render(request, "incidents/postmortem_list.html", {
+                "rows": [], "severity": "", "severity_choices": severity_choices,
+                "filter_error": f"Severity: {shown(severity)} is not a severity level."},
+                status=400)
+        base = base.filter(severity=severity)
     # Explicit order: Meta.ordering does not apply to a GROUP BY (Count) query.
-    postmortems = annotate_meeting_held(Postmortem.objects.annotate(
+    postmortems = annotate_meeting_held(base.annotate(
         amendment_count=Count("amendments"))).order_by("-created_utc", "id").prefetch_related(
         "timeline_entries", "contributing_factors", "references"
     )
     rows = [(pm, template_rules.gaps(pm)) for pm in postmortems]
-    return render(request, "incidents/postmortem_list.html", {"rows": rows})
+    return render(request, "incidents/postmortem_list.html", {
+        "rows": rows, "severity": severity, "severity_choices": severity_choices})
 
 
 @require_http_methods(["GET", "POST"])
@@ -78,7 +92,8 @@ def postmortem_create(request):
             pm = services.create_draft(
                 request.user, template=data["template"] or Template.SEVEN_FIELD,
                 occurred_utc=data["occurred_utc"], trigger=data["trigger"],
-                trigger_reason=data["trigger_reason"])
+                trigger_reason=data["trigger_reason"], severity=data["severity"],
+                question_set=data["question_set"])
         except services.EventError as exc:
             form.add_error(exc.field, str(exc))
         else:
