@@ -1,5 +1,5 @@
-"""A postmortem written long after its event is retrospective (docs/rules.md#meeting-
-retrospective): no reminders in the past, no "overdue by 5232 d", the countdown says how
+"""A postmortem written long after its event is retrospective
+(docs/rules.md#meeting-retrospective): no reminders in the past, no "overdue by 5232 d", the countdown says how
 long after the event it was written. Reminders end when their purpose ends
 (docs/rules.md#reminder-kinds), and emails link to SCARLOG_SITE_URL
 (docs/rules.md#reminder-site-url). The clock is time-machine's; the sweep runs as the
