@@ -1,6 +1,6 @@
 """A postmortem written long after its event is retrospective
-(docs/rules.md#meeting-retrospective): no reminders in the past, no "overdue by 5232 d", the countdown says how
-long after the event it was written. Reminders end when their purpose ends
+(docs/rules.md#meeting-retrospective): no reminders in the past, no "overdue by 5232 d",
+the countdown says how long after the event it was written. Reminders end when their purpose ends
 (docs/rules.md#reminder-kinds), and emails link to SCARLOG_SITE_URL
 (docs/rules.md#reminder-site-url). The clock is time-machine's; the sweep runs as the
 Celery task the beat schedule sends (incidents.tasks.sweep_reminders)."""
@@ -75,8 +75,9 @@ def test_correcting_the_event_to_an_old_time_skips_its_pending_reminders(author)
                                    trigger="provider_outage")
         services.set_event(pm, LAST_YEAR, "provider_outage")
     reasons = set(pm.reminders.values_list("state", "skip_reason"))
-    assert reasons == {("skipped", "The postmortem is retrospective: it was started more "
-                                   "than 72 hours after the event.")}
+    reason = ("The postmortem is retrospective: it was started more than 72 hours after "
+              "the event.")
+    assert reasons == {("skipped", reason)}
     with time_machine.travel(WRITTEN + timedelta(days=3), tick=False):
         assert sweep_reminders.apply().get() == {"sent": 0, "skipped": 0, "failed": 0,
                                                  "retry": 0}

@@ -107,7 +107,7 @@ def test_relabelled_severity_levels_are_what_the_pages_show(django_app, editor):
     form = _new_form(django_app, editor)
     labels = [label for _, _, label in form["severity"].options]
     assert "P0 — all hands" in labels and not any("SEV5" in label for label in labels)
-    pm, page = start_draft(django_app, editor, severity="SEV1")
+    _, page = start_draft(django_app, editor, severity="SEV1")
     assert "P0 — all hands" in page.html.select_one("#severity").get_text()
 
 
