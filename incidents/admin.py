@@ -51,8 +51,25 @@ class ReferenceInline(FrozenWhenFinalInline):
     model = Reference
 
 
+class PostmortemAdminForm(forms.ModelForm):
+    """A draft in the admin: severity is one of the active levels, as on the pages."""
+
+    class Meta:
+        model = Postmortem
+        fields = "__all__"
+
+    def clean_severity(self):
+        from incidents.services import EventError, clean_severity
+
+        try:
+            return clean_severity(self.cleaned_data.get("severity", ""))
+        except EventError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
 @admin.register(Postmortem)
 class PostmortemAdmin(admin.ModelAdmin):
+    form = PostmortemAdminForm
     list_display = ("title", "status", "severity", "template", "root_cause", "origin",
                     "created_utc")
     list_filter = ("status", "severity", "template", "root_cause", "origin")

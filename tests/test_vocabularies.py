@@ -243,3 +243,16 @@ def test_admins_add_a_trigger_condition_and_retire_one(django_app, editor):
     with pytest.raises(services.EventError) as refused:
         services.set_event(pm, timezone.now(), "thesis_invalidation")
     assert refused.value.field == "trigger"
+
+
+def test_the_admin_refuses_an_unknown_severity_on_a_draft(django_app, editor, superuser):
+    draft = services.create_draft(editor, summary="Edited in the admin", severity="SEV3")
+    page = django_app.get(reverse("admin:incidents_postmortem_change", args=[draft.pk]),
+                          user=superuser)
+    form = next(f for f in page.forms.values() if "severity" in f.fields)
+    form["severity"] = "SEV9"
+    answer = form.submit()
+    assert answer.status_code == 200
+    assert "Severity: 'SEV9' is not one of SEV1, SEV2, SEV3, SEV4, SEV5." in \
+        answer.html.select_one(".errorlist").get_text()
+    assert Postmortem.objects.get(pk=draft.pk).severity == "SEV3"
