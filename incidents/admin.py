@@ -56,7 +56,9 @@ class PostmortemAdminForm(forms.ModelForm):
 
     class Meta:
         model = Postmortem
-        fields = "__all__"
+        # The admin passes its own field list (every editable field); this names the one
+        # this form checks.
+        fields = ("severity",)
 
     def clean_severity(self):
         from incidents.services import EventError, clean_severity
