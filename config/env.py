@@ -86,3 +86,20 @@ def env_mapping(name: str) -> dict[str, str]:
             raise ImproperlyConfigured(f"{name}: {key.strip()!r} is given twice.")
         mapping[key.strip()] = value.strip()
     return mapping
+
+
+def env_site_url(name: str, default: str) -> str:
+    """Return the variable `name` as an http(s) site address with a host and no query or
+    fragment, without a trailing slash ("" when unset and `default` is ""); raise
+    ImproperlyConfigured naming it otherwise (docs/rules.md#reminder-site-url)."""
+    from urllib.parse import urlsplit
+
+    value = (env_str(name, default) or "").strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+            or parts.fragment or any(ch.isspace() for ch in value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not an http(s) address such as https://scarlog.example.com.")
+    return value.rstrip("/")

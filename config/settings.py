@@ -16,7 +16,15 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django_guid.integrations import CeleryIntegration
 
-from config.env import env_bool, env_int, env_list, env_mapping, env_required, env_str
+from config.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_mapping,
+    env_required,
+    env_site_url,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SCARLOG_VAR_DIR", str(BASE_DIR / "var")))
@@ -293,7 +301,10 @@ elif env_str("EMAIL_FILE_PATH", ""):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "scarlog@localhost")
-SCARLOG_BASE_URL = env_str("SCARLOG_BASE_URL", "http://127.0.0.1:8000")
+# The address people open Scarlog at, for links in emails and API answers (http or https).
+# Development defaults to the demo's runserver address; production has no default, and
+# `manage.py check --deploy` warns while it is unset (config.checks).
+SCARLOG_SITE_URL = env_site_url("SCARLOG_SITE_URL", "" if PRODUCTION else "http://127.0.0.1:8000")
 # Local git clones that shipping evidence is checked against: "name=/path,other=/path".
 SCARLOG_GIT_REPOS = env_mapping("SCARLOG_GIT_REPOS")
 # A local git clone whose postmortems/ directory receives each finalized postmortem and

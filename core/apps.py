@@ -12,6 +12,6 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         # Project-wide: authentication events go to the log (core.auth_events).
-        from core import auth_events
+        from core import auth_events, checks  # noqa: F401  (checks registers itself)
 
         auth_events.connect()

@@ -380,6 +380,25 @@ def parse_period(key: str, today: date | None = None) -> Period:
     raise CostEntryError("period", f"Period {shown(key)} is not 'all', 'YYYY-Qn' or 'YYYY-MM'.")
 
 
+def default_period(today: date | None = None) -> Period:
+    """The period the totals open on when none is asked for: the last 12 months, unless
+    every current entry lies before them (a log of older mishaps), then all time, so the
+    page never opens on zeros while entries exist. Rule: docs/rules.md#cost-totals."""
+    recent = parse_period(LAST_12_MONTHS, today)
+    entries = current_entries()
+    if entries.exists() and not entries.filter(recent.filter()).exists():
+        return ALL_TIME
+    return recent
+
+
+def entries_outside(period: Period, root_cause: str = "") -> int:
+    """How many current entries (of the root-cause filter) lie outside `period`."""
+    if period.start is None:
+        return 0
+    entries = current_entries().filter(_root_cause_filter(root_cause))
+    return entries.count() - entries.filter(period.filter()).count()
+
+
 def period_choices(today: date) -> list[Period]:
     """Periods to pick from: all time, then each quarter and month from the first entry to today."""
     span = MishapEntry.objects.aggregate(first=Min("occurred_utc"), last=Max("occurred_utc"))

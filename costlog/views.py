@@ -36,9 +36,11 @@ class FilterError(Exception):
 
 
 def _filters(request) -> dict:
-    """period, root_cause and pattern from the query string; raises FilterError."""
+    """period, root_cause and pattern from the query string; raises FilterError. Without
+    `period`, services.default_period() (docs/rules.md#cost-totals)."""
     try:
-        period = services.parse_period(request.GET.get("period", services.DEFAULT_PERIOD))
+        period = (services.parse_period(request.GET["period"]) if "period" in request.GET
+                  else services.default_period())
         root_cause = services.parse_root_cause(request.GET.get("root_cause", ""))
     except services.CostEntryError as exc:
         allowed = (*RootCause.values, services.UNLINKED) if exc.field == "root_cause" else ()
@@ -106,6 +108,7 @@ def totals(request, filters):
         "chart_height": 28 * len(rows),
         "chart_label_width": CHART_LABEL_WIDTH,
         "query": request.GET.urlencode(),
+        "outside": services.entries_outside(filters["period"], filters["root_cause"]),
     }
     partial = request.htmx and not request.htmx.history_restore_request
     template = "costlog/partials/totals.html" if partial else "costlog/totals.html"

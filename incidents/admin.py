@@ -1,6 +1,7 @@
 """Django admin: drafts are editable; final postmortems and amendments are read-only."""
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.utils import timezone
 
 from core.admin import ReadOnlyAdmin
@@ -11,8 +12,12 @@ from incidents.models import (
     ContributingFactor,
     GateOverride,
     Postmortem,
+    QuestionSet,
     Reference,
+    ScanQuestion,
+    Severity,
     TimelineEntry,
+    TriggerCondition,
 )
 
 
@@ -46,10 +51,30 @@ class ReferenceInline(FrozenWhenFinalInline):
     model = Reference
 
 
+class PostmortemAdminForm(forms.ModelForm):
+    """A draft in the admin: severity is one of the active levels, as on the pages."""
+
+    class Meta:
+        model = Postmortem
+        # The admin passes its own field list (every editable field); this names the one
+        # this form checks.
+        fields = ("severity",)
+
+    def clean_severity(self):
+        from incidents.services import EventError, clean_severity
+
+        try:
+            return clean_severity(self.cleaned_data.get("severity", ""))
+        except EventError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
 @admin.register(Postmortem)
 class PostmortemAdmin(admin.ModelAdmin):
-    list_display = ("title", "status", "template", "root_cause", "origin", "created_utc")
-    list_filter = ("status", "template", "root_cause", "origin")
+    form = PostmortemAdminForm
+    list_display = ("title", "status", "severity", "template", "root_cause", "origin",
+                    "created_utc")
+    list_filter = ("status", "severity", "template", "root_cause", "origin")
     search_fields = ("summary", "prevention", "fix_description")
     readonly_fields = ("id", "created_utc", "updated_utc", "finalized_utc", "finalized_by",
                        "status", "origin", "created_by")
@@ -136,3 +161,93 @@ class GateOverrideAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         saved = override_gate(obj.domain, obj.reason, obj.until_utc, request.user)
         obj.pk, obj.created_by, obj.created_utc = saved.pk, saved.created_by, saved.created_utc
+
+
+# --- vocabularies kept as data (docs/rules.md#trigger-conditions, #severity, #scan-sets) ---
+
+class RetireInsteadOfDeleteAdmin(admin.ModelAdmin):
+    """A vocabulary row is retired (its "retired (UTC)" time set), never deleted: records
+    that used it keep pointing at it."""
+
+    actions = ["retire", "bring_back"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Retire the selected rows (old records keep them)")
+    def retire(self, request, queryset):
+        queryset.filter(retired_utc__isnull=True).update(retired_utc=timezone.now())
+
+    @admin.action(description="Bring the selected rows back into use")
+    def bring_back(self, request, queryset):
+        queryset.update(retired_utc=None)
+
+
+@admin.register(TriggerCondition)
+class TriggerConditionAdmin(RetireInsteadOfDeleteAdmin):
+    list_display = ("label", "slug", "position", "requires_reason", "retired_utc")
+    list_filter = ("requires_reason", ("retired_utc", admin.EmptyFieldListFilter))
+    fields = ("label", "slug", "position", "requires_reason", "retired_utc")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The key is stored on records: it never changes once it exists.
+        return ("slug",) if obj is not None else ()
+
+
+@admin.register(Severity)
+class SeverityAdmin(RetireInsteadOfDeleteAdmin):
+    list_display = ("code", "label", "rank", "retired_utc")
+    fields = ("code", "label", "rank", "description", "retired_utc")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj is not None else ()
+
+
+class ScanQuestionInline(admin.StackedInline):
+    model = ScanQuestion
+    extra = 0
+    fields = ("number", "slug", "name", "question", "factor", "failure_answer", "retired_utc")
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("slug",) if obj is not None and obj.questions.exists() else ()
+
+
+@admin.register(QuestionSet)
+class QuestionSetAdmin(RetireInsteadOfDeleteAdmin):
+    """A set of scan questions; its questions are edited on the same page. Marking a set
+    the default unmarks the previous default in the same transaction."""
+
+    list_display = ("name", "slug", "is_default", "retired_utc")
+    fields = ("name", "slug", "description", "is_default", "retired_utc")
+    inlines = [ScanQuestionInline]
+
+    @admin.action(description="Retire the selected sets (not the default one)")
+    def retire(self, request, queryset):
+        if queryset.filter(is_default=True).exists():
+            self.message_user(request, "The default set cannot be retired; mark another set "
+                                       "the default first.", level="error")
+            return
+        super().retire(request, queryset)
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            if obj.is_default:
+                QuestionSet.objects.filter(is_default=True).exclude(pk=obj.pk).update(
+                    is_default=False)
+            super().save_model(request, obj, form, change)
+
+
+@admin.register(ScanQuestion)
+class ScanQuestionAdmin(RetireInsteadOfDeleteAdmin):
+    """Rewording a question changes what new answers see; answers given before keep
+    the wording they were answered against."""
+
+    list_display = ("number", "name", "question_set", "failure_answer", "retired_utc")
+    list_filter = ("question_set", ("retired_utc", admin.EmptyFieldListFilter))
+    search_fields = ("name", "question", "slug")
+    fields = ("question_set", "number", "slug", "name", "question", "factor",
+              "failure_answer", "retired_utc")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("question_set", "slug") if obj is not None else ()

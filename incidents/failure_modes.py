@@ -1,10 +1,13 @@
-"""The twenty-failure-mode scanning checklist that every postmortem begins with.
+"""The seed's twenty failure-mode scan questions: the default question set's contents.
 
 Rule: docs/rules.md#scan-questions:
-the operator reads the twenty questions and answers each yes, no or not-applicable; a
-yes becomes a contributing factor (and potentially the root cause). FAILURE_MODES keeps
-the seed's order and wording; `factor` is the system condition a "yes" suggests as a
-contributing factor, phrased as a missing control (docs/rules.md#blameless-flagged).
+the operator reads the questions and answers each yes, no or not-applicable; a revealing
+answer becomes a contributing factor (and potentially the root cause). The questions are
+data (incidents.models.ScanQuestion, admin-editable, in sets); FAILURE_MODES is the
+default set as the seed words it, which migration 0019 loaded (from its own copy) and
+incidents.vocabulary.seed_defaults re-creates where missing. `factor` is the system
+condition a revealing answer suggests as a contributing factor, phrased as a missing
+control (docs/rules.md#blameless-flagged).
 """
 from dataclasses import dataclass
 
@@ -123,4 +126,5 @@ FAILURE_MODES = [
                 "Cost attribution drift: cache-write amortization is not checked", "no"),
 ]
 FAILURE_MODE_BY_SLUG = {mode.slug: mode for mode in FAILURE_MODES}
-FAILURE_MODE_CHOICES = [(mode.slug, mode.name) for mode in FAILURE_MODES]
+DEFAULT_SET_SLUG = "llm-trading"
+DEFAULT_SET_NAME = "LLM-driven trading systems (the seed's twenty)"

@@ -10,16 +10,16 @@ from django import forms
 
 from core.forms import UTC_INPUT_HELP, MinutesField, USDField, UsersField, UTCDateTimeField
 from core.web_links import link_problem, validate_web_link
-from incidents import fields
+from incidents import fields, vocabulary
 from incidents.models import (
     Amendment,
     ContributingFactor,
     Postmortem,
+    QuestionSet,
     Reference,
     Section,
     Template,
     TimelineEntry,
-    Trigger,
 )
 
 # Every autosaved input of the template's fields, in template order (the field registry).
@@ -80,20 +80,25 @@ class EventTimeField(UTCDateTimeField):
 class EventForm(forms.Form):
     """The event a postmortem is about: when it happened (UTC) and which trigger fired.
 
-    Rule: docs/rules.md#trigger-conditions (six trigger conditions); "other" needs a
-    reason (checked by incidents.services.clean_event, which names the field).
+    Rule: docs/rules.md#trigger-conditions: the active TriggerCondition rows (admins keep
+    them); one that needs a reason ("other") is checked by incidents.services.clean_event,
+    which names the field.
     """
 
     occurred_utc = EventTimeField(
         label="Event occurred (UTC)", required=True, help_text=UTC_INPUT_HELP,
         error_messages={"required": "Event occurred: give the time the event happened (UTC)."})
     trigger = forms.ChoiceField(
-        choices=[("", "— choose —"), *Trigger.choices], label="Trigger",
+        choices=(), label="Trigger",
         error_messages={
-            "required": "Trigger: choose one of the six conditions, or Other with a reason.",
+            "required": "Trigger: choose one of the conditions, or Other with a reason.",
             "invalid_choice": "Trigger: %(value)s is not one of the conditions."})
     trigger_reason = forms.CharField(label="Reason (for “Other”)", required=False,
                                      max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["trigger"].choices = [("", "— choose —"), *vocabulary.trigger_choices()]
 
 
 class NewPostmortemForm(EventForm):
@@ -101,6 +106,21 @@ class NewPostmortemForm(EventForm):
 
     template = forms.ChoiceField(choices=Template.choices, initial=Template.SEVEN_FIELD,
                                  required=False, label="Template")
+    severity = forms.ChoiceField(
+        choices=(), required=False, label="Severity",
+        error_messages={"invalid_choice": "Severity: %(value)s is not one of the levels."})
+    question_set = forms.ChoiceField(
+        choices=(), required=False, label="Scan questions",
+        error_messages={"invalid_choice": "Scan questions: %(value)s is not a question set "
+                                          "in use."})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["severity"].choices = [("", "— not rated yet —"),
+                                           *vocabulary.severity_choices()]
+        self.fields["question_set"].choices = vocabulary.question_set_choices()
+        default = QuestionSet.objects.filter(is_default=True).values_list("slug", flat=True)
+        self.fields["question_set"].initial = next(iter(default), "")
 
 
 class TimelineEntryForm(forms.ModelForm):

@@ -3,10 +3,15 @@
 Rule: docs/rules.md#final-markdown ("the record is committed to a postmortems/ directory
 in the repository"). File name `YYYY-MM-DD-<slug>.md` (created date, UTC; slug of
 the summary's first words; a short id is appended when two would collide). The file has
-YAML frontmatter (id, created_utc, status, root_cause, template) and the seven fields in
-template order, then the long-form sections (Impact, What went well, What went wrong,
-Lessons learned; docs/rules.md#longform-sections) when the template is long-form or any of them
-holds something, then the amendments, oldest first, each naming the section it adds to.
+YAML frontmatter (id, created_utc, status, root_cause, template, severity, trigger,
+occurred_utc, question set, seal), then the whole record (docs/rules.md#final-markdown):
+the event (time, trigger and its reason, severity), the meeting (facilitator, attendees
+with their roles, scheduled start, start and end), the seven fields in template order,
+the long-form sections (Impact, What went well, What went wrong, Lessons learned;
+docs/rules.md#longform-sections) when the template is long-form or any of them holds
+something, the failure-mode scan (question as answered, answer, note), the amendments,
+oldest first, each with its author, date, the section it adds to and its seal, and last
+the record's seal (content SHA-256 and chain hash).
 """
 from pathlib import Path
 
@@ -14,9 +19,8 @@ import yaml
 from django.utils.text import slugify
 
 from core.units import format_minutes, format_usd
-from incidents import fields
-from incidents.failure_modes import FAILURE_MODES
-from incidents.models import DEFERRED_FIX_TEXT, Postmortem
+from incidents import fields, vocabulary
+from incidents.models import DEFERRED_FIX_TEXT, MeetingAttendee, Postmortem, Seal
 from incidents.templatetags.scarlog import utc
 
 SLUG_WORDS = 6
@@ -41,6 +45,10 @@ def postmortem_markdown(pm: Postmortem) -> str:
     owner-sentiment quote) when it is set. Adds, when present, the substitution verdict
     after each factor and the failure-mode scan table (issue 3).
     """
+    seals = {(seal.kind, seal.amendment_id): seal
+             for seal in Seal.objects.filter(postmortem=pm)}
+    record_seal = seals.get((Seal.Kind.POSTMORTEM, None))
+    question_set = vocabulary.question_set_of(pm)
     front = {
         "id": str(pm.id),
         "created_utc": pm.created_utc.isoformat(),
@@ -48,9 +56,16 @@ def postmortem_markdown(pm: Postmortem) -> str:
         "status": str(pm.status),
         "root_cause": str(pm.root_cause),
         "template": str(pm.template),
+        "severity": pm.severity,
+        "trigger": pm.trigger,
+        "occurred_utc": pm.occurred_utc.isoformat() if pm.occurred_utc else "",
+        "question_set": question_set.slug,
+        "seal_sha256": record_seal.chain_sha256 if record_seal else "",
     }
     lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "",
              f"# Postmortem: {pm.title}"]
+    lines += _event_lines(pm)
+    lines += _meeting_lines(pm)
     amendments = list(pm.amendments.all())
     with_long_form = (pm.is_long_form or any(a.section for a in amendments)
                       or pm.has_long_form_content)
@@ -61,20 +76,76 @@ def postmortem_markdown(pm: Postmortem) -> str:
             continue
         body = _BODIES.get(field.key, _text_body)(pm, field)
         lines += ["", f"## {field.markdown_heading}", "", *body]
-    lines += _scan_lines(list(pm.scan_answers.all()))
+    lines += _scan_lines(pm, list(pm.scan_answers.all()), question_set)
     if amendments:
         lines += ["", "## Amendments"]
         for amendment in amendments:
             heading = f"### {_utc(amendment.amended_utc)}"
             if amendment.section:
                 heading += f" — adds to {fields.field(amendment.section).label}"
-            lines += ["", heading, ""]
+            author = amendment.author.get_username() if amendment.author else "imported"
+            lines += ["", heading, "", f"- Author: {author}",
+                      f"- Date: {_utc(amendment.amended_utc)}"]
+            seal = seals.get((Seal.Kind.AMENDMENT, amendment.pk))
+            if seal is not None:
+                lines.append(f"- Seal: `{seal.chain_sha256}`")
+            lines.append("")
             figures = _figure_lines(amendment.impact_usd, amendment.impact_users,
                                     amendment.impact_duration_minutes, only_set=True)
             if figures:
                 lines += [*figures, ""]
             lines += [amendment.note]
+    lines += ["", "## Seal", ""]
+    if record_seal is None:
+        lines.append("(not sealed: the record is a draft)")
+    else:
+        lines += [f"- Sealed: {_utc(record_seal.sealed_utc)}",
+                  f"- Content SHA-256: `{record_seal.content_sha256}`",
+                  f"- Chain SHA-256: `{record_seal.chain_sha256}`"]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _event_lines(pm: Postmortem) -> list[str]:
+    """The event: when, the trigger (its label and reason), the severity, retrospective."""
+    labels = vocabulary.trigger_labels()
+    severities = vocabulary.severity_labels()
+    lines = ["", "## Event", ""]
+    lines.append(f"- Occurred: {_utc(pm.occurred_utc) if pm.occurred_utc else '(not recorded)'}")
+    trigger = labels.get(pm.trigger, pm.trigger) if pm.trigger else "(not recorded)"
+    lines.append(f"- Trigger: {trigger}" + (f" — {pm.trigger_reason}"
+                                            if pm.trigger_reason else ""))
+    lines.append(f"- Severity: {severities.get(pm.severity, pm.severity) or '(not rated)'}")
+    if pm.is_retrospective:
+        lines.append("- Retrospective: started more than 72 hours after the event")
+    return lines
+
+
+def _when(value, missing: str) -> str:
+    return _utc(value) if value else missing
+
+
+def _meeting_lines(pm: Postmortem) -> list[str]:
+    """Each meeting: facilitator, scheduled start, started and ended (UTC), attendees with
+    their roles."""
+    meetings = list(pm.meetings.select_related("facilitator").prefetch_related(
+        "attendees__user").order_by("scheduled_utc", "id"))
+    lines = ["", "## Meeting", ""]
+    if not meetings:
+        return [*lines, "(no meeting was recorded)"]
+    roles = dict(MeetingAttendee.Role.choices)
+    for number, meeting in enumerate(meetings, start=1):
+        if len(meetings) > 1:
+            lines += [f"### Meeting {number}", ""]
+        lines += [f"- Facilitator: {meeting.facilitator.get_username()}",
+                  f"- Scheduled: {_utc(meeting.scheduled_utc)}",
+                  f"- Started: {_when(meeting.started_utc, '(not started)')}",
+                  f"- Ended: {_when(meeting.ended_utc, '(not ended)')}",
+                  "- Attendees:"]
+        attendees = list(meeting.attendees.all())
+        lines += [f"  - {attendee.user.get_username()} ({roles.get(attendee.role, attendee.role)})"
+                  for attendee in attendees] or ["  - (none recorded)"]
+        lines.append("")
+    return lines
 
 
 def _has_content(pm: Postmortem, field: fields.Field) -> bool:
@@ -154,16 +225,19 @@ def _figure_lines(usd, users, minutes, only_set: bool = False) -> list[str]:
     return lines
 
 
-def _scan_lines(answers) -> list[str]:
-    """The failure-mode scan as a table in question order ([] when nothing is answered)."""
+def _scan_lines(pm: Postmortem, answers, question_set) -> list[str]:
+    """The failure-mode scan as a table in question order, each question in the wording
+    it was answered against ([] when nothing is answered)."""
     if not answers:
         return []
     by_mode = {answer.mode: answer for answer in answers}
-    lines = ["", "## Failure-mode scan", "", "| # | Failure mode | Answer | Note |",
-             "|---|---|---|---|"]
-    for mode in FAILURE_MODES:
+    lines = ["", "## Failure-mode scan", "", f"Question set: {question_set.name}", "",
+             "| # | Failure mode | Question | Answer | Note |", "|---|---|---|---|---|"]
+    for mode in vocabulary.scan_questions(pm):
         answer = by_mode.get(mode.slug)
-        lines.append(f"| {mode.number} | {mode.name} | "
+        name, question = (vocabulary.wording(answer, mode) if answer is not None
+                          else (mode.name, mode.question))
+        lines.append(f"| {mode.number} | {_cell(name)} | {_cell(question)} | "
                      f"{answer.get_answer_display() if answer else '(not answered)'} | "
                      f"{_cell(answer.note) if answer else ''} |")
     return lines
@@ -179,8 +253,8 @@ def export_markdown(out_dir: Path) -> int:
     postmortems = (
         Postmortem.objects.filter(status=Postmortem.Status.FINAL)
         .order_by("created_utc", "id")
-        .prefetch_related("timeline_entries", "contributing_factors", "references", "amendments",
-                          "scan_answers")
+        .prefetch_related("timeline_entries", "contributing_factors", "references",
+                          "amendments__author", "scan_answers")
     )
     used: set[str] = set()
     count = 0

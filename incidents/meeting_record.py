@@ -13,8 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from incidents import blameless, fields, template_rules
-from incidents.failure_modes import FAILURE_MODE_BY_SLUG
+from incidents import blameless, fields, template_rules, vocabulary
 from incidents.models import (
     ContributingFactor,
     PendingMark,
@@ -47,15 +46,18 @@ def _locked_draft(postmortem: Postmortem) -> Postmortem:
 @transaction.atomic
 def answer_scan(postmortem: Postmortem, mode: str, answer: str, note: str = "",
                 user=None) -> ScanAnswer:
-    """Record (or change) the draft's answer to scan question `mode` (a FailureMode slug).
+    """Record (or change) the draft's answer to scan question `mode` (a ScanQuestion slug
+    of the draft's question set, not retired).
 
     `answer` is yes, no or na; `note` an optional line (≤ 300 characters) saying what was
-    found. Raises ScanError naming mode, answer or note.
+    found. The answer keeps the question row and its wording as answered
+    (docs/rules.md#scan-questions). Raises ScanError naming mode, answer or note.
     """
     locked = _locked_draft(postmortem)
-    failure_mode = FAILURE_MODE_BY_SLUG.get(mode)
+    failure_mode = vocabulary.active_question(locked, mode)
     if failure_mode is None:
-        raise ScanError("mode", f"Failure mode: {mode!r} is not one of the twenty questions.")
+        raise ScanError("mode", f"Failure mode: {mode!r} is not one of this postmortem's "
+                                "scan questions.")
     if answer not in ScanAnswer.Answer.values:
         raise ScanError("answer", f"Answer to {failure_mode.number} {failure_mode.name}: "
                                   f"{answer!r} is not yes, no or not applicable.")
@@ -66,14 +68,19 @@ def answer_scan(postmortem: Postmortem, mode: str, answer: str, note: str = "",
     row, _ = ScanAnswer.objects.update_or_create(
         postmortem=locked, mode=mode,
         defaults={"answer": answer, "note": note, "answered_by": user,
-                  "answered_utc": timezone.now(), "position": failure_mode.number},
+                  "answered_utc": timezone.now(), "position": failure_mode.number,
+                  "question": failure_mode, "question_name": failure_mode.name,
+                  "question_text": failure_mode.question},
     )
     return row
 
 
 def factor_text(answer: ScanAnswer) -> str:
-    """The contributing factor a scan answer suggests: the mode's system condition (+ note)."""
-    failure_mode = FAILURE_MODE_BY_SLUG[answer.mode]
+    """The contributing factor a scan answer suggests: the mode's system condition (+ note);
+    "" when the answer's question no longer exists."""
+    failure_mode = vocabulary.answered_question(answer)
+    if failure_mode is None:
+        return ""
     if answer.note:
         return f"{failure_mode.factor} ({answer.note})"
     return failure_mode.factor
@@ -90,7 +97,7 @@ def add_factor_from_scan(postmortem: Postmortem, mode: str) -> ContributingFacto
     """
     locked = _locked_draft(postmortem)
     answer = ScanAnswer.objects.filter(postmortem=locked, mode=mode).first()
-    failure_mode = FAILURE_MODE_BY_SLUG.get(mode)
+    failure_mode = answer and vocabulary.answered_question(answer)
     if answer is None or failure_mode is None:
         raise ScanError("mode", f"Failure mode: {mode!r} has no answer yet.")
     if answer.answer != failure_mode.failure_answer:

@@ -14,10 +14,10 @@ the search vector), and counts (timeline rows, factors, references, open action 
 amendments) as subqueries instead of rows. The queries are the same for any page:
 session and user, the domain choices, the count, the page's rows.
 
-To add a filter (severity, when Postmortem carries one): declare it on PostmortemFilter,
-e.g. `severity = df.ChoiceFilter(choices=..., label="Severity",
-error_messages=CHOICE_ERRORS)`, add "severity" to Meta.fields order and, to sort by it, a
-SORTS entry; the template renders every field of the form, so nothing else changes.
+To add a filter: declare it on PostmortemFilter (e.g. `severity = df.ChoiceFilter(...)`,
+its choices set in __init__ when they are data), add it to Meta.fields in order and, to
+sort by it, a SORTS entry; the template renders every field of the form, so nothing else
+changes.
 """
 import re
 from dataclasses import dataclass, field
@@ -43,7 +43,7 @@ from django.db.models.functions import Coalesce, Left
 
 from core.record_types import shown
 from core.search_vector import text_matches
-from incidents import template_rules
+from incidents import template_rules, vocabulary
 from incidents.meetings import annotate_meeting_held
 from incidents.models import (
     MEETING_DEADLINE_HOURS,
@@ -54,7 +54,6 @@ from incidents.models import (
     Reference,
     RootCause,
     TimelineEntry,
-    Trigger,
 )
 from incidents.services import known_domains
 
@@ -143,8 +142,10 @@ class PostmortemFilter(df.FilterSet):
                              empty_label="Any domain", error_messages=CHOICE_ERRORS)
     status = df.ChoiceFilter(choices=Postmortem.Status.choices, label="Status",
                              empty_label="Draft or final", error_messages=CHOICE_ERRORS)
-    trigger = df.ChoiceFilter(choices=Trigger.choices, label="Trigger",
-                              empty_label="Any trigger", error_messages=CHOICE_ERRORS)
+    trigger = df.ChoiceFilter(label="Trigger", empty_label="Any trigger",
+                              error_messages=CHOICE_ERRORS)
+    severity = df.ChoiceFilter(label="Severity", empty_label="Any severity",
+                               error_messages=CHOICE_ERRORS)
     event_from = df.DateFilter(label="Event from (UTC date)", method="filter_event_from",
                                error_messages=DATE_ERRORS,
                                widget=forms.DateInput(attrs={"type": "date"}))
@@ -161,12 +162,16 @@ class PostmortemFilter(df.FilterSet):
     class Meta:
         model = Postmortem
         form = ListFilterForm
-        fields = ["q", "root_cause", "domain", "status", "trigger", "event_from", "event_to",
-                  "open_items", "sort"]
+        fields = ["q", "root_cause", "severity", "domain", "status", "trigger", "event_from",
+                  "event_to", "open_items", "sort"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters["domain"].extra["choices"] = [(d, d) for d in known_domains()]
+        # Triggers and severities are data (incidents.vocabulary); retired ones still
+        # find the old records that carry them.
+        self.filters["trigger"].extra["choices"] = list(vocabulary.trigger_labels().items())
+        self.filters["severity"].extra["choices"] = list(vocabulary.severity_labels().items())
 
     def filter_text(self, queryset, name, value):
         """Postmortems whose own text, a timeline entry or a contributing factor matches."""

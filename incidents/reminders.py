@@ -17,12 +17,12 @@ import smtplib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.site_url import site_link
 from incidents.models import Meeting, Postmortem, Reminder
 
 SCHEDULE_AFTER = timedelta(hours=24)
@@ -38,14 +38,41 @@ def plan_event_reminders(postmortem: Postmortem) -> list[Reminder]:
     """Plan "schedule the meeting" (event + 24 h) and "deadline missed" (event + 72 h).
 
     Call in the transaction that records the event time; a later change of occurred_utc
-    moves the pending ones. Returns the rows. Raises ValueError without occurred_utc.
+    moves the pending ones. Returns the rows planned. A retrospective postmortem (started
+    more than 72 hours after its event) plans none: both would lie in the past; any
+    pending ones (an event corrected to an older time) are skipped with the reason
+    (docs/rules.md#meeting-retrospective). Raises ValueError without occurred_utc.
     """
     if postmortem.occurred_utc is None:
         raise ValueError("occurred_utc: the event time is needed to plan reminders.")
+    if postmortem.is_retrospective:
+        skip_pending(postmortem, "The postmortem is retrospective: it was started more than "
+                                 "72 hours after the event.",
+                     kinds=(Reminder.Kind.SCHEDULE_MEETING, Reminder.Kind.DEADLINE_MISSED))
+        return []
     return [
         _plan(postmortem, Reminder.Kind.SCHEDULE_MEETING, postmortem.occurred_utc + SCHEDULE_AFTER),
         _plan(postmortem, Reminder.Kind.DEADLINE_MISSED, postmortem.meeting_deadline_utc),
     ]
+
+
+def skip_pending(postmortem: Postmortem, reason: str, kinds=None) -> list[int]:
+    """Mark `postmortem`'s pending reminders (of `kinds`, default all) skipped with
+    `reason` and log each; returns their ids. Call inside the transaction that ends
+    their purpose (finalize, a retrospective event). Rule: docs/rules.md#reminder-kinds."""
+    pending = Reminder.objects.select_for_update().filter(
+        postmortem=postmortem, state=Reminder.State.PENDING)
+    if kinds is not None:
+        pending = pending.filter(kind__in=kinds)
+    skipped = []
+    for reminder in pending:
+        reminder.state = Reminder.State.SKIPPED
+        reminder.skip_reason = reason
+        reminder.save(update_fields=["state", "skip_reason", "updated_utc"])
+        skipped.append(reminder.pk)
+        log.info("reminder %s (%s) of postmortem %s skipped: %s", reminder.pk, reminder.kind,
+                 postmortem.pk, reason)
+    return skipped
 
 
 def plan_meeting_reminder(meeting: Meeting) -> Reminder:
@@ -209,7 +236,7 @@ def message_id(reminder: Reminder) -> str:
 def reminder_message(reminder: Reminder, recipients: list[str]) -> EmailMessage:
     """The email of `reminder` to `recipients`: subject, body with the deadline and a link."""
     pm = reminder.postmortem
-    link = settings.SCARLOG_BASE_URL + reverse("incidents:postmortem_detail", args=[pm.pk])
+    link = site_link(reverse("incidents:postmortem_detail", args=[pm.pk]))
     deadline = pm.meeting_deadline_utc
     deadline_text = f"{deadline:%Y-%m-%d %H:%M} UTC" if deadline else "(event time not recorded)"
     kind = reminder.kind

@@ -10,8 +10,9 @@ triggers disabled), a seal edited, or a final record without a seal.
 Canonical content (version 1): JSON with sorted keys of the columns listed in FIELDS_V1
 for the postmortem and its timeline entries, contributing factors, references and scan
 answers (each list in id order), or for the amendment; datetimes in ISO 8601 UTC,
-decimals as stored. The lists are frozen so that a later migration adding a column does
-not change the hash of records sealed before it; a new format gets a new version.
+decimals as stored; the columns of OPTIONAL_FIELDS join only when set. The lists are
+frozen so that a later migration adding a column does not change the hash of records
+sealed before it; a new format gets a new version.
 """
 import hashlib
 import json
@@ -47,6 +48,12 @@ FIELDS_V1 = {
         "impact_users", "impact_duration_minutes",
     ),
 }
+# Columns added since version 1, hashed only when set (not None or ""): a record sealed
+# before they existed, or one that leaves them empty, hashes as it did (docs/rules.md#severity).
+OPTIONAL_FIELDS = {
+    "Postmortem": ("severity", "question_set_id"),
+    "ScanAnswer": ("question_id", "question_name", "question_text"),
+}
 CHILD_MODELS = ("TimelineEntry", "ContributingFactor", "Reference", "ScanAnswer")
 # One advisory-lock key for "append to the chain" (PostgreSQL), so two finalizes at once
 # cannot both chain to the same previous seal.
@@ -56,8 +63,15 @@ VERIFY_CHUNK = 500
 
 
 def _row(instance) -> dict:
-    """The version-1 columns of `instance` (FIELDS_V1), as stored."""
-    return {name: getattr(instance, name) for name in FIELDS_V1[instance._meta.object_name]}
+    """The version-1 columns of `instance` (FIELDS_V1), as stored, and those of
+    OPTIONAL_FIELDS that are set."""
+    name = instance._meta.object_name
+    row = {column: getattr(instance, column) for column in FIELDS_V1[name]}
+    for column in OPTIONAL_FIELDS.get(name, ()):
+        value = getattr(instance, column, None)
+        if value not in (None, ""):
+            row[column] = value
+    return row
 
 
 def _digest(payload) -> str:

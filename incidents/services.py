@@ -13,18 +13,19 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from incidents import reminders, seals, template_rules
+from core.record_types import shown
+from incidents import reminders, seals, template_rules, vocabulary
 from incidents.models import (
     Amendment,
     ContributingFactor,
     ImmutableRecordError,
     Postmortem,
     PostmortemDomain,
+    QuestionSet,
     Reference,
     Section,
     Template,
     TimelineEntry,
-    Trigger,
 )
 
 
@@ -94,10 +95,12 @@ class EventError(FieldError):
 
 
 def clean_event(occurred_utc, trigger: str, trigger_reason: str = "") -> tuple:
-    """Check an event: an aware time not in the future, a Trigger value, a reason for "other".
+    """Check an event: an aware time not in the future, an active TriggerCondition slug,
+    a reason when that condition needs one (the seed's "other").
 
-    Returns (occurred_utc in UTC, trigger, reason stripped, "" unless "other"). Raises
-    EventError naming occurred_utc, trigger or trigger_reason.
+    Returns (occurred_utc in UTC, trigger, reason stripped, "" unless the condition needs
+    one). Raises EventError naming occurred_utc, trigger or trigger_reason. Rule:
+    docs/rules.md#trigger-conditions.
     """
     if occurred_utc is None:
         raise EventError("occurred_utc", "Event occurred: give the time the event happened (UTC).")
@@ -105,28 +108,59 @@ def clean_event(occurred_utc, trigger: str, trigger_reason: str = "") -> tuple:
         raise EventError("occurred_utc", "Event occurred: the time has no UTC offset.")
     if occurred_utc > timezone.now() + timedelta(minutes=5):
         raise EventError("occurred_utc", "Event occurred: the time is in the future.")
-    if trigger not in Trigger.values:
-        raise EventError("trigger", f"Trigger: {trigger!r} is not one of "
-                                    f"{', '.join(Trigger.values)}.")
+    condition = vocabulary.active_trigger(trigger) if isinstance(trigger, str) else None
+    if condition is None:
+        known = ", ".join(slug for slug, _ in vocabulary.trigger_choices())
+        raise EventError("trigger", f"Trigger: {shown(trigger)} is not one of {known}.")
     reason = (trigger_reason or "").strip()
-    if trigger == Trigger.OTHER and not reason:
+    if condition.requires_reason and not reason:
         raise EventError(
             "trigger_reason",
-            'Trigger reason: say why a postmortem is needed when the trigger is "other".',
+            f'Trigger reason: say why a postmortem is needed when the trigger is '
+            f'"{condition.label}".',
         )
-    return occurred_utc.astimezone(UTC), trigger, reason if trigger == Trigger.OTHER else ""
+    return (occurred_utc.astimezone(UTC), trigger,
+            reason if condition.requires_reason else "")
+
+
+def clean_severity(severity: str) -> str:
+    """An active Severity code, or "" (not rated); raises EventError naming severity.
+    Rule: docs/rules.md#severity."""
+    if severity == "":
+        return ""
+    if not isinstance(severity, str) or not vocabulary.is_active_severity(severity):
+        known = ", ".join(code for code, _ in vocabulary.severity_choices())
+        raise EventError("severity", f"Severity: {shown(severity)} is not one of {known}.")
+    return severity
+
+
+def clean_question_set(slug: str) -> QuestionSet:
+    """The active QuestionSet `slug` ("" = the default set); raises EventError naming
+    question_set. Rule: docs/rules.md#scan-sets."""
+    if slug == "":
+        return vocabulary.default_question_set()
+    found = QuestionSet.objects.active().filter(slug=slug).first() \
+        if isinstance(slug, str) else None
+    if found is None:
+        raise EventError("question_set", f"Scan questions: {shown(slug)} is not a question "
+                                         "set in use.")
+    return found
 
 
 @transaction.atomic
 def create_draft(user, template: str = Template.SEVEN_FIELD, occurred_utc=None,
-                 trigger: str = "", trigger_reason: str = "", summary: str = "") -> Postmortem:
+                 trigger: str = "", trigger_reason: str = "", summary: str = "",
+                 severity: str = "", question_set: str = "") -> Postmortem:
     """Start a draft postmortem owned by `user`; returns it (created_utc = now, UTC).
 
     `template` is a Template value (seven-field, or long-form whose extra sections are
     mandatory at finalize); it is fixed for the life of the postmortem. With
     `occurred_utc` (the event time, UTC) the trigger is required (clean_event) and the
-    meeting reminders are planned in the same transaction. Raises ValueError for an
-    unknown template and EventError for a bad event.
+    meeting reminders are planned in the same transaction, unless the event is more than
+    72 hours old (a retrospective postmortem: docs/rules.md#meeting-retrospective).
+    `severity` is a Severity code ("" = not rated), `question_set` a QuestionSet slug
+    ("" = the default set). Raises ValueError for an unknown template and EventError for
+    a bad event, severity or question set.
     """
     if template not in Template.values:
         raise ValueError(f"Template {template!r} is not one of {', '.join(Template.values)}.")
@@ -135,7 +169,9 @@ def create_draft(user, template: str = Template.SEVEN_FIELD, occurred_utc=None,
         occurred_utc, trigger, trigger_reason = clean_event(occurred_utc, trigger, trigger_reason)
         event = {"occurred_utc": occurred_utc, "trigger": trigger,
                  "trigger_reason": trigger_reason}
-    pm = Postmortem.objects.create(created_by=user, template=template, summary=summary, **event)
+    pm = Postmortem.objects.create(created_by=user, template=template, summary=summary,
+                                   severity=clean_severity(severity),
+                                   question_set=clean_question_set(question_set), **event)
     if event:
         reminders.plan_event_reminders(pm)
     return pm
@@ -223,6 +259,8 @@ def store_final_without_checks(postmortem: Postmortem, user) -> None:
     postmortem.finalized_by = user
     postmortem.save(update_fields=["status", "finalized_utc", "finalized_by", "updated_utc"])
     seals.seal_postmortem(postmortem.pk)
+    reminders.skip_pending(postmortem, f"The postmortem was finalized at "
+                                       f"{postmortem.finalized_utc:%Y-%m-%d %H:%M} UTC.")
 
 
 @transaction.atomic

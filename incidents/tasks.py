@@ -10,12 +10,12 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
-from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from core import health
+from core.site_url import site_link
 from incidents import reminders
 from incidents.models import ActionItem, DigestSent
 
@@ -29,8 +29,8 @@ def _digest_body(owner, items, today) -> str:
     lines = [f"Hello {owner.get_username()},", "", intro, ""]
     for item in items:
         when = "OVERDUE since" if item.due_date < today else "due"
-        link = settings.SCARLOG_BASE_URL + reverse(
-            "incidents:postmortem_detail", args=[item.postmortem_id]) + "#action-items"
+        link = site_link(reverse(
+            "incidents:postmortem_detail", args=[item.postmortem_id]) + "#action-items")
         lines.append(f"- [{item.get_kind_display()}] {item.description} ({when} "
                      f"{item.due_date:%Y-%m-%d}) {link}")
     return "\n".join(lines) + "\n"

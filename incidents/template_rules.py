@@ -14,8 +14,7 @@ import re
 from dataclasses import dataclass
 
 from core import web_links
-from incidents import blameless, fields
-from incidents.failure_modes import FAILURE_MODES
+from incidents import blameless, fields, vocabulary
 from incidents.models import (
     DEFERRED_FIX_TEXT,
     Postmortem,
@@ -333,18 +332,21 @@ RECORD_CHECKS = [
 FIELD_LABELS |= dict(RECORD_CHECKS)
 
 
-def check_scan(answers) -> list[str]:
-    """Failure-mode scan: all twenty questions answered (yes, no or not applicable).
+def check_scan(answers, questions) -> list[str]:
+    """Failure-mode scan: every question of the postmortem's set answered (yes, no or not
+    applicable).
 
-    `answers` are the postmortem's ScanAnswer rows. Rule: docs/rules.md#scan-answers.
+    `answers` are the postmortem's ScanAnswer rows, `questions` the ScanQuestion rows it
+    must answer (incidents.vocabulary.scan_questions). Rule: docs/rules.md#scan-answers.
     """
     answered = {answer.mode for answer in answers}
-    missing = [mode for mode in FAILURE_MODES if mode.slug not in answered]
+    missing = [mode for mode in questions if mode.slug not in answered]
     if not missing:
         return []
     names = ", ".join(f"{mode.number} {mode.name}" for mode in missing[:5])
     more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-    return [(f"Failure-mode scan has {20 - len(missing)} of 20 questions answered; "
+    total = len(questions)
+    return [(f"Failure-mode scan has {total - len(missing)} of {total} questions answered; "
              f"unanswered: {names}{more}.")]
 
 
@@ -389,7 +391,8 @@ def check_record(postmortem: Postmortem, flagged) -> list[FieldStatus]:
     through .all().
     """
     messages = {
-        "scan": check_scan(list(postmortem.scan_answers.all())),
+        "scan": check_scan(list(postmortem.scan_answers.all()),
+                           vocabulary.scan_questions(postmortem)),
         "blameless": check_blameless(flagged),
         "pending": check_pending(list(postmortem.pending_marks.all())),
     }

@@ -10,10 +10,10 @@ import logging
 from datetime import UTC, datetime
 
 from celery import shared_task
-from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 
+from core.site_url import site_link
 from runbooks.models import Runbook, StaleReminder
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def remind_stale_runbooks(today_iso: str | None = None) -> dict:
                         runbook.owner.get_username())
             result["no_email"].append(runbook.key)
             continue
-        link = settings.SCARLOG_BASE_URL + runbook.get_absolute_url()
+        link = site_link(runbook.get_absolute_url())
         body = (f"Hello {runbook.owner.get_username()},\n\n"
                 f"The runbook {runbook.key} \"{runbook.title}\" was last updated on "
                 f"{runbook.last_updated:%Y-%m-%d}; its review was due on "

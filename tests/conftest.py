@@ -200,11 +200,34 @@ def anonymous_client(db):
     return CsrfClient()
 
 
+@pytest.fixture(autouse=True)
+def seeded_vocabularies(request):
+    """The vocabularies migration 0019 loads (triggers, severities, the default question
+    set), re-created for a test that uses the database: a transactional test's flush
+    empties those tables for the tests after it."""
+    names = request.fixturenames
+    if not ({"db", "transactional_db", "live_server"} & set(names)
+            or request.node.get_closest_marker("django_db")):
+        return
+    if "transactional_db" in names or "live_server" in names:
+        request.getfixturevalue("transactional_db")
+    else:
+        request.getfixturevalue("db")
+    from incidents.models import ScanQuestion
+    if ScanQuestion.objects.count() < len(FAILURE_MODES):
+        from incidents.vocabulary import seed_defaults
+        seed_defaults()
+
+
 def answer_whole_scan(pm: Postmortem, answer: str = "na") -> None:
-    """Answer all twenty failure-mode questions of a draft (`answer`: yes, no or na)."""
+    """Answer every question of a draft's scan (the default set's twenty unless it has its
+    own set; `answer`: yes, no or na), each linked to its question row."""
+    from incidents.vocabulary import scan_questions
     ScanAnswer.objects.bulk_create(
-        ScanAnswer(postmortem=pm, position=mode.number, mode=mode.slug, answer=answer)
-        for mode in FAILURE_MODES
+        ScanAnswer(postmortem=pm, position=question.number, mode=question.slug,
+                   question=question, question_name=question.name,
+                   question_text=question.question, answer=answer)
+        for question in scan_questions(pm)
     )
 
 

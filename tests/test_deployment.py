@@ -91,6 +91,7 @@ def production_env(tmp_path: Path, database: dict | None = None, service: str = 
         SCARLOG_ENV=compose_env["SCARLOG_ENV"],
         SECRET_KEY="test-secret-key-" + "x" * 50,
         ALLOWED_HOSTS="127.0.0.1,localhost",
+        SCARLOG_SITE_URL="https://scarlog.example.com",
         DATABASE_URL=url,
         REDIS_URL="redis://127.0.0.1:6379/15",
         SCARLOG_VAR_DIR=str(tmp_path),
@@ -291,6 +292,17 @@ def test_the_celery_commands_start_against_redis(tmp_path, service, ready):
         wait_for_output(process, log, ready, WAIT_GUARD_SECONDS)
     finally:
         stop(process)
+
+
+def test_check_deploy_warns_when_the_site_url_is_unset(tmp_path):
+    env = production_env(tmp_path)
+    del env["SCARLOG_SITE_URL"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True,
+    )
+    assert result.returncode == 1
+    assert "(scarlog.W001) SCARLOG_SITE_URL is not set" in result.stderr + result.stdout
 
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path):

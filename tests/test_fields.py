@@ -36,7 +36,7 @@ from tests.conftest import fill_complete_draft
 # Postmortem columns that are about the record, not a template field.
 RECORD_COLUMNS = {"id", "created_utc", "created_by", "status", "origin", "template",
                   "occurred_utc", "trigger", "trigger_reason", "updated_utc", "finalized_utc",
-                  "finalized_by", "search_vector"}
+                  "finalized_by", "search_vector", "severity", "question_set"}
 
 
 def test_every_template_column_of_the_model_is_in_the_registry_exactly_once():

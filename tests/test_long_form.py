@@ -353,4 +353,5 @@ def test_markdown_export_has_the_sections_and_names_what_an_amendment_adds_to(al
     assert "template: long-form" in text
     assert "## Impact\n\n- Financial (USD): $1,400\n- Users affected: 0\n- Duration: 1h 45m" in text
     assert "## What went well\n\nThe drawdown alert fired at session end as designed." in text
-    assert " — adds to Impact\n\n- Financial (USD): $1,450.25\n\nFees found later." in text
+    assert " — adds to Impact\n\n- Author: alice\n" in text
+    assert "\n\n- Financial (USD): $1,450.25\n\nFees found later." in text

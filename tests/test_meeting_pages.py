@@ -2,6 +2,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from incidents import reminders, services
@@ -81,9 +82,10 @@ def test_only_the_facilitator_starts_the_meeting(alice, team):
 
 
 def test_correcting_the_event_moves_the_pending_reminders(alice_client, alice):
-    pm = services.create_draft(alice, occurred_utc=EVENT, trigger="drawdown")
-    alice_client.post(url("event_set", pm.pk), {"occurred_utc": "2026-03-02 18:00",
-                                                "trigger": "provider_outage"})
+    with time_machine.travel(EVENT + timedelta(hours=3), tick=False):
+        pm = services.create_draft(alice, occurred_utc=EVENT, trigger="drawdown")
+        alice_client.post(url("event_set", pm.pk), {"occurred_utc": "2026-03-02 18:00",
+                                                    "trigger": "provider_outage"})
     pm.refresh_from_db()
     assert pm.trigger == "provider_outage"
     assert pm.reminders.get(kind="deadline_missed").due_utc == \
@@ -106,7 +108,8 @@ def test_the_countdown_shows_on_the_list_and_the_dashboard_nearest_first(alice_c
 
 
 def test_a_failed_reminder_is_visible_on_the_dashboard(alice_client, alice):
-    services.create_draft(alice, occurred_utc=EVENT, trigger="drawdown", summary="Quiet one")
+    with time_machine.travel(EVENT + timedelta(hours=1), tick=False):
+        services.create_draft(alice, occurred_utc=EVENT, trigger="drawdown", summary="Quiet one")
     reminders.sweep(now=EVENT + timedelta(hours=25))  # alice has no email address
     assert Reminder.objects.filter(state="failed").count() == 1
     page = alice_client.get(url("dashboard")).content.decode()

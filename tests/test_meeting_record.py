@@ -281,7 +281,8 @@ def test_the_final_page_shows_the_scan_the_verdicts_and_the_quote(alice_client, 
     assert "<footer>\u2014 operator</footer>" in page
     markdown = markdown_export.postmortem_markdown(
         Postmortem.objects.prefetch_related("scan_answers").get(pk=pm.pk))
-    assert "| 4 | Token runaway | Yes | 300k tokens vs 50k planned |" in markdown
+    assert ("| 4 | Token runaway | Did the loop hit its token budget, or exceed 2x the planned "
+            "spend? | Yes | 300k tokens vs 50k planned |") in markdown
     assert "- Drawdown alert only at session end _(personal)_" in markdown
     assert "> I'm fine with paying for compute." in markdown
 
@@ -316,7 +317,7 @@ def test_the_jsonl_round_trip_keeps_the_scan_verdicts_and_quote(alice, tmp_path)
 
 @pytest.mark.parametrize("extra, expected", [
     ({"failure_mode_scan": {"blame": {"answer": "yes"}}},
-     "failure_mode_scan.blame: 'blame' is not one of the twenty failure modes"),
+     "failure_mode_scan.blame: 'blame' is not a question of the set llm-trading"),
     ({"failure_mode_scan": {"dedup_failure": {"answer": "maybe"}}},
      "failure_mode_scan.dedup_failure.answer: 'maybe' is not one of yes, no, na"),
     ({"failure_mode_scan": {"dedup_failure": {"answer": "no", "why": "x"}}},

@@ -103,7 +103,9 @@ def test_a_record_whose_id_exists_with_other_content_is_refused_and_nothing_is_i
      "timeline[0].utc: 'yesterday' is not an ISO 8601 date and time"),
     (lambda r: json.dumps(dict(r, contributing_factors="one factor")),
      "contributing_factors: must be a list of strings"),
-    (lambda r: json.dumps(dict(r, severity="high")), "severity: is not a known key"),
+    (lambda r: json.dumps(dict(r, priority="high")), "priority: is not a known key"),
+    (lambda r: json.dumps(dict(r, severity="high")),
+     "severity: 'high' is not a severity level (SEV1, SEV2, SEV3, SEV4, SEV5)"),
     (lambda r: json.dumps(dict(r, id="not-a-uuid")), "id: 'not-a-uuid' is not a UUID"),
 ])
 def test_a_bad_line_is_reported_with_its_number_and_nothing_is_imported(tmp_path, mutate, expected):
@@ -188,4 +190,6 @@ def test_markdown_export_writes_one_dated_file_per_postmortem_with_amendments(tm
     text = (tmp_path / "2026-02-02-a-single-stock-crashed-74-on.md").read_text()
     assert text.startswith("---\nid: c3e8b7a2-6d45-4f10-a2b9-8e7c6d5b0d04\n")
     assert "## Contributing factors\n\n- RL endpoint silently fell back to heuristics" in text
-    assert "## Amendments\n\n### 2026-02-03 10:00:00 UTC\n\nWhat went well:" in text
+    assert ("## Amendments\n\n### 2026-02-03 10:00:00 UTC\n\n- Author: imported\n"
+            "- Date: 2026-02-03 10:00:00 UTC\n- Seal: `") in text
+    assert "`\n\nWhat went well:" in text

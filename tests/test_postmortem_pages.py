@@ -54,7 +54,7 @@ def test_state_changing_views_refuse_get(alice_client, complete_draft):
     ({"occurred_utc": "yesterday", "trigger": "drawdown"},
      "Event occurred: &#x27;yesterday&#x27; is not a date and time"),
     ({"occurred_utc": "2026-03-02 15:47"},
-     "Trigger: choose one of the six conditions, or Other with a reason."),
+     "Trigger: choose one of the conditions, or Other with a reason."),
     ({"occurred_utc": "2026-03-02 15:47", "trigger": "other"},
      "Trigger reason: say why a postmortem is needed"),
     ({"occurred_utc": "2099-03-02 15:47", "trigger": "drawdown"},

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import time_machine
 from django.conf import settings
 from django.db import connection
 
@@ -84,15 +85,18 @@ def sent_message_ids(mail_dir: Path) -> list[str]:
 
 @pytest.fixture
 def due_reminders(django_user_model):
-    """Three drafts whose events were 4 days ago: 6 reminders due (schedule + deadline).
+    """Three drafts whose events were 4 days ago, each started an hour after its event
+    (not retrospective): 6 reminders due (schedule + deadline).
 
     The worker is another process and sweeps at the machine's clock, which time-machine
-    cannot move; 4 days back, every reminder is due by days, not by a window."""
+    cannot move; 4 days back, every reminder is due by days, not by a window. Only the
+    drafts' creation travels back (in this process)."""
     owner = django_user_model.objects.create_user("owner", "owner@example.com", "pw-123456789")
     occurred = datetime.now(UTC) - timedelta(days=4)
     for n in range(3):
-        services.create_draft(owner, occurred_utc=occurred + timedelta(minutes=n),
-                              trigger="provider_outage")
+        with time_machine.travel(occurred + timedelta(hours=1), tick=False):
+            services.create_draft(owner, occurred_utc=occurred + timedelta(minutes=n),
+                                  trigger="provider_outage")
     app.control.purge()
     return Reminder.objects.filter(state="pending").count()
 

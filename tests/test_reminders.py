@@ -4,6 +4,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.core.management import call_command
@@ -34,7 +35,9 @@ def people(alice, bob, django_user_model):
 
 
 def event_draft(user, occurred=EVENT):
-    return services.create_draft(user, occurred_utc=occurred, trigger="thesis_invalidation")
+    """A draft started an hour after its event (not retrospective)."""
+    with time_machine.travel(occurred + timedelta(hours=1), tick=False):
+        return services.create_draft(user, occurred_utc=occurred, trigger="thesis_invalidation")
 
 
 def states():

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from django.db import transaction
 
+from core.record_types import shown
 from core.validation import RecordError, load_json, parse_record
-from incidents.failure_modes import FAILURE_MODE_BY_SLUG
+from incidents import vocabulary
 from incidents.jsonl.records import (
     AmendmentLine,
     AmendmentRecord,
@@ -24,8 +25,10 @@ from incidents.models import (
     Amendment,
     ContributingFactor,
     Postmortem,
+    QuestionSet,
     Reference,
     ScanAnswer,
+    Severity,
     TimelineEntry,
 )
 from incidents.services import DomainError, clean_domain, set_domain, store_final_without_checks
@@ -115,13 +118,19 @@ def import_log(postmortem_path: Path, amendment_path: Path | None = None,
 
 def create_final_postmortem(record: PostmortemRecord) -> Postmortem:
     """Store `record` as a final, imported postmortem (gaps kept as they are)."""
+    question_set = (QuestionSet.objects.get(slug=record.question_set)
+                    if record.question_set else None)
     pm = Postmortem.objects.create(
         id=uuid.UUID(record.id),
         created_utc=record.created_utc,
         origin=Postmortem.Origin.IMPORT,
         template=record.template,
+        severity=record.severity,
+        question_set=question_set,
         **dict(record.values),
     )
+    questions = {question.slug: question for question in
+                 (question_set or vocabulary.default_question_set()).questions.all()}
     TimelineEntry.objects.bulk_create(
         TimelineEntry(postmortem=pm, position=n, utc=row.utc, event=row.event,
                       trace_id=row.trace_id)
@@ -134,7 +143,9 @@ def create_final_postmortem(record: PostmortemRecord) -> Postmortem:
                                                 strict=True), start=1)
     )
     ScanAnswer.objects.bulk_create(
-        ScanAnswer(postmortem=pm, position=FAILURE_MODE_BY_SLUG[mode].number, mode=mode,
+        ScanAnswer(postmortem=pm, position=questions[mode].number, mode=mode,
+                   question=questions[mode], question_name=questions[mode].name,
+                   question_text=questions[mode].question,
                    answer=answer, note=note, answered_utc=record.created_utc)
         for mode, answer, note in record.failure_mode_scan
     )
@@ -144,6 +155,30 @@ def create_final_postmortem(record: PostmortemRecord) -> Postmortem:
     )
     store_final_without_checks(pm, user=None)
     return pm
+
+
+def vocabulary_refusals(record: PostmortemRecord) -> list[tuple[str, str]]:
+    """(key, message) for each vocabulary value of `record` the database does not hold: a
+    severity code that is no Severity (retired ones are fine: old records keep them), a
+    question set that does not exist, a scan key that is no question of that set.
+    Rules: docs/rules.md#severity, docs/rules.md#scan-sets."""
+    refusals = []
+    if record.severity and not Severity.objects.filter(code=record.severity).exists():
+        known = ", ".join(vocabulary.severity_labels())
+        refusals.append(("severity",
+                         f"{shown(record.severity)} is not a severity level ({known})"))
+    if record.question_set:
+        question_set = QuestionSet.objects.filter(slug=record.question_set).first()
+        if question_set is None:
+            return [*refusals, ("question_set",
+                                f"{shown(record.question_set)} is not a scan question set")]
+    else:
+        question_set = vocabulary.default_question_set()
+    known = set(question_set.questions.values_list("slug", flat=True))
+    refusals += [(f"failure_mode_scan.{mode}",
+                  f"{shown(mode)} is not a question of the set {question_set.slug}")
+                 for mode, _, _ in record.failure_mode_scan if mode not in known]
+    return refusals
 
 
 def _refusal(path, number: int, key: str, message: str) -> str:
@@ -168,7 +203,10 @@ def _plan_postmortems(path, records, errors, result) -> list[PostmortemRecord]:
         seen[record.id] = number
         stored = existing.get(record.id)
         if stored is None:
-            new_records.append(record)
+            refusals = vocabulary_refusals(record)
+            errors += [_refusal(path, number, key, message) for key, message in refusals]
+            if not refusals:
+                new_records.append(record)
         elif stored.is_final and PostmortemRecord.from_postmortem(stored) == record:
             result.postmortems_unchanged += 1
         else:

@@ -33,7 +33,7 @@ from core.units import parse_usd
 from core.validation import Record, RecordError
 from core.web_links import link_problem
 from incidents import fields
-from incidents.failure_modes import FAILURE_MODE_BY_SLUG, FAILURE_MODES
+from incidents.failure_modes import FAILURE_MODE_BY_SLUG
 from incidents.models import (
     Amendment,
     ContributingFactor,
@@ -52,8 +52,9 @@ SEED_KEYS = (
     "fix_commit_sha", "prevention", "trace_id", "pr_link",
 )
 # Keys of a line that are about the record, not one template field.
-RECORD_KEYS = ("id", "created_utc", "template", "failure_mode_scan")
+RECORD_KEYS = ("id", "created_utc", "template", "severity", "question_set", "failure_mode_scan")
 MAX_COUNT = 2_147_483_647  # PositiveIntegerField's upper bound on PostgreSQL
+MODE_MAX_LENGTH = ScanAnswer._meta.get_field("mode").max_length
 
 
 def _refuse(kind: str, message: str):
@@ -252,8 +253,11 @@ class PostmortemRecord:
     contributing_factors: tuple[str, ...] = ()
     factor_substitution: tuple[str, ...] = ()
     references: tuple[tuple[str, str], ...] = ()
-    # ((mode slug, answer, note), ...) in the seed's question order.
+    # ((mode slug, answer, note), ...) in question order (scan_in_order).
     failure_mode_scan: tuple[tuple[str, str, str], ...] = ()
+    # A Severity code ("" = not rated) and a QuestionSet slug ("" = the default set).
+    severity: str = ""
+    question_set: str = ""
 
     def value(self, name: str):
         return dict(self.values)[name]
@@ -274,6 +278,8 @@ class PostmortemRecord:
             references=tuple((r.kind, r.value) for r in pm.references.all()),
             failure_mode_scan=scan_in_order((a.mode, a.answer, a.note)
                                             for a in pm.scan_answers.all()),
+            severity=pm.severity,
+            question_set=pm.question_set.slug if pm.question_set_id is not None else "",
         )
 
 
@@ -308,6 +314,9 @@ class _PostmortemLineBase(Line):
                                    _list("must be a list of strings", True)] = None
     failure_mode_scan: Annotated[dict[str, ScanAnswerLine],
                                  _object("must be an object keyed by failure mode")] = None
+    # Checked against the database by incidents.jsonl.reader (docs/rules.md#severity).
+    severity: column(Postmortem, "severity", allow_blank=False) = ""
+    question_set: text(60, allow_blank=False) = ""
 
     def to_record(self) -> PostmortemRecord:
         """The line's content in normal form; RecordError (naming the key) when two keys
@@ -336,6 +345,8 @@ class _PostmortemLineBase(Line):
             factor_substitution=substitution_or_none(substitution),
             references=references,
             failure_mode_scan=self._scan(),
+            severity=self.severity,
+            question_set=self.question_set,
         )
 
     def _input_value(self, item: fields.Input):
@@ -350,10 +361,12 @@ class _PostmortemLineBase(Line):
     def _scan(self) -> tuple[tuple[str, str, str], ...]:
         answers = []
         for mode, entry in (self.failure_mode_scan or {}).items():
-            if mode not in FAILURE_MODE_BY_SLUG:
-                raise RecordError(f"{shown(mode)} is not one of the twenty failure modes "
-                                  f"({FAILURE_MODES[0].slug} … {FAILURE_MODES[-1].slug})",
-                                  key=f"failure_mode_scan.{mode}")
+            # Whether the slug is a question of the record's set is the reader's check
+            # (it needs the database); here only its shape.
+            if not mode or len(mode) > MODE_MAX_LENGTH or "\x00" in mode:
+                raise RecordError(f"{shown(mode)} is not a failure-mode key (1–"
+                                  f"{MODE_MAX_LENGTH} characters)",
+                                  key=f"failure_mode_scan.{shown(mode)}")
             answers.append((mode, entry.answer, entry.note))
         return scan_in_order(answers)
 
@@ -423,5 +436,9 @@ def substitution_or_none(verdicts: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def scan_in_order(answers) -> tuple[tuple[str, str, str], ...]:
-    """Scan answers (mode, answer, note) sorted in the seed's question order."""
-    return tuple(sorted(answers, key=lambda row: FAILURE_MODE_BY_SLUG[row[0]].number))
+    """Scan answers (mode, answer, note) in one order for a line and a stored record: the
+    seed's questions in their order, then other sets' questions by slug."""
+    def key(row):
+        seed = FAILURE_MODE_BY_SLUG.get(row[0])
+        return (seed.number if seed else len(FAILURE_MODE_BY_SLUG) + 1, row[0])
+    return tuple(sorted(answers, key=key))

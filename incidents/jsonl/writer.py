@@ -37,7 +37,8 @@ def _is_set(value) -> bool:
 
 
 # What the meeting adds (issue 3), written last and in this order, as the log always has.
-MEETING_KEYS = ("failure_mode_scan", "factor_substitution", "owner_sentiment")
+MEETING_KEYS = ("severity", "question_set", "failure_mode_scan", "factor_substitution",
+                "owner_sentiment")
 
 
 def extension_keys() -> tuple[str, ...]:
@@ -86,6 +87,8 @@ def postmortem_json(record: PostmortemRecord) -> dict:
                        if record.references != references_from_legacy(trace_id, pr_link)
                        else None),
         "factor_substitution": list(record.factor_substitution) or None,
+        "severity": record.severity or None,
+        "question_set": record.question_set or None,
         "failure_mode_scan": {
             mode: {"answer": answer, **({"note": note} if note else {})}
             for mode, answer, note in record.failure_mode_scan

@@ -5,7 +5,8 @@
 - meeting: the meeting, its attendees, the failure-mode scan, pending marks, reminders;
 - revisions: field revisions of drafts and the seals of final records;
 - action_items: action items, their events, the planning-gate domain, gate overrides;
-- choices and guards: vocabularies, and the database guards of final records.
+- choices and guards: fixed vocabularies, and the database guards of final records;
+- vocabulary: the vocabularies admins keep as data (triggers, severities, scan questions).
 """
 from incidents.models.action_items import *  # noqa: F403
 from incidents.models.choices import *  # noqa: F403
@@ -13,4 +14,5 @@ from incidents.models.guards import *  # noqa: F403
 from incidents.models.meeting import *  # noqa: F403
 from incidents.models.record import *  # noqa: F403
 from incidents.models.revisions import *  # noqa: F403
+from incidents.models.vocabulary import *  # noqa: F403
 

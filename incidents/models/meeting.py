@@ -7,9 +7,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from incidents.failure_modes import FAILURE_MODE_CHOICES
 from incidents.models.choices import MEETING_MINUTES
 from incidents.models.record import Postmortem, PostmortemChild
+from incidents.models.vocabulary import ScanQuestion
 
 __all__ = [
     "Meeting",
@@ -21,11 +21,15 @@ __all__ = [
 
 
 class ScanAnswer(PostmortemChild):
-    """One answer of the twenty-failure-mode scan: yes, no or not applicable, with a note.
+    """One answer of the failure-mode scan: yes, no or not applicable, with a note.
 
-    `mode` is a slug of incidents.failure_modes.FAILURE_MODES; one answer per mode and
-    postmortem. Finalize requires all twenty. Answers freeze with the postmortem (the same
-    PostgreSQL triggers as its other rows). Rule: docs/rules.md#scan-answers.
+    `question` is the ScanQuestion answered and `mode` its slug (the key exports carry);
+    `question_text` and `question_name` keep the wording it was answered against, so a
+    reworded or retired question leaves old records as they were. One answer per mode and
+    postmortem. Finalize requires every active question of the postmortem's set. Answers
+    freeze with the postmortem (the same PostgreSQL triggers as its other rows). Rows
+    written before question sets existed have no question (their slug names one of the
+    default set). Rule: docs/rules.md#scan-answers.
     """
 
     class Answer(models.TextChoices):
@@ -33,7 +37,11 @@ class ScanAnswer(PostmortemChild):
         NO = "no", "No"
         NOT_APPLICABLE = "na", "Not applicable"
 
-    mode = models.CharField(max_length=40, choices=FAILURE_MODE_CHOICES)
+    question = models.ForeignKey(ScanQuestion, on_delete=models.PROTECT, null=True,
+                                 blank=True, related_name="answers")
+    mode = models.CharField(max_length=40)
+    question_name = models.CharField(max_length=100, blank=True)
+    question_text = models.TextField("question as answered", blank=True)
     answer = models.CharField(max_length=3, choices=Answer.choices)
     note = models.CharField(max_length=300, blank=True)
     answered_by = models.ForeignKey(
@@ -47,9 +55,6 @@ class ScanAnswer(PostmortemChild):
         default_related_name = "scan_answers"
         constraints = [
             models.UniqueConstraint(fields=["postmortem", "mode"], name="one_answer_per_mode"),
-            models.CheckConstraint(condition=Q(mode__in=[slug for slug, _ in
-                                                         FAILURE_MODE_CHOICES]),
-                                   name="scan_mode_in_list"),
             models.CheckConstraint(condition=Q(answer__in=["yes", "no", "na"]),
                                    name="scan_answer_valid"),
         ]

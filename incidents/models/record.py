@@ -17,8 +17,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.search_vector import search_vector_field, search_vector_trigger
-from incidents.models.choices import MEETING_DEADLINE_HOURS, RootCause, Section, Template, Trigger
+from incidents.models.choices import MEETING_DEADLINE_HOURS, RootCause, Section, Template
 from incidents.models.guards import ImmutableRecordError
+from incidents.models.vocabulary import QuestionSet
 
 __all__ = [
     "Amendment",
@@ -102,10 +103,20 @@ class Postmortem(models.Model):
         "event occurred (UTC)", null=True, blank=True,
         help_text="When the event happened; the meeting deadline is 72 hours later.",
     )
-    trigger = models.CharField(max_length=24, choices=Trigger.choices, blank=True)
+    # A TriggerCondition slug (docs/rules.md#trigger-conditions), checked by
+    # incidents.services.clean_event; a retired condition stays on the records that have it.
+    trigger = models.CharField(max_length=24, blank=True)
     trigger_reason = models.TextField(
         blank=True, help_text='Why a postmortem is written when the trigger is "other".'
     )
+    # A Severity code ("" = not rated; legacy records); chosen when the draft starts.
+    severity = models.CharField(max_length=20, blank=True,
+                                help_text="A severity code such as SEV1 (docs/rules.md#severity).")
+    # The scan questions this postmortem answers; null = the default set (records older
+    # than question sets, and imports that name none).
+    question_set = models.ForeignKey(QuestionSet, on_delete=models.PROTECT, null=True,
+                                     blank=True, related_name="+",
+                                     verbose_name="scan question set")
     summary = models.TextField(blank=True)
     root_cause = models.CharField(max_length=20, choices=RootCause.choices, blank=True)
     fix_commit_sha = models.CharField("fix commit SHA", max_length=64, blank=True)
@@ -171,9 +182,6 @@ class Postmortem(models.Model):
                 name="postmortem_impact_usd_not_negative",
             ),
             models.CheckConstraint(
-                condition=Q(trigger__in=["", *Trigger.values]), name="postmortem_trigger_valid"
-            ),
-            models.CheckConstraint(
                 condition=~Q(trigger="other") | ~Q(trigger_reason=""),
                 name="postmortem_other_trigger_has_reason",
             ),
@@ -223,6 +231,15 @@ class Postmortem(models.Model):
         if self.occurred_utc is None:
             return None
         return self.occurred_utc + timedelta(hours=MEETING_DEADLINE_HOURS)
+
+    @property
+    def is_retrospective(self) -> bool:
+        """True when the draft was started more than 72 hours after the event (UTC): a
+        postmortem written about an old event plans no reminders and shows no countdown.
+        Rule: docs/rules.md#meeting-retrospective."""
+        if self.occurred_utc is None or self.created_utc is None:
+            return False
+        return self.created_utc - self.occurred_utc > timedelta(hours=MEETING_DEADLINE_HOURS)
 
     def _stored_row_is_final(self) -> bool:
         return (

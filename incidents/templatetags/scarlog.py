@@ -24,6 +24,33 @@ def utc(value, with_seconds: bool = False) -> str:
     return value.astimezone(UTC).strftime(fmt)
 
 
+def _labels(context, key: str, read) -> dict:
+    """{key: label} of a vocabulary, read once per render (incidents.vocabulary)."""
+    memo = context.render_context
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
+
+
+@register.simple_tag(takes_context=True)
+def trigger_label(context, slug: str) -> str:
+    """The label of trigger condition `slug` (retired ones too); the slug itself when no
+    row has it (a record naming a condition an admin deleted)."""
+    from incidents import vocabulary
+
+    return _labels(context, "trigger_labels", vocabulary.trigger_labels).get(slug, slug)
+
+
+@register.simple_tag(takes_context=True)
+def severity_label(context, code: str) -> str:
+    """The label of severity `code` ("not rated" for ""); the code when no row has it."""
+    from incidents import vocabulary
+
+    if not code:
+        return "not rated"
+    return _labels(context, "severity_labels", vocabulary.severity_labels).get(code, code)
+
+
 @register.filter
 def utc_input(value) -> str:
     """The value a UTC time text input shows (`YYYY-MM-DD HH:MM:SS`)."""
@@ -60,7 +87,9 @@ def _span(seconds: int) -> str:
 @register.simple_tag
 def meeting_deadline(pm, now=None):
     """The 72-hour meeting deadline of `pm` as a countdown span (static/js/countdown.js
-    keeps it ticking): "41 h 12 m left", "overdue by 3 h 05 m", "meeting held", or "—".
+    keeps it ticking): "41 h 12 m left", "overdue by 3 h 05 m", "meeting held", or "—";
+    a retrospective postmortem reads "retrospective: written 14 months after the event"
+    (no data-deadline, so nothing ticks).
 
     Uses pm.meeting_held when the queryset annotated it, else one query.
     """
@@ -68,6 +97,13 @@ def meeting_deadline(pm, now=None):
     if deadline is None:
         return format_html('<span class="countdown none">{}</span>', "no event time")
     when = deadline.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if pm.is_retrospective:
+        return format_html(
+            '<span class="countdown retrospective" title="Event {}; no meeting deadline or '
+            'reminders for a postmortem started more than 72 hours after it">{}</span>',
+            pm.occurred_utc.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            f"retrospective: written {written_after(pm.created_utc - pm.occurred_utc)} "
+            "after the event")
     held = getattr(pm, "meeting_held", None)
     if held is None:
         held = held_meeting(pm) is not None
@@ -81,6 +117,19 @@ def meeting_deadline(pm, now=None):
     return format_html(
         '<span class="countdown {}" data-deadline="{}" title="Meeting due by {}">{}</span>',
         state, deadline.astimezone(UTC).isoformat(), when, text)
+
+
+def written_after(delta) -> str:
+    """How long after the event a postmortem was started, in the largest fitting unit:
+    "5 days", "14 months", "3 years" (docs/rules.md#meeting-retrospective)."""
+    days = delta.days
+    if days < 60:
+        return f"{days} day{'s' if days != 1 else ''}"
+    months = round(days / 30.44)
+    if months < 24:
+        return f"{months} months"
+    years = round(days / 365.25)
+    return f"{years} years"
 
 
 @register.filter

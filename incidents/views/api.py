@@ -16,7 +16,6 @@ Token-authenticated, so exempt from CSRF (a browser never sends the bearer token
 
 """
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
 from django.urls import reverse
@@ -24,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from core.api_tokens import TokenError, authenticate, refusal_response
+from core.site_url import absolute_url
 from core.validation import RecordError, load_json
 from incidents.events import open_from_event, parse_event
 from incidents.gate import UnknownDomainError, answer_gate
@@ -88,7 +88,7 @@ def events(request):
     pm = outcome.postmortem
     answer["postmortem"] = {
         "id": str(pm.pk),
-        "url": settings.SCARLOG_BASE_URL + reverse("incidents:postmortem_detail", args=[pm.pk]),
+        "url": absolute_url(request, reverse("incidents:postmortem_detail", args=[pm.pk])),
         "trigger": pm.trigger,
         "occurred_utc": pm.occurred_utc.isoformat(),
         "meeting_deadline_utc": pm.meeting_deadline_utc.isoformat(),

@@ -12,8 +12,8 @@ from incidents import (
     revisions,
     services,
     template_rules,
+    vocabulary,
 )
-from incidents.failure_modes import FAILURE_MODES
 from incidents.models import (
     DEFERRED_FIX_TEXT,
     ROOT_CAUSE_DEFINITIONS,
@@ -84,6 +84,7 @@ def draft_context(pm: Postmortem, **extra) -> dict:
                   "prevention": blameless.check(pm.prevention, names)},
         "flagged_factors": flagged,
         "scan_rows": scan_rows(pm, factors),
+        "scan_set_name": vocabulary.question_set_of(pm).name,
         "facilitator": latest_meeting.facilitator if latest_meeting else None,
         "meeting_in_progress": latest_meeting if latest_meeting and latest_meeting.in_progress
         else None,
@@ -102,15 +103,18 @@ def draft_context(pm: Postmortem, **extra) -> dict:
 
 
 def scan_rows(pm: Postmortem, factors) -> list[dict]:
-    """The twenty scan questions in order, each with its answer row (or None) and whether
-    the contributing factor it suggests is already listed."""
+    """The scan questions of `pm` in order (incidents.vocabulary.scan_questions), each
+    with its answer row (or None), the wording it was answered against (name, question),
+    and whether the contributing factor it suggests is already listed."""
     answers = {answer.mode: answer for answer in pm.scan_answers.all()}
     factor_texts = {factor.text for factor in factors}
     rows = []
-    for mode in FAILURE_MODES:
+    for mode in vocabulary.scan_questions(pm):
         answer = answers.get(mode.slug)
+        name, question = (vocabulary.wording(answer, mode) if answer is not None
+                          else (mode.name, mode.question))
         rows.append({
-            "mode": mode, "answer": answer,
+            "mode": mode, "answer": answer, "name": name, "question": question,
             "reveals": answer is not None and answer.answer == mode.failure_answer,
             "factor_listed": answer is not None
             and meeting_record.factor_text(answer) in factor_texts,

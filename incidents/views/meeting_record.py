@@ -8,8 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
-from incidents import meeting_record, revisions, template_rules
-from incidents.failure_modes import FAILURE_MODE_BY_SLUG
+from incidents import meeting_record, revisions, template_rules, vocabulary
 from incidents.models import ContributingFactor, ImmutableRecordError
 from incidents.services import FieldError, RowLimitError
 from incidents.views.autosave import final_refusal, render_field_answer, render_section
@@ -28,7 +27,7 @@ def _render_scan_row(request, pm, mode: str, error: str = "", status: int = 200)
 def scan_answer(request, pk, mode):
     """Answer scan question `mode`: POST answer (yes / no / na) and an optional note."""
     pm = get_postmortem_for_user(request, pk)
-    if mode not in FAILURE_MODE_BY_SLUG:
+    if vocabulary.active_question(pm, mode) is None:
         raise Http404(f"No such failure mode: {mode}")
     try:
         meeting_record.answer_scan(pm, mode, request.POST.get("answer", ""),
@@ -44,7 +43,7 @@ def scan_answer(request, pk, mode):
 def scan_factor(request, pk, mode):
     """Add the contributing factor a revealing answer to `mode` suggests (one click)."""
     pm = get_postmortem_for_user(request, pk)
-    if mode not in FAILURE_MODE_BY_SLUG:
+    if vocabulary.active_question(pm, mode) is None:
         raise Http404(f"No such failure mode: {mode}")
     try:
         factor = meeting_record.add_factor_from_scan(pm, mode)

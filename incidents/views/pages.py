@@ -76,7 +76,8 @@ def postmortem_create(request):
             pm = services.create_draft(
                 request.user, template=data["template"] or Template.SEVEN_FIELD,
                 occurred_utc=data["occurred_utc"], trigger=data["trigger"],
-                trigger_reason=data["trigger_reason"])
+                trigger_reason=data["trigger_reason"], severity=data["severity"],
+                question_set=data["question_set"])
         except services.EventError as exc:
             form.add_error(exc.field, str(exc))
         else:
