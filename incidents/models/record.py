@@ -17,7 +17,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.search_vector import search_vector_field, search_vector_trigger
-from incidents.models.choices import MEETING_DEADLINE_HOURS, RootCause, Section, Template, Trigger
+from incidents.models.choices import (
+    MEETING_DEADLINE_HOURS,
+    RootCause,
+    Section,
+    Template,
+    Trigger,
+    fix_is_deferred,
+)
 from incidents.models.guards import (
     FINAL_STATUS_SQL,
     ImmutableRecordError,
@@ -236,6 +243,11 @@ class Postmortem(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status == self.Status.FINAL
+
+    @property
+    def fix_deferred(self) -> bool:
+        """The fix reads "no change; documented and deferred" (docs/rules.md#template-fix)."""
+        return fix_is_deferred(self.fix_commit_sha, self.fix_description)
 
     @property
     def is_long_form(self) -> bool:
