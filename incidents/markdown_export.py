@@ -20,7 +20,7 @@ from django.utils.text import slugify
 
 from core.units import format_minutes, format_usd
 from incidents import fields, vocabulary
-from incidents.models import DEFERRED_FIX_TEXT, MeetingAttendee, Postmortem, Seal
+from incidents.models import DEFERRED_FIX_TEXT, MeetingAttendee, Postmortem, Seal, fix_is_deferred
 from incidents.templatetags.scarlog import utc
 
 SLUG_WORDS = 6
@@ -173,7 +173,7 @@ def _factors_body(pm: Postmortem, field: fields.Field) -> list[str]:
 
 
 def _fix_body(pm: Postmortem, field: fields.Field) -> list[str]:
-    if pm.fix_description.strip() == DEFERRED_FIX_TEXT:
+    if fix_is_deferred(pm.fix_commit_sha, pm.fix_description):
         return [f"{DEFERRED_FIX_TEXT} ({pm.fix_ticket_link})"]
     lines = [f"Commit `{pm.fix_commit_sha or '(none)'}`"]
     if pm.fix_description:

@@ -276,9 +276,15 @@ def discard_draft(postmortem: Postmortem) -> None:
 
 
 def people_names() -> list[str]:
-    """Usernames of active people: the blameless check treats them as persons."""
-    return list(get_user_model().objects.filter(is_active=True)
-                .values_list("username", flat=True))
+    """Usernames and display names (full, first and last name) of active people: the
+    blameless check treats each as a person (docs/rules.md#blameless-flagged)."""
+    names = set()
+    rows = (get_user_model().objects.filter(is_active=True)
+            .values_list("username", "first_name", "last_name"))
+    for username, first, last in rows:
+        full = f"{first} {last}".strip()
+        names.update(n for n in (username, first.strip(), last.strip(), full) if n)
+    return sorted(names)
 
 
 def add_amendment(postmortem: Postmortem, user, note: str, section: str = "",

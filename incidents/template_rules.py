@@ -22,6 +22,7 @@ from incidents.models import (
     RootCause,
     Section,
     Substitution,
+    fix_is_deferred,
 )
 
 SUMMARY_MAX_WORDS = 40
@@ -160,7 +161,8 @@ def check_fix(sha: str, description: str, ticket_link: str) -> list[str]:
     """Fix implemented: a commit SHA with the change described, or the deferred text + ticket
     link."""
     sha, description, ticket_link = sha.strip(), description.strip(), ticket_link.strip()
-    if description == DEFERRED_FIX_TEXT:
+    if fix_is_deferred(sha, description):
+        sha = "" if sha == DEFERRED_FIX_TEXT else sha
         messages = []
         if not ticket_link:
             messages.append(f'Fix reads "{DEFERRED_FIX_TEXT}" but has no ticket link.')
@@ -178,6 +180,9 @@ def check_fix(sha: str, description: str, ticket_link: str) -> list[str]:
             "Fix implemented has no commit SHA; give the fix commit (7–40 hex characters) "
             f'or write "{DEFERRED_FIX_TEXT}" with a ticket link.'
         )
+    elif sha == DEFERRED_FIX_TEXT:
+        messages.append(f'Fix commit SHA reads "{DEFERRED_FIX_TEXT}" beside a description of '
+                        "a change; a deferred fix has no SHA and no other description.")
     elif not is_commit_sha(sha):
         messages.append(f"Fix commit SHA {sha!r} is not 7–40 hexadecimal characters.")
     if not description:

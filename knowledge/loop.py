@@ -9,7 +9,8 @@ step and the loop has a gap." In Scarlog a step is present when:
     pattern      a knowledge-base pattern, anti-pattern or decision tree is linked
     policy       a policy is linked
     runbook      a runbook is linked
-    code change  the fix commit SHA is recorded
+    code change  the fix commit SHA is recorded (a fix "no change; documented and
+                 deferred" is no code change: the step is missing, and says it was deferred)
     CI gate      a test or hook action item has shipped (with its evidence)
 """
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from django.db.models import (
 from django.urls import reverse
 
 from costlog.services import current_entries
-from incidents.models import ActionItem, Postmortem
+from incidents.models import DEFERRED_FIX_TEXT, ActionItem, Postmortem, fix_is_deferred
 from knowledge.models import KnowledgeEntry, Policy
 from runbooks.models import Runbook
 
@@ -75,8 +76,9 @@ def with_loop_steps(queryset, single: bool = False):
                                .values("postmortem_id")),
         "step_policy": linked(Policy.postmortems.through.objects.values("postmortem_id")),
         "step_runbook": linked(Runbook.postmortems.through.objects.values("postmortem_id")),
-        "step_code_change": ExpressionWrapper(~Q(fix_commit_sha=""),
-                                              output_field=BooleanField()),
+        "step_code_change": ExpressionWrapper(
+            ~Q(fix_commit_sha="") & ~Q(fix_commit_sha=DEFERRED_FIX_TEXT)
+            & ~Q(fix_description=DEFERRED_FIX_TEXT), output_field=BooleanField()),
         "step_ci_gate": linked(ActionItem.objects.filter(
             kind__in=CI_GATE_KINDS, status=ActionItem.Status.SHIPPED).values("postmortem_id")),
     }
@@ -101,13 +103,19 @@ def loop_for(postmortem: Postmortem) -> list[LoopStep]:
                    for policy in pm.policies.all()],
         "runbook": [(f"{runbook.key}: {runbook.title}", runbook.get_absolute_url())
                     for runbook in pm.runbooks.all()],
-        "code_change": [(f"commit {pm.fix_commit_sha[:12]}", "")] if pm.fix_commit_sha else [],
+        "code_change": [(f"commit {pm.fix_commit_sha[:12]}", "")] if pm.step_code_change
+        else [],
         "ci_gate": [(f"{item.get_kind_display()}: {item.description}", "")
                     for item in pm.action_items.filter(kind__in=CI_GATE_KINDS,
                                                        status=ActionItem.Status.SHIPPED)],
     }
-    return [LoopStep(key, label, getattr(pm, f"step_{key}"), reason, links[key])
-            for key, label, reason in STEPS]
+    reasons = {key: reason for key, _label, reason in STEPS}
+    if fix_is_deferred(pm.fix_commit_sha, pm.fix_description):
+        reasons["code_change"] = (f"the fix was deferred ({DEFERRED_FIX_TEXT}"
+                                  + (f"; ticket {pm.fix_ticket_link}" if pm.fix_ticket_link
+                                     else "") + ")")
+    return [LoopStep(key, label, getattr(pm, f"step_{key}"), reasons[key], links[key])
+            for key, label, _reason in STEPS]
 
 
 def loop_gaps():

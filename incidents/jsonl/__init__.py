@@ -14,7 +14,9 @@ factor_substitution (structural|personal|"" per contributing factor, in order) a
 owner_sentiment ({quote, by}). An amendment
 line is {parent_id, amended_utc, note}, plus section and impact ({usd, users,
 duration_minutes}) when it adds to a long-form section. Times are ISO 8601 with a UTC
-offset. A record in the seed's format, without any of these keys, imports unchanged.
+offset. A record in the seed's format, without any of these keys, imports unchanged. A
+deferred fix is fix_commit_sha "no change; documented and deferred" in the line and the
+fix description with no SHA in the database (docs/rules.md#template-fix).
 
 Importing is all or nothing: every line is checked first, errors are reported with
 their file, line number and key, and nothing is written unless all lines pass. A record

@@ -44,6 +44,12 @@ from incidents.models import (
     Template,
     TimelineEntry,
 )
+from incidents.models.choices import (
+    DEFERRED_FIX_TEXT,
+    DeferredFixConflict,
+    fix_from_log,
+    fix_is_deferred,
+)
 
 # The source format's `Postmortem` fields (docs/rules.md#final-log), in order: every line
 # has these keys. Everything else Scarlog writes is an extension key, present only when set.
@@ -266,10 +272,13 @@ class PostmortemRecord:
     def from_postmortem(cls, pm: Postmortem) -> "PostmortemRecord":
         """The record of a stored postmortem (its rows in display order)."""
         factors = list(pm.contributing_factors.all())
+        values = {item.name: getattr(pm, item.name) for item in fields.inputs()}
+        if fix_is_deferred(pm.fix_commit_sha, pm.fix_description):
+            values["fix_commit_sha"], values["fix_description"] = "", DEFERRED_FIX_TEXT
         return cls(
             id=str(pm.id),
             created_utc=pm.created_utc,
-            values=tuple((item.name, getattr(pm, item.name)) for item in fields.inputs()),
+            values=tuple(values.items()),
             template=pm.template,
             timeline=tuple(TimelineRow(row.utc, row.event, row.trace_id)
                            for row in pm.timeline_entries.all()),
@@ -333,10 +342,16 @@ class _PostmortemLineBase(Line):
                 and len(substitution) != len(self.contributing_factors):
             raise RecordError(f"has {len(substitution)} entries; contributing_factors has "
                               f"{len(self.contributing_factors)}", key="factor_substitution")
+        values = {item.name: self._input_value(item) for item in fields.inputs()}
+        try:
+            values["fix_commit_sha"], values["fix_description"] = fix_from_log(
+                values["fix_commit_sha"], values["fix_description"])
+        except DeferredFixConflict as exc:
+            raise RecordError(str(exc), key="fix_description") from exc
         return PostmortemRecord(
             id=self.id,
             created_utc=self.created_utc,
-            values=tuple((item.name, self._input_value(item)) for item in fields.inputs()),
+            values=tuple(values.items()),
             template=self.template,
             # The display (and export) order is time order; equal times keep file order.
             timeline=tuple(sorted((TimelineRow(row.utc, row.event, row.trace_id)

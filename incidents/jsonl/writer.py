@@ -21,6 +21,7 @@ from incidents.jsonl.records import (
     references_from_legacy,
 )
 from incidents.models import Amendment, Postmortem, Template
+from incidents.models.choices import fix_to_log
 
 
 def format_utc(value: datetime) -> str:
@@ -68,6 +69,8 @@ def _object(record: PostmortemRecord, key: str) -> dict | None:
 def postmortem_json(record: PostmortemRecord) -> dict:
     """The log line's object of `record`."""
     by_name = dict(record.values)
+    by_name["fix_commit_sha"], by_name["fix_description"] = fix_to_log(
+        by_name["fix_commit_sha"], by_name["fix_description"])
     values = {item.jsonl: _json_value(by_name[item.name])
               for item in fields.inputs() if "." not in item.jsonl}
     trace_id, pr_link = legacy_reference_fields(record.references)

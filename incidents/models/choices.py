@@ -9,10 +9,14 @@ __all__ = [
     "MEETING_MINUTES",
     "ROOT_CAUSE_DEFINITIONS",
     "SECTION_HINTS",
+    "DeferredFixConflict",
     "RootCause",
     "Section",
     "Template",
     "Trigger",
+    "fix_from_log",
+    "fix_is_deferred",
+    "fix_to_log",
 ]
 
 
@@ -40,6 +44,45 @@ ROOT_CAUSE_DEFINITIONS = {
 }
 
 DEFERRED_FIX_TEXT = "no change; documented and deferred"
+
+
+class DeferredFixConflict(ValueError):
+    """A log line's fix says both "deferred" (in fix_commit_sha) and something else."""
+
+
+def fix_is_deferred(sha: str, description: str) -> bool:
+    """True when a stored fix is the deferred one: the description reads exactly
+    DEFERRED_FIX_TEXT (the one representation Scarlog stores; docs/rules.md#template-fix).
+    A record imported before that rule, with the text in the SHA and no description, is
+    read the same way (final records are sealed and are not rewritten)."""
+    sha, description = (sha or "").strip(), (description or "").strip()
+    return description == DEFERRED_FIX_TEXT or (sha == DEFERRED_FIX_TEXT and not description)
+
+
+def fix_from_log(sha: str, description: str) -> tuple[str, str]:
+    """(fix_commit_sha, fix_description) as stored, from a log line's values.
+
+    The seed's format writes a deferred fix as fix_commit_sha = DEFERRED_FIX_TEXT; Scarlog
+    stores it as fix_description = DEFERRED_FIX_TEXT with no SHA. Raises
+    DeferredFixConflict when the SHA key is deferred and the description says something
+    else (the line would mean two things). Rule: docs/rules.md#template-fix.
+    """
+    if sha.strip() != DEFERRED_FIX_TEXT:
+        return sha, description
+    if description.strip() not in ("", DEFERRED_FIX_TEXT):
+        raise DeferredFixConflict(
+            f'fix_commit_sha reads "{DEFERRED_FIX_TEXT}" but fix_description describes a '
+            f'change; leave fix_description out or make it "{DEFERRED_FIX_TEXT}"')
+    return "", DEFERRED_FIX_TEXT
+
+
+def fix_to_log(sha: str, description: str) -> tuple[str, str]:
+    """(fix_commit_sha, fix_description) as the log writes them: a deferred fix in the
+    seed's format (fix_commit_sha = DEFERRED_FIX_TEXT, no fix_description); any other fix
+    unchanged. The inverse of fix_from_log. Rule: docs/rules.md#template-fix."""
+    if fix_is_deferred(sha, description) and sha.strip() in ("", DEFERRED_FIX_TEXT):
+        return DEFERRED_FIX_TEXT, ""
+    return sha, description
 
 
 class Template(models.TextChoices):

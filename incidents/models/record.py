@@ -17,7 +17,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.search_vector import search_vector_field, search_vector_trigger
-from incidents.models.choices import MEETING_DEADLINE_HOURS, RootCause, Section, Template
+from incidents.models.choices import (
+    MEETING_DEADLINE_HOURS,
+    RootCause,
+    Section,
+    Template,
+    fix_is_deferred,
+)
 from incidents.models.guards import ImmutableRecordError
 from incidents.models.vocabulary import QuestionSet
 
@@ -213,6 +219,11 @@ class Postmortem(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status == self.Status.FINAL
+
+    @property
+    def fix_deferred(self) -> bool:
+        """The fix reads "no change; documented and deferred" (docs/rules.md#template-fix)."""
+        return fix_is_deferred(self.fix_commit_sha, self.fix_description)
 
     @property
     def is_long_form(self) -> bool:
