@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from django.utils.text import slugify
 
-from core.units import format_minutes, format_usd
+from core.units import format_span, format_usd
 from incidents import fields
 from incidents.failure_modes import FAILURE_MODES
 from incidents.models import DEFERRED_FIX_TEXT, Postmortem
@@ -145,7 +145,7 @@ def _figure_lines(usd, users, minutes, only_set: bool = False) -> list[str]:
     for label, value, text in (
         ("Financial (USD)", usd, f"${format_usd(usd)}" if usd is not None else ""),
         ("Users affected", users, str(users) if users is not None else ""),
-        ("Duration", minutes, format_minutes(minutes)),
+        ("Duration", minutes, format_span(minutes * 60) if minutes is not None else ""),
     ):
         if value is not None:
             lines.append(f"- {label}: {text}")

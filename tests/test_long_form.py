@@ -207,7 +207,7 @@ def test_the_kxin_postmortem_is_amended_and_shows_its_stated_and_logged_cost(
     well = page[page.index('id="section-what_went_well"'):
                 page.index('id="section-what_went_wrong"')]
     assert WHAT_WENT_WELL in well and "alice" in well
-    assert "6h 30m" in page
+    assert "6 h 30 min" in page
 
     # A later restatement that disagrees with the cost log is flagged.
     alice_client.post(url("amendment_create", KXIN_ID), {
@@ -353,6 +353,6 @@ def test_markdown_export_has_the_sections_and_names_what_an_amendment_adds_to(al
     text = markdown_export.postmortem_markdown(
         Postmortem.objects.prefetch_related("amendments").get(pk=pm.pk))
     assert "template: long-form" in text
-    assert "## Impact\n\n- Financial (USD): $1,400\n- Users affected: 0\n- Duration: 1h 45m" in text
+    assert "## Impact\n\n- Financial (USD): $1,400\n- Users affected: 0\n- Duration: 1 h 45 min" in text
     assert "## What went well\n\nThe drawdown alert fired at session end as designed." in text
     assert " — adds to Impact\n\n- Financial (USD): $1,450.25\n\nFees found later." in text
