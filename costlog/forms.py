@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 
 from core import units
+from core.forms import USDField
 from costlog import services
 from costlog.markdown_format import ZONES
 from costlog.models import ResourceRate, RootPattern
@@ -46,14 +47,11 @@ class MishapEntryForm(forms.Form):
     duration = forms.CharField(
         required=False, max_length=200, help_text='E.g. "~20 minutes before user caught it".'
     )
-    cost_low_usd = forms.DecimalField(
-        label="Estimated cost, low (USD)", required=False, min_value=0, max_digits=14,
-        decimal_places=2,
-    )
-    cost_high_usd = forms.DecimalField(
-        label="Estimated cost, high (USD)", required=False, min_value=0, max_digits=14,
-        decimal_places=2, help_text="Leave empty for a single figure.",
-    )
+    # Amounts read like every USD input ('78,947', '$5.50'; docs/rules.md#input-money-durations).
+    cost_low_usd = USDField(label="Estimated cost, low (USD)", required=False, max_digits=14,
+                            decimal_places=2)
+    cost_high_usd = USDField(label="Estimated cost, high (USD)", required=False, max_digits=14,
+                             decimal_places=2, help_text="Leave empty for a single figure.")
     cost_approximate = forms.BooleanField(label='Approximate ("~")', required=False)
     cost_note = forms.CharField(label="Cost note", required=False, max_length=200,
                                 help_text='E.g. "wasted training jobs".')

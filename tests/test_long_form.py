@@ -353,6 +353,7 @@ def test_markdown_export_has_the_sections_and_names_what_an_amendment_adds_to(al
     text = markdown_export.postmortem_markdown(
         Postmortem.objects.prefetch_related("amendments").get(pk=pm.pk))
     assert "template: long-form" in text
-    assert "## Impact\n\n- Financial (USD): $1,400\n- Users affected: 0\n- Duration: 1 h 45 min" in text
+    assert ("## Impact\n\n- Financial (USD): $1,400\n- Users affected: 0\n"
+            "- Duration: 1 h 45 min") in text
     assert "## What went well\n\nThe drawdown alert fired at session end as designed." in text
     assert " — adds to Impact\n\n- Financial (USD): $1,450.25\n\nFees found later." in text
