@@ -30,7 +30,12 @@ class UTCDateTimeField(forms.CharField):
 
 
 class USDField(forms.DecimalField):
-    """An amount in USD as people type it: '78,947', '$78,947.00', '5.5'; blank -> None."""
+    """An amount in USD as people type it: '78,947', '$78,947.00', '5.5'; blank -> None.
+
+    A text input (a number input refuses '78,947'); docs/rules.md#input-money-durations.
+    """
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
 
     def to_python(self, value):
         try:
