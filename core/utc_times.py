@@ -42,5 +42,9 @@ def parse_utc(text: str) -> datetime:
 
 
 def format_utc_input(value: datetime | None) -> str:
-    """The text a UTC time input shows: `YYYY-MM-DD HH:MM:SS` (UTC), or '' for None."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    """The text a UTC time input shows: `YYYY-MM-DD HH:MM:SS` (UTC, a four-digit year even
+    before 1000, so parse_utc reads it back), or '' for None."""
+    if not value:
+        return ""
+    moment = value.astimezone(UTC)
+    return f"{moment.year:04d}-{moment:%m-%d %H:%M:%S}"

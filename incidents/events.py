@@ -1,6 +1,6 @@
 """Opening a draft postmortem from a monitoring system's event (POST /api/events).
 
-Payload (JSON object): trigger (a Trigger value), occurred_utc (ISO 8601 with offset),
+Payload (JSON object): trigger (a Trigger value), occurred_utc (core.utc_times.parse_utc),
 trace_id, summary (one line), trigger_reason (for "other"), template (optional), and for
 the drawdown trigger `sessions`: [{"loss_usd": "1400", "deployed_capital_usd": "100000"},
 …] oldest first, the event's session last. The drawdown rule is evaluated from those
