@@ -17,8 +17,13 @@ Direct requests that stay direct, and why (docs/rules.md#input-rendered-forms):
   renders no form for them, so there is no rendered form to submit. Their tests post the
   input with the X-CSRFToken header as base.html's hx-headers does (tests.conftest.CsrfClient),
   and tests/test_browser_*.py drive them in Chromium.
-- CSRF refusals (tests/test_security.py, test_costlog_pages.py) post without a token on
-  purpose: that is the attack, not the form.
+- Attacks, which by definition are not the rendered form: CSRF and role probes
+  (tests/test_security.py, test_costlog_pages.py::test_posts_without_a_csrf_token_are_refused),
+  anonymous posts (test_postmortem_pages, test_action_item_pages), Hypothesis-generated
+  bodies (test_bad_input.py), login brute force (test_login_lockout.py), and tampered link
+  posts (test_knowledge_pages.py::test_link_refusals_name_the_field).
+- Django's admin (the gate override in test_action_items.py): Django's own forms, outside
+  the crawl.
 """
 from datetime import UTC, date, datetime
 from urllib.parse import urljoin
