@@ -76,11 +76,15 @@ def format_usd(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
+# Above any amount Scarlog records (and Decimal's default precision of 28 digits).
+MAX_USD = Decimal("1e12")
+
+
 def parse_usd(text: str) -> Decimal | None:
     """'$78,947', '78947.5', ' 0 ' -> Decimal with cents; '' -> None.
 
-    Raises ValueError (naming the value) for text that is not a non-negative USD amount
-    with at most two decimals.
+    Raises ValueError (quoting the value) for text that is not a non-negative USD amount
+    below MAX_USD with at most two decimals.
     """
     cleaned = (text or "").strip().replace(",", "").removeprefix("$").strip()
     if not cleaned:
@@ -92,7 +96,9 @@ def parse_usd(text: str) -> Decimal | None:
             f"{text.strip()!r} is not an amount in USD such as 78,947 or 5.50."
         ) from None
     if not value.is_finite() or value < 0:
-        raise ValueError(f"{text.strip()!r} is not an amount in USD of 0 or more.")
+        raise ValueError(f"{text.strip()[:40]!r} is not an amount in USD of 0 or more.")
+    if value >= MAX_USD:
+        raise ValueError(f"{text.strip()[:40]!r} is not an amount in USD below 1,000,000,000,000.")
     if value != value.quantize(Decimal("0.01")):
         raise ValueError(f"{text.strip()!r} has more than two decimals (cents).")
     return value.quantize(Decimal("0.01"))
