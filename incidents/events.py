@@ -50,8 +50,9 @@ def _time(value: Any) -> datetime:
     try:
         return parse_utc(text)
     except ValueError:
+        # The forms core.utc_times reads (docs/rules.md#input-utc-times).
         raise refusal(f"{shown(text)} is not a UTC time such as 2026-03-02T15:47:00Z or "
-                      "2026-03-02 15:47 (docs/rules.md#input-utc-times).") from None
+                      "2026-03-02 15:47.") from None
 
 
 # Amounts of a trading session in USD: anything outside these is a mistake, and Decimal

@@ -31,7 +31,6 @@ from urllib.parse import urljoin
 import pytest
 from webtest.forms import Form, Select
 
-from core.models import ApiToken  # noqa: F401  (the site's tables are all migrated)
 from costlog.models import MishapEntry, ResourceRate
 from incidents.models import ActionItem, Amendment, Meeting, Postmortem, PostmortemDomain
 from knowledge.models import KnowledgeEntry
