@@ -1,18 +1,19 @@
 """Form fields every app uses: a UTC time as pasted from a log, USD, minutes, a count of users."""
-from datetime import UTC, datetime
-
 from django import forms
 
 from core.units import format_minutes, parse_minutes, parse_usd
+from core.utc_times import UTC_INPUT_HELP, format_utc_input, parse_utc
 
-UTC_INPUT_HELP = "YYYY-MM-DD HH:MM[:SS] in UTC, or ISO 8601 with an offset"
+__all__ = ["UTC_INPUT_HELP", "MinutesField", "USDField", "UTCDateTimeField", "UsersField",
+           "format_utc_input"]
 
 
 class UTCDateTimeField(forms.CharField):
     """A text field for a time pasted from a log: `2026-03-02 14:02`, `…T14:02:00Z`, `…+02:00`.
 
-    A time without an offset is read as UTC; one with an offset is converted to UTC.
-    Returns an aware UTC datetime, or None when blank.
+    Reads through core.utc_times.parse_utc (docs/rules.md#input-utc-times): a time without
+    an offset is UTC, one with an offset is converted to UTC. Returns an aware UTC
+    datetime, or None when blank; anything else is a ValidationError quoting the text.
     """
 
     def to_python(self, value):
@@ -20,23 +21,21 @@ class UTCDateTimeField(forms.CharField):
         if not text:
             return None
         try:
-            parsed = datetime.fromisoformat(text.replace(" UTC", "").replace("Z", "+00:00"))
+            return parse_utc(text)
         except ValueError as exc:
-            raise forms.ValidationError(
-                f"{text!r} is not a date and time; use {UTC_INPUT_HELP}."
-            ) from exc
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+            raise forms.ValidationError(str(exc)) from exc
 
-
-def format_utc_input(value: datetime | None) -> str:
-    """The text a UTC time input shows: `YYYY-MM-DD HH:MM:SS` (UTC), or '' for None."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    def prepare_value(self, value):
+        return format_utc_input(value) if hasattr(value, "astimezone") else value
 
 
 class USDField(forms.DecimalField):
-    """An amount in USD as people type it: '78,947', '$78,947.00', '5.5'; blank -> None."""
+    """An amount in USD as people type it: '78,947', '$78,947.00', '5.5'; blank -> None.
+
+    A text input (a number input refuses '78,947'); docs/rules.md#input-money-durations.
+    """
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
 
     def to_python(self, value):
         try:

@@ -7,33 +7,54 @@ minutes); the formatters write what the parsers read back.
 import re
 from decimal import Decimal, InvalidOperation
 
-_DURATION_PART = re.compile(r"(\d+)\s*([dhms])")
+# A unit as people write it: "2d", "1h", "1 hr", "30m", "30 min", "45 s", "45 seconds".
+_UNIT = (r"(days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)")
+_DURATION_PART = re.compile(r"(\d+)\s*" + _UNIT + r"(?![a-z])", re.IGNORECASE)
 
 
-_DURATION = re.compile(r"^(?:\s*\d+\s*[dhms])+\s*$")
+_DURATION = re.compile(r"^(?:\s*\d+\s*" + _UNIT + r"(?![a-z]))+\s*$", re.IGNORECASE)
 
 
 _SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_SPAN_UNITS = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
 
 
 def parse_duration(text: str) -> int:
-    """'1h 30m' -> 5400 seconds ('2d', '20m', '45s', '1h30m'); ValueError when malformed."""
+    """'1h 30m' -> 5400 seconds ('2d', '20m', '45s', '1h30m', '1 h 30 min', '45 sec');
+    ValueError when malformed."""
     if not _DURATION.match(text or ""):
         raise ValueError(f"Duration {text!r} is not like '1h 30m', '20m' or '45s'.")
-    seconds = sum(int(n) * _SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
+    seconds = sum(int(n) * _SECONDS[unit[0].lower()]
+                  for n, unit in _DURATION_PART.findall(text))
     if seconds <= 0:
         raise ValueError(f"Duration {text!r} is zero; enter how long the resource ran.")
     return seconds
 
 
 def format_duration(seconds: int) -> str:
-    """5400 -> '1h 30m'; the inverse of parse_duration()."""
+    """5400 -> '1h 30m': the compact form an input shows; the inverse of parse_duration()."""
     parts = []
     for unit, size in _SECONDS.items():
         count, seconds = divmod(seconds, size)
         if count:
             parts.append(f"{count}{unit}")
     return " ".join(parts) or "0s"
+
+
+def format_span(seconds: int | None) -> str:
+    """How every page and export shows a duration: 2700 -> '45 min', 5400 -> '1 h 30 min',
+    90061 -> '1 d 1 h 1 min 1 s', 0 -> '0 min'; None -> ''. parse_duration reads it back.
+
+    Rule: docs/rules.md#input-money-durations.
+    """
+    if seconds is None:
+        return ""
+    parts = []
+    for unit, size in _SPAN_UNITS:
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}")
+    return " ".join(parts) or "0 min"
 
 
 def format_amount(value: Decimal) -> str:
@@ -45,17 +66,25 @@ def format_amount(value: Decimal) -> str:
 
 
 def format_usd(value: Decimal) -> str:
-    """Money as the log writes it: Decimal('78947.00') -> '78,947'; Decimal('5.5') -> '5.50'."""
+    """Money as every page, export and the log write it (after a '$'): Decimal('78947.00')
+    -> '78,947' (no cents when whole); Decimal('5.5') -> '5.50'.
+
+    Rule: docs/rules.md#input-money-durations.
+    """
     if value == value.to_integral_value():
         return format_amount(value)
     return f"{value:,.2f}"
 
 
+# Above any amount Scarlog records (and Decimal's default precision of 28 digits).
+MAX_USD = Decimal("1e12")
+
+
 def parse_usd(text: str) -> Decimal | None:
     """'$78,947', '78947.5', ' 0 ' -> Decimal with cents; '' -> None.
 
-    Raises ValueError (naming the value) for text that is not a non-negative USD amount
-    with at most two decimals.
+    Raises ValueError (quoting the value) for text that is not a non-negative USD amount
+    below MAX_USD with at most two decimals.
     """
     cleaned = (text or "").strip().replace(",", "").removeprefix("$").strip()
     if not cleaned:
@@ -67,7 +96,9 @@ def parse_usd(text: str) -> Decimal | None:
             f"{text.strip()!r} is not an amount in USD such as 78,947 or 5.50."
         ) from None
     if not value.is_finite() or value < 0:
-        raise ValueError(f"{text.strip()!r} is not an amount in USD of 0 or more.")
+        raise ValueError(f"{text.strip()[:40]!r} is not an amount in USD of 0 or more.")
+    if value >= MAX_USD:
+        raise ValueError(f"{text.strip()[:40]!r} is not an amount in USD below 1,000,000,000,000.")
     if value != value.quantize(Decimal("0.01")):
         raise ValueError(f"{text.strip()!r} has more than two decimals (cents).")
     return value.quantize(Decimal("0.01"))
@@ -99,7 +130,8 @@ def parse_minutes(text: str) -> int | None:
 
 
 def format_minutes(minutes: int | None) -> str:
-    """90 -> '1h 30m'; 0 -> '0m'; None -> ''."""
+    """90 -> '1h 30m'; 0 -> '0m'; None -> '' (the compact form a minutes input shows;
+    pages and exports show format_span(minutes * 60))."""
     if minutes is None:
         return ""
     return format_duration(minutes * 60) if minutes else "0m"

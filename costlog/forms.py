@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 
 from core import units
+from core.forms import USDField
 from costlog import services
 from costlog.markdown_format import ZONES
 from costlog.models import ResourceRate, RootPattern
@@ -46,14 +47,11 @@ class MishapEntryForm(forms.Form):
     duration = forms.CharField(
         required=False, max_length=200, help_text='E.g. "~20 minutes before user caught it".'
     )
-    cost_low_usd = forms.DecimalField(
-        label="Estimated cost, low (USD)", required=False, min_value=0, max_digits=14,
-        decimal_places=2,
-    )
-    cost_high_usd = forms.DecimalField(
-        label="Estimated cost, high (USD)", required=False, min_value=0, max_digits=14,
-        decimal_places=2, help_text="Leave empty for a single figure.",
-    )
+    # Amounts read like every USD input ('78,947', '$5.50'; docs/rules.md#input-money-durations).
+    cost_low_usd = USDField(label="Estimated cost, low (USD)", required=False, max_digits=14,
+                            decimal_places=2)
+    cost_high_usd = USDField(label="Estimated cost, high (USD)", required=False, max_digits=14,
+                             decimal_places=2, help_text="Leave empty for a single figure.")
     cost_approximate = forms.BooleanField(label='Approximate ("~")', required=False)
     cost_note = forms.CharField(label="Cost note", required=False, max_length=200,
                                 help_text='E.g. "wasted training jobs".')
@@ -134,21 +132,45 @@ class CorrectionForm(MishapEntryForm):
 
 
 class ResourceRowForm(forms.Form):
-    """A resource row: which resource (priced at the rate in force), how many, how long."""
+    """A resource row: which resource (priced at the rate in force), how many, how long.
 
-    resource = forms.ChoiceField(choices=())
-    quantity = forms.IntegerField(min_value=1, max_value=1_000_000, initial=1)
-    duration = forms.CharField(max_length=40, help_text="E.g. 1h 30m, 20m, 45s, 2d.")
+    A row left empty (no resource, no duration) is no resource use: an entry may carry
+    figures only (docs/rules.md#cost-resource-row-optional). A row with a duration but
+    no resource, or a resource but no duration, is refused naming the missing part.
+    """
+
+    resource = forms.ChoiceField(choices=(), required=False)
+    quantity = forms.IntegerField(min_value=1, max_value=1_000_000, initial=1, required=False)
+    duration = forms.CharField(max_length=40, required=False,
+                               help_text="E.g. 1h 30m, 20m, 45s, 2d.")
 
     def __init__(self, *args, resources: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["resource"].choices = [("", "—")] + [(name, name) for name in resources]
 
-    def clean_duration(self) -> int:
+    def clean_duration(self) -> int | None:
+        text = self.cleaned_data["duration"].strip()
+        if not text:
+            return None
         try:
-            return units.parse_duration(self.cleaned_data["duration"])
+            return units.parse_duration(text)
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from exc
+
+    def clean(self) -> dict:
+        data = super().clean()
+        resource = data.get("resource")
+        typed_duration = bool(self.data.get(self.add_prefix("duration"), "").strip())
+        if not resource:
+            if typed_duration:
+                self.add_error("resource", "Choose the resource that ran for this duration, "
+                                           "or clear the row's duration.")
+            return data
+        if "duration" in data and data["duration"] is None:
+            self.add_error("duration", "Enter how long the resource ran (e.g. 1h 30m).")
+        if "quantity" in data and data["quantity"] is None:
+            self.add_error("quantity", "Enter how many of the resource ran (1 or more).")
+        return data
 
     def resource_use(self) -> services.ResourceUse | None:
         """The row as a ResourceUse, or None for a row left empty."""
@@ -158,11 +180,32 @@ class ResourceRowForm(forms.Form):
                                     self.cleaned_data["duration"])
 
 
-ResourceRowFormSet = forms.formset_factory(ResourceRowForm, extra=0, max_num=50, validate_max=True)
+class BaseResourceRowFormSet(forms.BaseFormSet):
+    """Resource rows are not stored objects, so every row is an extra row (INITIAL_FORMS=0)
+    that may stay empty; an unbound formset shows its initial rows, or one empty row."""
+
+    def initial_form_count(self) -> int:
+        if self.is_bound:
+            return super().initial_form_count()
+        return 0
+
+    def total_form_count(self) -> int:
+        if self.is_bound:
+            return super().total_form_count()
+        return min(max(len(self.initial or ()), 1), self.max_num)
+
+
+ResourceRowFormSet = forms.formset_factory(
+    ResourceRowForm, formset=BaseResourceRowFormSet, extra=0, max_num=50, validate_max=True
+)
 
 
 def resource_formset(data=None, initial=None) -> forms.BaseFormSet:
-    """The resource rows of an entry form, offering every resource that has a rate."""
+    """The resource rows of an entry form, offering every resource that has a rate.
+
+    Unbound, it renders `initial` (a list of row dicts) or one empty row, all as extra forms
+    (docs/rules.md#cost-resource-row-optional).
+    """
     names = list(
         ResourceRate.objects.order_by("resource").values_list("resource", flat=True).distinct()
     )

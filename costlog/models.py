@@ -26,6 +26,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.units import format_span
+
 # The zones an entry may be logged in (the cost log's "[6:02 PM ET]"), with their IANA names.
 ZONES = {
     "ET": "America/New_York", "CT": "America/Chicago", "MT": "America/Denver",
@@ -269,4 +271,4 @@ class MishapResource(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.rate.resource} for {self.duration_seconds} s"
+        return f"{self.quantity} × {self.rate.resource} for {format_span(self.duration_seconds)}"

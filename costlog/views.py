@@ -200,7 +200,7 @@ def entry_create(request):
         "occurred_date": now.date(), "occurred_time": now.time().replace(second=0, microsecond=0),
         "logged_zone": "UTC", "postmortem": request.GET.get("postmortem", ""),
     })
-    return _entry_form_page(request, form, resource_formset(initial=[{}]))
+    return _entry_form_page(request, form, resource_formset())
 
 
 @require_http_methods(["GET", "POST"])
@@ -219,7 +219,7 @@ def entry_correct(request, pk):
         {"resource": use.resource, "quantity": use.quantity,
          "duration": units.format_duration(use.duration_seconds)}
         for use in data.resources
-    ] or [{}])
+    ])
     return _entry_form_page(request, form, formset, corrects=original)
 
 

@@ -1,6 +1,6 @@
 """Opening a draft postmortem from a monitoring system's event (POST /api/events).
 
-Payload (JSON object): trigger (a Trigger value), occurred_utc (ISO 8601 with offset),
+Payload (JSON object): trigger (a Trigger value), occurred_utc (core.utc_times.parse_utc),
 trace_id, summary (one line), trigger_reason (for "other"), template (optional), and for
 the drawdown trigger `sessions`: [{"loss_usd": "1400", "deployed_capital_usd": "100000"},
 …] oldest first, the event's session last. The drawdown rule is evaluated from those
@@ -20,6 +20,7 @@ from django.db import transaction
 from pydantic import BeforeValidator, model_validator
 
 from core.record_types import Text, check_text, max_length_of, refusal, shown
+from core.utc_times import parse_utc
 from core.validation import Record, RecordError, parse_record
 from incidents import services
 from incidents.drawdown import DrawdownResult, Session, evaluate_drawdown
@@ -47,10 +48,11 @@ class EventPayloadError(EventError, RecordError):
 def _time(value: Any) -> datetime:
     text = check_text(value, max_length=OCCURRED_LIMIT, strip=True)
     try:
-        return datetime.fromisoformat(text)
+        return parse_utc(text)
     except ValueError:
-        raise refusal(f"{shown(text)} is not an ISO 8601 time such as "
-                      "2026-03-02T15:47:00Z.") from None
+        # The forms core.utc_times reads (docs/rules.md#input-utc-times).
+        raise refusal(f"{shown(text)} is not a UTC time such as 2026-03-02T15:47:00Z or "
+                      "2026-03-02 15:47.") from None
 
 
 # Amounts of a trading session in USD: anything outside these is a mistake, and Decimal
@@ -174,10 +176,21 @@ class EventOutcome:
     drawdown: DrawdownResult | None = None
 
 
+def first_timeline_event(event: EventInput, drawdown: DrawdownResult | None) -> str:
+    """Timeline row 1 of a draft opened by an event: which trigger the monitoring system
+    reported (with the reason for "other" and the computed drawdown figures). The event's
+    summary is the postmortem's summary, not this row (docs/rules.md#event-open)."""
+    trigger = (event.trigger_reason if event.trigger == Trigger.OTHER
+               else Trigger(event.trigger).label)
+    text = f"Monitoring reported: {trigger}"
+    return text + (f" ({drawdown.describe()})" if drawdown else "") + "."
+
+
 @transaction.atomic
 def open_from_event(event: EventInput, user) -> EventOutcome:
-    """Open a draft for `event` (owned by `user`), with the event as its first timeline
-    entry and its trace_id as a reference; reminders planned in the same transaction.
+    """Open a draft for `event` (owned by `user`): its summary is the postmortem's summary,
+    the reported trigger its first timeline entry and its trace_id the first reference;
+    reminders planned in the same transaction (docs/rules.md#event-open).
 
     The same event sent again (trigger, occurred_utc and trace_id equal) returns the
     draft already opened instead of a second one.
@@ -192,8 +205,9 @@ def open_from_event(event: EventInput, user) -> EventOutcome:
     if existing is not None:
         return EventOutcome(existing, False, drawdown)
     pm = services.create_draft(user, template=event.template, occurred_utc=event.occurred_utc,
-                               trigger=event.trigger, trigger_reason=event.trigger_reason)
-    event_text = event.summary + (f" ({drawdown.describe()})" if drawdown else "")
+                               trigger=event.trigger, trigger_reason=event.trigger_reason,
+                               summary=event.summary)
+    event_text = first_timeline_event(event, drawdown)
     TimelineEntry.objects.create(postmortem=pm, position=1, utc=event.occurred_utc,
                                  event=event_text, trace_id=event.trace_id)
     Reference.objects.create(postmortem=pm, position=1, kind=Reference.Kind.TRACE_ID,

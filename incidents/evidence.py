@@ -11,13 +11,13 @@ Rule: docs/rules.md#evidence-types (close-out verification "requires evidence
 
 Each may also name a `repository` configured in SCARLOG_GIT_REPOS, to be verified there.
 Paths are repository paths (relative, "/"-separated, no ".."); SHAs are 7–40 hex digits;
-last_modified_utc is ISO 8601 with an offset (stored in UTC). clean_evidence() returns the
-normalized dict or raises EvidenceError naming the field.
+last_modified_utc is read by core.utc_times.parse_utc (no offset means UTC; stored in
+UTC). clean_evidence() returns the normalized dict or raises EvidenceError naming the field.
 """
 import re
-from datetime import UTC, datetime
 
 from core.record_types import shown
+from core.utc_times import parse_utc
 from core.web_links import link_problem
 
 SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
@@ -67,13 +67,11 @@ def _repository_path(field: str, value: str) -> str:
 
 
 def _timestamp(field: str, value: str) -> str:
+    """The time as ISO 8601 UTC, read like every UTC input (docs/rules.md#input-utc-times)."""
     try:
-        parsed = datetime.fromisoformat(value)
+        return parse_utc(value).isoformat()
     except ValueError as exc:
-        raise EvidenceError(field, f"{LABELS[field]} {value!r} is not an ISO 8601 time.") from exc
-    if parsed.tzinfo is None:
-        raise EvidenceError(field, f"{LABELS[field]} {value!r} has no UTC offset; add Z or +00:00.")
-    return parsed.astimezone(UTC).isoformat()
+        raise EvidenceError(field, f"{LABELS[field]}: {exc}") from None
 
 
 def clean_evidence(kind: str, data: dict) -> dict:

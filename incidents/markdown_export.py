@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from django.utils.text import slugify
 
-from core.units import format_minutes, format_usd
+from core.units import format_span, format_usd
 from incidents import fields, vocabulary
 from incidents.models import DEFERRED_FIX_TEXT, MeetingAttendee, Postmortem, Seal, fix_is_deferred
 from incidents.templatetags.scarlog import utc
@@ -216,7 +216,7 @@ def _figure_lines(usd, users, minutes, only_set: bool = False) -> list[str]:
     for label, value, text in (
         ("Financial (USD)", usd, f"${format_usd(usd)}" if usd is not None else ""),
         ("Users affected", users, str(users) if users is not None else ""),
-        ("Duration", minutes, format_minutes(minutes)),
+        ("Duration", minutes, format_span(minutes * 60) if minutes is not None else ""),
     ):
         if value is not None:
             lines.append(f"- {label}: {text}")

@@ -79,3 +79,26 @@ def test_filter_the_totals_without_reloading(page):
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
     assert download.value.suggested_filename == "mishap-costs-2026-02.csv"
+
+
+def test_log_a_figure_only_mishap_leaving_the_resource_row_empty(page):
+    """The empty resource row the page renders may stay empty: a low/high estimate alone
+    is saved (docs/rules.md#cost-resource-row-optional)."""
+    page.get_by_role("link", name="Log a mishap").click()
+    page.get_by_label("Title").fill("Backfill ran twice against production")
+    page.get_by_label("What happened").fill("A retried job wrote every row a second time.")
+    page.locator("#id_root_cause").fill("The retry did not check for a finished run.")
+    page.get_by_label("Silent fallback").check()
+    page.get_by_label("Estimated cost, low (USD)").fill("1,200")
+    page.get_by_label("Estimated cost, high (USD)").fill("$1,500")
+    expect(page.locator('#cost-preview [data-preview="estimate"]')).to_have_text(
+        "$1,200–$1,500")
+    page.get_by_label("Prevention").fill("Retries check for a finished run first")
+    page.get_by_role("button", name="Save the entry").click()
+
+    expect(page.get_by_role("heading", name="Backfill ran twice against production")) \
+        .to_be_visible()
+    expect(page.get_by_text("Resource row 1")).to_have_count(0)
+    entry = MishapEntry.objects.get(title="Backfill ran twice against production")
+    assert (str(entry.cost_low_usd), str(entry.cost_high_usd)) == ("1200.00", "1500.00")
+    assert not entry.resources.exists()

@@ -75,7 +75,7 @@ def test_a_long_form_draft_cannot_be_finalized_with_an_empty_section(page):
     expect(page.get_by_text("Postmortem finalized.")).to_be_visible()
     expect(page.locator("#section-what_went_well")).to_contain_text(
         "The drawdown alert fired at session end as designed.")
-    expect(page.locator("#section-impact")).to_contain_text("Duration: 1h 45m")
+    expect(page.locator("#section-impact")).to_contain_text("Duration: 1 h 45 min")
     stored = Postmortem.objects.get(pk=pm.pk)
     assert (stored.status, str(stored.impact_usd), stored.impact_duration_minutes) == \
            ("final", "1400.00", 105)

@@ -1,4 +1,10 @@
-"""The cost log pages as a signed-in user sees them (Django test client, CSRF enforced)."""
+"""The cost log pages as a signed-in user sees them.
+
+The entry, correction and rate forms are submitted as the page renders them (django-webtest,
+CSRF token from the page). The live preview and "Add resource row" are htmx requests the
+page's JS sends from the form's inputs (hx-include), so their tests post those inputs
+directly; the CSRF test posts without a token on purpose.
+"""
 import csv
 import html
 import io
@@ -32,6 +38,36 @@ def entry_post(taxonomy, **changes) -> dict:
     }
     data.update(changes)
     return data
+
+
+def rendered_entry_form(app, user, path=NEW_ENTRY, **typed):
+    """The entry (or correction) form as `path` renders it, with `typed` filled in; a
+    `patterns` list of RootPattern ids is checked, every other pattern unchecked."""
+    form = next(form for form in app.get(path, user=user).forms.values()
+                if "title" in form.fields)
+    patterns = typed.pop("patterns", None)
+    for name, value in typed.items():
+        form[name] = value
+    if patterns is not None:
+        for box in form.fields["patterns"]:
+            box.checked = int(box._value) in patterns
+    return form
+
+
+def typed_entry(taxonomy, **changes) -> dict:
+    """What a person types into the new-entry form (the form renders the rest)."""
+    typed = {
+        "occurred_date": "2026-03-02", "occurred_time": "09:30", "logged_zone": "ET",
+        "title": "HPO sweep trained on last month's features",
+        "what_happened": "Fifteen training jobs used a stale feature list.",
+        "root_cause": "Feature list copied by hand.",
+        "patterns": [taxonomy["Feature mismatch"].pk], "duration": "~2 hours",
+        "prevention_items": "Import features.py in both paths\nCI compares the lists",
+        "resources-0-resource": "SageMaker Training (ml.m5.xlarge)",
+        "resources-0-quantity": "15", "resources-0-duration": "2h",
+    }
+    typed.update(changes)
+    return typed
 
 
 def test_every_cost_page_needs_login(anonymous_client, real_cost_log):
@@ -102,8 +138,9 @@ def test_the_incident_table_lists_entries_with_cost_and_patterns(alice_client, r
     assert "~$5-10 (wasted training jobs)" in page and "$0 (near-miss)" in page
 
 
-def test_logging_an_entry_prices_its_resources(alice_client, alice, root_patterns, real_cost_log):
-    response = alice_client.post(NEW_ENTRY, entry_post(root_patterns))
+def test_logging_an_entry_prices_its_resources(django_app, alice_client, alice, root_patterns,
+                                               real_cost_log):
+    response = rendered_entry_form(django_app, alice, **typed_entry(root_patterns)).submit()
     entry = MishapEntry.objects.latest("id")
     assert response.status_code == 302
     assert response["Location"] == reverse("costlog:entry_detail", args=[entry.pk])
@@ -116,21 +153,25 @@ def test_logging_an_entry_prices_its_resources(alice_client, alice, root_pattern
     assert "~$6.90" in page and "(logged as 2026-03-02 9:30 AM ET)" in page
 
 
-def test_a_bad_entry_is_refused_naming_the_field_and_nothing_is_stored(alice_client, root_patterns,
+def test_a_bad_entry_is_refused_naming_the_field_and_nothing_is_stored(django_app, alice,
+                                                                        root_patterns,
                                                                         real_cost_log):
     before = MishapEntry.objects.count()
-    response = alice_client.post(NEW_ENTRY, entry_post(root_patterns, near_miss="on"))
+
+    def submit(**changes):
+        form = rendered_entry_form(django_app, alice, **typed_entry(root_patterns, **changes))
+        return form.submit(expect_errors=True)
+
+    response = submit(near_miss=True)
     assert response.status_code == 400
     assert "Near-miss ($0: caught before it cost anything): A near-miss is a $0 entry" in (
-        response.content.decode())
-    response = alice_client.post(NEW_ENTRY,
-                                 entry_post(root_patterns, **{"resources-0-duration": "soon"}))
+        response.text)
+    response = submit(**{"resources-0-duration": "soon"})
     assert response.status_code == 400
-    assert ("Resource row 1: duration: Duration &#x27;soon&#x27; is not like"
-            in response.content.decode())
-    response = alice_client.post(NEW_ENTRY, entry_post(root_patterns, postmortem="not-an-id"))
-    assert ("Postmortem id: &#x27;not-an-id&#x27; is not the id of a postmortem."
-            in response.content.decode())
+    assert "Resource row 1: duration: Duration &#x27;soon&#x27; is not like" in response.text
+    response = submit(postmortem="not-an-id")
+    assert "Postmortem id: &#x27;not-an-id&#x27; is not the id of a postmortem." in response.text
+    assert 'value="not-an-id"' in response.text  # what was typed stays
     assert MishapEntry.objects.count() == before
 
 
@@ -155,22 +196,22 @@ def test_adding_a_resource_row_keeps_the_rows_typed_so_far(alice_client, root_pa
     assert 'value="2h"' in fragment and fragment.count("<select") == 2 and "autofocus" in fragment
 
 
-def test_correcting_an_entry_keeps_the_original_visible(alice_client, root_patterns, real_cost_log):
+def test_correcting_an_entry_keeps_the_original_visible(django_app, alice, alice_client,
+                                                        root_patterns, real_cost_log):
     kxin = MishapEntry.objects.get(title="KXIN Concentration Loss")
-    form = alice_client.get(reverse("costlog:entry_correct", args=[kxin.pk])).content.decode()
-    assert 'value="KXIN Concentration Loss"' in form and 'value="78947.00"' in form
-    data = entry_post(root_patterns, title=kxin.title, occurred_date="2026-01-30",
-                      occurred_time="13:00", cost_low_usd="80000", cost_high_usd="80000",
-                      patterns=[root_patterns["Silent fallback"].pk,
-                                root_patterns["Missing risk check"].pk],
-                      **{"resources-0-resource": "", "resources-0-quantity": "1",
-                         "resources-0-duration": ""})
-    response = alice_client.post(reverse("costlog:entry_correct", args=[kxin.pk]), data)
-    assert response.status_code == 400 and "Reason for the correction: This field is required." in (
-        response.content.decode())
-    data["correction_reason"] = "Broker statement shows $80,000."
-    response = alice_client.post(reverse("costlog:entry_correct", args=[kxin.pk]), data)
-    assert response.status_code == 302, response.content.decode()
+    path = reverse("costlog:entry_correct", args=[kxin.pk])
+    form = rendered_entry_form(django_app, alice, path)
+    assert form["title"].value == "KXIN Concentration Loss"
+    assert form["cost_low_usd"].value == "78947.00"
+    form["cost_low_usd"] = form["cost_high_usd"] = "80,000"
+    response = form.submit(expect_errors=True)
+    assert response.status_code == 400
+    assert "Reason for the correction: This field is required." in response.text
+    form = next(form for form in response.forms.values() if "title" in form.fields)
+    assert form["cost_low_usd"].value == "80,000"  # what was typed stays
+    form["correction_reason"] = "Broker statement shows $80,000."
+    response = form.submit()
+    assert response.status_code == 302, response.text
     correction = MishapEntry.objects.get(corrects=kxin)
     assert response["Location"] == reverse("costlog:entry_detail", args=[correction.pk])
     original = alice_client.get(reverse("costlog:entry_detail", args=[kxin.pk])).content.decode()
@@ -179,15 +220,21 @@ def test_correcting_an_entry_keeps_the_original_visible(alice_client, root_patte
     assert "$80,000" in alice_client.get(TOTALS, {"period": "all"}).content.decode()
 
 
-def test_a_rate_change_is_a_new_row(alice_client, real_cost_log):
-    data = {"resource": "ECS Task (Fargate)", "unit": "hour", "usd": "0.05",
-            "approximate": "on", "effective_date": "2026-06-01"}
-    response = alice_client.post(reverse("costlog:rate_list"), data)
+def test_a_rate_change_is_a_new_row(django_app, alice, real_cost_log):
+    def submit():
+        form = next(form for form in django_app.get(reverse("costlog:rate_list"),
+                                                    user=alice).forms.values()
+                    if "usd" in form.fields)
+        form["resource"], form["unit"], form["usd"] = "ECS Task (Fargate)", "hour", "0.05"
+        form["effective_date"] = "2026-06-01"
+        return form.submit(expect_errors=True)
+
+    response = submit()
     assert response.status_code == 302
     assert ResourceRate.objects.filter(resource="ECS Task (Fargate)").count() == 2
-    response = alice_client.post(reverse("costlog:rate_list"), data)
+    response = submit()
     assert response.status_code == 400
-    body = response.content.decode()
+    body = response.text
     assert "already exists" in body or "already has a rate" in body
 
 
@@ -200,8 +247,8 @@ def test_posts_without_a_csrf_token_are_refused(alice, root_patterns, real_cost_
     assert response.status_code == 403 and not MishapResource.objects.exists()
 
 
-def test_cached_totals_change_the_moment_an_entry_is_logged(alice_client, root_patterns,
-                                                           real_cost_log):
+def test_cached_totals_change_the_moment_an_entry_is_logged(django_app, alice, alice_client,
+                                                           root_patterns, real_cost_log):
     def feature_mismatch_row():
         page = alice_client.get(TOTALS, {"period": "all"}).content.decode()
         start = page.index(">Feature mismatch</a>")
@@ -210,6 +257,6 @@ def test_cached_totals_change_the_moment_an_entry_is_logged(alice_client, root_p
     before = feature_mismatch_row()
     assert '<td class="num">$150</td><td class="num">$250</td>' in before
     assert feature_mismatch_row() == before  # the second view may come from the cache
-    alice_client.post(NEW_ENTRY, entry_post(root_patterns, cost_low_usd="1000",
-                                            cost_high_usd="1000"))
+    rendered_entry_form(django_app, alice, **typed_entry(
+        root_patterns, cost_low_usd="1000", cost_high_usd="1000")).submit()
     assert '<td class="num">$1,150</td><td class="num">$1,250</td>' in feature_mismatch_row()

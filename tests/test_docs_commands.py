@@ -74,3 +74,47 @@ def test_bad_runbook_is_refused_naming_file_and_key(db, tmp_path):
     ):
         _run("import_runbooks", str(copy))
     assert Runbook.objects.count() == 0
+
+
+README = (TEST_DATA.parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def readme_token_commands() -> list[list[str]]:
+    """Every `manage.py create_api_token …` the README shows, in its order, as argv lists."""
+    import re
+    import shlex
+    return [shlex.split(match) for match in
+            re.findall(r"`manage\.py (create_api_token [^`]+)`", README)]
+
+
+def test_the_readmes_token_commands_work_as_written_on_a_fresh_install(db):
+    from core.models import ApiToken
+    commands = readme_token_commands()
+    assert len(commands) >= 3  # the monitoring system, CI's gate, the agent URLs
+    for argv in commands:
+        out = _run(*argv)
+        assert "It is shown only now" in out
+    assert ApiToken.objects.count() == len(commands)
+    assert set(ApiToken.objects.values_list("user__username", flat=True)) == {"ops", "ci"}
+    ci = ApiToken.objects.filter(user__username="ci").first().user
+    assert not ci.has_usable_password()  # a service account: it cannot sign in
+
+
+def test_a_token_for_a_missing_user_stops_naming_the_user_and_how_to_create_it(db):
+    from core.models import ApiToken
+    with pytest.raises(CommandError) as refused:
+        _run("create_api_token", "CI gate", "--user", "ci")
+    assert refused.value.returncode == 1
+    message = str(refused.value)
+    assert "no user 'ci'" in message and "--create-user viewer" in message
+    assert "createsuperuser" in message
+    assert ApiToken.objects.count() == 0
+
+
+def test_create_user_gives_the_service_account_its_role(db):
+    from core import roles
+    out = _run("create_api_token", "monitor", "--user", "ops", "--create-user", "editor",
+               "--scope", "events:write")
+    assert "Created the service account 'ops' (editor" in out
+    from django.contrib.auth import get_user_model
+    assert roles.role_of(get_user_model().objects.get(username="ops")) == roles.EDITOR

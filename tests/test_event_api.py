@@ -1,6 +1,6 @@
 """POST /api/events: a monitor opens a draft postmortem; drawdown evaluated from figures."""
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -44,10 +44,32 @@ def test_an_event_opens_a_draft_with_its_deadline_and_reminders(monitor):
     assert body["postmortem"]["meeting_deadline_utc"] == \
         (OCCURRED + timedelta(hours=72)).isoformat()
     assert pm.status == "draft" and pm.trigger == "provider_outage"
+    assert pm.summary == "Rate-limit cascade downgraded the model."
     assert [(r.event, r.trace_id) for r in pm.timeline_entries.all()] == \
-        [("Rate-limit cascade downgraded the model.", "tr-9a1")]
+        [("Monitoring reported: Provider outage or rate-limit cascade.", "tr-9a1")]
     assert set(Reminder.objects.values_list("kind", flat=True)) == \
         {"schedule_meeting", "deadline_missed"}
+
+
+def test_the_events_summary_is_the_postmortems_summary_on_its_page(monitor, alice,
+                                                                  django_app):
+    body = monitor(event(trigger="other", trigger_reason="Nightly reconciliation mismatch",
+                         summary="Ledger and broker disagreed by 3 fills.")).json()
+    pm = Postmortem.objects.get(pk=body["postmortem"]["id"])
+    assert pm.summary == "Ledger and broker disagreed by 3 fills."
+    row = pm.timeline_entries.get()
+    assert row.event == "Monitoring reported: Nightly reconciliation mismatch."
+    page = django_app.get(f"/postmortems/{pm.pk}/", user=alice)
+    assert page.html.find("textarea", attrs={"name": "summary"}).text == \
+        "Ledger and broker disagreed by 3 fills."
+
+
+@pytest.mark.parametrize("occurred", ["2026-03-02 15:47", "2026-03-02T15:47",
+                                      "2026-03-02T15:47:00Z", "2026-03-02T17:47:00+02:00"])
+def test_the_event_time_reads_every_utc_format(monitor, occurred):
+    body = monitor(event(occurred_utc=occurred)).json()
+    assert Postmortem.objects.get(pk=body["postmortem"]["id"]).occurred_utc == \
+        datetime(2026, 3, 2, 15, 47, tzinfo=UTC)
 
 
 def test_the_same_event_sent_twice_opens_one_draft(monitor):
@@ -88,7 +110,7 @@ def test_a_drawdown_over_either_threshold_opens_a_draft(monitor, sessions, singl
     ([], "body"),
     (event(trigger="bad_day"), "trigger"),
     (event(occurred_utc="yesterday"), "occurred_utc"),
-    (event(occurred_utc="2026-03-02T15:47:00"), "occurred_utc"),
+    (event(occurred_utc="2026-03-02"), "occurred_utc"),
     (event(occurred_utc=(NOW + timedelta(days=1)).isoformat()), "occurred_utc"),
     ({k: v for k, v in event().items() if k != "trace_id"}, "trace_id"),
     (event(summary=""), "summary"),

@@ -78,7 +78,8 @@ def test_a_connection_dropped_mid_request_gives_a_503_page_and_writes_nothing(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_with_redis_down_the_web_keeps_working_and_reminders_catch_up(alice, frozen_time):
+def test_with_redis_down_the_web_keeps_working_and_reminders_catch_up(django_app, alice,
+                                                                     frozen_time):
     alice.email = "alice@example.com"
     alice.save()
     client = Client()
@@ -87,8 +88,11 @@ def test_with_redis_down_the_web_keeps_working_and_reminders_catch_up(alice, fro
     occurred = NOW - timedelta(hours=2)
     with override_settings(REDIS_URL=DEAD_REDIS, CELERY_BROKER_URL=DEAD_REDIS,
                            CELERY_RESULT_BACKEND=DEAD_REDIS):
-        created = client.post("/postmortems/new/", {
-            "occurred_utc": occurred.strftime("%Y-%m-%d %H:%M:%S"), "trigger": "provider_outage"})
+        form = next(form for form in django_app.get("/postmortems/new/", user=alice)
+                    .forms.values() if "occurred_utc" in form.fields)
+        form["occurred_utc"] = occurred.strftime("%Y-%m-%d %H:%M:%S")
+        form["trigger"] = "provider_outage"
+        created = form.submit()
         assert created.status_code == 302
         pm = Postmortem.objects.get()
         assert client.get(created["Location"]).status_code == 200

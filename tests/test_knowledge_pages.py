@@ -1,5 +1,10 @@
 """Knowledge base, policies, loop gaps, links and search as a signed-in person sees them,
-and the agent documents (YAML, policies.md) with their token rules."""
+and the agent documents (YAML, policies.md) with their token rules.
+
+Links are made and removed through the Link/unlink forms the pages render (django-webtest);
+test_link_refusals_name_the_field also posts tampered values no page renders (a policy
+that does not exist, an outside `next`): that is what an attacker sends, not the form.
+"""
 import yaml
 from django.db import connection
 
@@ -21,10 +26,10 @@ def test_list_filters_by_severity_and_shows_incidents_and_cost(
     page = alice_client.get("/knowledge/?severity=CRITICAL").content.decode()
     assert "Silent Fallback" in page and "Feature Verification Checklist" in page
     assert "Model Deployment Process" not in page
-    assert "$78,947.00" in page
+    assert "$78,947<" in page and "$78,947.00" not in page
     detail = alice_client.get("/knowledge/silent_fallback/").content.decode()
     assert "A single stock crashed 74%" in detail
-    assert "$78,947.00 over 1 mishap entry" in detail
+    assert "$78,947 over 1 mishap entry" in detail
     assert alice_client.get("/knowledge/?severity=URGENT").status_code == 400
 
 
@@ -70,34 +75,45 @@ def test_policies_flag_untraced_and_serve_markdown(alice_client, client, alice, 
     assert client.get("/policies.md").status_code == 401
 
 
-def test_link_from_both_sides_and_loop_steps(alice_client, real_postmortems, real_knowledge,
-                                             real_runbooks):
+def link_form(page, **fields):
+    """The page's POST form to /links/ whose rendered fields have these values."""
+    return next(form for form in page.forms.values()
+                if form.action.endswith("/links/")
+                and all(name in form.fields and form[name].value == value
+                        for name, value in fields.items()))
+
+
+def test_link_from_both_sides_and_loop_steps(django_app, alice, alice_client, real_postmortems,
+                                             real_knowledge, real_runbooks):
     pm_page = f"/postmortems/{EVENTBRIDGE}/"
-    before = alice_client.get(pm_page).content.decode()
-    assert "missing: no policy is linked" in before
-    response = alice_client.post("/links/", {"postmortem": EVENTBRIDGE, "target_kind": "policy",
-                                             "target": "3", "next": pm_page})
-    assert response.status_code == 302 and response["Location"] == pm_page
+    before = django_app.get(pm_page, user=alice)
+    assert "missing: no policy is linked" in before.text
+    form = link_form(before, target_kind="policy", postmortem=EVENTBRIDGE)
+    form["target"] = "3"
+    response = form.submit()
+    assert response.status_code == 302
+    assert response["Location"] == pm_page + "#feedback-loop"
     assert list(Policy.objects.get(number=3).postmortems.values_list("pk", flat=True)) == [
         Postmortem.objects.get(pk=EVENTBRIDGE).pk]
     # from the runbook's side, with the postmortem's page address
-    alice_client.post("/links/", {"postmortem": f"http://testserver{pm_page}",
-                                  "target_kind": "runbook", "target": "ops-05",
-                                  "next": "/runbooks/ops-05/"})
+    form = link_form(django_app.get("/runbooks/ops-05/", user=alice), target="ops-05")
+    form["postmortem"] = f"http://testserver{pm_page}"
+    form.submit()
     after = alice_client.get(pm_page).content.decode()
     assert "Policy 3: Verify deployments" in after and "ops-05: Trading Morning" in after
     assert "missing: no policy is linked" not in after
     runbook_page = alice_client.get("/runbooks/ops-05/").content.decode()
     assert "All scheduled EventBridge trading rules were disabled" in runbook_page
-    alice_client.post("/links/", {"postmortem": EVENTBRIDGE, "target_kind": "policy",
-                                  "target": "3", "action": "unlink", "next": pm_page})
+    link_form(django_app.get("/policies/3/", user=alice), target="3",
+              postmortem=EVENTBRIDGE).submit()  # its "unlink" button
     assert not Policy.objects.get(number=3).postmortems.exists()
 
 
-def test_link_refusals_name_the_field(alice_client, real_postmortems, real_knowledge):
-    response = alice_client.post("/links/", {"postmortem": "not-an-id", "target_kind": "policy",
-                                             "target": "3", "next": "/policies/"}, follow=True)
-    assert "Not linked (postmortem)" in response.content.decode()
+def test_link_refusals_name_the_field(django_app, alice, alice_client, real_postmortems,
+                                      real_knowledge):
+    form = link_form(django_app.get("/policies/3/", user=alice), target="3")
+    form["postmortem"] = "not-an-id"
+    assert "Not linked (postmortem)" in form.submit().follow().text
     response = alice_client.post("/links/", {"postmortem": KXIN, "target_kind": "policy",
                                              "target": "99", "next": "/policies/"}, follow=True)
     assert "Not linked (target): No policy &#x27;99&#x27; exists." in response.content.decode()

@@ -1,6 +1,10 @@
 """What the meeting adds to a postmortem (issue 3): the twenty-failure-mode scan, the
 blameless checks and the facilitator's review, the substitution test, owner sentiment,
-pending-trace-review marks, and their place in the immutable record and the exports."""
+pending-trace-review marks, and their place in the immutable record and the exports.
+
+Finalize is pressed through the form the draft page renders (django-webtest); scan answers,
+factor review and pending marks are htmx posts from inputs outside any form (the page's JS),
+so those are posted directly with the CSRF header."""
 import json
 
 import pytest
@@ -32,10 +36,21 @@ def draft_without_scan(user) -> Postmortem:
     return pm
 
 
-def finalize_refusal(client, pm) -> str:
-    response = client.post(url("postmortem_finalize", pm.pk))
+@pytest.fixture
+def finalize(django_app, alice):
+    """Press the draft page's Finalize button as `user` (alice); returns the response."""
+    def press(pm, user=alice):
+        page = django_app.get(url("postmortem_detail", pm.pk), user=user)
+        form = next(form for form in page.forms.values()
+                    if form.action == url("postmortem_finalize", pm.pk))
+        return form.submit(expect_errors=True)
+    return press
+
+
+def finalize_refusal(finalize, pm) -> str:
+    response = finalize(pm)
     assert response.status_code == 422
-    return response.content.decode()
+    return response.text
 
 
 # --- The twenty-failure-mode scan ----------------------------------------------------
@@ -49,18 +64,18 @@ def test_the_draft_page_asks_the_twenty_questions_of_the_seed(alice_client, alic
     assert "0 of 20 answered" in page
 
 
-def test_finalize_needs_all_twenty_answers(alice_client, alice):
+def test_finalize_needs_all_twenty_answers(finalize, alice_client, alice):
     pm = draft_without_scan(alice)
     for mode in FAILURE_MODES[:19]:
         response = alice_client.post(url("scan_answer", pm.pk, mode.slug), {"answer": "no"},
                                      htmx=True)
         assert response.status_code == 200
-    body = finalize_refusal(alice_client, pm)
+    body = finalize_refusal(finalize, pm)
     assert ("Failure-mode scan has 19 of 20 questions answered; unanswered: "
             "20 Cost attribution drift.") in body
     alice_client.post(url("scan_answer", pm.pk, "cost_attribution_drift"), {"answer": "yes"},
                       htmx=True)
-    alice_client.post(url("postmortem_finalize", pm.pk))
+    finalize(pm)
     assert Postmortem.objects.get(pk=pm.pk).is_final
 
 
@@ -161,14 +176,14 @@ def meeting_with_bob_facilitating(alice, bob):
     return schedule
 
 
-def test_a_flagged_factor_blocks_finalize_until_the_facilitator_reviews_it(
+def test_a_flagged_factor_blocks_finalize_until_the_facilitator_reviews_it(finalize,
         alice_client, alice, bob, meeting_with_bob_facilitating):
     pm = fill_complete_draft(Postmortem.objects.create(created_by=alice))
     meeting_with_bob_facilitating(pm)
     factor = pm.contributing_factors.first()
     alice_client.post(url("row_update", pm.pk, "factors", factor.pk), {
         "text": "The operator did not check the dashboard", "base_version": "0"}, htmx=True)
-    body = finalize_refusal(alice_client, pm)
+    body = finalize_refusal(finalize, pm)
     assert ("Contributing factor 1 reads as blame (\u201coperator did not check the "
             "dashboard\u201d); rewrite it as a system condition, e.g. \u201cNo alerting on "
             "the dashboard metric\u201d") in body
@@ -180,7 +195,7 @@ def test_a_flagged_factor_blocks_finalize_until_the_facilitator_reviews_it(
     bob_client.force_login(bob)
     reviewed = bob_client.post(url("factor_review", pm.pk, factor.pk), htmx=True)
     assert "Reviewed by bob" in reviewed.content.decode()
-    alice_client.post(url("postmortem_finalize", pm.pk))
+    finalize(pm)
     final = Postmortem.objects.get(pk=pm.pk)
     assert final.is_final
     page = alice_client.get(url("postmortem_detail", pm.pk)).content.decode()
@@ -203,14 +218,14 @@ def test_editing_a_reviewed_factor_needs_a_new_review(alice, bob, meeting_with_b
 
 # --- Substitution test ----------------------------------------------------------------
 
-def test_only_structural_factors_count_toward_three_to_five(alice_client, alice):
+def test_only_structural_factors_count_toward_three_to_five(finalize, alice_client, alice):
     pm = fill_complete_draft(Postmortem.objects.create(created_by=alice))
     factor = pm.contributing_factors.first()
     alice_client.post(url("row_update", pm.pk, "factors", factor.pk),
                       {"substitution": "personal", "base_version": "0"}, htmx=True)
     factor.refresh_from_db()
     assert (factor.substitution, factor.text) == ("personal", "No invalidation monitor")
-    body = finalize_refusal(alice_client, pm)
+    body = finalize_refusal(finalize, pm)
     assert ("Contributing factors has 2 structural factors; the template asks for 3 to 5 "
             "(personal ones do not count).") in body
 
@@ -228,17 +243,18 @@ def test_an_untested_factor_is_named(alice):
 
 # --- Pending trace review --------------------------------------------------------------
 
-def test_a_field_pending_trace_review_blocks_finalize_until_cleared(alice_client, alice):
+def test_a_field_pending_trace_review_blocks_finalize_until_cleared(finalize, alice_client,
+                                                                    alice):
     pm = fill_complete_draft(Postmortem.objects.create(created_by=alice))
     marked = alice_client.post(url("pending_mark", pm.pk, "timeline"), {"pending": "1"},
                                htmx=True).content.decode()
     assert "Incomplete, pending trace review" in marked and "marked by alice" in marked
-    body = finalize_refusal(alice_client, pm)
+    body = finalize_refusal(finalize, pm)
     assert "Timeline is marked incomplete, pending trace review" in body
     assert alice_client.post(url("pending_mark", pm.pk, "timeline"), {"pending": "yes"},
                              htmx=True).status_code == 400
     alice_client.post(url("pending_mark", pm.pk, "timeline"), {"pending": "0"}, htmx=True)
-    alice_client.post(url("postmortem_finalize", pm.pk))
+    finalize(pm)
     assert Postmortem.objects.get(pk=pm.pk).is_final
 
 

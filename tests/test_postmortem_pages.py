@@ -1,4 +1,10 @@
-"""The postmortem pages over HTTP: login, CSRF, autosave, finalize, read-only final, amendments."""
+"""The postmortem pages over HTTP: login, CSRF, autosave, finalize, read-only final, amendments.
+
+Sign-in, new postmortem, Finalize and Amend are submitted as the pages render them
+(django-webtest). Autosave (fields and rows) is htmx from inputs outside any form, posted
+directly with the CSRF header as base.html's hx-headers does; an anonymous amendment is an
+attacker's post, not the form.
+"""
 from datetime import UTC, datetime
 
 import pytest
@@ -16,6 +22,16 @@ pytestmark = pytest.mark.django_db
 
 def url(name, *args):
     return reverse(f"incidents:{name}", args=args)
+
+
+def page_form(app, path, user, action: str, **typed):
+    """The POST form of `path` whose action ends with `action`, with `typed` filled in."""
+    page = app.get(path, user=user)
+    form = next(form for form in page.forms.values()
+                if form.method.lower() == "post" and (form.action or path).endswith(action))
+    for name, value in typed.items():
+        form[name] = value
+    return form
 
 
 def test_every_page_redirects_an_anonymous_visitor_to_login(anonymous_client, final_postmortem):
@@ -60,10 +76,14 @@ def test_state_changing_views_refuse_get(alice_client, complete_draft):
     ({"occurred_utc": "2099-03-02 15:47", "trigger": "drawdown"},
      "Event occurred: the time is in the future."),
 ])
-def test_a_new_postmortem_needs_its_event_named_field_by_field(alice_client, data, message):
-    response = alice_client.post(url("postmortem_create"), data)
+def test_a_new_postmortem_needs_its_event_named_field_by_field(django_app, alice, data, message):
+    form = page_form(django_app, url("postmortem_create"), alice, url("postmortem_create"),
+                     **data)
+    response = form.submit(expect_errors=True)
     assert response.status_code == 400
-    assert message in response.content.decode()
+    assert message in response.text
+    refused = next(form for form in response.forms.values() if "occurred_utc" in form.fields)
+    assert refused["occurred_utc"].value == data.get("occurred_utc", "")  # typed text stays
     assert Postmortem.objects.count() == 0
 
 
@@ -74,16 +94,17 @@ def test_new_postmortem_by_get_only_offers_the_template_choice(alice_client):
     assert Postmortem.objects.count() == 0
 
 
-def test_login_page_signs_in(anonymous_client, alice):
-    response = anonymous_client.post("/accounts/login/",
-                                     {"username": "alice", "password": "alice-password-1"})
+def test_login_page_signs_in(django_app, alice):
+    form = django_app.get("/accounts/login/").forms[0]
+    form["username"], form["password"] = "alice", "alice-password-1"
+    response = form.submit()
     assert response.status_code == 302
-    assert anonymous_client.get(url("postmortem_list")).status_code == 200
+    assert django_app.get(url("postmortem_list")).status_code == 200
 
 
-def test_new_postmortem_opens_a_draft_form_with_the_seven_fields(alice_client):
-    response = alice_client.post(url("postmortem_create"), {
-        "occurred_utc": "2026-03-02 15:47", "trigger": "thesis_invalidation"})
+def test_new_postmortem_opens_a_draft_form_with_the_seven_fields(django_app, alice, alice_client):
+    response = page_form(django_app, url("postmortem_create"), alice, url("postmortem_create"),
+                         occurred_utc="2026-03-02 15:47", trigger="thesis_invalidation").submit()
     pm = Postmortem.objects.get()
     assert response["Location"] == url("postmortem_detail", pm.pk)
     page = alice_client.get(response["Location"]).content.decode()
@@ -202,18 +223,21 @@ def test_a_time_that_changes_the_order_re_renders_the_timeline_in_order(alice_cl
     assert body.index("Earliest now") < body.index("Event 1")
 
 
-def test_finalize_with_a_missing_field_is_refused_with_a_message_per_field(alice_client, alice):
+def test_finalize_with_a_missing_field_is_refused_with_a_message_per_field(django_app, alice):
     pm = services.create_draft(alice)
-    response = alice_client.post(url("postmortem_finalize", pm.pk))
-    body = response.content.decode()
+    response = page_form(django_app, url("postmortem_detail", pm.pk), alice,
+                         url("postmortem_finalize", pm.pk)).submit(expect_errors=True)
+    body = response.text
     assert response.status_code == 422
     assert "Finalize refused" in body
     assert "Timeline has 0 rows; the template asks for 5 to 20." in body
     assert Postmortem.objects.get(pk=pm.pk).status == "draft"
 
 
-def test_finalize_of_a_complete_draft_shows_it_read_only(alice_client, complete_draft):
-    response = alice_client.post(url("postmortem_finalize", complete_draft.pk))
+def test_finalize_of_a_complete_draft_shows_it_read_only(django_app, alice, alice_client,
+                                                         complete_draft):
+    response = page_form(django_app, url("postmortem_detail", complete_draft.pk), alice,
+                         url("postmortem_finalize", complete_draft.pk)).submit()
     assert response.status_code == 302
     page = alice_client.get(url("postmortem_detail", complete_draft.pk)).content.decode()
     assert "This postmortem is final and read-only" in page
@@ -268,11 +292,13 @@ def test_a_late_autosave_of_a_finalized_row_is_a_no_op(alice_client, final_postm
     assert not row.event.endswith(" more")
 
 
-def test_an_amendment_is_dated_signed_and_shown_as_sanitized_markdown(alice_client,
+def test_an_amendment_is_dated_signed_and_shown_as_sanitized_markdown(django_app, alice,
+                                                                        alice_client,
                                                                         final_postmortem):
     note = ("Trace replay found a **missed factor**.<script>alert(1)</script>"
             "[x](javascript:alert(2)) <img src=x onerror=alert(3)>")
-    response = alice_client.post(url("amendment_create", final_postmortem.pk), {"note": note})
+    response = page_form(django_app, url("postmortem_detail", final_postmortem.pk), alice,
+                         url("amendment_create", final_postmortem.pk), note=note).submit()
     assert response.status_code == 302
     amendment = Amendment.objects.get()
     assert amendment.author.username == "alice"
@@ -284,10 +310,12 @@ def test_an_amendment_is_dated_signed_and_shown_as_sanitized_markdown(alice_clie
     assert f"{amendment.amended_utc:%Y-%m-%d %H:%M} UTC · alice" in page
 
 
-def test_an_empty_amendment_is_refused_naming_the_note(alice_client, final_postmortem):
-    response = alice_client.post(url("amendment_create", final_postmortem.pk), {"note": "  "})
+def test_an_empty_amendment_is_refused_naming_the_note(django_app, alice, final_postmortem):
+    response = page_form(django_app, url("postmortem_detail", final_postmortem.pk), alice,
+                         url("amendment_create", final_postmortem.pk),
+                         note="  ").submit(expect_errors=True)
     assert response.status_code == 422
-    assert "This field is required." in response.content.decode()
+    assert "This field is required." in response.text
     assert Amendment.objects.count() == 0
 
 

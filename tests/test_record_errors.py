@@ -18,7 +18,7 @@ def event(**changes):
 
 @pytest.mark.parametrize("payload, key, words", [
     (event(occurred_utc=12), "occurred_utc", "must be text, not a number"),
-    (event(occurred_utc="soon"), "occurred_utc", "is not an ISO 8601 time"),
+    (event(occurred_utc="soon"), "occurred_utc", "is not a UTC time such as"),
     (event(trace_id="t" * 201), "trace_id", "at most 200"),
     (event(trigger="drawdown", sessions=[{"loss_usd": "1", "deployed_capital_usd": "-2"}]),
      "sessions[0].deployed_capital_usd", "must be more than 0"),

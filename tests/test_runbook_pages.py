@@ -1,5 +1,10 @@
 """Runbooks as people and agents use them: navigation, editing with history, staleness
-reminders, checklist runs and the go/no-go API, sanitized bodies."""
+reminders, checklist runs and the go/no-go API, sanitized bodies.
+
+The new, edit and "Reviewed, no change" forms are submitted as the page renders them
+(django-webtest); a checklist item's result is an htmx post of its inline form (the page's
+JS), so that test posts it directly with the CSRF header, as base.html's hx-headers does.
+"""
 import pytest
 from django.core import mail
 from django.test import override_settings
@@ -50,14 +55,24 @@ def test_task_index_marks_missing_targets_and_graph_shows_ops14(alice_client, re
     assert 'class="node dangling" data-key="ops-14"' in graph
 
 
-def test_edit_creates_revision_and_sets_last_updated(alice_client, alice, real_runbooks):
+def rendered_runbook_form(app, user, page_path, **typed):
+    """The runbook form `page_path` renders, with `typed` filled in over its values."""
+    form = next(form for form in app.get(page_path, user=user).forms.values()
+                if "title" in form.fields)
+    for name, value in typed.items():
+        form[name] = value
+    return form
+
+
+def test_edit_creates_revision_and_sets_last_updated(django_app, alice_client, alice,
+                                                     real_runbooks):
     runbook = Runbook.objects.get(key="ops-04")
-    form = {"title": runbook.title, "perspective": "operations",
-            "tags": "hotfix, rollback, urgent", "depends_on": "ops-03",
-            "key_files": "scripts/rollback.sh",
-            "body": runbook.body + "\nFreeze pipeline state first.\n", "owner": alice.pk,
-            "review_interval_days": 30}
-    response = alice_client.post("/runbooks/ops-04/edit/", form)
+    form = rendered_runbook_form(django_app, alice, "/runbooks/ops-04/edit/",
+                                 tags="hotfix, rollback, urgent",
+                                 body=runbook.body + "\nFreeze pipeline state first.\n",
+                                 owner=str(alice.pk), review_interval_days="30")
+    assert form["title"].value == runbook.title and form["depends_on"].value == "ops-03"
+    response = form.submit()
     assert response.status_code == 302
     runbook.refresh_from_db()
     assert runbook.last_updated.isoformat() != "2026-02-17"
@@ -66,9 +81,11 @@ def test_edit_creates_revision_and_sets_last_updated(alice_client, alice, real_r
     assert (latest.number, latest.author) == (2, alice)
     history = alice_client.get("/runbooks/ops-04/history/").content.decode()
     assert "imported from ops/04-hotfix-and-rollback.md" in history and "alice" in history
-    bad = alice_client.post("/runbooks/ops-04/edit/", {**form, "depends_on": "ops 03!"})
+    bad = rendered_runbook_form(django_app, alice, "/runbooks/ops-04/edit/",
+                                depends_on="ops 03!").submit(expect_errors=True)
     assert bad.status_code == 422
-    assert "Depends on: &#x27;ops 03!&#x27; is not a runbook id" in bad.content.decode()
+    assert "Depends on: &#x27;ops 03!&#x27; is not a runbook id" in bad.text
+    assert 'value="ops 03!"' in bad.text  # what was typed stays
     assert RunbookRevision.objects.filter(runbook=runbook).count() == 2
 
 
@@ -98,9 +115,11 @@ def test_stale_runbook_reminds_its_owner_once(alice, real_runbooks):
     assert StaleReminder.objects.count() == 1
 
 
-def test_reviewed_no_change_clears_staleness(alice_client, real_runbooks):
-    assert "Review due since" in alice_client.get("/runbooks/ops-01/").content.decode()
-    alice_client.post("/runbooks/ops-01/reviewed/")
+def test_reviewed_no_change_clears_staleness(django_app, alice, alice_client, real_runbooks):
+    detail = django_app.get("/runbooks/ops-01/", user=alice)
+    assert "Review due since" in detail.text
+    next(form for form in detail.forms.values()
+         if form.action.endswith("/reviewed/")).submit()
     page = alice_client.get("/runbooks/ops-01/").content.decode()
     assert "Review due since" not in page
     assert RunbookRevision.objects.filter(runbook__key="ops-01",
@@ -176,35 +195,35 @@ def test_xss_payloads_in_a_runbook_body_render_inert(alice_client, alice, real_r
         assert marker not in lowered, marker
 
 
-def test_new_runbook_in_the_browser_exports_with_its_frontmatter(alice_client, alice, real_runbooks,
-                                                                   tmp_path):
+def test_new_runbook_in_the_browser_exports_with_its_frontmatter(django_app, alice,
+                                                                   real_runbooks, tmp_path):
     from runbooks.docs_io import export_runbooks
-    form = {"key": "ops-06", "path": "ops/06-incident-response.md", "title": "Incident Response",
-            "perspective": "operations", "tags": "incidents, on-call", "depends_on": "ops-04",
-            "key_files": "", "body": "# Incident Response\n\n- [ ] Page the owner\n",
-            "owner": alice.pk, "review_interval_days": 60}
-    response = alice_client.post("/runbooks/new/", form)
+    typed = {"key": "ops-06", "path": "ops/06-incident-response.md",
+             "title": "Incident Response", "tags": "incidents, on-call", "depends_on": "ops-04",
+             "body": "# Incident Response\n\n- [ ] Page the owner\n",
+             "owner": str(alice.pk), "review_interval_days": "60"}
+    response = rendered_runbook_form(django_app, alice, "/runbooks/new/", **typed).submit()
     assert response.status_code == 302 and response["Location"] == "/runbooks/ops-06/"
     export_runbooks(tmp_path)
     text = (tmp_path / "ops" / "06-incident-response.md").read_text()
     assert text.startswith("---\nid: ops-06\ntitle: Incident Response\nperspective: operations\n"
                            "tags: [incidents, on-call]\ndepends_on: [ops-04]\nkey_files: []\n")
     assert text.endswith("---\n# Incident Response\n\n- [ ] Page the owner\n")
-    again = alice_client.post("/runbooks/new/", {**form, "path": "../outside.md"})
-    page = again.content.decode()
+    again = rendered_runbook_form(django_app, alice, "/runbooks/new/",
+                                  **{**typed, "path": "../outside.md"}).submit(expect_errors=True)
+    page = again.text
     assert again.status_code == 422
     assert "Runbook ops-06 already exists." in page and "Give a relative path ending in .md" in page
     assert Runbook.objects.count() == 7
 
 
-def test_saving_the_edit_form_unchanged_adds_no_revision(alice_client, real_runbooks):
+def test_saving_the_edit_form_unchanged_adds_no_revision(django_app, alice, real_runbooks):
     runbook = Runbook.objects.get(key="ops-03")
-    form = {"title": runbook.title, "perspective": runbook.perspective,
-            "tags": ", ".join(runbook.tags), "depends_on": ", ".join(runbook.depends_on),
-            "key_files": "\r\n".join(runbook.key_files),
-            "body": runbook.body.replace("\n", "\r\n"), "owner": "",
-            "review_interval_days": runbook.review_interval_days}
-    alice_client.post("/runbooks/ops-03/edit/", form)
+    form = rendered_runbook_form(django_app, alice, "/runbooks/ops-03/edit/")
+    # A browser sends a textarea's line breaks as CRLF.
+    form["body"] = form["body"].value.replace("\n", "\r\n")
+    form["key_files"] = form["key_files"].value.replace("\n", "\r\n")
+    form.submit()
     runbook.refresh_from_db()
     assert runbook.last_updated.isoformat() == "2026-03-01"
     assert runbook.revisions.count() == 1

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 from django import template
 
-from core.units import format_usd
+from core.templatetags import units as units_filters
 from costlog import panel
 from costlog.markdown_format import (
     NEAR_MISS_NOTE,
@@ -19,16 +19,17 @@ register = template.Library()
 
 @register.filter
 def usd(value) -> str:
-    """Decimal USD -> '$78,947' or '$5.50'."""
-    return "$" + format_usd(value)
+    """Decimal USD -> '$78,947' or '$5.50' (core.templatetags.units)."""
+    return units_filters.usd(value)
 
 
 @register.filter
 def usd_range(total) -> str:
     """A total's low–high USD: '$79,102–$79,207', or one figure when they are equal."""
-    if total.low_usd == total.high_usd:
-        return usd(total.low_usd)
-    return f"{usd(total.low_usd)}–{usd(total.high_usd)}"
+    return units_filters.usd_between(total.low_usd, total.high_usd)
+
+
+register.filter("seconds", units_filters.seconds)
 
 
 @register.filter

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 
 from core.forms import format_utc_input
 from core.markdown import render_markdown
-from core.units import format_minutes
+from core.templatetags import units as units_filters
 from incidents import fields
 from incidents.reminders import held_meeting
 
@@ -65,8 +65,8 @@ def markdown(text: str):
 
 @register.filter
 def minutes(value) -> str:
-    """Whole minutes as a duration: 90 -> '1h 30m'; None -> ''."""
-    return format_minutes(value)
+    """Whole minutes as a duration: 90 -> '1 h 30 min'; None -> '' (core.templatetags.units)."""
+    return units_filters.minutes(value)
 
 
 @register.filter
