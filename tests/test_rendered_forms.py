@@ -91,6 +91,8 @@ NOT_PAGES = {
     "incidents:action_item_change": "POST only: Start / Ship / Drop an item",
     "knowledge:link": "POST only: the Link forms of each page",
     "knowledge:knowledge_yaml": "YAML download for agents",
+    "knowledge:insights_csv": "CSV download of the insights",
+    "knowledge:insights_json": "JSON of the insights, for scripts",
     "knowledge:policies_markdown": "Markdown download for agents",
     "knowledge:search": "the header's GET search form (tests/test_knowledge_pages.py)",
     "runbooks:reviewed": "POST only: Reviewed, no change",
