@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import units
+from core.roles import editors_only
 from costlog import services
 from costlog.forms import CorrectionForm, MishapEntryForm, ResourceRateForm, resource_formset
 from costlog.models import MishapEntry, ResourceRate, RootPattern
@@ -176,6 +177,7 @@ def _entry_form_page(request, form, formset, corrects=None, status=200):
     }, status=status)
 
 
+@editors_only
 @require_http_methods(["GET", "POST"])
 def entry_create(request):
     """The entry form; its cost preview updates live from the resource rows."""
@@ -193,6 +195,7 @@ def entry_create(request):
     return _entry_form_page(request, form, resource_formset(initial=[{}]))
 
 
+@editors_only
 @require_http_methods(["GET", "POST"])
 def entry_correct(request, pk):
     """A correction of a current entry: the form starts from the entry's content."""

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import readers
+from core.roles import editors_only
 from runbooks import graph as graph_lib
 from runbooks.docs_io import missing_targets
 from runbooks.forms import NewRunbookForm, RunbookForm
@@ -104,6 +105,7 @@ def detail(request, key):
     })
 
 
+@editors_only
 @require_http_methods(["GET", "POST"])
 def create(request):
     """Write a new runbook in the browser (id, path, frontmatter fields and body)."""
@@ -118,6 +120,7 @@ def create(request):
                   status=422 if form.is_bound else 200)
 
 
+@editors_only
 @require_http_methods(["GET", "POST"])
 def edit(request, key):
     """Edit a runbook; a changed document gets a new revision and today's last_updated."""
