@@ -9,8 +9,8 @@
 
 RoleMiddleware enforces it for every state-changing request, so a view cannot forget
 to, and for every request to a page marked @editors_only (a form that only writes, such
-as "New postmortem"); token-authenticated APIs (views marked @login_not_required) check their token's
-scopes instead.
+as "New postmortem"); token-authenticated APIs (views marked @login_not_required) check
+their token's scopes instead.
 """
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
@@ -116,8 +116,9 @@ def editors_only(view):
 class RoleMiddleware:
     """Refuse a state-changing request from a signed-in viewer with 403 before its view runs.
 
-    Safe methods pass, except to a view marked @editors_only; so do views marked @login_not_required (the login page, health
-    check and token APIs, which check scopes) and signing out. Place after
+    Safe methods pass, except to a view marked @editors_only; so do views marked
+    @login_not_required (the login page, health check and token APIs, which check scopes)
+    and signing out. Place after
     AuthenticationMiddleware and LoginRequiredMiddleware.
     """
 
