@@ -11,6 +11,12 @@ from incidents.models import Postmortem
 from tests.conftest import browser_context, fill_complete_draft, make_user
 
 
+@pytest.fixture(autouse=True)
+def as_the_demo_runs(settings):
+    """DEBUG on, as `manage.py demo` serves the pages (what a debug-only script does shows)."""
+    settings.DEBUG = True
+
+
 @pytest.fixture
 def people(transactional_db):
     return {name: make_user(name, password=f"{name}-password-1") for name in ("alice", "bob")}
