@@ -94,14 +94,20 @@ def signed_in(browser, live_server, username: str):
     return context, page
 
 
+def listen_for_errors(page) -> list[str]:
+    """The console errors (CSP violations included) and uncaught errors of `page`."""
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
 def test_every_page_as_every_role_has_no_console_error_and_fits(browser, live_server, demo):
     paths = crawl_paths(demo)
     visited, problems = 0, []
     for role, user in demo.users.items():
         context, page = signed_in(browser, live_server, user.get_username())
-        errors: list[str] = []
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        errors = listen_for_errors(page)
         for path in paths:
             answer = context.request.get(path, max_redirects=0)
             if answer.status == 405:  # a POST-only route (a button's target), not a page
@@ -123,7 +129,7 @@ def test_every_page_as_every_role_has_no_console_error_and_fits(browser, live_se
                 page.set_viewport_size({"width": width, "height": 900})
                 overflow = page.evaluate(OVERFLOW)
                 if overflow > 0:
-                    problems.append(f"{role} {path} at {width}px: {overflow}px wider than the window")
+                    problems.append(f"{role} {path} at {width}px: {overflow}px too wide")
             page.set_viewport_size({"width": WIDTHS[0], "height": 900})
             if page.locator(".site-header").count():
                 extra = page.evaluate(HEADER_EXTRA)
