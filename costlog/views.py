@@ -22,8 +22,14 @@ from costlog.models import MishapEntry, ResourceRate, RootPattern
 from incidents.models import Postmortem, RootCause
 
 ENTRIES_PER_PAGE = 50
-CHART_LABEL_WIDTH = 220  # SVG units left of the bars, for pattern names
-CHART_BAR_WIDTH = 420  # SVG units for the longest bar
+# The chart is 800 SVG units wide. Each pattern takes one row: its name on a line of its
+# own above its bars (a long name never runs under a bar), the bars below, and the USD
+# range right of the bars, in the room the longest bar leaves.
+CHART_WIDTH = 800
+CHART_ROW_HEIGHT = 44
+CHART_VALUE_ROOM = 200  # SVG units right of the longest bar, for "$12,345–$67,890"
+CHART_INSET = 4  # SVG units left of names and bars, so no glyph overhangs the edge
+CHART_BAR_WIDTH = CHART_WIDTH - CHART_VALUE_ROOM - CHART_INSET
 
 
 class FilterError(Exception):
@@ -78,10 +84,10 @@ def _chart_rows(rows: list[services.PatternTotal]) -> list[dict]:
     return [
         {
             "row": row,
-            "y": index * 28,
+            "y": index * CHART_ROW_HEIGHT,
             "low_width": round(float(row.low_usd / top) * CHART_BAR_WIDTH, 1),
             "high_width": round(float(row.high_usd / top) * CHART_BAR_WIDTH, 1),
-            "label_x": CHART_LABEL_WIDTH + round(float(row.high_usd / top) * CHART_BAR_WIDTH) + 6,
+            "label_x": CHART_INSET + round(float(row.high_usd / top) * CHART_BAR_WIDTH) + 6,
         }
         for index, row in enumerate(rows)
     ]
@@ -97,8 +103,9 @@ def totals(request, filters):
         "rows": rows,
         "grand": grand,
         "chart_rows": _chart_rows(rows),
-        "chart_height": 28 * len(rows),
-        "chart_label_width": CHART_LABEL_WIDTH,
+        "chart_height": CHART_ROW_HEIGHT * len(rows),
+        "chart_width": CHART_WIDTH,
+        "chart_inset": CHART_INSET,
         "query": request.GET.urlencode(),
     }
     partial = request.htmx and not request.htmx.history_restore_request

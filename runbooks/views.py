@@ -97,7 +97,8 @@ def detail(request, key):
     needed_by = [other for other in all_runbooks.values() if runbook.key in other.depends_on]
     runs = list(runbook.runs.select_related("started_by")[:5])
     return render(request, "runbooks/detail.html", {
-        "runbook": runbook, "html": render_runbook(runbook.body, runbook.path, keys_by_path),
+        "runbook": runbook, "html": render_runbook(runbook.body, runbook.path, keys_by_path,
+                                                       title=runbook.title),
         "depends": depends, "needed_by": needed_by, "runs": runs,
         "checklist": checklist_items(runbook.body), "stale": runbook.is_stale(),
         "postmortems": list(runbook.postmortems.order_by("-created_utc")),
