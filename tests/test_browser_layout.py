@@ -2,6 +2,8 @@
 cross no other box, the cost chart's labels stay inside it, tags and ids never break
 inside a word. The text defects (placeholders, a repeated title, the meeting line of a
 final record, evidence labels) are read from the pages as django-webtest gets them."""
+from itertools import pairwise
+
 import pytest
 from playwright.sync_api import expect
 
@@ -73,7 +75,7 @@ def test_no_runbook_graph_edge_crosses_another_runbooks_box(page):
         for key, box in boxes.items():
             if key in (edge["source"], edge["target"]):
                 continue
-            for p, q in zip(points, points[1:], strict=False):
+            for p, q in pairwise(points):
                 if segment_hits_box(p, q, box):
                     crossings.append(f"{edge['source']} → {edge['target']} crosses {key}")
     assert crossings == []
