@@ -61,6 +61,8 @@
   }
 
   function showRefusal(elt, text, link) {
+    // Only saves (hx-post) are refused this way; a filter or search (hx-get) is not typing.
+    if (!elt || !elt.closest("[hx-post]")) { return; }
     var anchor = anchorOf(elt);
     var note = anchor.nextElementSibling;
     if (!note || !note.classList.contains(REFUSED_CLASS)) {
