@@ -8,8 +8,9 @@
   more (fail closed: a missing group never means "may write").
 
 RoleMiddleware enforces it for every state-changing request, so a view cannot forget
-to; token-authenticated APIs (views marked @login_not_required) check their token's
-scopes instead.
+to, and for every request to a page marked @editors_only (a form that only writes, such
+as "New postmortem"); token-authenticated APIs (views marked @login_not_required) check
+their token's scopes instead.
 """
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
@@ -98,11 +99,26 @@ class RoleModelBackend(ModelBackend):
         return user
 
 
+VIEWER_REFUSAL = (
+    "Your role is viewer: you can read everything but not change it. "
+    "Ask a Scarlog admin for the editor role."
+)
+
+
+def editors_only(view):
+    """Mark `view` as a page only editors and admins open, whatever the method: a viewer's
+    GET of it is refused with 403 by RoleMiddleware too (a form a viewer could only be
+    refused on submitting is not shown). docs/rules.md#roles"""
+    view.editors_only = True
+    return view
+
+
 class RoleMiddleware:
     """Refuse a state-changing request from a signed-in viewer with 403 before its view runs.
 
-    Safe methods pass; so do views marked @login_not_required (the login page, health
-    check and token APIs, which check scopes) and signing out. Place after
+    Safe methods pass, except to a view marked @editors_only; so do views marked
+    @login_not_required (the login page, health check and token APIs, which check scopes)
+    and signing out. Place after
     AuthenticationMiddleware and LoginRequiredMiddleware.
     """
 
@@ -113,16 +129,15 @@ class RoleMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if request.method in SAFE_METHODS or not getattr(view_func, "login_required", True):
+        if not getattr(view_func, "login_required", True):
+            return
+        if request.method in SAFE_METHODS and not getattr(view_func, "editors_only", False):
             return
         if request.resolver_match and request.resolver_match.url_name in ALWAYS_ALLOWED_URL_NAMES:
             return
         if not request.user.is_authenticated or can_write(request.user):
             return
-        raise PermissionDenied(
-            "Your role is viewer: you can read everything but not change it. "
-            "Ask a Scarlog admin for the editor role."
-        )
+        raise PermissionDenied(VIEWER_REFUSAL)
 
 
 def role_context(request) -> dict:

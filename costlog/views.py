@@ -17,14 +17,21 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core import units
 from core.errors import bad_request
 from core.record_types import shown
+from core.roles import editors_only
 from costlog import services
 from costlog.forms import CorrectionForm, MishapEntryForm, ResourceRateForm, resource_formset
 from costlog.models import MishapEntry, ResourceRate, RootPattern
 from incidents.models import Postmortem, RootCause
 
 ENTRIES_PER_PAGE = 50
-CHART_LABEL_WIDTH = 220  # SVG units left of the bars, for pattern names
-CHART_BAR_WIDTH = 420  # SVG units for the longest bar
+# The chart is 800 SVG units wide. Each pattern takes one row: its name on a line of its
+# own above its bars (a long name never runs under a bar), the bars below, and the USD
+# range right of the bars, in the room the longest bar leaves.
+CHART_WIDTH = 800
+CHART_ROW_HEIGHT = 44
+CHART_VALUE_ROOM = 200  # SVG units right of the longest bar, for "$12,345–$67,890"
+CHART_INSET = 4  # SVG units left of names and bars, so no glyph overhangs the edge
+CHART_BAR_WIDTH = CHART_WIDTH - CHART_VALUE_ROOM - CHART_INSET
 
 
 class FilterError(Exception):
@@ -86,10 +93,10 @@ def _chart_rows(rows: list[services.PatternTotal]) -> list[dict]:
     return [
         {
             "row": row,
-            "y": index * 28,
+            "y": index * CHART_ROW_HEIGHT,
             "low_width": round(float(row.low_usd / top) * CHART_BAR_WIDTH, 1),
             "high_width": round(float(row.high_usd / top) * CHART_BAR_WIDTH, 1),
-            "label_x": CHART_LABEL_WIDTH + round(float(row.high_usd / top) * CHART_BAR_WIDTH) + 6,
+            "label_x": CHART_INSET + round(float(row.high_usd / top) * CHART_BAR_WIDTH) + 6,
         }
         for index, row in enumerate(rows)
     ]
@@ -105,8 +112,9 @@ def totals(request, filters):
         "rows": rows,
         "grand": grand,
         "chart_rows": _chart_rows(rows),
-        "chart_height": 28 * len(rows),
-        "chart_label_width": CHART_LABEL_WIDTH,
+        "chart_height": CHART_ROW_HEIGHT * len(rows),
+        "chart_width": CHART_WIDTH,
+        "chart_inset": CHART_INSET,
         "query": request.GET.urlencode(),
         "outside": services.entries_outside(filters["period"], filters["root_cause"]),
     }
@@ -186,6 +194,7 @@ def _entry_form_page(request, form, formset, corrects=None, status=200):
     }, status=status)
 
 
+@editors_only
 @require_http_methods(["GET", "POST"])
 def entry_create(request):
     """The entry form; its cost preview updates live from the resource rows."""
@@ -203,6 +212,7 @@ def entry_create(request):
     return _entry_form_page(request, form, resource_formset())
 
 
+@editors_only
 @require_http_methods(["GET", "POST"])
 def entry_correct(request, pk):
     """A correction of a current entry: the form starts from the entry's content."""

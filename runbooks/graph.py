@@ -36,14 +36,24 @@ class Graph:
     width: int = 0
     height: int = 0
 
+    # (dependent, dependency) -> the empty slots, (x, y) of their top-left corner, that an
+    # edge spanning more than one column passes through, from the dependent's side.
+    waypoints: dict[tuple[str, str], list[tuple[int, int]]] = field(default_factory=dict)
+
     def edge_lines(self) -> list[dict]:
-        """Each edge as SVG coordinates from the dependent's left side to the dependency's
-        right side; "dangling" marks edges to missing ids."""
+        """Each edge as an SVG polyline ("points": "x,y x,y …") from the dependent's left
+        side to the dependency's right side; an edge that skips columns runs straight
+        through an empty slot of each column between, so it crosses no other runbook's
+        box. "dangling" marks edges to missing ids."""
         lines = []
+        middle = NODE_HEIGHT // 2
         for source, target in self.edges:
             a, b = self.nodes[source], self.nodes[target]
-            lines.append({"x1": a.x, "y1": a.y + NODE_HEIGHT // 2,
-                          "x2": b.x + NODE_WIDTH, "y2": b.y + NODE_HEIGHT // 2,
+            points = [(a.x, a.y + middle)]
+            for x, y in self.waypoints.get((source, target), []):
+                points += [(x + NODE_WIDTH, y + middle), (x, y + middle)]
+            points.append((b.x + NODE_WIDTH, b.y + middle))
+            lines.append({"points": " ".join(f"{x},{y}" for x, y in points),
                           "dangling": b.dangling, "source": source, "target": target})
         return lines
 
@@ -84,7 +94,9 @@ def find_cycles(depends: dict[str, list[str]]) -> list[list[str]]:
 
 def build_graph(runbooks) -> Graph:
     """The graph of `runbooks` (Runbook rows), laid out left to right: a runbook's column
-    is one more than its deepest dependency's (cycles are cut where they close)."""
+    is one more than its deepest dependency's (cycles are cut where they close); an edge
+    that skips columns is routed through empty slots (Graph.waypoints), never through a
+    box. docs/rules.md#runbook-graph"""
     runbooks = list(runbooks)
     depends = {runbook.key: list(runbook.depends_on) for runbook in runbooks}
     graph = Graph(dangling=find_dangling(depends), cycles=find_cycles(depends))
@@ -106,12 +118,22 @@ def build_graph(runbooks) -> Graph:
     for key in sorted(graph.nodes):
         depth(key, frozenset())
     rows: dict[int, int] = {}
+
+    def slot(col: int) -> tuple[int, int]:
+        """The next free slot of column `col`, as its top-left corner."""
+        row = rows.get(col, 0)
+        rows[col] = row + 1
+        return MARGIN + col * (NODE_WIDTH + COLUMN_GAP), MARGIN + row * (NODE_HEIGHT + ROW_GAP)
+
     for key in sorted(graph.nodes, key=lambda key: (column[key], key)):
         node = graph.nodes[key]
-        row = rows.get(column[key], 0)
-        rows[column[key]] = row + 1
-        node.x = MARGIN + column[key] * (NODE_WIDTH + COLUMN_GAP)
-        node.y = MARGIN + row * (NODE_HEIGHT + ROW_GAP)
+        node.x, node.y = slot(column[key])
+    # An edge that skips columns gets an empty slot in each column it crosses (as in a
+    # layered drawing's dummy nodes), below that column's runbooks.
+    for source, target in graph.edges:
+        crossed = range(column[source] - 1, column[target], -1)
+        if len(crossed):
+            graph.waypoints[(source, target)] = [slot(col) for col in crossed]
     columns = max(column.values(), default=-1) + 1
     graph.width = 2 * MARGIN + max(columns, 1) * (NODE_WIDTH + COLUMN_GAP) - COLUMN_GAP
     graph.height = 2 * MARGIN + max(rows.values(), default=1) * (NODE_HEIGHT + ROW_GAP) - ROW_GAP

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core import readers
 from core.errors import bad_request
 from core.record_types import shown
+from core.roles import editors_only
 from runbooks import graph as graph_lib
 from runbooks.docs_io import missing_targets
 from runbooks.forms import NewRunbookForm, RunbookForm
@@ -97,7 +98,8 @@ def detail(request, key):
     needed_by = [other for other in all_runbooks.values() if runbook.key in other.depends_on]
     runs = list(runbook.runs.select_related("started_by")[:5])
     return render(request, "runbooks/detail.html", {
-        "runbook": runbook, "html": render_runbook(runbook.body, runbook.path, keys_by_path),
+        "runbook": runbook, "html": render_runbook(runbook.body, runbook.path, keys_by_path,
+                                                       title=runbook.title),
         "depends": depends, "needed_by": needed_by, "runs": runs,
         "checklist": checklist_items(runbook.body), "stale": runbook.is_stale(),
         "postmortems": list(runbook.postmortems.order_by("-created_utc")),
@@ -105,6 +107,7 @@ def detail(request, key):
     })
 
 
+@editors_only
 @require_http_methods(["GET", "POST"])
 def create(request):
     """Write a new runbook in the browser (id, path, frontmatter fields and body)."""
@@ -119,6 +122,7 @@ def create(request):
                   status=422 if form.is_bound else 200)
 
 
+@editors_only
 @require_http_methods(["GET", "POST"])
 def edit(request, key):
     """Edit a runbook; a changed document gets a new revision and today's last_updated."""

@@ -258,8 +258,10 @@ def test_edits_to_a_final_postmortem_are_refused_with_409(alice_client, final_po
     for path, data in attempts:
         response = alice_client.post(path, data, htmx=True)
         assert response.status_code == 409, path
-        # A tab still typing when a teammate finalized is taken to the read-only record.
-        assert response["HX-Redirect"] == url("postmortem_detail", final_postmortem.pk)
+        # A tab still typing when a teammate finalized stays where it is (its text kept);
+        # autosave.js reads the mark and says why it was not saved.
+        assert response["X-Scarlog-Refused"] == "final"
+        assert not response.has_header("HX-Redirect")
     final_postmortem.refresh_from_db()
     assert final_postmortem.summary != "rewritten"
     assert final_postmortem.timeline_entries.count() == 5

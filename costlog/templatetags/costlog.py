@@ -60,6 +60,7 @@ def impact_costs(context, postmortem, amendments=(), oob=False):
     the impact): stated figures, linked entries' total in USD, and the entries to link."""
     return {
         "request": context.get("request"), "csrf_token": context.get("csrf_token"),
+        "can_write": context.get("can_write", False),
         "pm": postmortem, "oob": oob,
         "cost": panel.compare_with_cost_log(postmortem, list(amendments)),
         "linkable_entries": panel.linkable_entries(),

@@ -10,6 +10,7 @@ from core.forms import format_utc_input
 from core.markdown import render_markdown
 from core.templatetags import units as units_filters
 from incidents import fields
+from incidents.evidence import LABELS as EVIDENCE_LABELS
 from incidents.reminders import held_meeting
 
 register = template.Library()
@@ -184,3 +185,12 @@ def field_heading(key: str) -> str:
 def field_hint(key: str):
     """The hint under template field `key` (trusted HTML of the registry)."""
     return fields.field(key).hint
+
+
+@register.filter
+def evidence_label(name: str) -> str:
+    """A shipping-evidence key as people read it: "hook_file" -> "Hook file" (the labels of
+    incidents.evidence.LABELS); a key it does not know reads with "_" as spaces.
+    docs/rules.md#evidence-types"""
+    label = EVIDENCE_LABELS.get(name, str(name).replace("_", " "))
+    return label[:1].upper() + label[1:]

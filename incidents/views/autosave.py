@@ -26,16 +26,15 @@ from incidents.views.context import draft_context, get_postmortem_for_user
 
 
 def final_refusal(request, pm: Postmortem) -> HttpResponse:
-    """409 for an edit of a final postmortem; an htmx page is sent to the read-only record.
+    """409 for an edit of a final postmortem, marked `X-Scarlog-Refused: final`.
 
-    This happens when a teammate finalizes while another tab is still typing.
+    This happens when a teammate finalizes while another tab is still typing: the page
+    stays as it is, the text in its field, and autosave.js says beside it why it was not
+    saved (docs/rules.md#autosave-keeps-text).
     """
     message = f"Postmortem {pm.pk} is final and cannot be edited; add an amendment instead."
     response = HttpResponse(message, status=409, content_type="text/plain; charset=utf-8")
-    if request.htmx:
-        messages.warning(request, "This postmortem was finalized; it can no longer be edited. "
-                                  "Add an amendment instead.")
-        response["HX-Redirect"] = reverse("incidents:postmortem_detail", args=[pm.pk])
+    response["X-Scarlog-Refused"] = "final"
     return response
 
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import bad_request
+from core.roles import can_write, editors_only
 from incidents import dashboard as dashboard_data
 from incidents import (
     fields,
@@ -59,6 +60,7 @@ def postmortem_list(request):
                   status=listing.status)
 
 
+@editors_only
 @require_http_methods(["GET", "POST"])
 def postmortem_create(request):
     """Record the event and choose the template (GET), then start the draft (POST).
@@ -87,14 +89,18 @@ def postmortem_create(request):
 
 @require_GET
 def postmortem_detail(request, pk):
-    """A draft's form, or a final postmortem read-only with its amendments."""
+    """A draft's form, or a final postmortem read-only with its amendments.
+
+    A viewer reads a draft as text, laid out as a final record with no inputs
+    (docs/rules.md#role-viewer)."""
     pm = get_postmortem_for_user(request, pk, with_rows=True)
-    if pm.is_final:
+    if pm.is_final or not can_write(request.user):
         return _render_final(request, pm, AmendmentForm())
     return render(request, "incidents/postmortem_draft.html", draft_page_context(pm))
 
 
 def _render_final(request, pm: Postmortem, form: AmendmentForm, status: int = 200):
+    """The read-only record page: a final postmortem, or a draft as a viewer reads it."""
     amendments = list(pm.amendments.select_related("author"))
     by_section = impact.amendments_by_section(amendments)
     sections = [

@@ -15,6 +15,7 @@ def feedback_loop(context, postmortem):
     steps = loop_for(postmortem)
     return {
         "request": context["request"], "csrf_token": context.get("csrf_token"),
+        "can_write": context.get("can_write", False),
         "pm": postmortem, "steps": steps, "done": sum(1 for step in steps if step.done),
         "choices": [
             ("knowledge", "pattern or anti-pattern",
@@ -35,6 +36,7 @@ def linked_postmortems(context, kind, key, postmortems):
     postmortems = list(postmortems)
     return {
         "request": context["request"], "csrf_token": context.get("csrf_token"),
+        "can_write": context.get("can_write", False),
         "kind": kind, "key": key, "postmortems": postmortems,
         "costs": linked_costs([pm.pk for pm in postmortems]) if postmortems else None,
         "recent_postmortems": recent_postmortems(),
