@@ -191,6 +191,13 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
+# Request bodies (docs/rules.md#limits-request-body): 4 MiB holds the longest text a form
+# takes (a 200,000-character runbook body: 2.4 MB even as percent-encoded 4-byte characters);
+# a larger body, or more fields, is answered 413 by config.errors.bad_request.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))

@@ -7,6 +7,7 @@ from core import views as core_views
 from incidents.views import api
 from runbooks import views as runbook_views
 
+handler400 = "config.errors.bad_request"
 handler500 = "config.errors.server_error"
 
 urlpatterns = [

@@ -3,7 +3,8 @@ from datetime import UTC, datetime
 
 from django import forms
 
-from core.units import format_minutes, parse_minutes, parse_usd
+from core.limits import OutOfRange, day_in_range, utc_in_range, whole_number
+from core.units import MAX_COUNT, format_minutes, parse_minutes, parse_usd
 
 UTC_INPUT_HELP = "YYYY-MM-DD HH:MM[:SS] in UTC, or ISO 8601 with an offset"
 
@@ -12,7 +13,8 @@ class UTCDateTimeField(forms.CharField):
     """A text field for a time pasted from a log: `2026-03-02 14:02`, `…T14:02:00Z`, `…+02:00`.
 
     A time without an offset is read as UTC; one with an offset is converted to UTC.
-    Returns an aware UTC datetime, or None when blank.
+    Returns an aware UTC datetime, or None when blank; a time outside the accepted range
+    (docs/rules.md#limits-time-range) is refused.
     """
 
     def to_python(self, value):
@@ -25,9 +27,24 @@ class UTCDateTimeField(forms.CharField):
             raise forms.ValidationError(
                 f"{text!r} is not a date and time; use {UTC_INPUT_HELP}."
             ) from exc
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+        try:
+            return utc_in_range(parsed)
+        except OutOfRange as exc:
+            raise forms.ValidationError(f"{text[:40]!r} {exc}") from None
+
+
+class InRangeDateField(forms.DateField):
+    """A date in the accepted range (docs/rules.md#limits-time-range); 9999-12-31 is
+    refused, not stored to overflow the first computation that adds a day to it."""
+
+    def to_python(self, value):
+        day = super().to_python(value)
+        if day is None:
+            return None
+        try:
+            return day_in_range(day)
+        except OutOfRange as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 def format_utc_input(value: datetime | None) -> str:
@@ -71,6 +88,11 @@ class UsersField(forms.IntegerField):
         text = (value if isinstance(value, str) else str(value or "")).strip().replace(",", "")
         if not text:
             return None
-        if not text.isdigit():
-            raise forms.ValidationError(f"{text!r} is not a whole number of users (0 or more).")
-        return int(text)
+        number = whole_number(text)
+        if number is None:
+            raise forms.ValidationError(
+                f"{text[:40]!r} is not a whole number of users (0 or more).")
+        if number > MAX_COUNT:
+            raise forms.ValidationError(f"{text[:40]!r} is more users than can be stored "
+                                        f"(at most {MAX_COUNT:,}).")
+        return number

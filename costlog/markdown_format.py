@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, Field, ValidationInfo
 
+from core.limits import OutOfRange, day_in_range
 from core.record_types import Text, check_text, max_length_of, refusal
 from core.units import format_amount, format_usd
 from core.validation import Record, RecordError, parse_record
@@ -350,7 +351,9 @@ class _Parser:
             self.section = "unknown"
             return
         try:
-            self.session = date.fromisoformat(match["date"])
+            self.session = day_in_range(date.fromisoformat(match["date"]))
+        except OutOfRange as exc:
+            self.error(number, f"session date {exc}", "session")
         except ValueError:
             self.error(number, f"session date {match['date']!r} is not a date", "session")
         self.section = "session"

@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 
+from core.limits import EARLIEST_UTC, LATEST_UTC, RANGE_TEXT
+from core.record_types import shown
 from core.units import format_duration
 from costlog.models import (
     EntryPattern,
@@ -360,6 +362,10 @@ def parse_period(key: str, today: date | None = None) -> Period:
         start = _month_start(today.year, today.month - 11)
         end = _month_start(today.year, today.month + 1)
         return Period(LAST_12_MONTHS, f"Last 12 months ({start:%b %Y} – {today:%b %Y})", start, end)
+    match = _QUARTER.match(key) or _MONTH.match(key)
+    if match and not EARLIEST_UTC.year <= int(match["year"]) < LATEST_UTC.year:
+        raise CostEntryError("period", f"Period {shown(key)}: the year is outside the accepted "
+                                       f"range of dates, {RANGE_TEXT}.")
     if match := _QUARTER.match(key):
         year, quarter = int(match["year"]), int(match["quarter"])
         start = datetime(year, 3 * quarter - 2, 1, tzinfo=UTC)
@@ -370,7 +376,7 @@ def parse_period(key: str, today: date | None = None) -> Period:
         start = datetime(year, month, 1, tzinfo=UTC)
         end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
         return Period(key, start.strftime("%B %Y"), start, end)
-    raise CostEntryError("period", f"Period {key!r} is not 'all', 'YYYY-Qn' or 'YYYY-MM'.")
+    raise CostEntryError("period", f"Period {shown(key)} is not 'all', 'YYYY-Qn' or 'YYYY-MM'.")
 
 
 def period_choices(today: date) -> list[Period]:

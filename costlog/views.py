@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import units
+from core.limits import whole_number
+from core.record_types import shown
 from costlog import services
 from costlog.forms import CorrectionForm, MishapEntryForm, ResourceRateForm, resource_formset
 from costlog.models import MishapEntry, ResourceRate, RootPattern
@@ -39,11 +41,10 @@ def _filters(request) -> dict:
     pattern = None
     pattern_id = request.GET.get("pattern", "")
     if pattern_id:
-        pattern = (
-            RootPattern.objects.filter(pk=pattern_id).first() if pattern_id.isdigit() else None
-        )
+        number = whole_number(pattern_id)
+        pattern = RootPattern.objects.filter(pk=number).first() if number is not None else None
         if pattern is None:
-            raise FilterError(f"Root pattern {pattern_id!r} does not exist.")
+            raise FilterError(f"Root pattern {shown(pattern_id)} does not exist.")
     return {"period": period, "root_cause": root_cause, "pattern": pattern}
 
 
@@ -250,7 +251,8 @@ def resource_row_add(request):
     """htmx: the resource rows with one more, empty, row (the new row takes focus)."""
     data = request.POST.copy()
     total = data.get("resources-TOTAL_FORMS", "0")
-    data["resources-TOTAL_FORMS"] = str(int(total) + 1 if total.isdigit() else 1)
+    number = whole_number(total)
+    data["resources-TOTAL_FORMS"] = str(number + 1 if number is not None else 1)
     formset = resource_formset(data)
     return render(request, "costlog/partials/resource_rows.html",
                   {"formset": formset, "show_errors": False, "focus_last": True})
@@ -285,12 +287,13 @@ def postmortem_link(request, pk):
     """
     pm = get_object_or_404(Postmortem, pk=pk)
     entry_id = request.POST.get("entry", "")
-    if not entry_id.isdigit():
+    number = whole_number(entry_id)
+    if number is None:
         messages.error(request, "Cost log entry: choose an entry to link.")
     else:
-        entry = services.current_entries().filter(pk=int(entry_id)).first()
+        entry = services.current_entries().filter(pk=number).first()
         if entry is None:
-            messages.error(request, f"Cost log entry: {entry_id} is not a current entry "
+            messages.error(request, f"Cost log entry: {number} is not a current entry "
                                     "(it does not exist or was corrected).")
         else:
             try:

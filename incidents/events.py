@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from django.db import transaction
 from pydantic import BeforeValidator, model_validator
 
+from core.limits import OutOfRange, utc_in_range
 from core.record_types import Text, check_text, max_length_of, refusal, shown
 from core.validation import Record, RecordError, parse_record
 from incidents import services
@@ -47,10 +48,16 @@ class EventPayloadError(EventError, RecordError):
 def _time(value: Any) -> datetime:
     text = check_text(value, max_length=OCCURRED_LIMIT, strip=True)
     try:
-        return datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         raise refusal(f"{shown(text)} is not an ISO 8601 time such as "
                       "2026-03-02T15:47:00Z.") from None
+    if parsed.tzinfo is None:
+        return parsed  # refused by services.clean_event, which names the missing offset
+    try:
+        return utc_in_range(parsed)
+    except OutOfRange as exc:
+        raise refusal(f"{shown(text)} {exc}") from None
 
 
 # Amounts of a trading session in USD: anything outside these is a mistake, and Decimal

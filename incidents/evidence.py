@@ -15,8 +15,10 @@ last_modified_utc is ISO 8601 with an offset (stored in UTC). clean_evidence() r
 normalized dict or raises EvidenceError naming the field.
 """
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlparse
+
+from core.limits import OutOfRange, utc_in_range
 
 SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
 MAX_TEXT = 500
@@ -71,7 +73,10 @@ def _timestamp(field: str, value: str) -> str:
         raise EvidenceError(field, f"{LABELS[field]} {value!r} is not an ISO 8601 time.") from exc
     if parsed.tzinfo is None:
         raise EvidenceError(field, f"{LABELS[field]} {value!r} has no UTC offset; add Z or +00:00.")
-    return parsed.astimezone(UTC).isoformat()
+    try:
+        return utc_in_range(parsed).isoformat()
+    except OutOfRange as exc:
+        raise EvidenceError(field, f"{LABELS[field]} {value[:40]!r} {exc}") from None
 
 
 def clean_evidence(kind: str, data: dict) -> dict:
