@@ -171,6 +171,8 @@ AXES_FAILURE_LIMIT = 5
 # room for a team behind one NAT address mistyping, and caps a sprayer at 20 guesses per
 # 15 minutes per address instead of 4 per account.
 AXES_HANDLER = "core.login_throttle.TwoLimitHandler"
+# The username an attempt is logged under is bounded and NUL-free (docs/rules.md#limits-text).
+AXES_USERNAME_CALLABLE = "core.login_throttle.attempt_username"
 SCARLOG_LOGIN_IP_FAILURE_LIMIT = 20
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
