@@ -57,9 +57,10 @@ class FileTooLarge(ValueError):
     """An import file over IMPORT_FILE_BYTES; str() names the file and both sizes."""
 
 
-def check_import_size(path: str | Path, limit: int = IMPORT_FILE_BYTES) -> None:
+def check_import_size(path: str | Path, limit: int | None = None) -> None:
     """Raises FileTooLarge when the file at `path` holds more than `limit` bytes (checked
     before it is read). docs/rules.md#limits-import-file"""
+    limit = IMPORT_FILE_BYTES if limit is None else limit
     size = Path(path).stat().st_size
     if size > limit:
         raise FileTooLarge(f"{path}: the file is {size:,} bytes; an import reads at most "

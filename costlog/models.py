@@ -185,7 +185,8 @@ class MishapEntry(AppendOnlyModel):
         RootPattern, through="EntryPattern", related_name="entries"
     )
     resources_affected = models.TextField(
-        blank=True, max_length=LONG_TEXT, help_text='As logged: "SageMaker Endpoint (ml.t2.medium), training jobs".'
+        blank=True, max_length=LONG_TEXT,
+        help_text='As logged: "SageMaker Endpoint (ml.t2.medium), training jobs".'
     )
     duration = models.CharField(max_length=200, blank=True, help_text='As logged: "~5 hours".')
     cost_low_usd = models.DecimalField(max_digits=14, decimal_places=2)

@@ -47,7 +47,8 @@ def _read(path: Path, relative: str) -> str:
     except FileTooLarge as exc:
         raise frontmatter.FrontmatterError(relative, "", str(exc)) from None
     except UnicodeDecodeError as exc:
-        raise frontmatter.FrontmatterError(relative, "", f"not valid UTF-8 ({exc.reason}).") from None
+        raise frontmatter.FrontmatterError(relative, "",
+                                           f"not valid UTF-8 ({exc.reason}).") from None
 
 
 def _files(root: Path) -> list[Path]:

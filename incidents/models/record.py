@@ -111,7 +111,8 @@ class Postmortem(models.Model):
     )
     trigger = models.CharField(max_length=24, choices=Trigger.choices, blank=True)
     trigger_reason = models.TextField(
-        blank=True, max_length=SHORT_TEXT, help_text='Why a postmortem is written when the trigger is "other".'
+        blank=True, max_length=SHORT_TEXT,
+        help_text='Why a postmortem is written when the trigger is "other".'
     )
     summary = models.TextField(blank=True, max_length=SHORT_TEXT)
     root_cause = models.CharField(max_length=20, choices=RootCause.choices, blank=True)
