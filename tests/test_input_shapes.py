@@ -194,3 +194,17 @@ def test_an_amount_of_extreme_size_is_refused_in_words(text, words):
     from core.units import parse_usd
     with pytest.raises(ValueError, match=words):
         parse_usd(text)
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
+def test_memory_evidence_from_year_one_or_9999_is_refused_by_name(moment):
+    from incidents.evidence import EvidenceError, clean_evidence
+    with pytest.raises(EvidenceError, match="last modified") as caught:
+        clean_evidence("memory", {"memory_file": "MEMORY.md", "last_modified_utc": moment})
+    assert "outside the accepted range" in str(caught.value)
+
+
+def test_a_rate_that_overflows_its_column_is_refused():
+    from costlog.markdown_format import parse_rate
+    with pytest.raises(ValueError, match="does not fit the rate column"):
+        parse_rate("GPU", "$" + "9" * 50 + "/hour")
