@@ -281,6 +281,17 @@ def _htmx_refusal(response) -> tuple[bool, str]:
     return response.status_code in REFUSALS, body
 
 
+@dataclass
+class RawJSON:
+    """A JSON value written as is: nesting deeper than json.dumps recurses, 5,000-digit
+    numbers, 1e999999."""
+
+    text: str
+
+    def __getitem__(self, index):  # the assertion messages slice values
+        return self.text[index]
+
+
 @pytest.mark.parametrize("key", ["trigger", "occurred_utc", "trace_id", "summary",
                                  "trigger_reason", "template", "sessions"])
 def test_the_events_api_refuses_extreme_values_by_name(key, site, alice, client):
@@ -289,12 +300,21 @@ def test_the_events_api_refuses_extreme_values_by_name(key, site, alice, client)
              "summary": "A job ran twice.", "trigger_reason": "A near-miss worth writing up."}
     from incidents.models import Postmortem
 
+    nested = st.integers(1_000, 20_000).map(lambda depth: RawJSON("[" * depth + "]" * depth))
+    huge = st.integers(4_301, 6_000).map(lambda digits: RawJSON("9" * digits))
+    exponent = st.sampled_from(["1e999999", "1e-999999", "-1E+5000"]).map(RawJSON)
+
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
-    @given(value=SHAPES | SHAPES.map(lambda text: [{"loss_usd": text}]))
+
+    @given(value=SHAPES | SHAPES.map(lambda text: [{"loss_usd": text}]) | nested | huge
+           | exponent)
     def example(value):
         before = Postmortem.objects.count()
-        body = json.dumps({**valid, key: value})
+        if isinstance(value, RawJSON):  # a JSON value json.dumps cannot write
+            body = json.dumps({**valid, key: "@"}).replace('"@"', value.text)
+        else:
+            body = json.dumps({**valid, key: value})
         response = client.post("/api/events", body, content_type="application/json",
                                headers={"Authorization": f"Bearer {token}"})
         assert response.status_code < 500, (key, str(value)[:80])

@@ -2,6 +2,7 @@
 parser recurses, amounts such as 1e999999999, year 0) are refused with a located message
 through each entry point, never a traceback or a 500."""
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -90,7 +91,7 @@ COST_LOG = "tests/data/MISHAP_COST_LOG.md"
 
 def test_a_cost_that_overflows_its_column_is_refused_by_line_on_import(tmp_path):
     from costlog.models import MishapEntry
-    text = open(COST_LOG, encoding="utf-8").read().replace("$78,947", "$" + HUGE_INT, 1)
+    text = Path(COST_LOG).read_text(encoding="utf-8").replace("$78,947", "$" + HUGE_INT, 1)
     path = tmp_path / "log.md"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(CommandError) as caught:
@@ -113,7 +114,7 @@ def test_the_events_api_refuses_a_time_outside_the_range_naming_it(send, moment)
 
 
 def test_the_postmortem_import_refuses_a_year_one_time_naming_line_and_key(tmp_path):
-    line = open("tests/data/postmortems.jsonl", encoding="utf-8").readline()
+    line = Path("tests/data/postmortems.jsonl").read_text(encoding="utf-8").splitlines()[0]
     record = json.loads(line)
     record["created_utc"] = "0001-01-01T00:00:00+05:00"
     path = tmp_path / "postmortems.jsonl"
