@@ -44,7 +44,7 @@ class InRangeDateField(forms.DateField):
         try:
             return day_in_range(day)
         except OutOfRange as exc:
-            raise forms.ValidationError(str(exc)) from None
+            raise forms.ValidationError(f"{day.isoformat()} {exc}") from None
 
 
 def format_utc_input(value: datetime | None) -> str:

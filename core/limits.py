@@ -24,7 +24,8 @@ IMPORT_FILE_BYTES = 20 * 1024 * 1024
 
 
 class OutOfRange(ValueError):
-    """A time or date outside EARLIEST_UTC..LATEST_UTC; str() says the accepted range."""
+    """A time or date outside EARLIEST_UTC..LATEST_UTC; str() says the accepted range, as
+    the end of a sentence that begins with the value ("'0001-01-01' is outside …")."""
 
 
 def utc_in_range(moment: datetime) -> datetime:
@@ -39,17 +40,16 @@ def utc_in_range(moment: datetime) -> datetime:
     except OverflowError:
         raise OutOfRange(f"is outside the accepted range of times, {RANGE_TEXT}.") from None
     if not EARLIEST_UTC <= utc < LATEST_UTC:
-        raise OutOfRange(f"{utc:%Y-%m-%d %H:%M} UTC is outside the accepted range of times, "
-                         f"{RANGE_TEXT}.")
+        raise OutOfRange(f"is outside the accepted range of times, {RANGE_TEXT}; in UTC it "
+                         f"is {utc:%Y-%m-%d %H:%M}.")
     return utc
 
 
 def day_in_range(day: date) -> date:
-    """`day` unchanged when it lies in the accepted range; OutOfRange otherwise.
-    docs/rules.md#limits-time-range"""
+    """`day` unchanged when it lies in the accepted range; OutOfRange otherwise (its
+    message follows the date: "9999-12-31 is outside …"). docs/rules.md#limits-time-range"""
     if not EARLIEST_UTC.date() <= day < LATEST_UTC.date():
-        raise OutOfRange(f"{day.isoformat()} is outside the accepted range of dates, "
-                         f"{RANGE_TEXT}.")
+        raise OutOfRange(f"is outside the accepted range of dates, {RANGE_TEXT}.")
     return day
 
 

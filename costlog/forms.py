@@ -86,7 +86,7 @@ class MishapEntryForm(forms.Form):
         try:
             self.occurred_utc()
         except OutOfRange as exc:
-            self.add_error("occurred_date", f"Date and time in {cleaned['logged_zone']}: {exc}")
+            self.add_error("occurred_date", f"Date and time in {cleaned['logged_zone']} {exc}")
         return cleaned
 
     def occurred_utc(self) -> datetime | None:

@@ -366,7 +366,7 @@ class _Parser:
         try:
             self.session = day_in_range(date.fromisoformat(match["date"]))
         except OutOfRange as exc:
-            self.error(number, f"session date {exc}", "session")
+            self.error(number, f"session date {match['date']} {exc}", "session")
         except ValueError:
             self.error(number, f"session date {match['date']!r} is not a date", "session")
         self.section = "session"

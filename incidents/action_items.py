@@ -47,7 +47,7 @@ def add_item(postmortem: Postmortem, kind: str, description: str, owner, due_dat
     try:
         day_in_range(due_date)
     except OutOfRange as exc:
-        raise ActionItemError("due_date", f"Due date: {exc}") from None
+        raise ActionItemError("due_date", f"Due date: {due_date.isoformat()} {exc}") from None
     item = ActionItem.objects.create(postmortem=postmortem, kind=kind,
                                      description=description.strip(), owner=owner,
                                      due_date=due_date, created_by=user)

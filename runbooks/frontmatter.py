@@ -53,7 +53,7 @@ def _date(value: Any) -> date:
     try:
         return day_in_range(value)
     except OutOfRange as exc:
-        raise refusal(str(exc)) from None
+        raise refusal(f"{value.isoformat()} {exc}") from None
 
 
 LIST_MESSAGE = "must be a list of text items, e.g. [a, b]."

@@ -183,7 +183,9 @@ def test_a_cost_entry_late_on_2099_12_31_in_new_york_is_refused_as_2100_utc(real
         "title": "A mishap", "what_happened": "x", "root_cause": "y",
         "patterns": [RootPattern.objects.first().pk], "prevention_items": "z"})
     assert not form.is_valid()
-    assert "2100-01-01 04:30 UTC is outside the accepted range" in form.errors["occurred_date"][0]
+    message = form.errors["occurred_date"][0]
+    assert message == ("Date and time in ET is outside the accepted range of times, from "
+                       "1970-01-01 to 2099-12-31 (UTC); in UTC it is 2100-01-01 04:30.")
 
 
 @pytest.mark.parametrize("text, words", [

@@ -81,7 +81,7 @@ def action_item_add(request, pk):
     try:
         day_in_range(due)
     except OutOfRange as exc:
-        messages.error(request, f"Due date: {exc}")
+        messages.error(request, f"Due date: {due.isoformat()} {exc}")
         return redirect(_back(pm.pk))
     try:
         action_items.add_item(pm, request.POST.get("kind", ""), request.POST.get("description", ""),

@@ -13,7 +13,7 @@ def _iso_date(text: str) -> date:
     try:
         return day_in_range(date.fromisoformat(text))
     except OutOfRange as exc:
-        raise ValueError(str(exc)) from None
+        raise ValueError(f"{text} {exc}") from None
 
 
 class Command(BaseCommand):
