@@ -15,7 +15,7 @@ import yaml
 from pydantic import BeforeValidator
 
 from core import yaml_lines
-from core.limits import OutOfRange, day_in_range
+from core.limits import OutOfRange, day_in_range, text_problem
 from core.record_types import (
     ListOf,
     Matching,
@@ -116,10 +116,13 @@ def parse(text: str, source: str) -> RunbookFile:
             message = "is missing."
         raise FrontmatterError(source, exc.key, message,
                                line=yaml_lines.line_of(node, exc.key, FIRST_LINE)) from None
+    body = text[end + 5:]
+    if problem := text_problem(body, max_length_of(Runbook, "body")):
+        raise FrontmatterError(source, "body", f"{problem}.")
     return RunbookFile(key=record.id, title=record.title, perspective=record.perspective,
                        tags=list(record.tags), depends_on=list(record.depends_on),
                        key_files=list(record.key_files), last_updated=record.last_updated,
-                       body=text[end + 5:])
+                       body=body)
 
 
 def _scalar(value: str) -> str:

@@ -211,3 +211,17 @@ def test_a_rate_that_overflows_its_column_is_refused():
     from costlog.markdown_format import parse_rate
     with pytest.raises(ValueError, match="does not fit the rate column"):
         parse_rate("GPU", "$" + "9" * 50 + "/hour")
+
+
+def test_a_runbook_file_with_an_oversized_body_is_refused_by_file_and_key(tmp_path):
+    import shutil
+
+    from runbooks.models import Runbook
+    shutil.copytree("tests/data/docs", tmp_path / "docs")
+    path = tmp_path / "docs" / "v2" / "arch" / "01-system-overview.md"
+    path.write_text(path.read_text(encoding="utf-8") + "x" * 200_001, encoding="utf-8")
+    with pytest.raises(CommandError) as caught:
+        call_command("import_runbooks", str(tmp_path / "docs"))
+    assert "v2/arch/01-system-overview.md: body: is " in str(caught.value)
+    assert "at most 200,000" in str(caught.value)
+    assert not Runbook.objects.exists()
