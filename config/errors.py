@@ -1,4 +1,5 @@
-"""Server-error pages: 503 when the database is unreachable, 500 otherwise.
+"""Error pages: 503 when the database is unreachable, 500 otherwise (400 and 413 are
+core.errors.handler400).
 
 Both pages extend templates/standalone.html (no base.html, no context processors):
 they must render without the database. They carry the request id (config logging, X-Request-ID) so a

@@ -187,6 +187,8 @@ AXES_FAILURE_LIMIT = 5
 # room for a team behind one NAT address mistyping, and caps a sprayer at 20 guesses per
 # 15 minutes per address instead of 4 per account.
 AXES_HANDLER = "core.login_throttle.TwoLimitHandler"
+# The username an attempt is logged under is bounded and NUL-free (docs/rules.md#limits-text).
+AXES_USERNAME_CALLABLE = "core.login_throttle.attempt_username"
 SCARLOG_LOGIN_IP_FAILURE_LIMIT = 20
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -206,6 +208,13 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
+
+# Request bodies (docs/rules.md#limits-request-body): 4 MiB holds the longest text a form
+# takes (a 200,000-character runbook body: 2.4 MB even as percent-encoded 4-byte characters);
+# a larger body, or more fields, is answered 413 by core.errors.handler400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -1,7 +1,8 @@
 """Form fields every app uses: a UTC time as pasted from a log, USD, minutes, a count of users."""
 from django import forms
 
-from core.units import format_minutes, parse_minutes, parse_usd
+from core.limits import OutOfRange, day_in_range, utc_in_range, whole_number
+from core.units import MAX_COUNT, format_minutes, parse_minutes, parse_usd
 from core.utc_times import UTC_INPUT_HELP, format_utc_input, parse_utc
 
 __all__ = ["UTC_INPUT_HELP", "MinutesField", "USDField", "UTCDateTimeField", "UsersField",
@@ -13,7 +14,8 @@ class UTCDateTimeField(forms.CharField):
 
     Reads through core.utc_times.parse_utc (docs/rules.md#input-utc-times): a time without
     an offset is UTC, one with an offset is converted to UTC. Returns an aware UTC
-    datetime, or None when blank; anything else is a ValidationError quoting the text.
+    datetime, or None when blank; anything else is a ValidationError quoting the text, and
+    so is a time outside the accepted range (docs/rules.md#limits-time-range).
     """
 
     def to_python(self, value):
@@ -21,12 +23,30 @@ class UTCDateTimeField(forms.CharField):
         if not text:
             return None
         try:
-            return parse_utc(text)
+            parsed = parse_utc(text)
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from exc
+        try:
+            return utc_in_range(parsed)
+        except OutOfRange as exc:
+            raise forms.ValidationError(f"{text[:40]!r} {exc}") from None
 
     def prepare_value(self, value):
         return format_utc_input(value) if hasattr(value, "astimezone") else value
+
+
+class InRangeDateField(forms.DateField):
+    """A date in the accepted range (docs/rules.md#limits-time-range); 9999-12-31 is
+    refused, not stored to overflow the first computation that adds a day to it."""
+
+    def to_python(self, value):
+        day = super().to_python(value)
+        if day is None:
+            return None
+        try:
+            return day_in_range(day)
+        except OutOfRange as exc:
+            raise forms.ValidationError(f"{day.isoformat()} {exc}") from None
 
 
 class USDField(forms.DecimalField):
@@ -70,6 +90,11 @@ class UsersField(forms.IntegerField):
         text = (value if isinstance(value, str) else str(value or "")).strip().replace(",", "")
         if not text:
             return None
-        if not text.isdigit():
-            raise forms.ValidationError(f"{text!r} is not a whole number of users (0 or more).")
-        return int(text)
+        number = whole_number(text)
+        if number is None:
+            raise forms.ValidationError(
+                f"{text[:40]!r} is not a whole number of users (0 or more).")
+        if number > MAX_COUNT:
+            raise forms.ValidationError(f"{text[:40]!r} is more users than can be stored "
+                                        f"(at most {MAX_COUNT:,}).")
+        return number

@@ -41,3 +41,21 @@ class TwoLimitHandler(AxesDatabaseHandler):
             request.scarlog_lockout = PER_IP
             return max(per_user, get_failure_limit(request, credentials))
         return per_user
+
+
+# django-axes stores the username of each attempt in a varchar(255); User.username holds 150.
+ATTEMPT_USERNAME_LENGTH = 150
+
+
+def attempt_username(request, credentials=None) -> str | None:
+    """AXES_USERNAME_CALLABLE: the username a sign-in attempt is counted under, as typed
+    but cut to ATTEMPT_USERNAME_LENGTH and with NUL replaced by U+FFFD, so a 5,000-character
+    or NUL-holding username is a failed sign-in (counted and locked out like any other),
+    not a DataError on axes' log. docs/rules.md#limits-text"""
+    if credentials:
+        username = credentials.get("username")
+    else:
+        username = getattr(request, "data", request.POST).get("username")
+    if not isinstance(username, str):
+        return username
+    return username.replace("\x00", "\ufffd")[:ATTEMPT_USERNAME_LENGTH]

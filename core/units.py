@@ -76,31 +76,36 @@ def format_usd(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
-# Above any amount Scarlog records (and Decimal's default precision of 28 digits).
-MAX_USD = Decimal("1e12")
+# The largest amount a USD column holds (DecimalField(max_digits=14, decimal_places=2)):
+# a larger one is refused by name, never sent to overflow the column.
+# docs/rules.md#limits-numbers
+MAX_USD = Decimal("999999999999.99")
+# The largest count or number of minutes a column holds (PositiveIntegerField on PostgreSQL).
+MAX_COUNT = 2_147_483_647
 
 
 def parse_usd(text: str) -> Decimal | None:
     """'$78,947', '78947.5', ' 0 ' -> Decimal with cents; '' -> None.
 
-    Raises ValueError (quoting the value) for text that is not a non-negative USD amount
-    below MAX_USD with at most two decimals.
+    Raises ValueError (naming the value) for text that is not a non-negative USD amount
+    with at most two decimals, or more than MAX_USD (1e999999 and 5,000-digit amounts
+    included).
     """
     cleaned = (text or "").strip().replace(",", "").removeprefix("$").strip()
     if not cleaned:
         return None
+    shown = repr(cleaned) if len(cleaned) <= 40 else repr(cleaned[:37]) + "…"
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise ValueError(
-            f"{text.strip()!r} is not an amount in USD such as 78,947 or 5.50."
-        ) from None
+        raise ValueError(f"{shown} is not an amount in USD such as 78,947 or 5.50.") from None
     if not value.is_finite() or value < 0:
-        raise ValueError(f"{text.strip()[:40]!r} is not an amount in USD of 0 or more.")
-    if value >= MAX_USD:
-        raise ValueError(f"{text.strip()[:40]!r} is not an amount in USD below 1,000,000,000,000.")
-    if value != value.quantize(Decimal("0.01")):
-        raise ValueError(f"{text.strip()!r} has more than two decimals (cents).")
+        raise ValueError(f"{shown} is not an amount in USD of 0 or more.")
+    if value > MAX_USD:
+        raise ValueError(f"{shown} is more than the largest amount stored, "
+                         f"{format_usd(MAX_USD)} USD.")
+    if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01")):
+        raise ValueError(f"{shown} has more than two decimals (cents).")
     return value.quantize(Decimal("0.01"))
 
 
@@ -114,10 +119,12 @@ def parse_minutes(text: str) -> int | None:
     if not cleaned:
         return None
     if cleaned.lstrip("-").isdigit():
-        minutes = int(cleaned)
-        if minutes < 0:
-            raise ValueError(f"{cleaned!r} is negative; a duration is 0 minutes or more.")
-        return minutes
+        if cleaned.startswith("-"):
+            raise ValueError(f"{cleaned[:40]!r} is negative; a duration is 0 minutes or more.")
+        if len(cleaned) > 10 or int(cleaned) > MAX_COUNT:
+            raise ValueError(f"{cleaned[:40]!r} is more minutes than can be stored "
+                             f"(at most {MAX_COUNT:,}).")
+        return int(cleaned)
     try:
         seconds = parse_duration(cleaned)
     except ValueError:

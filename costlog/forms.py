@@ -4,13 +4,14 @@ The forms parse input; the rules (pricing, ranges, near-miss at $0) live in
 costlog.services, whose CostEntryError is put back onto the field it names.
 """
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django import forms
 
 from core import units
-from core.forms import USDField
+from core.forms import InRangeDateField, USDField
+from core.limits import LONG_TEXT, SHORT_TEXT, OutOfRange, utc_in_range
 from costlog import services
 from costlog.markdown_format import ZONES
 from costlog.models import ResourceRate, RootPattern
@@ -26,14 +27,16 @@ def _lines(text: str) -> list[str]:
 class MishapEntryForm(forms.Form):
     """A mishap entry as a person logs it: local time and zone, text, patterns, cost."""
 
-    occurred_date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    occurred_date = InRangeDateField(label="Date",
+                                     widget=forms.DateInput(attrs={"type": "date"}))
     occurred_time = forms.TimeField(label="Time", widget=forms.TimeInput(attrs={"type": "time"}))
     logged_zone = forms.ChoiceField(label="Zone", choices=[(z, z) for z in ZONES], initial="UTC")
     title = forms.CharField(max_length=300)
-    what_happened = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
-    root_cause = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    what_happened = forms.CharField(max_length=LONG_TEXT,
+                                    widget=forms.Textarea(attrs={"rows": 3}))
+    root_cause = forms.CharField(max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 2}))
     root_cause_items = forms.CharField(
-        label="Cascading failures", required=False, help_text=LINES_HELP,
+        label="Cascading failures", required=False, help_text=LINES_HELP, max_length=LONG_TEXT,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     patterns = forms.ModelMultipleChoiceField(
@@ -58,7 +61,8 @@ class MishapEntryForm(forms.Form):
     near_miss = forms.BooleanField(label="Near-miss ($0: caught before it cost anything)",
                                    required=False)
     prevention_items = forms.CharField(
-        label="Prevention", help_text=LINES_HELP, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Prevention", help_text=LINES_HELP, max_length=LONG_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     postmortem = forms.CharField(label="Postmortem id", required=False, max_length=36,
                                  help_text="Optional: the postmortem this mishap belongs to.")
@@ -72,14 +76,25 @@ class MishapEntryForm(forms.Form):
         except (ValueError, Postmortem.DoesNotExist) as exc:
             raise forms.ValidationError(f"{text!r} is not the id of a postmortem.") from exc
 
+    def clean(self):
+        """The date, time and zone together must fall in the accepted range in UTC
+        (docs/rules.md#limits-time-range): 2099-12-31 23:30 in New York is 2100 in UTC."""
+        cleaned = super().clean()
+        try:
+            self.occurred_utc()
+        except OutOfRange as exc:
+            self.add_error("occurred_date", f"Date and time in {cleaned['logged_zone']} {exc}")
+        return cleaned
+
     def occurred_utc(self) -> datetime | None:
-        """The entry's time in UTC from date, time and zone; None while any is invalid."""
+        """The entry's time in UTC from date, time and zone; None while any is invalid.
+        Raises OutOfRange when it lies outside the accepted range in UTC."""
         data = self.cleaned_data
         if not all(key in data for key in ("occurred_date", "occurred_time", "logged_zone")):
             return None
         local = datetime.combine(data["occurred_date"], data["occurred_time"],
                                  tzinfo=ZoneInfo(ZONES[data["logged_zone"]]))
-        return local.astimezone(UTC)
+        return utc_in_range(local)
 
     def entry_input(self, resources: list[services.ResourceUse]) -> services.EntryInput:
         """The validated form as an EntryInput (call after is_valid())."""
@@ -127,6 +142,7 @@ class CorrectionForm(MishapEntryForm):
 
     correction_reason = forms.CharField(
         label="Reason for the correction", widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=SHORT_TEXT,
         help_text="Kept with the correction; the original entry stays visible.",
     )
 
@@ -219,4 +235,5 @@ class ResourceRateForm(forms.ModelForm):
     class Meta:
         model = ResourceRate
         fields = ("resource", "unit", "usd", "approximate", "effective_date")
+        field_classes = {"effective_date": InRangeDateField}
         widgets = {"effective_date": forms.DateInput(attrs={"type": "date"})}

@@ -29,8 +29,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, Field, ValidationInfo
 
-from core.record_types import Text, check_text, max_length_of, refusal
-from core.units import format_amount, format_usd
+from core.limits import OutOfRange, day_in_range
+from core.record_types import Text, check_text, max_length_of, refusal, shown
+from core.units import MAX_USD, format_amount, format_usd
 from core.validation import Record, RecordError, parse_record
 from costlog.models import ZONES, MishapEntry, ResourceRate
 
@@ -165,6 +166,10 @@ class CostLog:
     entries: list[Entry]
 
 
+# A rate's column: DecimalField(max_digits=14, decimal_places=6), below 10^8 USD.
+MAX_RATE_USD = Decimal("1e8")
+
+
 def parse_amount(text: str) -> Decimal:
     """'78,947' -> Decimal('78947'); '0.00012' -> Decimal('0.00012')."""
     return Decimal(text.replace(",", ""))
@@ -179,6 +184,10 @@ def parse_cost(text: str) -> CostEstimate:
         )
     low = parse_amount(match["low"])
     high = parse_amount(match["high"]) if match["high"] else low
+    if high > MAX_USD or high.as_tuple().exponent < -2:
+        raise ValueError(f"Estimated cost {shown(text)} is over {format_usd(MAX_USD)} USD or has "
+                         "more than two decimals; it does not fit the cost columns "
+                         "(docs/rules.md#limits-numbers)")
     if high < low:
         raise ValueError(f"Estimated cost {text!r} has its high figure below its low figure")
     return CostEstimate(low, high, bool(match["approx"]), match["note"] or "")
@@ -197,7 +206,12 @@ def parse_rate(resource: str, text: str) -> Rate:
     match = _RATE.match(text.strip())
     if not match:
         raise ValueError(f"cost {text!r} of {resource!r} is not like '~$0.23/hour'")
-    return Rate(resource, parse_amount(match["usd"]), match["unit"], bool(match["approx"]))
+    usd = parse_amount(match["usd"])
+    if usd >= MAX_RATE_USD or usd.as_tuple().exponent < -6:
+        raise ValueError(f"cost {shown(text)} of {resource!r} is not below "
+                         f"{format_amount(MAX_RATE_USD)} USD with at most six decimals; it "
+                         "does not fit the rate column (docs/rules.md#limits-numbers)")
+    return Rate(resource, usd, match["unit"], bool(match["approx"]))
 
 
 def format_rate(rate: Rate) -> str:
@@ -350,7 +364,9 @@ class _Parser:
             self.section = "unknown"
             return
         try:
-            self.session = date.fromisoformat(match["date"])
+            self.session = day_in_range(date.fromisoformat(match["date"]))
+        except OutOfRange as exc:
+            self.error(number, f"session date {match['date']} {exc}", "session")
         except ValueError:
             self.error(number, f"session date {match['date']!r} is not a date", "session")
         self.section = "session"

@@ -26,6 +26,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.limits import LONG_TEXT, SHORT_TEXT
 from core.units import format_span
 
 # The zones an entry may be logged in (the cost log's "[6:02 PM ET]"), with their IANA names.
@@ -124,7 +125,7 @@ class RootPattern(models.Model):
     """
 
     name = models.CharField(max_length=100, unique=True)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=LONG_TEXT)
 
     class Meta:
         ordering = ["name"]
@@ -152,14 +153,15 @@ class MishapEntry(AppendOnlyModel):
         max_length=8, choices=[(zone, zone) for zone in ZONES], default="UTC"
     )
     title = models.CharField(max_length=300)
-    what_happened = models.TextField()
-    root_cause = models.TextField()
+    what_happened = models.TextField(max_length=LONG_TEXT)
+    root_cause = models.TextField(max_length=LONG_TEXT)
     root_cause_items = models.JSONField(default=list, blank=True)
     patterns = models.ManyToManyField(
         RootPattern, through="EntryPattern", related_name="entries"
     )
     resources_affected = models.TextField(
-        blank=True, help_text='As logged: "SageMaker Endpoint (ml.t2.medium), training jobs".'
+        blank=True, max_length=LONG_TEXT,
+        help_text='As logged: "SageMaker Endpoint (ml.t2.medium), training jobs".'
     )
     duration = models.CharField(max_length=200, blank=True, help_text='As logged: "~5 hours".')
     cost_low_usd = models.DecimalField(max_digits=14, decimal_places=2)
@@ -175,7 +177,7 @@ class MishapEntry(AppendOnlyModel):
     corrects = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="correction"
     )
-    correction_reason = models.TextField(blank=True)
+    correction_reason = models.TextField(blank=True, max_length=SHORT_TEXT)
     origin = models.CharField(max_length=6, choices=Origin.choices, default=Origin.FORM)
     created_utc = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(

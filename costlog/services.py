@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 
+from core.limits import EARLIEST_UTC, LATEST_UTC, RANGE_TEXT
 from core.record_types import shown
 from core.units import format_duration
 from costlog.models import (
@@ -341,7 +342,6 @@ class Period:
 
 ALL_TIME = Period("all", "All time")
 # Years a period may name: a period's end (the next month) must still be a datetime.
-MIN_YEAR, MAX_YEAR = 1, 9998
 LAST_12_MONTHS = "12m"
 DEFAULT_PERIOD = LAST_12_MONTHS
 
@@ -364,9 +364,9 @@ def parse_period(key: str, today: date | None = None) -> Period:
         end = _month_start(today.year, today.month + 1)
         return Period(LAST_12_MONTHS, f"Last 12 months ({start:%b %Y} – {today:%b %Y})", start, end)
     match = _QUARTER.match(key) or _MONTH.match(key)
-    if match and not MIN_YEAR <= int(match["year"]) <= MAX_YEAR:
-        raise CostEntryError("period", f"Period {shown(key)}: the year must be {MIN_YEAR}–"
-                                       f"{MAX_YEAR}.")
+    if match and not EARLIEST_UTC.year <= int(match["year"]) < LATEST_UTC.year:
+        raise CostEntryError("period", f"Period {shown(key)}: the year is outside the accepted "
+                                       f"range of dates, {RANGE_TEXT}.")
     if match := _QUARTER.match(key):
         year, quarter = int(match["year"]), int(match["quarter"])
         start = datetime(year, 3 * quarter - 2, 1, tzinfo=UTC)

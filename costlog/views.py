@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core import units
 from core.errors import bad_request
+from core.limits import whole_number
 from core.record_types import shown
 from core.roles import editors_only
 from costlog import services
@@ -55,9 +56,8 @@ def _filters(request) -> dict:
     pattern = None
     pattern_id = request.GET.get("pattern", "")
     if pattern_id:
-        pattern = (
-            RootPattern.objects.filter(pk=pattern_id).first() if pattern_id.isdigit() else None
-        )
+        number = whole_number(pattern_id)
+        pattern = RootPattern.objects.filter(pk=number).first() if number is not None else None
         if pattern is None:
             raise FilterError("pattern", f"Root pattern {shown(pattern_id)} does not exist.")
     return {"period": period, "root_cause": root_cause, "pattern": pattern}
@@ -270,7 +270,8 @@ def resource_row_add(request):
     """htmx: the resource rows with one more, empty, row (the new row takes focus)."""
     data = request.POST.copy()
     total = data.get("resources-TOTAL_FORMS", "0")
-    data["resources-TOTAL_FORMS"] = str(int(total) + 1 if total.isdigit() else 1)
+    number = whole_number(total)
+    data["resources-TOTAL_FORMS"] = str(number + 1 if number is not None else 1)
     formset = resource_formset(data)
     return render(request, "costlog/partials/resource_rows.html",
                   {"formset": formset, "show_errors": False, "focus_last": True})
@@ -305,12 +306,13 @@ def postmortem_link(request, pk):
     """
     pm = get_object_or_404(Postmortem, pk=pk)
     entry_id = request.POST.get("entry", "")
-    if not entry_id.isdigit():
+    number = whole_number(entry_id)
+    if number is None:
         messages.error(request, "Cost log entry: choose an entry to link.")
     else:
-        entry = services.current_entries().filter(pk=int(entry_id)).first()
+        entry = services.current_entries().filter(pk=number).first()
         if entry is None:
-            messages.error(request, f"Cost log entry: {entry_id} is not a current entry "
+            messages.error(request, f"Cost log entry: {number} is not a current entry "
                                     "(it does not exist or was corrected).")
         else:
             try:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from django.db import transaction
 from django.utils import timezone
 
+from core.limits import SHORT_TEXT, OutOfRange, day_in_range, text_problem
 from incidents import git_verify
 from incidents.evidence import EvidenceError, clean_evidence
 from incidents.models import ActionItem, ActionItemEvent, Postmortem
@@ -39,10 +40,16 @@ def add_item(postmortem: Postmortem, kind: str, description: str, owner, due_dat
                     "that fits none is too vague to ship.")
     if not description.strip():
         raise ActionItemError("description", "Description: say what will ship.")
+    if problem := text_problem(description, SHORT_TEXT):
+        raise ActionItemError("description", f"Description {problem}.")
     if owner is None:
         raise ActionItemError("owner", "Owner: every action item needs one.")
     if due_date is None:
         raise ActionItemError("due_date", "Due date: every action item needs one.")
+    try:
+        day_in_range(due_date)
+    except OutOfRange as exc:
+        raise ActionItemError("due_date", f"Due date: {due_date.isoformat()} {exc}") from None
     item = ActionItem.objects.create(postmortem=postmortem, kind=kind,
                                      description=description.strip(), owner=owner,
                                      due_date=due_date, created_by=user)
@@ -93,6 +100,8 @@ def drop_item(item: ActionItem, reason: str, user=None) -> ActionItem:
         raise ActionItemError("status", f"This item is already {item.status}.")
     if not reason.strip():
         raise ActionItemError("drop_reason", "Reason for dropping: required.")
+    if problem := text_problem(reason, SHORT_TEXT):
+        raise ActionItemError("drop_reason", f"Reason for dropping {problem}.")
     before = item.get_status_display().lower()
     item.status, item.drop_reason = ActionItem.Status.DROPPED, reason.strip()
     item.save(update_fields=["status", "drop_reason", "updated_utc"])

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Max
 
+from core.limits import whole_number
+from core.record_types import shown
 from incidents import fields
 from incidents.models import FieldRevision, Postmortem
 from incidents.services import FieldError, require_draft
@@ -53,11 +55,11 @@ class Saved:
 
 def parse_base_version(raw) -> int:
     """The `base_version` a page sent: an integer ≥ 0. Raises FieldError naming base_version."""
-    text = (raw or "").strip() if isinstance(raw, str) else ""
-    if not text.isdigit():
+    number = whole_number(raw) if isinstance(raw, str) else None
+    if number is None:
         raise FieldError("base_version", "base_version: the page did not say which version it "
-                                         f"edited ({raw!r}); reload the page.")
-    return int(text)
+                                         f"edited ({shown(raw)}); reload the page.")
+    return number
 
 
 def current_versions(postmortem: Postmortem) -> dict[str, int]:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Count, Sum
 
+from core.limits import whole_number
 from costlog.services import current_entries
 from incidents.models import Postmortem
 from knowledge.models import KnowledgeEntry, Policy
@@ -51,10 +52,13 @@ def find_target(kind: str, key: str):
     if kind not in TARGET_KINDS:
         raise LinkError("target_kind", f"Link a {', a '.join(TARGET_KINDS)}; not {kind!r}.")
     key = key.strip()
-    if kind == "knowledge":
+    if "\x00" in key:  # never sent to PostgreSQL, which cannot compare text holding NUL
+        target = None
+    elif kind == "knowledge":
         target = KnowledgeEntry.objects.filter(key=key).first()
     elif kind == "policy":
-        target = Policy.objects.filter(number=int(key)).first() if key.isdigit() else None
+        number = whole_number(key)
+        target = Policy.objects.filter(number=number).first() if number is not None else None
     else:
         target = Runbook.objects.filter(key=key).first()
     if target is None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from core.limits import FileTooLarge, check_import_size
 from runbooks import frontmatter, graph
 from runbooks.models import Runbook, TaskIndex, TaskIndexEntry
 from runbooks.services import record_revision
@@ -37,6 +38,19 @@ class RunbookImport:
     missing_targets: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _read(path: Path, relative: str) -> str:
+    """The UTF-8 text of a runbook file; FrontmatterError naming it when it is over the
+    import limit (docs/rules.md#limits-import-file) or not UTF-8."""
+    try:
+        check_import_size(path)
+        return path.read_text(encoding="utf-8")
+    except FileTooLarge as exc:
+        raise frontmatter.FrontmatterError(relative, "", str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise frontmatter.FrontmatterError(relative, "",
+                                           f"not valid UTF-8 ({exc.reason}).") from None
+
+
 def _files(root: Path) -> list[Path]:
     return sorted(path for path in root.rglob("*.md") if path.name != INDEX_NAME)
 
@@ -54,14 +68,14 @@ def import_runbooks(root: Path, owner=None) -> RunbookImport:
     parsed, by_key = [], {}
     for path in _files(root):
         relative = path.relative_to(root).as_posix()
-        item = frontmatter.parse(path.read_text(encoding="utf-8"), relative)
+        item = frontmatter.parse(_read(path, relative), relative)
         if item.key in by_key:
             raise frontmatter.FrontmatterError(relative, "id", f"{item.key} is also the id "
                                                f"of {by_key[item.key]}.")
         by_key[item.key] = relative
         parsed.append((relative, item))
     index_path = root / INDEX_NAME
-    index = parse_index(index_path.read_text(encoding="utf-8")) if index_path.exists() else None
+    index = parse_index(_read(index_path, INDEX_NAME)) if index_path.exists() else None
     result = RunbookImport()
     for relative, item in parsed:
         values = {"path": relative, "title": item.title, "perspective": item.perspective,

@@ -15,7 +15,17 @@ import yaml
 from pydantic import BeforeValidator
 
 from core import yaml_lines
-from core.record_types import ListOf, Matching, OneOf, Text, id_pattern, max_length_of, refusal
+from core.limits import OutOfRange, day_in_range, text_problem
+from core.record_types import (
+    ListOf,
+    Matching,
+    OneOf,
+    Text,
+    id_pattern,
+    max_length_of,
+    refusal,
+    shown,
+)
 from core.validation import Record, RecordError, parse_record
 from runbooks.models import Perspective, Runbook
 
@@ -35,12 +45,15 @@ def _date(value: Any) -> date:
     # YAML reads an unquoted 2026-02-17 as a date; a quoted one arrives as text.
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value)
+            value = date.fromisoformat(value)
         except ValueError:
-            raise refusal(f"{value!r} is not a date (YYYY-MM-DD).") from None
+            raise refusal(f"{shown(value)} is not a date (YYYY-MM-DD).") from None
     if not isinstance(value, date):
         raise refusal("must be a date (YYYY-MM-DD).")
-    return value
+    try:
+        return day_in_range(value)
+    except OutOfRange as exc:
+        raise refusal(f"{value.isoformat()} {exc}") from None
 
 
 LIST_MESSAGE = "must be a list of text items, e.g. [a, b]."
@@ -103,10 +116,13 @@ def parse(text: str, source: str) -> RunbookFile:
             message = "is missing."
         raise FrontmatterError(source, exc.key, message,
                                line=yaml_lines.line_of(node, exc.key, FIRST_LINE)) from None
+    body = text[end + 5:]
+    if problem := text_problem(body, max_length_of(Runbook, "body")):
+        raise FrontmatterError(source, "body", f"{problem}.")
     return RunbookFile(key=record.id, title=record.title, perspective=record.perspective,
                        tags=list(record.tags), depends_on=list(record.depends_on),
                        key_files=list(record.key_files), last_updated=record.last_updated,
-                       body=text[end + 5:])
+                       body=body)
 
 
 def _scalar(value: str) -> str:

@@ -14,6 +14,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from core.limits import DOCUMENT_TEXT, LONG_TEXT
 from core.search_vector import search_vector_field, search_vector_trigger
 
 DEFAULT_REVIEW_DAYS = 90
@@ -49,7 +50,7 @@ class Runbook(models.Model):
     depends_on = models.JSONField(default=list, blank=True)
     key_files = models.JSONField(default=list, blank=True)
     last_updated = models.DateField()
-    body = models.TextField(blank=True)
+    body = models.TextField(blank=True, max_length=DOCUMENT_TEXT)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
                               blank=True, related_name="+")
     review_interval_days = models.PositiveIntegerField(default=DEFAULT_REVIEW_DAYS)
@@ -105,7 +106,7 @@ class RunbookRevision(models.Model):
     depends_on = models.JSONField(default=list)
     key_files = models.JSONField(default=list)
     last_updated = models.DateField()
-    body = models.TextField(blank=True)
+    body = models.TextField(blank=True, max_length=DOCUMENT_TEXT)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
                                blank=True, related_name="+")
     note = models.CharField(max_length=300, blank=True)
@@ -176,7 +177,7 @@ class ChecklistResult(models.Model):
     run = models.ForeignKey(ChecklistRun, on_delete=models.CASCADE, related_name="results")
     position = models.PositiveIntegerField()
     passed = models.BooleanField()
-    evidence = models.TextField()
+    evidence = models.TextField(max_length=LONG_TEXT)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at_utc = models.DateTimeField(default=timezone.now)
 

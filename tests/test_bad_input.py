@@ -33,6 +33,10 @@ SPECIAL = [
     "-99999999999999999999.999", "true", "null", "[]", "{}", "<script>alert(1)</script>",
     "' OR 1=1 --", "\u202eevil", "😀" * 20, "\x00", "a\x00b", "\ud7ff\ue000", "%00",
     "../../etc/passwd",
+    # Shapes that overflowed (docs/rules.md#limits): times in year 1 / 9999 with an offset,
+    # amounts beyond any column, integers past int()'s 4,300 digits, impossible periods.
+    "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "0001-01-01 00:00",
+    "1e999999", "1e-999999", "9" * 5000, "0000-01", "9999-13", "0000-Q1",
 ]
 nasty_text = st.one_of(
     st.text(max_size=40),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from core.limits import FileTooLarge, check_import_size
 from core.record_types import shown
 from core.validation import RecordError, load_json, parse_record
 from incidents import vocabulary
@@ -58,7 +59,10 @@ def read_json_lines(path: Path, line_model) -> tuple[list[tuple[int, object]], l
     ([(line number, record)], errors)."""
     records, errors = [], []
     try:
+        check_import_size(path)
         lines = path.read_text(encoding="utf-8").splitlines()
+    except FileTooLarge as exc:
+        return [], [str(exc)]
     except (OSError, UnicodeDecodeError) as exc:
         return [], [RecordError(f"cannot be read: {exc}", source=str(path)).located()]
     for number, line in enumerate(lines, start=1):

@@ -14,7 +14,7 @@ exactly when they say the same thing.
 """
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from core.limits import OutOfRange, utc_in_range
 from core.record_types import shown
 from core.units import parse_usd
 from core.validation import Record, RecordError
@@ -112,7 +113,10 @@ def _utc(value) -> datetime:
         _refuse("utc_format", f"{shown(value)} is not an ISO 8601 date and time")
     if parsed.tzinfo is None:
         _refuse("utc_offset", f"{shown(value)} has no UTC offset")
-    return parsed.astimezone(UTC)
+    try:
+        return utc_in_range(parsed)
+    except OutOfRange as exc:
+        _refuse("utc_range", f"{shown(value)} {exc}")
 
 
 def _uuid(value) -> str:

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.limits import SHORT_TEXT
 from incidents.models.record import Postmortem
 
 __all__ = [
@@ -82,11 +83,11 @@ class ActionItem(models.Model):
         Postmortem, on_delete=models.PROTECT, related_name="action_items"
     )
     kind = models.CharField("type", max_length=10, choices=Kind.choices)
-    description = models.TextField()
+    description = models.TextField(max_length=SHORT_TEXT)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     due_date = models.DateField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
-    drop_reason = models.TextField(blank=True)
+    drop_reason = models.TextField(blank=True, max_length=SHORT_TEXT)
     evidence = models.JSONField(default=dict, blank=True)
     verification = models.JSONField(
         null=True, blank=True,
@@ -175,7 +176,7 @@ class GateOverride(models.Model):
     """
 
     domain = models.SlugField(max_length=60)
-    reason = models.TextField()
+    reason = models.TextField(max_length=SHORT_TEXT)
     until_utc = models.DateTimeField()
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                    related_name="+")

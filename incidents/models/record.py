@@ -16,6 +16,7 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.limits import LONG_TEXT, SHORT_TEXT
 from core.search_vector import search_vector_field, search_vector_trigger
 from incidents.models.choices import (
     MEETING_DEADLINE_HOURS,
@@ -113,7 +114,8 @@ class Postmortem(models.Model):
     # incidents.services.clean_event; a retired condition stays on the records that have it.
     trigger = models.CharField(max_length=24, blank=True)
     trigger_reason = models.TextField(
-        blank=True, help_text='Why a postmortem is written when the trigger is "other".'
+        blank=True, max_length=SHORT_TEXT,
+        help_text='Why a postmortem is written when the trigger is "other".'
     )
     # A Severity code ("" = not rated; legacy records); chosen when the draft starts.
     severity = models.CharField(max_length=20, blank=True,
@@ -123,12 +125,12 @@ class Postmortem(models.Model):
     question_set = models.ForeignKey(QuestionSet, on_delete=models.PROTECT, null=True,
                                      blank=True, related_name="+",
                                      verbose_name="scan question set")
-    summary = models.TextField(blank=True)
+    summary = models.TextField(blank=True, max_length=SHORT_TEXT)
     root_cause = models.CharField(max_length=20, choices=RootCause.choices, blank=True)
     fix_commit_sha = models.CharField("fix commit SHA", max_length=64, blank=True)
-    fix_description = models.TextField("change described", blank=True)
+    fix_description = models.TextField("change described", blank=True, max_length=LONG_TEXT)
     fix_ticket_link = models.CharField("ticket link", max_length=500, blank=True)
-    prevention = models.TextField(blank=True)
+    prevention = models.TextField(blank=True, max_length=LONG_TEXT)
     impact_usd = models.DecimalField(
         "financial impact (USD)", max_digits=14, decimal_places=2, null=True, blank=True
     )
@@ -136,12 +138,12 @@ class Postmortem(models.Model):
     impact_duration_minutes = models.PositiveIntegerField(
         "impact duration (minutes)", null=True, blank=True
     )
-    impact_description = models.TextField("impact described", blank=True)
-    what_went_well = models.TextField("what went well", blank=True)
-    what_went_wrong = models.TextField("what went wrong", blank=True)
-    lessons_learned = models.TextField("lessons learned", blank=True)
+    impact_description = models.TextField("impact described", blank=True, max_length=LONG_TEXT)
+    what_went_well = models.TextField("what went well", blank=True, max_length=LONG_TEXT)
+    what_went_wrong = models.TextField("what went wrong", blank=True, max_length=LONG_TEXT)
+    lessons_learned = models.TextField("lessons learned", blank=True, max_length=LONG_TEXT)
     owner_sentiment = models.TextField(
-        "owner sentiment", blank=True,
+        "owner sentiment", blank=True, max_length=LONG_TEXT,
         help_text="A real quote from whoever paid the cost, not softened.",
     )
     owner_sentiment_by = models.CharField("quote by", max_length=200, blank=True)
@@ -349,7 +351,7 @@ class TimelineEntry(PostmortemChild):
     """
 
     utc = models.DateTimeField("time (UTC)", null=True, blank=True)
-    event = models.TextField(blank=True)
+    event = models.TextField(blank=True, max_length=SHORT_TEXT)
     trace_id = models.CharField(max_length=200, blank=True)
     search_vector = search_vector_field()
 
@@ -388,7 +390,7 @@ class ContributingFactor(PostmortemChild):
     (`blameless_reviewed_text` equals `text`; editing the text clears the review).
     """
 
-    text = models.TextField(blank=True)
+    text = models.TextField(blank=True, max_length=SHORT_TEXT)
     substitution = models.CharField(
         "substitution test", max_length=10, choices=Substitution.choices, blank=True
     )
@@ -487,7 +489,7 @@ class Amendment(models.Model):
         blank=True,
         related_name="+",
     )
-    note = models.TextField()
+    note = models.TextField(max_length=LONG_TEXT)
     section = models.CharField(
         "adds to", max_length=20, choices=Section.choices, blank=True,
         help_text="The long-form section this amendment adds to; blank for a general note.",

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.limits import OutOfRange, day_in_range, whole_number
 from incidents import action_items, evidence, services
 from incidents.models import ActionItem, Postmortem, PostmortemDomain
 
@@ -66,8 +67,9 @@ def action_item_add(request, pk):
     owner_id = request.POST.get("owner", "")
     owner = None
     if owner_id:
-        owner = (get_user_model().objects.filter(pk=owner_id).first()
-                 if owner_id.isdigit() else None)
+        number = whole_number(owner_id)
+        owner = (get_user_model().objects.filter(pk=number).first()
+                 if number is not None else None)
         if owner is None:
             messages.error(request, "Owner: choose a person from the list.")
             return redirect(_back(pm.pk))
@@ -75,6 +77,11 @@ def action_item_add(request, pk):
         due = date.fromisoformat(request.POST.get("due_date", ""))
     except ValueError:
         messages.error(request, "Due date: give a date (YYYY-MM-DD).")
+        return redirect(_back(pm.pk))
+    try:
+        day_in_range(due)
+    except OutOfRange as exc:
+        messages.error(request, f"Due date: {due.isoformat()} {exc}")
         return redirect(_back(pm.pk))
     try:
         action_items.add_item(pm, request.POST.get("kind", ""), request.POST.get("description", ""),

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.forms import UTCDateTimeField
+from core.limits import whole_number
 from incidents import meetings, services
 from incidents.forms import EventForm
 from incidents.models import ImmutableRecordError, Meeting, MeetingAttendee, Postmortem
@@ -55,9 +56,11 @@ def event_set(request, pk):
     pm = get_object_or_404(Postmortem, pk=pk)
     form = EventForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
+        for name, errors in form.errors.items():
+            label = str(form.fields[name].label).split(" (")[0] if name in form.fields else ""
             for error in errors:
-                messages.error(request, error)
+                named = not label or error.lower().startswith(label.lower())
+                messages.error(request, error if named else f"{label}: {error}")
         return redirect(_back(pm))
     try:
         services.set_event(pm, form.cleaned_data["occurred_utc"], form.cleaned_data["trigger"],
@@ -72,9 +75,10 @@ def event_set(request, pk):
 def _user(value: str, label: str):
     if not value:
         return None
-    if not value.isdigit():
+    number = whole_number(value)
+    if number is None:
         raise meetings.MeetingError(label, f"{label}: choose a person from the list.")
-    user = get_user_model().objects.filter(pk=int(value), is_active=True).first()
+    user = get_user_model().objects.filter(pk=number, is_active=True).first()
     if user is None:
         raise meetings.MeetingError(label, f"{label}: no such person.")
     return user

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
+from core.limits import FileTooLarge, check_import_size
 from core.validation import RecordError
 
 
@@ -13,7 +14,10 @@ def import_file(path: Path, importer, refusals: tuple[type[Exception], ...]):
     raises one of `refusals` (then nothing was imported: importers are all-or-nothing).
     """
     try:
+        check_import_size(path)
         text = path.read_text(encoding="utf-8")
+    except FileTooLarge as exc:
+        raise CommandError(str(exc)) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"Cannot read {path}: {exc}") from exc
     try:

@@ -4,12 +4,16 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.limits import FileTooLarge, OutOfRange, check_import_size, day_in_range
 from costlog.import_export import import_costlog
 from costlog.markdown_format import CostLogError
 
 
 def _iso_date(text: str) -> date:
-    return date.fromisoformat(text)
+    try:
+        return day_in_range(date.fromisoformat(text))
+    except OutOfRange as exc:
+        raise ValueError(f"{text} {exc}") from None
 
 
 class Command(BaseCommand):
@@ -30,7 +34,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         path = Path(options["file"])
         try:
+            check_import_size(path)
             text = path.read_text(encoding="utf-8")
+        except FileTooLarge as exc:
+            raise CommandError(str(exc)) from exc
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"Cannot read {path}: not valid UTF-8 ({exc.reason}).") from exc
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
         try:
