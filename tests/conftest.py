@@ -168,6 +168,33 @@ def browser_context(browser, live_server, now: datetime | None = None):
     return context
 
 
+@contextmanager
+def signed_in_drafts(browser, live_server, now: datetime | None = None):
+    """Yields open_page(name, pm): a new page signed in as `name` (password
+    "<name>-password-1") through the login form, on the draft of `pm`; every page's
+    context is closed afterwards. `now` as in browser_context."""
+    from playwright.sync_api import expect
+
+    contexts = []
+
+    def open_page(name: str, pm):
+        context = browser_context(browser, live_server, now=now)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"/postmortems/{pm.pk}/")
+        page.get_by_label("Username").fill(name)
+        page.get_by_label("Password").fill(f"{name}-password-1")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Postmortem Draft")).to_be_visible()
+        return page
+
+    try:
+        yield open_page
+    finally:
+        for context in contexts:
+            context.close()
+
+
 @pytest.fixture(autouse=True)
 def empty_cache():
     """Each test starts with an empty per-process cache (cached cost totals hold rows of

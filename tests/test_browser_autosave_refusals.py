@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from core import roles
 from incidents import services
 from incidents.models import Postmortem
-from tests.conftest import browser_context, fill_complete_draft, make_user
+from tests.conftest import fill_complete_draft, make_user, signed_in_drafts
 
 
 @pytest.fixture(autouse=True)
@@ -24,23 +24,8 @@ def people(transactional_db):
 
 @pytest.fixture
 def open_as(browser, live_server):
-    contexts = []
-
-    def open_page(name: str, pm: Postmortem):
-        """A page signed in as `name` through the login form, on the draft of `pm`."""
-        context = browser_context(browser, live_server)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto(f"/postmortems/{pm.pk}/")
-        page.get_by_label("Username").fill(name)
-        page.get_by_label("Password").fill(f"{name}-password-1")
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("heading", name="Postmortem Draft")).to_be_visible()
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
+    with signed_in_drafts(browser, live_server) as open_page:
+        yield open_page
 
 
 def refusal_beside(page, field_id: str):

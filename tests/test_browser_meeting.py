@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from incidents import meetings, services
 from incidents.meetings import AttendeeInput
 from incidents.models import FieldRevision, Postmortem, ScanAnswer
-from tests.conftest import NOW, browser_context, fill_complete_draft, make_user
+from tests.conftest import NOW, fill_complete_draft, make_user, signed_in_drafts
 from tests.test_browser_postmortem import answer_scan
 
 OCCURRED = NOW - timedelta(hours=5)
@@ -24,23 +24,8 @@ def people(transactional_db):
 
 @pytest.fixture
 def open_as(browser, live_server, frozen_time):
-    contexts = []
-
-    def open_page(name: str, pm: Postmortem):
-        """A page signed in as `name` through the login form, on the draft of `pm`."""
-        context = browser_context(browser, live_server, now=NOW)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto(f"/postmortems/{pm.pk}/")
-        page.get_by_label("Username").fill(name)
-        page.get_by_label("Password").fill(f"{name}-password-1")
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("heading", name="Postmortem Draft")).to_be_visible()
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
+    with signed_in_drafts(browser, live_server, now=NOW) as open_page:
+        yield open_page
 
 
 def test_three_people_edit_at_once_and_a_conflict_is_resolved_without_loss(people, open_as):

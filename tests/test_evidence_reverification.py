@@ -1,35 +1,24 @@
 """Shipped evidence stays true: the nightly task re-checks it against a real git clone
 and re-opens what no longer holds (docs/rules.md#evidence-reverified)."""
 import logging
-import subprocess
 from datetime import date
 
 import pytest
 
 from incidents import action_items, gate, services, tasks
 from incidents.models import ActionItem, ActionItemEvent
+from tests.git_clones import AUTHOR, git, make_clone
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_time")]
-AUTHOR = ["-c", "user.name=ci", "-c", "user.email=ci@example.com"]
-
-
-def git(clone, *args) -> str:
-    return subprocess.run(["git", "-C", str(clone), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
 
 
 @pytest.fixture
 def launcher(tmp_path, settings):
     """A clone holding hooks/watchdog.py and tests/test_launcher.py on its default branch."""
     clone = tmp_path / "launcher"
-    clone.mkdir()
-    git(clone, "init", "-q", "-b", "main")
-    (clone / "hooks").mkdir()
-    (clone / "hooks" / "watchdog.py").write_text("print('watching')\n")
-    (clone / "tests").mkdir()
-    (clone / "tests" / "test_launcher.py").write_text("def test_blip(): pass\n")
-    git(clone, "add", ".")
-    git(clone, *AUTHOR, "commit", "-qm", "watchdog and its test")
+    make_clone(clone, {"hooks/watchdog.py": "print('watching')\n",
+                       "tests/test_launcher.py": "def test_blip(): pass\n"},
+               "watchdog and its test")
     settings.SCARLOG_GIT_REPOS = {"launcher": str(clone)}
     return clone
 

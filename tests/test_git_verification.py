@@ -1,32 +1,22 @@
 """Shipping evidence verified against a real local git clone (SCARLOG_GIT_REPOS)."""
 import re
-import subprocess
 from datetime import date
 
 import pytest
 
 from incidents import action_items
 from incidents.evidence import EvidenceError
+from tests.git_clones import make_clone
 
 pytestmark = pytest.mark.django_db
-
-
-def git(clone, *args) -> str:
-    return subprocess.run(["git", "-C", str(clone), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
 
 
 @pytest.fixture
 def launcher_repo(tmp_path, settings):
     clone = tmp_path / "launcher"
-    clone.mkdir()
-    git(clone, "init", "-q")
-    (clone / "hooks").mkdir()
-    (clone / "hooks" / "watchdog.py").write_text("print('watching')\n")
-    git(clone, "add", ".")
-    git(clone, "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-qm", "watchdog")
+    head = make_clone(clone, {"hooks/watchdog.py": "print('watching')\n"}, "watchdog")
     settings.SCARLOG_GIT_REPOS = {"launcher": str(clone)}
-    return git(clone, "rev-parse", "HEAD")
+    return head
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 figure is checked against the numbers worked out here, in the comments."""
 import csv
 import io
-import subprocess
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -16,6 +15,7 @@ from incidents.meetings import AttendeeInput
 from incidents.models import Postmortem
 from knowledge import insights
 from tests.conftest import NOW, fill_complete_draft, make_user
+from tests.git_clones import make_clone
 
 pytestmark = pytest.mark.django_db
 
@@ -52,12 +52,7 @@ def entry(pattern, occurred, usd, pm=None):
 def history(root_patterns, tmp_path, settings):
     alice, bob = make_user("alice"), make_user("bob")
     clone = tmp_path / "launcher"
-    clone.mkdir()
-    subprocess.run(["git", "init", "-q", str(clone)], check=True)
-    (clone / "watchdog.py").write_text("print(1)\n")
-    subprocess.run(["git", "-C", str(clone), "add", "."], check=True)
-    subprocess.run(["git", "-C", str(clone), "-c", "user.name=ci", "-c",
-                    "user.email=ci@example.com", "commit", "-qm", "w"], check=True)
+    head = make_clone(clone, {"watchdog.py": "print(1)\n"})
     settings.SCARLOG_GIT_REPOS = {"launcher": str(clone)}
     silent, retry = root_patterns["Silent fallback"], root_patterns["Unverified deployment"]
 
@@ -69,7 +64,7 @@ def history(root_patterns, tmp_path, settings):
         hook = action_items.add_item(a, "hook", "Watchdog", alice, date(2026, 1, 20))
     with time_machine.travel(at(2026, 1, 10, 12), tick=False):
         action_items.ship_item(hook, {"hook_file": "watchdog.py", "repository": "launcher",
-                                      "commit_sha": _head(clone)})
+                                      "commit_sha": head})
     # B (trading, correctness): after A's fix, the same domain and root pattern: it
     # recurred. Meeting 96 h after the event; its item is open and overdue.
     b = postmortem(alice, bob, event=at(2026, 2, 10, 9), meeting=at(2026, 2, 14, 9),
@@ -96,10 +91,6 @@ def history(root_patterns, tmp_path, settings):
     entry(retry, at(2026, 2, 20, 8), "50", c)
     return {"a": a, "b": b, "c": c}
 
-
-def _head(clone) -> str:
-    return subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], check=True,
-                          capture_output=True, text=True).stdout.strip()
 
 
 def test_every_figure_matches_the_history_worked_out_by_hand(history):
