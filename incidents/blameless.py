@@ -12,6 +12,10 @@ Three things are flagged:
   pushed the wrong …, misconfigured), a mistake (made an error / a typo) or carelessness
   (careless, sloppy, should have …); also the passive with a person as agent ("was
   deleted by a contractor", "was never rotated by the owner");
+- an absent person as the subject of an omission ("nobody reviewed the migration", "no
+  one had tested the restore", "none of the reviewers caught it", "no engineer checked"):
+  an absent person is still a person. "No alert fired", "nothing restarted the worker"
+  (a system absent) and "nobody is paged" (the passive) are not flagged;
 - blame words whatever the subject (human error, operator error, "the trader's fault").
 
 The same verbs with a system as the subject ("the upload job failed to push …") are not
@@ -114,6 +118,9 @@ _GROUP_WORDS = (r"(?:team|teams|staff|squad|crew|desk|group|rota|department|org|
                 r"organisation|organization|shift)")
 
 _PRONOUNS = {"he", "she", "i", "you"}
+# An absent person: still a person, and the subject makes the omission ("nobody reviewed").
+_NOBODY = {"nobody", "noone", "no-one"}
+_MODALS = {"will", "would", "shall", "should", "may", "might", "must", "can", "could"}
 _INDEFINITE = {"someone", "somebody", "anyone", "anybody", "whoever", "everyone", "everybody"}
 _SYSTEM_NAMES = {"ci", "bot", "cron", "system", "deploy", "jenkins", "github", "gitlab",
                  "service", "automation", "scheduler", "root", "daemon", "api"}
@@ -149,6 +156,11 @@ ran made left put set sent wrote took gave broke forgot overrode hit cut let shu
 began went did got had was were is are has have will would should could must might may
 can told thought saw read rolled led brought chose bought overwrote rewrote undid struck
 threw drew fed held meant paid won wore tore
+"""))
+# More past forms, read only after an absent person ("none of the reviewers caught it").
+_MORE_PAST = frozenset(_words("""
+caught built spent dealt spoke woke rang sought stood taught fought drove flew froze sold
+swept sat upgraded
 """))
 
 # Human-only verbs: flagged anywhere in a person's clause.
@@ -218,7 +230,8 @@ def _cue_pattern() -> re.Pattern:
              r"asleep|sleeping|should\w*|could\w*|ought|wrong\w*|incorrect\w*|blame|fault|"
              r"error\w*|mistake\w*|typo\w*|blunder\w*|left|accident\w*|inadvertent\w*|"
              r"erroneous\w*|unintentional\w*|hast\w+|blind\w*|despite|instead|without|"
-             r"bad|untested|unreviewed|unvalidated|unapproved|broken|paying|careful|hurry")
+             r"bad|untested|unreviewed|unvalidated|unapproved|broken|paying|careful|hurry|"
+             r"nobody|noone|no-one|no|none")
     return re.compile(rf"\b(?:{words})\b", re.IGNORECASE)
 
 
@@ -333,15 +346,26 @@ def _they_is_people(all_tokens: list[_Tok], index: int) -> bool:
     return True
 
 
-def _subjects(sent: list[_Tok], all_tokens: list[_Tok], names) -> list[tuple[int, int, bool]]:
-    """(first token, token after the head, by_agent) of each person noun phrase in `sent`.
-    by_agent marks a person after "by" (the agent of a passive)."""
+def _subjects(sent: list[_Tok], all_tokens: list[_Tok],
+              names) -> list[tuple[int, int, bool, bool]]:
+    """(first token, token after the head, by_agent, absent) of each person noun phrase in
+    `sent`. by_agent marks a person after "by" (the agent of a passive); absent marks an
+    absent person ("nobody", "no one", "no reviewer", "none of the reviewers"), whose
+    deed is an omission in itself."""
     found = []
     i = 0
     while i < len(sent):
         tok = sent[i]
         length = 0
         kind = ""
+        if tok.low in _NOBODY or (tok.low == "no" and i + 1 < len(sent)
+                                  and sent[i + 1].low == "one"):
+            length = 1 if tok.low in _NOBODY else 2
+            before = sent[i - 1].low if i > 0 else ""
+            if before not in _PREPOSITIONS or before == "by":
+                found.append((i, i + length, before == "by", True))
+            i += length
+            continue
         for words, case_sensitive in names.get(tok.low, ()):
             n = len(words)
             got = [t.text if case_sensitive else t.low for t in sent[i:i + n]]
@@ -397,11 +421,14 @@ def _subjects(sent: list[_Tok], all_tokens: list[_Tok], names) -> list[tuple[int
                 " ".join(t.low for t in sent[head_end:head_end + 5])):
             i = head_end
             continue
+        absent = kind == "role" and sent[start].low == "no"
+        if kind == "role" and before == "of" and start >= 2 and sent[start - 2].low == "none":
+            start, before, absent = start - 2, sent[start - 3].low if start > 2 else "", True
         by_agent = before == "by"
         if before in _PREPOSITIONS and not by_agent:
             i = head_end
             continue
-        found.append((start, head_end, by_agent))
+        found.append((start, head_end, by_agent, absent))
         i = head_end
     return found
 
@@ -523,6 +550,30 @@ def _errs(pred: list[_Tok], relative: bool) -> bool:
     return False
 
 
+def _absent_errs(pred: list[_Tok]) -> bool:
+    """Does an absent person's predicate tell a deed left undone? "Nobody reviewed the
+    migration", "no one had tested the restore", "none of the reviewers caught it": an
+    agentive verb in the past or perfect, active. Not: the passive ("nobody is paged"), the
+    present of how things stand ("nobody subscribes to the channel"), inability or a
+    modal ("no one could log in"), what happens to a person ("nobody knew", "nobody had
+    access")."""
+    chunk = (_chunks(pred) or [[]])[0]
+    words = [t.low for t in chunk]
+    if any(_STRONG.match(w) for w in words):
+        return True
+    k, skipped = _gap_end(chunk)
+    if k >= len(words) or any(w in _INABILITY or w in _MODALS for w in skipped):
+        return False
+    if any(w in {"was", "were", "is", "are", "been", "being", "be", "am"} for w in skipped):
+        return False
+    verb = words[k]
+    if _NON_AGENTIVE.match(verb) or verb in _AUX:
+        return False
+    perfect = any(w in {"had", "has", "have"} for w in skipped)
+    past = verb.endswith("ed") or verb in _IRREGULAR_PAST or verb in _MORE_PAST
+    return past and (perfect or not skipped or all(w in _ADVERBS for w in skipped))
+
+
 def _passive_errs(clause: list[_Tok]) -> bool:
     """A passive with a person as the agent: "was deleted by a contractor", "was never
     rotated by the owner", "was written by the analyst without checking"."""
@@ -553,21 +604,35 @@ def _general_findings(text: str, names) -> list[tuple[int, int]]:
     tokens = _tokens(text)
     spans = []
     for sent in _sentences(tokens):
-        for start, head_end, by_agent in _subjects(sent, tokens, names):
+        for start, head_end, by_agent, absent in _subjects(sent, tokens, names):
             if by_agent:
                 # The clause around the agent: back to the clause start, on to its end.
                 back = start
                 while back > 0 and start - back < 40 and sent[back - 1].low not in _CLAUSE_BREAK:
                     back -= 1
                 end = _clause_end(sent, head_end)
+                if absent:
+                    # "was reviewed by nobody": the passive's deed left undone.
+                    words = [t.low for t in sent[max(0, start - 4):start - 1]
+                             if not (t.low.endswith("ly") or t.low in _ADVERBS)]
+                    if len(words) >= 2 and words[-2] in {"was", "were", "been", "got"} and (
+                            words[-1].endswith(("ed", "en")) or words[-1] in _IRREGULAR_PAST
+                            or words[-1] in _MORE_PAST):
+                        spans.append((sent[back].start, sent[end - 1].end))
+                    continue
                 if _passive_errs(sent[back:end]):
                     spans.append((sent[back].start, sent[end - 1].end))
                 continue
             k = _skip_post_modifiers(sent, head_end)
-            if k >= len(sent) or not _verbish(sent[k]):
+            if k >= len(sent) or not (_verbish(sent[k])
+                                      or (absent and sent[k].low in _MORE_PAST)):
                 continue
             end = _clause_end(sent, k)
             relative = any(t.low in {"who", "that"} for t in sent[head_end:k])
+            if absent:
+                if _absent_errs(sent[k:end]):
+                    spans.append((sent[start].start, sent[end - 1].end))
+                continue
             if _errs(sent[k:end], relative):
                 spans.append((sent[start].start, sent[end - 1].end))
     return spans

@@ -174,7 +174,7 @@ def _factors_body(pm: Postmortem, field: fields.Field) -> list[str]:
 
 def _fix_body(pm: Postmortem, field: fields.Field) -> list[str]:
     if fix_is_deferred(pm.fix_commit_sha, pm.fix_description):
-        return [f"{DEFERRED_FIX_TEXT} ({pm.fix_ticket_link})"]
+        return [f"{DEFERRED_FIX_TEXT} ({pm.fix_ticket_link or 'no ticket link'})"]
     lines = [f"Commit `{pm.fix_commit_sha or '(none)'}`"]
     if pm.fix_description:
         lines += ["", pm.fix_description]

@@ -126,5 +126,9 @@ def loop_gaps():
 
 
 def missing_labels(postmortem) -> list[str]:
-    """Labels of the steps an annotated postmortem (from with_loop_steps) is missing."""
-    return [label for key, label, _reason in STEPS if not getattr(postmortem, f"step_{key}")]
+    """Labels of the steps an annotated postmortem (from with_loop_steps) is missing; a
+    deferred fix's code-change step reads "Code change (deferred)" (it is missing, and
+    says why: docs/rules.md#loop-steps)."""
+    deferred = fix_is_deferred(postmortem.fix_commit_sha, postmortem.fix_description)
+    return [f"{label} (deferred)" if key == "code_change" and deferred else label
+            for key, label, _reason in STEPS if not getattr(postmortem, f"step_{key}")]

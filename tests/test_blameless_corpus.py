@@ -2,8 +2,10 @@
 subject of an error is flagged, the same verbs with a system as the subject are not, and the
 people's usernames and display names come from the User table (docs/rules.md#blameless-flagged).
 
-tests/data/blameless_corpus.jsonl: 200 sentences written for this project, half
+tests/data/blameless_corpus.jsonl: 220 sentences written for this project, half
 blame-flavoured; its `held_out` half was written (and committed) before the check was tuned.
+The last 20 (tuning split) are absent people as the subject of an omission ("Nobody
+reviewed the migration") and their systemic counterparts ("No alert fired").
 """
 import json
 
@@ -93,6 +95,26 @@ def test_the_shortcut_that_skips_reading_names_never_hides_a_finding(corpus_peop
 def test_the_same_verb_is_flagged_for_a_person_and_not_for_a_system(person, system):
     assert blameless.check(person)
     assert blameless.check(system) == []
+
+
+@pytest.mark.parametrize("person, system", [
+    ("Nobody reviewed the migration.", "Nothing reviewed the migration."),
+    ("No one restarted the worker.", "Nothing restarted the worker."),
+    ("No engineer tested the path.", "No test covered the path."),
+    ("None of the reviewers caught the typo.", "None of the linters caught the typo."),
+    ("The runbook was read by nobody.", "The runbook was read by no job."),
+])
+def test_an_absent_person_is_still_a_person_and_an_absent_system_is_not(person, system):
+    [finding] = blameless.check(person)
+    assert finding.phrase == person.rstrip(".")
+    assert blameless.check(system) == []
+
+
+def test_an_absent_person_to_whom_something_happens_is_not_flagged():
+    for text in ("Nobody is paged for warnings at night.", "No one could log in to the console.",
+                 "Nobody knew the rule was disabled.", "Nobody had access to the vault.",
+                 "The alert goes to a channel nobody subscribes to."):
+        assert blameless.check(text) == [], text
 
 
 def test_a_username_and_a_display_name_from_the_user_table_are_flagged(db):

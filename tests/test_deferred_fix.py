@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from incidents import services, template_rules
-from incidents.jsonl import import_log
+from incidents.jsonl import import_log, records
 from incidents.jsonl.records import PostmortemRecord
 from incidents.models import DEFERRED_FIX_TEXT, Postmortem, Reference
 from knowledge import loop
@@ -61,9 +61,10 @@ def test_a_seed_deferred_record_reads_as_deferred_everywhere_and_exports_back(
     assert f"missing: the fix was deferred ({DEFERRED_FIX_TEXT}" in page.text
     # Loop gaps: the code-change step counts as missing.
     [row] = loop.loop_gaps()
-    assert "Code change" in loop.missing_labels(row)
+    assert "Code change (deferred)" in loop.missing_labels(row)
     gaps_page = django_app.get(reverse("knowledge:loop_gaps"), user="alice")
-    assert "Code change" in gaps_page.html.select_one("table.loop-gaps tbody td:last-child").text
+    assert "Code change (deferred)" in gaps_page.html.select_one(
+        "table.loop-gaps tbody td:last-child").text
     # Export: the seed's format, key for key; re-import says it is the same record.
     call_command("export_postmortems", out=str(tmp_path / "out"))
     [exported] = read_lines(tmp_path / "out" / "log.jsonl")
@@ -80,6 +81,82 @@ def test_a_seed_deferred_record_reads_as_deferred_everywhere_and_exports_back(
     assert "Commit `" not in text
 
 
+def seed_lines() -> list[dict]:
+    return [json.loads(line) for line in (TEST_DATA / "postmortems.jsonl")
+            .read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("line", [
+    # The seed's first record, its fix deferred the way the seed's format can say it: the
+    # text in fix_commit_sha, the ticket in pr_link (the seed has no fix_ticket_link key).
+    seed_lines()[0] | {"fix_commit_sha": DEFERRED_FIX_TEXT, "pr_link": TICKET},
+    # The outside tester's line (issue 19): another seed record, ticket T-42 in pr_link.
+    seed_lines()[-1] | {"fix_commit_sha": DEFERRED_FIX_TEXT,
+                        "pr_link": "https://tickets.example.com/T-42"},
+], ids=["seed-record", "tester-line"])
+def test_a_seed_format_deferred_fix_takes_its_ticket_from_pr_link_through_the_whole_chain(
+        line, tmp_path, django_app, alice):
+    ticket = line["pr_link"]
+    import_log(write_lines(tmp_path / "in.jsonl", line))
+    pm = Postmortem.objects.get(pk=line["id"])
+    assert (pm.fix_commit_sha, pm.fix_description, pm.fix_ticket_link) == (
+        "", DEFERRED_FIX_TEXT, ticket)
+    # Page: no "no ticket link" gap; the ticket is a link.
+    page = django_app.get(reverse("incidents:postmortem_detail", args=[pm.pk]), user="alice")
+    assert "has no ticket link" not in page.text
+    assert "ticket: (none)" not in page.text
+    section = page.html.select_one("#section-fix")
+    assert [a["href"] for a in section.select("a")] == [ticket]
+    assert f"{DEFERRED_FIX_TEXT} — ticket: {ticket}" in section.text
+    fix = next(s for s in template_rules.check_postmortem(pm) if s.key == "fix")
+    assert fix.complete, fix.messages
+    # Loop: no code change (docs/rules.md#loop-steps), and it says the fix was deferred.
+    step = {s.key: s for s in loop.loop_for(pm)}["code_change"]
+    assert not step.done
+    assert step.missing_reason == f"the fix was deferred ({DEFERRED_FIX_TEXT}; ticket {ticket})"
+    gaps_page = django_app.get(reverse("knowledge:loop_gaps"), user="alice")
+    cell = gaps_page.html.select_one("table.loop-gaps tbody td:last-child").text
+    assert "Code change (deferred)" in cell
+    # JSONL export: the input line, key for key; re-import finds the same record.
+    call_command("export_postmortems", out=str(tmp_path / "out"))
+    assert read_lines(tmp_path / "out" / "log.jsonl") == [line]
+    result = import_log(tmp_path / "out" / "log.jsonl")
+    assert (result.postmortems_created, result.postmortems_unchanged) == (0, 1)
+    # Markdown: the deferred text with its ticket.
+    call_command("export_postmortems", out=str(tmp_path / "md"), format="markdown")
+    [markdown] = list((tmp_path / "md").iterdir())
+    assert f"{DEFERRED_FIX_TEXT} ({ticket})" in markdown.read_text(encoding="utf-8")
+
+
+def test_a_deferred_fix_stored_before_the_ticket_rule_still_matches_its_line(
+        tmp_path, monkeypatch):
+    line = seed_line(fix_commit_sha=DEFERRED_FIX_TEXT, pr_link=TICKET)
+    path = write_lines(tmp_path / "in.jsonl", line)
+    # Import as the earlier version did (final records cannot be edited afterwards): the
+    # ticket only as the PR-link reference, fix_ticket_link empty.
+    current = records.fix_from_log
+    monkeypatch.setattr(records, "fix_from_log",
+                        lambda sha, desc, ticket, pr: current(sha, desc, ticket, ""))
+    import_log(path)
+    assert Postmortem.objects.get(pk=line["id"]).fix_ticket_link == ""
+    monkeypatch.undo()
+    result = import_log(path)
+    assert (result.postmortems_created, result.postmortems_unchanged) == (0, 1)
+    call_command("export_postmortems", out=str(tmp_path / "out"))
+    assert read_lines(tmp_path / "out" / "log.jsonl") == [line]
+
+
+def test_a_line_with_its_own_ticket_beside_a_different_pr_link_keeps_both(tmp_path):
+    other = "https://github.com/example/repo/pull/7"
+    line = seed_line(fix_commit_sha=DEFERRED_FIX_TEXT, pr_link=other, fix_ticket_link=TICKET)
+    import_log(write_lines(tmp_path / "in.jsonl", line))
+    pm = Postmortem.objects.get(pk=line["id"])
+    assert pm.fix_ticket_link == TICKET
+    assert list(pm.references.values_list("kind", "value")) == [("pr", other)]
+    call_command("export_postmortems", out=str(tmp_path / "out"))
+    assert read_lines(tmp_path / "out" / "log.jsonl") == [line]
+
+
 def test_a_seed_deferred_record_without_a_ticket_is_told_only_that(tmp_path):
     line = seed_line(fix_commit_sha=DEFERRED_FIX_TEXT)
     import_log(write_lines(tmp_path / "in.jsonl", line))
@@ -88,6 +165,10 @@ def test_a_seed_deferred_record_without_a_ticket_is_told_only_that(tmp_path):
     assert fix.messages == [f'Fix reads "{DEFERRED_FIX_TEXT}" but has no ticket link.']
     call_command("export_postmortems", out=str(tmp_path / "out"))
     assert read_lines(tmp_path / "out" / "log.jsonl") == [line]
+    call_command("export_postmortems", out=str(tmp_path / "md"), format="markdown")
+    [markdown] = list((tmp_path / "md").iterdir())
+    text = markdown.read_text(encoding="utf-8")
+    assert f"{DEFERRED_FIX_TEXT} (no ticket link)" in text and "()" not in text
 
 
 def test_a_deferred_sha_beside_a_described_change_is_refused_naming_the_key(tmp_path):

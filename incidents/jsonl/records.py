@@ -283,8 +283,12 @@ class PostmortemRecord:
         """The record of a stored postmortem (its rows in display order)."""
         factors = list(pm.contributing_factors.all())
         values = {item.name: getattr(pm, item.name) for item in fields.inputs()}
+        references = tuple((r.kind, r.value) for r in pm.references.all())
         if fix_is_deferred(pm.fix_commit_sha, pm.fix_description):
-            values["fix_commit_sha"], values["fix_description"] = "", DEFERRED_FIX_TEXT
+            # Stored before the ticket was read from pr_link: the line means the same.
+            values["fix_commit_sha"], values["fix_description"], values["fix_ticket_link"] = (
+                "", DEFERRED_FIX_TEXT,
+                pm.fix_ticket_link or legacy_reference_fields(references)[1])
         return cls(
             id=str(pm.id),
             created_utc=pm.created_utc,
@@ -294,7 +298,7 @@ class PostmortemRecord:
                            for row in pm.timeline_entries.all()),
             contributing_factors=tuple(f.text for f in factors),
             factor_substitution=substitution_or_none(tuple(f.substitution for f in factors)),
-            references=tuple((r.kind, r.value) for r in pm.references.all()),
+            references=references,
             failure_mode_scan=scan_in_order((a.mode, a.answer, a.note)
                                             for a in pm.scan_answers.all()),
             severity=pm.severity,
@@ -364,8 +368,10 @@ class _PostmortemLineBase(Line):
             raise RecordError("is given without a trigger", key="trigger_reason")
         values = {item.name: self._input_value(item) for item in fields.inputs()}
         try:
-            values["fix_commit_sha"], values["fix_description"] = fix_from_log(
-                values["fix_commit_sha"], values["fix_description"])
+            (values["fix_commit_sha"], values["fix_description"],
+             values["fix_ticket_link"]) = fix_from_log(
+                values["fix_commit_sha"], values["fix_description"],
+                values["fix_ticket_link"], self.pr_link)
         except DeferredFixConflict as exc:
             raise RecordError(str(exc), key="fix_description") from exc
         return PostmortemRecord(

@@ -72,11 +72,13 @@ def _object(record: PostmortemRecord, key: str) -> dict | None:
 def postmortem_json(record: PostmortemRecord) -> dict:
     """The log line's object of `record`."""
     by_name = dict(record.values)
-    by_name["fix_commit_sha"], by_name["fix_description"] = fix_to_log(
-        by_name["fix_commit_sha"], by_name["fix_description"])
+    trace_id, pr_link = legacy_reference_fields(record.references)
+    (by_name["fix_commit_sha"], by_name["fix_description"],
+     by_name["fix_ticket_link"]) = fix_to_log(
+        by_name["fix_commit_sha"], by_name["fix_description"], by_name["fix_ticket_link"],
+        pr_link)
     values = {item.jsonl: _json_value(by_name[item.name])
               for item in fields.inputs() if "." not in item.jsonl}
-    trace_id, pr_link = legacy_reference_fields(record.references)
     obj = {
         "id": record.id,
         "created_utc": format_utc(record.created_utc),

@@ -59,30 +59,34 @@ def fix_is_deferred(sha: str, description: str) -> bool:
     return description == DEFERRED_FIX_TEXT or (sha == DEFERRED_FIX_TEXT and not description)
 
 
-def fix_from_log(sha: str, description: str) -> tuple[str, str]:
-    """(fix_commit_sha, fix_description) as stored, from a log line's values.
+def fix_from_log(sha: str, description: str, ticket: str, pr_link: str) -> tuple[str, str, str]:
+    """(fix_commit_sha, fix_description, fix_ticket_link) as stored, from a log line's values.
 
-    The seed's format writes a deferred fix as fix_commit_sha = DEFERRED_FIX_TEXT; Scarlog
-    stores it as fix_description = DEFERRED_FIX_TEXT with no SHA. Raises
-    DeferredFixConflict when the SHA key is deferred and the description says something
-    else (the line would mean two things). Rule: docs/rules.md#template-fix.
+    The seed's format writes a deferred fix as fix_commit_sha = DEFERRED_FIX_TEXT, and its
+    ticket in the line's only link key, pr_link (the seed has no fix_ticket_link key);
+    Scarlog stores it as fix_description = DEFERRED_FIX_TEXT with no SHA and the ticket in
+    fix_ticket_link. A line's own fix_ticket_link wins over pr_link. Any other fix is
+    unchanged. Raises DeferredFixConflict when the SHA key is deferred and the description
+    says something else (the line would mean two things). Rule: docs/rules.md#template-fix.
     """
     if sha.strip() != DEFERRED_FIX_TEXT:
-        return sha, description
+        return sha, description, ticket
     if description.strip() not in ("", DEFERRED_FIX_TEXT):
         raise DeferredFixConflict(
             f'fix_commit_sha reads "{DEFERRED_FIX_TEXT}" but fix_description describes a '
             f'change; leave fix_description out or make it "{DEFERRED_FIX_TEXT}"')
-    return "", DEFERRED_FIX_TEXT
+    return "", DEFERRED_FIX_TEXT, ticket or pr_link
 
 
-def fix_to_log(sha: str, description: str) -> tuple[str, str]:
-    """(fix_commit_sha, fix_description) as the log writes them: a deferred fix in the
-    seed's format (fix_commit_sha = DEFERRED_FIX_TEXT, no fix_description); any other fix
-    unchanged. The inverse of fix_from_log. Rule: docs/rules.md#template-fix."""
+def fix_to_log(sha: str, description: str, ticket: str, pr_link: str) -> tuple[str, str, str]:
+    """(fix_commit_sha, fix_description, fix_ticket_link) as the log writes them, given the
+    pr_link the line carries: a deferred fix in the seed's format (fix_commit_sha =
+    DEFERRED_FIX_TEXT, no fix_description, and no fix_ticket_link when the ticket is the
+    line's pr_link); any other fix unchanged. The inverse of fix_from_log, so a seed line
+    round-trips unchanged. Rule: docs/rules.md#template-fix."""
     if fix_is_deferred(sha, description) and sha.strip() in ("", DEFERRED_FIX_TEXT):
-        return DEFERRED_FIX_TEXT, ""
-    return sha, description
+        return DEFERRED_FIX_TEXT, "", "" if ticket == pr_link else ticket
+    return sha, description, ticket
 
 
 class Template(models.TextChoices):
