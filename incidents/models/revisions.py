@@ -59,6 +59,8 @@ class Seal(models.Model):
     stored: `content_sha256` is the SHA-256 (hex) of the record's canonical content,
     `chain_sha256` = SHA-256 of the previous seal's chain_sha256 and this seal's kind,
     object id and content hash, so changing any sealed record or seal breaks the chain.
+    `content_version` says which canonical format was hashed (1 or 2, docs/rules.md#final-seals);
+    a version-2 seal keeps each part's hash in `part_sha256s` so verify_log names the part.
     `manage.py verify_log` recomputes both. Append-only in PostgreSQL.
     """
 
@@ -72,6 +74,13 @@ class Seal(models.Model):
         Amendment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     content_sha256 = models.CharField(max_length=64)
+    content_version = models.PositiveSmallIntegerField(
+        default=1, help_text="The canonical content format hashed (incidents.seals): 1 for "
+                             "seals written before version 2 existed.")
+    part_sha256s = models.JSONField(
+        default=dict, blank=True,
+        help_text="Version 2: {part: SHA-256} of the record's parts (postmortem, meetings, "
+                  "attendees, scan answers, ...); content_sha256 hashes this map.")
     chain_sha256 = models.CharField(max_length=64, unique=True)
     sealed_utc = models.DateTimeField(default=timezone.now)
 
