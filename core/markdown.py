@@ -26,10 +26,13 @@ _HIDDEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ufffd\u200b-\u200f\u2028-\u202e\u20
 
 def _href_filter(element: str, attribute: str, value: str) -> str | None:
     """nh3's attribute filter: None (drop) for an href whose squeezed form names a scheme
-    outside ALLOWED_URL_SCHEMES; relative paths, fragments and queries stay."""
+    outside ALLOWED_URL_SCHEMES, or a protocol-relative `//host` (docs/rules.md#input-links);
+    relative paths, fragments and queries stay."""
     if attribute != "href":
         return value
     squeezed = _HIDDEN.sub("", value).lower()
+    if squeezed.startswith(("//", "/\\", "\\")):
+        return None  # protocol-relative: another host, as the link fields refuse it too
     head = re.split(r"[/?#]", squeezed, maxsplit=1)[0]
     if ":" in head and head.split(":", 1)[0] not in ALLOWED_URL_SCHEMES:
         return None

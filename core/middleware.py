@@ -71,7 +71,8 @@ class PrivateNoStoreMiddleware:
 
 
 class QueryGuardMiddleware:
-    """400 for a query string with a NUL in a parameter's name or value (module docstring).
+    """400 for a NUL in a path argument or in a query parameter's name or value (module
+    docstring).
 
     It answers in process_view, after LoginRequiredMiddleware (an anonymous visitor is
     still sent to the login page): the shared 400 page for pages, plain text for the views
@@ -85,17 +86,25 @@ class QueryGuardMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        # A NUL in the path reaches the view as an argument (an id, a key, a domain).
+        for name, value in view_kwargs.items():
+            if isinstance(value, str) and "\x00" in value:
+                return self._refuse(request, view_func, name)
         # The query as sent, parsed apart from request.GET (which views and tests may wrap).
         query = QueryDict(request.META.get("QUERY_STRING", ""))
         for name, values in query.lists():
             if "\x00" in name or any("\x00" in value for value in values):
-                field = shown(name.replace("\x00", "\\0")).strip("'")
-                message = "contains a NUL character; remove it."
-                if request.path.startswith(JSON_PATHS):
-                    return JsonResponse({"error": f"{field}: {message}", "field": field},
-                                        status=400)
-                if getattr(view_func, "login_required", True) is False:
-                    return HttpResponseBadRequest(f"{field}: {message}\n",
-                                                  content_type="text/plain; charset=utf-8")
-                return bad_request(request, field, message)
+                return self._refuse(request, view_func, name)
         return None
+
+    @staticmethod
+    def _refuse(request, view_func, name: str):
+        """The 400 naming `name`, in the form the view's clients read."""
+        field = shown(name.replace("\x00", "\\0")).strip("'")
+        message = "contains a NUL character; remove it."
+        if request.path.startswith(JSON_PATHS):
+            return JsonResponse({"error": f"{field}: {message}", "field": field}, status=400)
+        if getattr(view_func, "login_required", True) is False:
+            return HttpResponseBadRequest(f"{field}: {message}\n",
+                                          content_type="text/plain; charset=utf-8")
+        return bad_request(request, field, message)

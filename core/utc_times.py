@@ -11,6 +11,8 @@ between date and time, with optional fractions of a second, and optionally endin
 import re
 from datetime import UTC, datetime
 
+from core.limits import OutOfRange, utc_in_range
+
 UTC_INPUT_HELP = "YYYY-MM-DD HH:MM[:SS] in UTC, or ISO 8601 with an offset"
 UTC_INPUT_EXAMPLE = "2026-03-02 14:02"
 
@@ -24,7 +26,9 @@ def parse_utc(text: str) -> datetime:
     """'2026-03-02 14:02', '2026-03-02T14:02:00Z', '…+02:00' -> an aware UTC datetime.
 
     Raises ValueError, quoting the text and naming the accepted forms, for anything else
-    (a date alone, a time alone, an impossible date such as 2026-02-30, other offsets).
+    (a date alone, a time alone, an impossible date such as 2026-02-30, other offsets), and
+    core.limits.OutOfRange (a ValueError) for a time outside the accepted range
+    (docs/rules.md#limits-time-range).
     """
     cleaned = (text or "").strip()
     match = _UTC_TEXT.match(cleaned)
@@ -38,7 +42,11 @@ def parse_utc(text: str) -> datetime:
         parsed = datetime.fromisoformat(f"{match['date']}T{match['time']}{offset}")
     except ValueError:
         raise ValueError(problem) from None
-    return parsed.astimezone(UTC)
+    try:
+        # Converting year 1 at +05:00 or 9999-12-31 at -05:00 to UTC would overflow.
+        return utc_in_range(parsed)
+    except OutOfRange as exc:
+        raise OutOfRange(f"{cleaned[:40]!r} {exc}") from None
 
 
 def format_utc_input(value: datetime | None) -> str:

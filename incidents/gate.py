@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.record_types import shown
 from incidents.evidence import describe_missing
 from incidents.models import ActionItem, GateOverride, Postmortem, PostmortemDomain
 from incidents.services import clean_domain, known_domains
@@ -44,7 +45,7 @@ class UnknownDomainError(LookupError):
         hint = f" Did you mean {close[0]!r}?" if close else ""
         listed = ", ".join(known) if known else "none yet"
         super().__init__(
-            f"Unknown domain {domain!r}: no postmortem is classified in it, so the gate "
+            f"Unknown domain {shown(domain)}: no postmortem is classified in it, so the gate "
             f"refuses to answer.{hint} Known domains: {listed}. Pass allow_unknown to "
             f"treat it as a new domain (open).")
 

@@ -327,7 +327,7 @@ def clean_domain(domain: str) -> str:
     domain = (domain or "").strip()
     if not _SLUG.match(domain) or len(domain) > 60:
         raise DomainError(
-            f"Domain {domain!r} is not a slug such as cloud-training (lower-case letters, "
+            f"Domain {shown(domain)} is not a slug such as cloud-training (lower-case letters, "
             "digits and hyphens, at most 60 characters)."
         )
     return domain

@@ -142,7 +142,7 @@ def test_an_impossible_period_is_a_400_page_naming_it(period):
     client.force_login(make_user("reader"))
     response = client.get("/costs/", {"period": period})
     assert response.status_code == 400
-    assert 'role="alert">Period ' in response.content.decode()
+    assert 'role="alert"><strong>period</strong>: Period ' in response.content.decode()
 
 
 def test_an_oversized_form_body_is_a_413_saying_the_limit(client):

@@ -245,3 +245,25 @@ def test_a_long_bad_value_is_quoted_cut_short(alice_client):
     assert response.status_code == 400
     assert "Z" * 100 not in response.content.decode()
     assert "…" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_nul_in_a_path_is_a_400_naming_the_argument_never_a_500(client, settings):
+    from django.contrib.auth import get_user_model
+
+    from core.api_tokens import create_token
+    user = get_user_model().objects.create_user("pathnul", password="pathnul-password-1")
+    client.force_login(user)
+    for path in ("/knowledge/a%00b/", "/runbooks/a%00b/"):
+        response = client.get(path)
+        assert response.status_code == 400, path
+        assert "<strong>key</strong>: contains a NUL character" in response.content.decode()
+    _, key = create_token("docs", user, ["docs:read"])
+    answer = client.get("/api/runbooks/a%00b/go-no-go", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert answer.status_code == 400 and answer.json()["field"] == "key"
+
+
+def test_markdown_drops_protocol_relative_links():
+    from core.markdown import render_markdown
+    for link in ("//evil.example/x", "/\\evil.example", "\\\\evil.example", " //evil.example"):
+        assert "href" not in str(render_markdown(f"[d]({link})")), link
