@@ -78,11 +78,14 @@ class EventTimeField(UTCDateTimeField):
 
 
 class EventForm(forms.Form):
-    """The event a postmortem is about: when it happened (UTC) and which trigger fired.
+    """The event a postmortem is about: when it happened (UTC), which trigger fired, and
+    how severe it was.
 
     Rule: docs/rules.md#trigger-conditions: the active TriggerCondition rows (admins keep
     them); one that needs a reason ("other") is checked by incidents.services.clean_event,
-    which names the field.
+    which names the field. Severity (docs/rules.md#severity): an active level or "" (not
+    rated); `current_severity`, the record's own level, stays offered even once retired so
+    that saving the event does not drop it.
     """
 
     occurred_utc = EventTimeField(
@@ -95,10 +98,18 @@ class EventForm(forms.Form):
             "invalid_choice": "Trigger: %(value)s is not one of the conditions."})
     trigger_reason = forms.CharField(label="Reason (for “Other”)", required=False,
                                      max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    severity = forms.ChoiceField(
+        choices=(), required=False, label="Severity",
+        error_messages={"invalid_choice": "Severity: %(value)s is not one of the levels."})
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, current_severity: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["trigger"].choices = [("", "— choose —"), *vocabulary.trigger_choices()]
+        levels = vocabulary.severity_choices()
+        if current_severity and current_severity not in dict(levels):
+            label = vocabulary.severity_labels().get(current_severity, current_severity)
+            levels.append((current_severity, f"{label} (retired)"))
+        self.fields["severity"].choices = [("", "— not rated yet —"), *levels]
 
 
 class NewPostmortemForm(EventForm):
@@ -106,9 +117,6 @@ class NewPostmortemForm(EventForm):
 
     template = forms.ChoiceField(choices=Template.choices, initial=Template.SEVEN_FIELD,
                                  required=False, label="Template")
-    severity = forms.ChoiceField(
-        choices=(), required=False, label="Severity",
-        error_messages={"invalid_choice": "Severity: %(value)s is not one of the levels."})
     question_set = forms.ChoiceField(
         choices=(), required=False, label="Scan questions",
         error_messages={"invalid_choice": "Scan questions: %(value)s is not a question set "
@@ -116,8 +124,6 @@ class NewPostmortemForm(EventForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["severity"].choices = [("", "— not rated yet —"),
-                                           *vocabulary.severity_choices()]
         self.fields["question_set"].choices = vocabulary.question_set_choices()
         default = QuestionSet.objects.filter(is_default=True).values_list("slug", flat=True)
         self.fields["question_set"].initial = next(iter(default), "")

@@ -237,6 +237,8 @@ def _scan_lines(pm: Postmortem, answers, question_set) -> list[str]:
         answer = by_mode.get(mode.slug)
         name, question = (vocabulary.wording(answer, mode) if answer is not None
                           else (mode.name, mode.question))
+        if not pm.is_final and mode.retired_utc is not None:
+            name = f"{name} (retired question)"
         lines.append(f"| {mode.number} | {_cell(name)} | {_cell(question)} | "
                      f"{answer.get_answer_display() if answer else '(not answered)'} | "
                      f"{_cell(answer.note) if answer else ''} |")

@@ -62,7 +62,7 @@ MAX_TEXT = 200  # characters of free text, as the search page allows
 SUMMARY_HEAD_CHARS = 400  # enough for the 24 words the list shows
 # The postmortem columns the list reads (Postmortem.objects.only()).
 LIST_COLUMNS = ("id", "created_utc", "updated_utc", "status", "template", "occurred_utc",
-                "trigger", "root_cause")
+                "trigger", "root_cause", "severity")
 CHOICE_ERRORS = {"invalid_choice": "not one of the choices offered."}
 DATE_ERRORS = {"invalid": "give a date as YYYY-MM-DD (UTC)."}
 PAGE_PATTERN = re.compile(r"[1-9][0-9]{0,8}")

@@ -178,17 +178,24 @@ def create_draft(user, template: str = Template.SEVEN_FIELD, occurred_utc=None,
 
 
 @transaction.atomic
-def set_event(postmortem: Postmortem, occurred_utc, trigger: str, trigger_reason: str = ""):
-    """Record or correct a draft's event time and trigger; pending reminders move with it.
+def set_event(postmortem: Postmortem, occurred_utc, trigger: str, trigger_reason: str = "",
+              severity: str | None = None):
+    """Record or correct a draft's event time, trigger and (unless `severity` is None)
+    severity; pending reminders move with it.
 
-    Raises EventError (bad input) or ImmutableRecordError (final postmortem).
+    `severity` is an active Severity code or "" (not rated); the record's own level is
+    kept even once retired (docs/rules.md#severity). Raises EventError (bad input, naming
+    the field) or ImmutableRecordError (final postmortem).
     """
     postmortem = Postmortem.objects.select_for_update().get(pk=postmortem.pk)
     require_draft(postmortem)
     occurred_utc, trigger, trigger_reason = clean_event(occurred_utc, trigger, trigger_reason)
+    if severity is not None and severity != postmortem.severity:
+        postmortem.severity = clean_severity(severity)
     postmortem.occurred_utc, postmortem.trigger = occurred_utc, trigger
     postmortem.trigger_reason = trigger_reason
-    postmortem.save(update_fields=["occurred_utc", "trigger", "trigger_reason", "updated_utc"])
+    postmortem.save(update_fields=["occurred_utc", "trigger", "trigger_reason", "severity",
+                                   "updated_utc"])
     reminders.plan_event_reminders(postmortem)
     return postmortem
 

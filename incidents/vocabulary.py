@@ -81,6 +81,11 @@ def severity_labels() -> dict[str, str]:
     return dict(Severity.objects.values_list("code", "label"))
 
 
+def severity_ranks() -> dict[str, int]:
+    """{code: rank} of every severity level, retired ones too (1 the most severe)."""
+    return dict(Severity.objects.values_list("code", "rank"))
+
+
 def is_active_severity(code: str) -> bool:
     return Severity.objects.active().filter(code=code).exists()
 
@@ -108,17 +113,20 @@ def question_set_of(pm: Postmortem) -> QuestionSet:
 def scan_questions(pm: Postmortem) -> list[ScanQuestion]:
     """The questions `pm`'s scan shows, in order.
 
-    A draft asks the active questions of its set. A final record shows what it was
-    asked: the questions it answered, with the wording they had (retired since or not).
+    A draft asks the active questions of its set, plus any retired question it has
+    already answered (shown marked retired, never demanded again). A final record shows
+    what it was asked: the questions it answered, retired since or not. Each answered
+    question keeps the wording it was answered against (wording()).
+    Rule: docs/rules.md#scan-questions.
     """
     questions = question_set_of(pm).questions.all()
-    if pm.is_final:
-        answers = list(pm.scan_answers.all())
-        ids = [answer.question_id for answer in answers if answer.question_id is not None]
-        slugs = [answer.mode for answer in answers if answer.question_id is None]
-        questions = questions.filter(pk__in=ids) | questions.filter(slug__in=slugs)
-        return list(questions.order_by("number", "id"))
-    return list(questions.filter(retired_utc__isnull=True).order_by("number", "id"))
+    answers = list(pm.scan_answers.all())
+    ids = [answer.question_id for answer in answers if answer.question_id is not None]
+    slugs = [answer.mode for answer in answers if answer.question_id is None]
+    answered = questions.filter(pk__in=ids) | questions.filter(slug__in=slugs)
+    if not pm.is_final:
+        answered = answered | questions.filter(retired_utc__isnull=True)
+    return list(answered.order_by("number", "id"))
 
 
 def active_question(pm: Postmortem, slug: str) -> ScanQuestion | None:

@@ -256,3 +256,157 @@ def test_the_admin_refuses_an_unknown_severity_on_a_draft(django_app, editor, su
     assert "Severity: 'SEV9' is not one of SEV1, SEV2, SEV3, SEV4, SEV5." in \
         answer.html.select_one(".errorlist").get_text()
     assert Postmortem.objects.get(pk=draft.pk).severity == "SEV3"
+
+
+# --- issue 19, the outside tester's defects ------------------------------------------------
+
+def _retire_and_reword_through_admin(app, superuser, question, wording):
+    """An admin rewords `question` and retires it on its change page, as the page renders."""
+    page = app.get(reverse("admin:incidents_scanquestion_change", args=[question.pk]),
+                   user=superuser)
+    form = next(f for f in page.forms.values() if "question" in f.fields)
+    form["question"] = wording
+    form["retired_utc_0"] = timezone.now().strftime("%Y-%m-%d")
+    form["retired_utc_1"] = timezone.now().strftime("%H:%M:%S")
+    assert form.submit().status_code == 302
+    question.refresh_from_db()
+    assert question.retired_utc is not None and question.question == wording
+
+
+def test_a_retired_question_a_draft_answered_keeps_showing_with_its_answer(
+        django_app, editor, superuser):
+    from incidents import meeting_record
+
+    draft = fill_complete_draft(services.create_draft(editor))
+    first = ScanQuestion.objects.get(question_set__is_default=True, number=1)
+    old_wording = first.question
+    meeting_record.answer_scan(draft, first.slug, "yes", "leak seen in the fills", user=editor)
+    _retire_and_reword_through_admin(django_app, superuser, first, "Reworded, then retired?")
+
+    page = django_app.get(detail(draft), user=editor)
+    rows = page.html.select("#section-scan .scan-row")
+    assert rows[0]["id"] == f"scan-row-{first.slug}" and len(rows) == 20
+    kept = rows[0].get_text(" ", strip=True)
+    assert old_wording in kept and "Retired question" in kept
+    assert "leak seen in the fills" in kept and "Reworded, then retired?" not in page.text
+    assert not rows[0].select("input")  # retired: the answer is kept, not asked again
+    markdown = django_app.get(reverse("incidents:postmortem_markdown", args=[draft.pk]),
+                              user=editor).text
+    kept_row = f"| 1 | {first.name} (retired question) | {old_wording} | Yes | leak seen"
+    assert f"{kept_row} in the fills |" in markdown
+    # Finalize does not ask for it again, and the final record keeps it as answered.
+    final = services.finalize(draft, editor)
+    final_page = django_app.get(detail(final), user=editor)
+    assert old_wording in final_page.text and "leak seen in the fills" in final_page.text
+    assert f"| 1 | {first.name} | {old_wording} | Yes | leak seen in the fills |" in \
+        markdown_export.postmortem_markdown(final)
+    # A draft that never answered it does not see it.
+    fresh = django_app.get(detail(services.create_draft(editor)), user=editor)
+    assert f"scan-row-{first.slug}" not in fresh.text and old_wording not in fresh.text
+    assert len(fresh.html.select("#section-scan .scan-row")) == 19
+
+
+def test_a_draft_opened_without_severity_is_rated_on_its_event_form(django_app, editor):
+    draft = services.create_draft(editor, summary="Opened by the events API")
+    page = django_app.get(detail(draft), user=editor)
+    assert page.html.select_one("#severity .badge.severity.unrated").get_text() == "not rated"
+    form = next(f for f in page.forms.values() if "trigger_reason" in f.fields)
+    form["occurred_utc"] = (timezone.now() - timedelta(hours=3)).strftime("%Y-%m-%d %H:%M")
+    form["trigger"] = "drawdown"
+    form["severity"] = "SEV2"
+    answer = form.submit()
+    assert answer.status_code == 302
+    page = answer.follow()
+    draft.refresh_from_db()
+    assert (draft.severity, draft.trigger) == ("SEV2", "drawdown")
+    badge = page.html.select_one("#severity .badge.severity")
+    assert "sev-2" in badge["class"] and badge.get_text() == "SEV2 — major"
+    assert not badge.has_attr("style")
+    # The list shows it in its own column.
+    listing = django_app.get(LIST, user=editor)
+    headers = [th.get_text(strip=True) for th in listing.html.select("thead th")]
+    column = headers.index("Severity")
+    row = next(tr for tr in listing.html.select("tbody tr")
+               if "Opened by the events API" in tr.get_text())
+    assert row.select("td")[column].get_text(strip=True) == "SEV2 — major"
+
+
+def test_saving_the_event_keeps_a_retired_severity_and_refuses_an_unknown_one(
+        django_app, editor):
+    draft = services.create_draft(editor, severity="SEV4", trigger="drawdown",
+                                  occurred_utc=timezone.now() - timedelta(hours=1))
+    Severity.objects.filter(code="SEV4").update(retired_utc=timezone.now())
+    form = next(f for f in django_app.get(detail(draft), user=editor).forms.values()
+                if "trigger_reason" in f.fields)
+    assert form["severity"].value == "SEV4"
+    form["trigger"] = "provider_outage"
+    form.submit().follow()
+    draft.refresh_from_db()
+    assert (draft.severity, draft.trigger) == ("SEV4", "provider_outage")
+    with pytest.raises(services.EventError) as refused:
+        services.set_event(draft, draft.occurred_utc, "drawdown", severity="SEV9")
+    assert refused.value.field == "severity"
+
+
+def _truncate_postmortems():
+    from tests.conftest import past_the_guards
+
+    with past_the_guards() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("TRUNCATE incidents_postmortem CASCADE")
+
+
+def test_the_event_goes_out_and_back_in_the_log(tmp_path, editor):
+    from incidents.seals import verify_log
+
+    occurred = timezone.now() - timedelta(days=2, minutes=17)
+    pm = services.create_draft(editor, occurred_utc=occurred, trigger="other",
+                               trigger_reason="A customer reported stale quotes",
+                               severity="SEV3")
+    services.finalize(fill_complete_draft(pm), editor)
+    call_command("export_postmortems", out=str(tmp_path))
+    [line] = [json.loads(text) for text in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert (line["trigger"], line["trigger_reason"]) == ("other",
+                                                         "A customer reported stale quotes")
+    assert line["occurred_utc"] == occurred.isoformat()
+    _truncate_postmortems()
+    call_command("import_postmortems", str(tmp_path / "log.jsonl"))
+    again = Postmortem.objects.get(pk=line["id"])
+    assert (again.occurred_utc, again.trigger, again.trigger_reason) == (
+        occurred, "other", "A customer reported stale quotes")
+    call_command("export_postmortems", out=str(tmp_path / "again"))
+    assert json.loads((tmp_path / "again" / "log.jsonl").read_text()) == line
+    assert verify_log().ok
+
+
+def test_a_seed_line_with_a_trigger_imports_and_an_unknown_trigger_is_refused(tmp_path):
+    from incidents.seals import verify_log
+    from tests.conftest import TEST_DATA
+
+    # The seed's own lines import unchanged, and every seal verifies.
+    call_command("import_postmortems", str(TEST_DATA / "postmortems.jsonl"))
+    seed = (TEST_DATA / "postmortems.jsonl").read_text(encoding="utf-8").splitlines()
+    assert Postmortem.objects.count() == len(seed)
+    assert verify_log().ok
+    line = json.loads(seed[0])
+    line.update(id="3e4f5a6b-7c8d-4e9f-8a1b-2c3d4e5f6a7b", trigger="drawdown",
+                occurred_utc="2026-03-02T13:40:00+00:00")
+    (tmp_path / "one.jsonl").write_text(json.dumps(line) + "\n")
+    call_command("import_postmortems", str(tmp_path / "one.jsonl"))
+    imported = Postmortem.objects.get(pk=line["id"])
+    assert imported.trigger == "drawdown" and imported.occurred_utc.hour == 13
+    assert verify_log().ok
+    line.update(id="2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a", trigger="meteor_strike")
+    (tmp_path / "bad.jsonl").write_text(json.dumps(line) + "\n")
+    with pytest.raises(Exception, match="trigger: 'meteor_strike' is not a trigger condition"):
+        call_command("import_postmortems", str(tmp_path / "bad.jsonl"))
+    line["trigger"] = "other"  # needs a reason, as the database insists
+    (tmp_path / "bad.jsonl").write_text(json.dumps(line) + "\n")
+    with pytest.raises(Exception, match="trigger_reason: is required when the trigger is"):
+        call_command("import_postmortems", str(tmp_path / "bad.jsonl"))
+    line.pop("trigger")
+    line["trigger_reason"] = "A reason for no trigger"
+    (tmp_path / "bad.jsonl").write_text(json.dumps(line) + "\n")
+    with pytest.raises(Exception, match="trigger_reason: is given without a trigger"):
+        call_command("import_postmortems", str(tmp_path / "bad.jsonl"))
+    assert not Postmortem.objects.filter(pk=line["id"]).exists()

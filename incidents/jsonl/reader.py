@@ -31,6 +31,7 @@ from incidents.models import (
     ScanAnswer,
     Severity,
     TimelineEntry,
+    TriggerCondition,
 )
 from incidents.services import DomainError, clean_domain, set_domain, store_final_without_checks
 
@@ -131,6 +132,9 @@ def create_final_postmortem(record: PostmortemRecord) -> Postmortem:
         template=record.template,
         severity=record.severity,
         question_set=question_set,
+        occurred_utc=record.occurred_utc,
+        trigger=record.trigger,
+        trigger_reason=record.trigger_reason,
         **dict(record.values),
     )
     questions = {question.slug: question for question in
@@ -163,10 +167,22 @@ def create_final_postmortem(record: PostmortemRecord) -> Postmortem:
 
 def vocabulary_refusals(record: PostmortemRecord) -> list[tuple[str, str]]:
     """(key, message) for each vocabulary value of `record` the database does not hold: a
-    severity code that is no Severity (retired ones are fine: old records keep them), a
-    question set that does not exist, a scan key that is no question of that set.
-    Rules: docs/rules.md#severity, docs/rules.md#scan-sets."""
+    trigger that is no TriggerCondition slug (or one needing a reason given none), a
+    severity code that is no Severity
+    (retired ones are fine: old records keep them), a question set that does not exist, a
+    scan key that is no question of that set.
+    Rules: docs/rules.md#trigger-conditions, docs/rules.md#severity,
+    docs/rules.md#scan-sets."""
     refusals = []
+    condition = (TriggerCondition.objects.filter(slug=record.trigger).first()
+                 if record.trigger else None)
+    if record.trigger and condition is None:
+        known = ", ".join(vocabulary.trigger_labels())
+        refusals.append(("trigger",
+                         f"{shown(record.trigger)} is not a trigger condition ({known})"))
+    elif condition is not None and condition.requires_reason and not record.trigger_reason:
+        message = f"is required when the trigger is {shown(record.trigger)}"
+        refusals.append(("trigger_reason", message))
     if record.severity and not Severity.objects.filter(code=record.severity).exists():
         known = ", ".join(vocabulary.severity_labels())
         refusals.append(("severity",

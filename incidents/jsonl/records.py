@@ -59,7 +59,8 @@ SEED_KEYS = (
     "fix_commit_sha", "prevention", "trace_id", "pr_link",
 )
 # Keys of a line that are about the record, not one template field.
-RECORD_KEYS = ("id", "created_utc", "template", "severity", "question_set", "failure_mode_scan")
+RECORD_KEYS = ("id", "created_utc", "template", "occurred_utc", "trigger", "trigger_reason",
+               "severity", "question_set", "failure_mode_scan")
 MAX_COUNT = 2_147_483_647  # PositiveIntegerField's upper bound on PostgreSQL
 MODE_MAX_LENGTH = ScanAnswer._meta.get_field("mode").max_length
 
@@ -268,6 +269,11 @@ class PostmortemRecord:
     # A Severity code ("" = not rated) and a QuestionSet slug ("" = the default set).
     severity: str = ""
     question_set: str = ""
+    # The event (docs/rules.md#trigger-conditions): when it happened (UTC, None = not
+    # recorded), the TriggerCondition slug ("" = none) and the reason given for it.
+    occurred_utc: datetime | None = None
+    trigger: str = ""
+    trigger_reason: str = ""
 
     def value(self, name: str):
         return dict(self.values)[name]
@@ -297,6 +303,9 @@ class PostmortemRecord:
                                             for a in pm.scan_answers.all()),
             severity=pm.severity,
             question_set=pm.question_set.slug if pm.question_set_id is not None else "",
+            occurred_utc=pm.occurred_utc,
+            trigger=pm.trigger,
+            trigger_reason=pm.trigger_reason,
         )
 
 
@@ -334,6 +343,11 @@ class _PostmortemLineBase(Line):
     # Checked against the database by incidents.jsonl.reader (docs/rules.md#severity).
     severity: column(Postmortem, "severity", allow_blank=False) = ""
     question_set: text(60, allow_blank=False) = ""
+    # The event, each key optional (docs/rules.md#trigger-conditions); the trigger slug is
+    # checked against the TriggerCondition rows by incidents.jsonl.reader.
+    occurred_utc: Utc = None
+    trigger: column(Postmortem, "trigger", allow_blank=False) = ""
+    trigger_reason: column(Postmortem, "trigger_reason", allow_blank=False) = ""
 
     def to_record(self) -> PostmortemRecord:
         """The line's content in normal form; RecordError (naming the key) when two keys
@@ -350,6 +364,8 @@ class _PostmortemLineBase(Line):
                 and len(substitution) != len(self.contributing_factors):
             raise RecordError(f"has {len(substitution)} entries; contributing_factors has "
                               f"{len(self.contributing_factors)}", key="factor_substitution")
+        if self.trigger_reason and not self.trigger:
+            raise RecordError("is given without a trigger", key="trigger_reason")
         values = {item.name: self._input_value(item) for item in fields.inputs()}
         try:
             (values["fix_commit_sha"], values["fix_description"],
@@ -372,6 +388,9 @@ class _PostmortemLineBase(Line):
             failure_mode_scan=self._scan(),
             severity=self.severity,
             question_set=self.question_set,
+            occurred_utc=self.occurred_utc,
+            trigger=self.trigger,
+            trigger_reason=self.trigger_reason,
         )
 
     def _input_value(self, item: fields.Input):

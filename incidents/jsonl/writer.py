@@ -37,6 +37,8 @@ def _is_set(value) -> bool:
     return value is not None and value != ""
 
 
+# The event (docs/rules.md#trigger-conditions), written when set, before the meeting's keys.
+EVENT_KEYS = ("occurred_utc", "trigger", "trigger_reason")
 # What the meeting adds (issue 3), written last and in this order, as the log always has.
 MEETING_KEYS = ("severity", "question_set", "failure_mode_scan", "factor_substitution",
                 "owner_sentiment")
@@ -44,14 +46,15 @@ MEETING_KEYS = ("severity", "question_set", "failure_mode_scan", "factor_substit
 
 def extension_keys() -> tuple[str, ...]:
     """The keys a line may add to the seed's, in the order they are written: the fields'
-    in registry order (the template before the long-form sections), then MEETING_KEYS."""
+    in registry order (the template before the long-form sections), then EVENT_KEYS and
+    MEETING_KEYS."""
     keys = []
     for field in fields.REGISTRY:
         if field.kind == fields.LONG_FORM_KIND and "template" not in keys:
             keys.append("template")
         keys += [key for key in field.jsonl
                  if key not in SEED_KEYS and key not in MEETING_KEYS and key not in keys]
-    return (*keys, *MEETING_KEYS)
+    return (*keys, *EVENT_KEYS, *MEETING_KEYS)
 
 
 def _object(record: PostmortemRecord, key: str) -> dict | None:
@@ -92,6 +95,9 @@ def postmortem_json(record: PostmortemRecord) -> dict:
                        if record.references != references_from_legacy(trace_id, pr_link)
                        else None),
         "factor_substitution": list(record.factor_substitution) or None,
+        "occurred_utc": format_utc(record.occurred_utc) if record.occurred_utc else None,
+        "trigger": record.trigger or None,
+        "trigger_reason": record.trigger_reason or None,
         "severity": record.severity or None,
         "question_set": record.question_set or None,
         "failure_mode_scan": {

@@ -52,6 +52,22 @@ def severity_label(context, code: str) -> str:
     return _labels(context, "severity_labels", vocabulary.severity_labels).get(code, code)
 
 
+@register.simple_tag(takes_context=True)
+def severity_badge(context, code: str):
+    """The severity badge of `code`: its label in a `badge severity sev-N` span, N its
+    rank 1–5 (static/css/scarlog.css colours each; other ranks get the neutral badge,
+    "not rated" the `unrated` one). Classes only, no inline style (CSP).
+    Rule: docs/rules.md#severity."""
+    from incidents import vocabulary
+
+    if not code:
+        return format_html('<span class="badge severity unrated">{}</span>', "not rated")
+    rank = _labels(context, "severity_ranks", vocabulary.severity_ranks).get(code)
+    level = f" sev-{rank}" if rank in range(1, 6) else ""
+    return format_html('<span class="badge severity{}">{}</span>', level,
+                       severity_label(context, code))
+
+
 @register.filter
 def utc_input(value) -> str:
     """The value a UTC time text input shows (`YYYY-MM-DD HH:MM:SS`)."""

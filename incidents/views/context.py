@@ -105,7 +105,8 @@ def draft_context(pm: Postmortem, **extra) -> dict:
 def scan_rows(pm: Postmortem, factors) -> list[dict]:
     """The scan questions of `pm` in order (incidents.vocabulary.scan_questions), each
     with its answer row (or None), the wording it was answered against (name, question),
-    and whether the contributing factor it suggests is already listed."""
+    whether it is a retired question the draft answered before (shown read-only), and
+    whether the contributing factor it suggests is already listed."""
     answers = {answer.mode: answer for answer in pm.scan_answers.all()}
     factor_texts = {factor.text for factor in factors}
     rows = []
@@ -115,6 +116,7 @@ def scan_rows(pm: Postmortem, factors) -> list[dict]:
                           else (mode.name, mode.question))
         rows.append({
             "mode": mode, "answer": answer, "name": name, "question": question,
+            "retired": not pm.is_final and mode.retired_utc is not None,
             "reveals": answer is not None and answer.answer == mode.failure_answer,
             "factor_listed": answer is not None
             and meeting_record.factor_text(answer) in factor_texts,

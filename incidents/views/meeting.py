@@ -35,7 +35,9 @@ def meeting_context(pm: Postmortem) -> dict:
                 else "",
                 "trigger": pm.trigger,
                 "trigger_reason": pm.trigger_reason,
-            }
+                "severity": pm.severity,
+            },
+            current_severity=pm.severity,
         ),
         "meeting": latest,
         "meeting_attendees": attendees,
@@ -52,9 +54,10 @@ def _back(pm) -> str:
 
 @require_POST
 def event_set(request, pk):
-    """Record or correct a draft's event time and trigger (reminders move with it)."""
+    """Record or correct a draft's event time, trigger and severity (reminders move with
+    it)."""
     pm = get_object_or_404(Postmortem, pk=pk)
-    form = EventForm(request.POST)
+    form = EventForm(request.POST, current_severity=pm.severity)
     if not form.is_valid():
         for name, errors in form.errors.items():
             label = str(form.fields[name].label).split(" (")[0] if name in form.fields else ""
@@ -64,7 +67,7 @@ def event_set(request, pk):
         return redirect(_back(pm))
     try:
         services.set_event(pm, form.cleaned_data["occurred_utc"], form.cleaned_data["trigger"],
-                           form.cleaned_data["trigger_reason"])
+                           form.cleaned_data["trigger_reason"], form.cleaned_data["severity"])
     except (services.EventError, ImmutableRecordError) as exc:
         messages.error(request, str(exc))
     else:
