@@ -3,7 +3,8 @@
 Rule: docs/rules.md#action-status ("Both items had owners but no verified-shipped
 status. They were scheduled, not delivered."). Action items are living records: they can
 be added and progressed after the postmortem is finalized. Every function runs in one
-transaction, writes an ActionItemEvent, and raises ActionItemError (naming the field) or
+transaction, writes an ActionItemEvent before the item names it as `last_event`
+(docs/rules.md#database-guards), and raises ActionItemError (naming the field) or
 EvidenceError instead of half-writing.
 """
 from dataclasses import dataclass
@@ -26,8 +27,15 @@ class ActionItemError(ValueError):
         super().__init__(message)
 
 
-def _record(item: ActionItem, user, change: str) -> None:
-    ActionItemEvent.objects.create(item=item, by=user, change=change)
+def _save_recorded(item: ActionItem, fields: list[str], user, change: str,
+                   at_utc: datetime | None = None) -> None:
+    """Write the ActionItemEvent first, then save `fields` of `item` naming it as
+    last_event: PostgreSQL refuses a change to an item that names no newer event of it
+    (docs/rules.md#database-guards)."""
+    extra = {"at_utc": at_utc} if at_utc is not None else {}
+    item.last_event = ActionItemEvent.objects.create(item=item, by=user, change=change,
+                                                     **extra)
+    item.save(update_fields=[*fields, "last_event", "updated_utc"])
 
 
 @transaction.atomic
@@ -53,7 +61,8 @@ def add_item(postmortem: Postmortem, kind: str, description: str, owner, due_dat
     item = ActionItem.objects.create(postmortem=postmortem, kind=kind,
                                      description=description.strip(), owner=owner,
                                      due_date=due_date, created_by=user)
-    _record(item, user, f"created: {kind}, owner {owner.get_username()}, due {due_date}")
+    _save_recorded(item, [], user,
+                   f"created: {kind}, owner {owner.get_username()}, due {due_date}")
     return item
 
 
@@ -68,8 +77,7 @@ def start_item(item: ActionItem, user=None) -> ActionItem:
     if item.status != ActionItem.Status.OPEN:
         raise ActionItemError("status", f"Only an open item can start; this one is {item.status}.")
     item.status = ActionItem.Status.IN_PROGRESS
-    item.save(update_fields=["status", "updated_utc"])
-    _record(item, user, "status: open → in progress")
+    _save_recorded(item, ["status"], user, "status: open → in progress")
     return item
 
 
@@ -85,10 +93,10 @@ def ship_item(item: ActionItem, evidence: dict, user=None) -> ActionItem:
     before = item.get_status_display().lower()
     item.status = ActionItem.Status.SHIPPED
     item.evidence_lapsed, item.evidence_lapsed_utc = "", None
-    item.save(update_fields=["evidence", "verification", "status", "evidence_lapsed",
-                             "evidence_lapsed_utc", "updated_utc"])
     shown = ", ".join(f"{key}={value}" for key, value in item.evidence.items())
-    _record(item, user, f"status: {before} → shipped; evidence {shown}")
+    _save_recorded(item, ["evidence", "verification", "status", "evidence_lapsed",
+                          "evidence_lapsed_utc"], user,
+                   f"status: {before} → shipped; evidence {shown}")
     return item
 
 
@@ -104,8 +112,8 @@ def drop_item(item: ActionItem, reason: str, user=None) -> ActionItem:
         raise ActionItemError("drop_reason", f"Reason for dropping {problem}.")
     before = item.get_status_display().lower()
     item.status, item.drop_reason = ActionItem.Status.DROPPED, reason.strip()
-    item.save(update_fields=["status", "drop_reason", "updated_utc"])
-    _record(item, user, f"status: {before} → dropped; reason: {item.drop_reason}")
+    _save_recorded(item, ["status", "drop_reason"], user,
+                   f"status: {before} → dropped; reason: {item.drop_reason}")
     return item
 
 
@@ -161,8 +169,6 @@ def _reopen(item: ActionItem, why: str, now: datetime) -> bool:
         return False
     item.status = ActionItem.Status.OPEN
     item.evidence_lapsed, item.evidence_lapsed_utc = why, now
-    item.save(update_fields=["status", "evidence_lapsed", "evidence_lapsed_utc", "updated_utc"])
-    ActionItemEvent.objects.create(item=item, by=None, at_utc=now,
-                                   change=f"status: shipped → open; evidence no longer holds: "
-                                          f"{why}")
+    _save_recorded(item, ["status", "evidence_lapsed", "evidence_lapsed_utc"], None,
+                   f"status: shipped → open; evidence no longer holds: {why}", at_utc=now)
     return True

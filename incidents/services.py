@@ -18,6 +18,7 @@ from incidents import reminders, seals, template_rules, vocabulary
 from incidents.models import (
     Amendment,
     ContributingFactor,
+    DomainChange,
     ImmutableRecordError,
     Postmortem,
     PostmortemDomain,
@@ -365,16 +366,27 @@ def known_domains() -> list[str]:
 
 
 @transaction.atomic
+@transaction.atomic
 def set_domain(postmortem: Postmortem, domain: str, user=None, tags: list[str] | None = None):
     """Classify `postmortem` in `domain` (and `tags` when given); records who and when (UTC).
 
     Works on drafts and final postmortems alike: classification is kept outside the
-    immutable content. Returns the PostmortemDomain; raises DomainError.
+    immutable content. Each call first appends a DomainChange (old and new domain, who,
+    when) and the row names it as `last_change`, in one transaction; PostgreSQL refuses a
+    final postmortem's domain write without one (docs/rules.md#database-guards). Returns
+    the PostmortemDomain; raises DomainError.
     """
     domain = clean_domain(domain)
-    defaults = {"domain": domain, "set_by": user, "set_utc": timezone.now()}
-    if tags is not None:
-        defaults["tags"] = [clean_domain(tag) for tag in tags]
+    clean_tags = [clean_domain(tag) for tag in tags] if tags is not None else None
+    current = (PostmortemDomain.objects.select_for_update()
+               .filter(postmortem=postmortem).first())
+    now = timezone.now()
+    change = DomainChange.objects.create(
+        postmortem=postmortem, old_domain=current.domain if current else "",
+        new_domain=domain, by=user, at_utc=now)
+    defaults = {"domain": domain, "set_by": user, "set_utc": now, "last_change": change}
+    if clean_tags is not None:
+        defaults["tags"] = clean_tags
     classification, _ = PostmortemDomain.objects.update_or_create(
         postmortem=postmortem, defaults=defaults
     )

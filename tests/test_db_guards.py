@@ -9,7 +9,8 @@ temporary table standing in for incidents_postmortem. Each attempt is refused an
 stay as they were.
 """
 import secrets
-from datetime import UTC, datetime, timedelta
+import subprocess
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
@@ -20,7 +21,15 @@ from costlog.models import ResourceRate, RootPattern
 from costlog.services import EntryInput, ResourceUse, record_entry
 from incidents import action_items, gate, meetings, services
 from incidents.meetings import AttendeeInput
-from incidents.models import FieldRevision, Meeting, Postmortem
+from incidents.models import (
+    ActionItem,
+    ActionItemEvent,
+    DomainChange,
+    FieldRevision,
+    Meeting,
+    Postmortem,
+    PostmortemDomain,
+)
 from runbooks.models import Runbook
 from runbooks.services import record_result, start_run
 from tests.conftest import fill_complete_draft, make_user
@@ -52,6 +61,7 @@ ATTEMPTS = {
                               "SET until_utc = until_utc + interval '1 year'",
     "incidents_actionitem": "DELETE FROM incidents_actionitem",
     "incidents_classification": "DELETE FROM incidents_classification",
+    "incidents_domainchange": "UPDATE incidents_domainchange SET new_domain = 'zzz-parking'",
     "runbooks_runbookrevision": "UPDATE runbooks_runbookrevision SET body = 'rewritten'",
     "runbooks_checklistresult": "DELETE FROM runbooks_checklistresult",
     "costlog_resourcerate": "UPDATE costlog_resourcerate SET usd = usd * 2",
@@ -62,7 +72,8 @@ ATTEMPTS = {
 
 # Append-only history: UPDATE, DELETE and TRUNCATE refused for every role, owner included.
 APPEND_ONLY = ("incidents_amendment", "incidents_logseal", "incidents_actionitemevent",
-               "incidents_gateoverride", "incidents_fieldrevision", "runbooks_runbookrevision",
+               "incidents_gateoverride", "incidents_domainchange", "incidents_fieldrevision",
+               "runbooks_runbookrevision",
                "runbooks_checklistresult", "costlog_resourcerate", "costlog_mishapentry",
                "costlog_entrypattern", "costlog_mishapresource")
 
@@ -310,3 +321,172 @@ def test_the_open_items_of_a_final_postmortem_keep_its_gate_closed(world):
         assert "hold the planning gate" in owner_refused(f"TRUNCATE {table} CASCADE")
     assert "final postmortem records" in owner_refused("TRUNCATE incidents_postmortem CASCADE")
     assert not gate.check_gate("trading", now=datetime.now(UTC) + timedelta(days=1)).open
+
+
+# --- Every change of an action item or of a final postmortem's domain leaves history ------
+# (docs/rules.md#database-guards): the attacker's write without a record is refused; the
+# same write after the attacker appended the record passes, and is thus on record.
+
+def _gate_closed() -> bool:
+    return not gate.check_gate("trading", now=datetime.now(UTC) + timedelta(days=1)).open
+
+
+def _inserted_event(conn, item_id: int, change: str) -> int:
+    return conn.execute("INSERT INTO incidents_actionitemevent (item_id, at_utc, change) "
+                        "VALUES (%s, now(), %s) RETURNING id", [item_id, change]).fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_item_shipped_or_dropped_behind_the_app_without_an_event_is_refused(
+        world, runtime_conn):
+    item = ActionItem.objects.get(postmortem_id=world["final"])
+    assert _gate_closed()
+    items, events = stored("incidents_actionitem"), stored("incidents_actionitemevent")
+    creation = ActionItemEvent.objects.get(item=item).pk
+    for attempt in (
+            "UPDATE incidents_actionitem SET status = 'dropped', drop_reason = 'x'",
+            ("UPDATE incidents_actionitem SET status = 'shipped', "
+             "evidence = '{\"test_name\": \"tests/test_x.py::t\", \"commit_sha\": "
+             "\"abcdef1\", \"ci_run_link\": \"https://ci.example.com/1\"}'"),
+            "UPDATE incidents_actionitem SET due_date = due_date + 400",
+            "UPDATE incidents_actionitem SET owner_id = (SELECT max(id) FROM auth_user)",
+            # the item's old event cannot be named again, nor last_event cleared
+            (f"UPDATE incidents_actionitem SET status = 'dropped', drop_reason = 'x', "
+             f"last_event_id = {creation}"),
+            ("UPDATE incidents_actionitem SET status = 'dropped', drop_reason = 'x', "
+             "last_event_id = NULL")):
+        message = refused(runtime_conn, attempt)
+        assert "without a record" in message or "newer event" in message
+    other = ActionItem.objects.create(postmortem_id=world["draft"], kind="test",
+                                      description="Another", owner=item.owner,
+                                      due_date=item.due_date)
+    foreign = _inserted_event(runtime_conn, other.pk, "someone else's")
+    assert "not an event of this item" in refused(
+        runtime_conn, "UPDATE incidents_actionitem SET status = 'dropped', drop_reason = 'x', "
+        f"last_event_id = {foreign} WHERE id = {item.pk}")
+    assert ActionItem.objects.get(pk=item.pk).status == "open"
+    assert [row for row in stored("incidents_actionitem") if f'"id": {other.pk},' not in row
+            ] == items
+    assert ActionItemEvent.objects.filter(item=item).count() == 1
+    assert len(stored("incidents_actionitemevent")) == len(events) + 1  # the foreign one
+    assert _gate_closed()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_item_dropped_after_an_inserted_event_is_on_record(world, runtime_conn):
+    item = ActionItem.objects.get(postmortem_id=world["final"])
+    with runtime_conn.transaction():
+        event = _inserted_event(runtime_conn, item.pk, "dropped by hand")
+        runtime_conn.execute("UPDATE incidents_actionitem SET status = 'dropped', "
+                             "drop_reason = 'x', last_event_id = %s WHERE id = %s",
+                             [event, item.pk])
+    item.refresh_from_db()
+    assert (item.status, item.last_event_id) == ("dropped", event)
+    assert ActionItemEvent.objects.filter(item=item).latest("id").change == "dropped by hand"
+    assert not _gate_closed()  # opened, and the history says how
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_final_domain_moved_behind_the_app_without_a_change_is_refused(world, runtime_conn):
+    final = world["final"]
+    before = stored("incidents_classification")
+    recorded = DomainChange.objects.get(postmortem_id=final).pk
+    assert _gate_closed()
+    for attempt in (
+            (f"UPDATE incidents_classification SET domain = 'zzz-parking' "
+             f"WHERE postmortem_id = '{final}'"),
+            # the change that recorded "trading" cannot be named again for another domain
+            (f"UPDATE incidents_classification SET domain = 'zzz-parking', "
+             f"last_change_id = {recorded} WHERE postmortem_id = '{final}'")):
+        assert "DomainChange" in refused(runtime_conn, attempt)
+    wrong = runtime_conn.execute(
+        "INSERT INTO incidents_domainchange (postmortem_id, old_domain, new_domain, at_utc) "
+        "VALUES (%s, 'trading', 'elsewhere', now()) RETURNING id", [final]).fetchone()[0]
+    assert "does not record" in refused(
+        runtime_conn, f"UPDATE incidents_classification SET domain = 'zzz-parking', "
+        f"last_change_id = {wrong} WHERE postmortem_id = '{final}'")
+    assert stored("incidents_classification") == before
+    assert _gate_closed()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_final_domain_moved_after_an_inserted_change_is_on_record(world, runtime_conn):
+    final = world["final"]
+    with runtime_conn.transaction():
+        change = runtime_conn.execute(
+            "INSERT INTO incidents_domainchange (postmortem_id, old_domain, new_domain, "
+            "at_utc) VALUES (%s, 'trading', 'zzz-parking', now()) RETURNING id",
+            [final]).fetchone()[0]
+        runtime_conn.execute("UPDATE incidents_classification SET domain = 'zzz-parking', "
+                             "last_change_id = %s WHERE postmortem_id = %s", [change, final])
+    assert PostmortemDomain.objects.get(postmortem_id=final).domain == "zzz-parking"
+    assert [(c.old_domain, c.new_domain) for c in DomainChange.objects.filter(
+        postmortem_id=final)] == [("", "trading"), ("trading", "zzz-parking")]
+
+
+def _one_new_event(item: ActionItem, before: int) -> ActionItemEvent:
+    item.refresh_from_db()
+    events = list(ActionItemEvent.objects.filter(item=item).order_by("id"))
+    assert len(events) == before + 1
+    assert item.last_event == events[-1]
+    return events[-1]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("frozen_time")
+def test_the_app_s_item_changes_each_write_exactly_one_event(final_postmortem, alice, bob):
+    due = date(2026, 6, 1)
+    shipped = action_items.add_item(final_postmortem, "hook", "Watchdog", alice, due)
+    assert _one_new_event(shipped, 0).change.startswith("created: hook")
+    action_items.start_item(shipped, user=bob)
+    assert _one_new_event(shipped, 1).change == "status: open → in progress"
+    action_items.ship_item(shipped, {"hook_file": "hooks/watchdog.py",
+                                     "commit_sha": "abcdef1234"}, user=bob)
+    assert "→ shipped" in _one_new_event(shipped, 2).change
+    dropped = action_items.add_item(final_postmortem, "test", "Regression", alice, due)
+    action_items.drop_item(dropped, "Covered by the watchdog", user=alice)
+    assert _one_new_event(dropped, 1).change.endswith("reason: Covered by the watchdog")
+
+
+def _git(clone, *args) -> str:
+    return subprocess.run(["git", "-C", str(clone), "-c", "user.name=ci", "-c",
+                           "user.email=ci@example.com", *args], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("frozen_time")
+def test_reopening_lapsed_evidence_writes_exactly_one_event(final_postmortem, alice, tmp_path,
+                                                             settings):
+    clone = tmp_path / "launcher"
+    (clone / "hooks").mkdir(parents=True)
+    (clone / "hooks" / "watchdog.py").write_text("print('watching')\n")
+    _git(clone, "init", "-q", "-b", "main")
+    _git(clone, "add", ".")
+    _git(clone, "commit", "-qm", "watchdog")
+    settings.SCARLOG_GIT_REPOS = {"launcher": str(clone)}
+    item = action_items.add_item(final_postmortem, "hook", "Watchdog", alice, date(2026, 6, 1))
+    action_items.ship_item(item, {"hook_file": "hooks/watchdog.py", "repository": "launcher",
+                                  "commit_sha": _git(clone, "rev-parse", "HEAD")})
+    _git(clone, "rm", "-q", "hooks/watchdog.py")
+    _git(clone, "commit", "-qm", "remove the watchdog")
+    assert [pk for pk, _ in action_items.reverify_shipped().reopened] == [item.pk]
+    event = _one_new_event(item, 2)
+    assert event.by is None and event.change.startswith("status: shipped → open")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("frozen_time")
+def test_reclassifying_through_the_page_writes_exactly_one_domain_change(
+        django_app, final_postmortem, alice):
+    services.set_domain(final_postmortem, "trading", user=alice)
+    page = django_app.get(f"/postmortems/{final_postmortem.pk}/", user=alice)
+    form = next(f for f in page.forms.values() if f.action.endswith("/domain/"))
+    form["domain"] = "cloud-training"
+    shown = form.submit().follow()
+    assert "Domain set to cloud-training." in shown.text
+    changes = list(DomainChange.objects.filter(postmortem=final_postmortem).order_by("id"))
+    assert [(c.old_domain, c.new_domain, c.by) for c in changes] == [
+        ("", "trading", alice), ("trading", "cloud-training", alice)]
+    assert PostmortemDomain.objects.get(postmortem=final_postmortem).last_change == changes[-1]
+    assert "trading → cloud-training" in shown.text

@@ -14,6 +14,7 @@ __all__ = [
     "ActionItem",
     "ActionItemEvent",
     "DigestSent",
+    "DomainChange",
     "GateOverride",
     "PostmortemDomain",
 ]
@@ -45,6 +46,12 @@ class PostmortemDomain(models.Model):
         related_name="+",
     )
     set_utc = models.DateTimeField(default=timezone.now)
+    # The DomainChange that recorded this row's current state; PostgreSQL refuses a write
+    # to a final postmortem's domain that does not name a fresh one
+    # (docs/rules.md#database-guards).
+    last_change = models.ForeignKey(
+        "DomainChange", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+    )
 
     class Meta:
         db_table = "incidents_classification"
@@ -111,6 +118,13 @@ class ActionItem(models.Model):
     gate_domain = models.CharField(  # noqa: DJ001
         max_length=60, null=True, blank=True, editable=False
     )
+    # The ActionItemEvent recording this row's current state, written first; PostgreSQL
+    # refuses a change that does not name a newer event of this item
+    # (docs/rules.md#database-guards).
+    last_event = models.ForeignKey(
+        "ActionItemEvent", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        editable=False,
+    )
 
     class Meta:
         ordering = ["due_date", "id"]
@@ -167,6 +181,28 @@ class ActionItemEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at_utc:%Y-%m-%d %H:%M} UTC: {self.change}"
+
+
+class DomainChange(models.Model):
+    """One change of a postmortem's domain (append-only): from `old_domain` ("" when it had
+    none) to `new_domain`, by whom, when (UTC). Written by incidents.services.set_domain;
+    rule: docs/rules.md#database-guards."""
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.PROTECT,
+                                   related_name="domain_changes")
+    old_domain = models.SlugField(max_length=60, blank=True)
+    new_domain = models.SlugField(max_length=60)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    at_utc = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at_utc", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.at_utc:%Y-%m-%d %H:%M} UTC: {self.old_domain or '—'} → {self.new_domain}"
 
 
 class GateOverride(models.Model):

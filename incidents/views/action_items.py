@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from core.limits import OutOfRange, day_in_range, whole_number
 from incidents import action_items, evidence, services
-from incidents.models import ActionItem, Postmortem, PostmortemDomain
+from incidents.models import ActionItem, DomainChange, Postmortem, PostmortemDomain
 
 
 def _back(pm_id) -> str:
@@ -42,6 +42,8 @@ def action_item_context(pm: Postmortem) -> dict:
         "incomplete_rows": [row for row in rows if row["item"].is_open],
         "closed": action_items.is_closed(pm, items),
         "classification": classification,
+        "domain_changes": list(DomainChange.objects.filter(postmortem=pm)
+                               .select_related("by").order_by("-id")[:20]),
         "item_kinds": ActionItem.Kind.choices,
         "owners": get_user_model().objects.filter(is_active=True).order_by("username"),
     }
