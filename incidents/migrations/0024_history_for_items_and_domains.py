@@ -90,7 +90,7 @@ def _backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0022_text_limits'),
+        ("incidents", "0023_seal_content_version"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
