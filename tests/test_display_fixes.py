@@ -17,7 +17,7 @@ from core import roles
 from core.site_url import site_url_of_addrport, use_addrport_unless_configured
 from incidents import action_items, markdown_export, services
 from incidents.models import ActionItem, Postmortem
-from tests.conftest import fill_complete_draft, make_user
+from tests.conftest import make_user
 from tests.test_long_form import fill_sections, long_form_draft
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_time")]
