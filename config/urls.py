@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/events", api.events, name="api_events"),
     path("api/runbooks/<str:key>/go-no-go", runbook_views.go_no_go, name="api_go_no_go"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("costs/", include("costlog.urls")),
     path("runbooks/", include("runbooks.urls")),
     path("", include("knowledge.urls")),

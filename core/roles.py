@@ -54,6 +54,27 @@ def role_of(user) -> str:
     return cached
 
 
+def item_owners():
+    """The users who may own an action item: active, able to sign in (not an API token's
+    service account, whose password is unusable) and editor or admin; a queryset ordered
+    by username. docs/rules.md#action-owner"""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+    from django.db.models import Q
+
+    return (get_user_model().objects.filter(is_active=True)
+            .exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX).exclude(password="")
+            .filter(Q(is_superuser=True) | Q(pk__in=in_editors_ids()))
+            .order_by("username"))
+
+
+def in_editors_ids():
+    """The ids of the Editors group's members (a subquery)."""
+    from django.contrib.auth.models import Group
+
+    return Group.objects.filter(name=EDITORS_GROUP).values("user")
+
+
 def can_write(user) -> bool:
     """True when `user` is signed in and an editor or admin."""
     return user.is_authenticated and role_of(user) in (EDITOR, ADMIN)

@@ -5,8 +5,11 @@ a host) by config.env.env_site_url; `manage.py check --deploy` warns while it is
 production (core.checks).
 """
 import logging
+import os
+import re
 
 from django.conf import settings
+from django.core.management.base import CommandError
 
 log = logging.getLogger(__name__)
 
@@ -28,3 +31,30 @@ def absolute_url(request, path: str) -> str:
     if settings.SCARLOG_SITE_URL:
         return settings.SCARLOG_SITE_URL + path
     return request.build_absolute_uri(path)
+
+
+# runserver's addrport: "8119", "127.0.0.1:8119", "[::1]:8119", "localhost:8119".
+_ADDRPORT = re.compile(r"^(?:(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):)?(?P<port>\d{1,5})$")
+# A server bound to every interface is opened at the loopback address.
+_ANY_HOST = {"0.0.0.0", "0", "[::]"}
+
+
+def site_url_of_addrport(addrport: str) -> str:
+    """The http address a development server started on `addrport` (runserver's argument)
+    answers at: "127.0.0.1:8119" -> "http://127.0.0.1:8119", "8119" ->
+    "http://127.0.0.1:8119". CommandError naming it for anything else."""
+    match = _ADDRPORT.match(addrport.strip())
+    if match is None or not 0 < int(match["port"]) < 65536:
+        raise CommandError(f"addrport {addrport!r} is not [host:]port, such as 127.0.0.1:8000.")
+    host = match["host"] or "127.0.0.1"
+    return f"http://{'127.0.0.1' if host in _ANY_HOST else host}:{int(match['port'])}"
+
+
+def use_addrport_unless_configured(addrport: str) -> str:
+    """For `manage.py demo`: when SCARLOG_SITE_URL is not set in the environment, links in
+    emails and API answers point at the server the demo starts (settings.SCARLOG_SITE_URL
+    is set for this process); a configured one is kept. Returns the site URL in force.
+    docs/rules.md#reminder-site-url"""
+    if "SCARLOG_SITE_URL" not in os.environ:
+        settings.SCARLOG_SITE_URL = site_url_of_addrport(addrport)
+    return settings.SCARLOG_SITE_URL

@@ -65,6 +65,13 @@ def format_amount(value: Decimal) -> str:
     return f"{whole}.{fraction}" if fraction else whole
 
 
+def format_count(value: int) -> str:
+    """A count of people or things with thousands separators: 1200 -> '1,200'.
+
+    Rule: docs/rules.md#input-money-durations."""
+    return f"{int(value):,}"
+
+
 def format_usd(value: Decimal) -> str:
     """Money as every page, export and the log write it (after a '$'): Decimal('78947.00')
     -> '78,947' (no cents when whole); Decimal('5.5') -> '5.50'.

@@ -1,6 +1,8 @@
-"""Views every deployment has: the health report for load balancers and monitors."""
+"""Views every deployment has: the health report for load balancers and monitors, and
+/favicon.ico (asked for by browsers on pages that name no icon, such as Django's admin)."""
 from django.contrib.auth.decorators import login_not_required
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from core import health
@@ -15,3 +17,11 @@ def healthz(request):
     """
     report = health.health()
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+@login_not_required
+@require_GET
+def favicon(request):
+    """GET /favicon.ico: a permanent redirect (301) to the static favicon.svg; no login, as
+    a browser asks for it before anyone signs in."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

@@ -13,6 +13,7 @@ from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q
+from django.db.models.functions import Left
 from django.utils import timezone
 
 from core.record_types import shown
@@ -23,9 +24,12 @@ from incidents.services import known_domains
 ITEM_LIMIT = 50
 DRAFT_LIMIT = 20
 # The columns templates/incidents/dashboard.html shows of each listed item and draft.
+# A summary is read only as far as its head (SUMMARY_HEAD_CHARS, as the postmortem list
+# does): a 2,000-character summary weighs nothing here and the page shows a bounded head.
 ITEM_COLUMNS = ("kind", "description", "status", "due_date", "evidence_lapsed", "owner__username",
-                "postmortem__summary", "postmortem__classification__domain")
-DRAFT_COLUMNS = ("summary", "trigger", "status", "occurred_utc", "created_utc")
+                "postmortem__id", "postmortem__classification__domain")
+DRAFT_COLUMNS = ("trigger", "status", "occurred_utc", "created_utc")
+SUMMARY_HEAD_CHARS = 400
 GROUPINGS = ("owner", "domain")
 
 
@@ -104,12 +108,15 @@ def dashboard(filters: Filters, today: date) -> dict:
     )
     # The ITEM_LIMIT earliest-due items (an index read), then shown grouped; only the
     # columns the page shows are read.
-    listed = sorted(items.only(*ITEM_COLUMNS)[:ITEM_LIMIT], key=_group_key(filters))
+    listed = sorted(items.only(*ITEM_COLUMNS).annotate(
+        summary_head=Left("postmortem__summary", SUMMARY_HEAD_CHARS))[:ITEM_LIMIT],
+        key=_group_key(filters))
     for item in listed:
         item.is_overdue = item.due_date < today
     drafts = Postmortem.objects.filter(status=Postmortem.Status.DRAFT)
     # Drafts waiting for their meeting come first, the nearest 72-hour deadline on top.
-    draft_rows = list(annotate_meeting_held(drafts.only(*DRAFT_COLUMNS)).order_by(
+    draft_rows = list(annotate_meeting_held(drafts.only(*DRAFT_COLUMNS).annotate(
+        summary_head=Left("summary", SUMMARY_HEAD_CHARS))).order_by(
         "meeting_held", F("occurred_utc").asc(nulls_last=True), "-created_utc")[:DRAFT_LIMIT])
     failed_reminders = Reminder.objects.filter(state=Reminder.State.FAILED)
     return {
@@ -125,8 +132,9 @@ def dashboard(filters: Filters, today: date) -> dict:
         .values_list("username", flat=True),
         "domains": known_domains(),
         "item_kinds": ActionItem.Kind.choices,
-        "failed_reminders": list(failed_reminders.select_related("postmortem")
-                                 .order_by("-updated_utc")[:DRAFT_LIMIT]),
+        "failed_reminders": list(failed_reminders.annotate(
+            summary_head=Left("postmortem__summary", SUMMARY_HEAD_CHARS))
+            .order_by("-updated_utc")[:DRAFT_LIMIT]),
         "overrides": list(GateOverride.objects.filter(until_utc__gt=timezone.now())
                           .select_related("created_by").order_by("until_utc")),
     }

@@ -15,11 +15,16 @@ last_modified_utc is read by core.utc_times.parse_utc (no offset means UTC; stor
 UTC). clean_evidence() returns the normalized dict or raises EvidenceError naming the field.
 """
 import re
+from datetime import timedelta
+
+from django.utils import timezone
 
 from core.record_types import shown
 from core.utc_times import parse_utc
 from core.web_links import link_problem
 
+# A file's last change cannot lie ahead; this much allows for a clock a little fast.
+FUTURE_SLACK = timedelta(minutes=5)
 SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
 MAX_TEXT = 500
 
@@ -67,11 +72,19 @@ def _repository_path(field: str, value: str) -> str:
 
 
 def _timestamp(field: str, value: str) -> str:
-    """The time as ISO 8601 UTC, read like every UTC input (docs/rules.md#input-utc-times)."""
+    """The time as ISO 8601 UTC, read like every UTC input (docs/rules.md#input-utc-times);
+    EvidenceError(field) for a time more than FUTURE_SLACK after now, since a file cannot
+    have changed in the future (docs/rules.md#evidence-format)."""
     try:
-        return parse_utc(value).isoformat()
+        parsed = parse_utc(value)
     except ValueError as exc:  # core.limits.OutOfRange included: the message quotes the value
         raise EvidenceError(field, f"{LABELS[field]}: {exc}") from None
+    now = timezone.now()
+    if parsed > now + FUTURE_SLACK:
+        raise EvidenceError(field, f"{LABELS[field]} {parsed:%Y-%m-%d %H:%M} UTC is in the "
+                                   f"future (it is now {now:%Y-%m-%d %H:%M} UTC): give when "
+                                   "the file last changed.")
+    return parsed.isoformat()
 
 
 def clean_evidence(kind: str, data: dict) -> dict:

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from django.utils.text import slugify
 
-from core.units import format_span, format_usd
+from core.units import format_count, format_span, format_usd
 from incidents import fields, vocabulary
 from incidents.models import DEFERRED_FIX_TEXT, MeetingAttendee, Postmortem, Seal, fix_is_deferred
 from incidents.templatetags.scarlog import utc
@@ -33,6 +33,12 @@ def postmortem_filename(pm: Postmortem) -> str:
 
 
 def _utc(value) -> str:
+    """`2026-02-03 10:00 UTC`, as every page shows a time (the utc filter); "(no time)"."""
+    return utc(value) or "(no time)"
+
+
+def _utc_seconds(value) -> str:
+    """A timeline row's time to the second (`2026-03-02 14:02:37 UTC`): its order matters."""
     return utc(value, with_seconds=True) or "(no time)"
 
 
@@ -162,7 +168,7 @@ def _text_body(pm: Postmortem, field: fields.Field) -> list[str]:
 
 def _timeline_body(pm: Postmortem, field: fields.Field) -> list[str]:
     return ["| UTC | Event | trace_id |", "|---|---|---|"] + [
-        f"| {_utc(row.utc)} | {_cell(row.event)} | {_cell(row.trace_id)} |"
+        f"| {_utc_seconds(row.utc)} | {_cell(row.event)} | {_cell(row.trace_id)} |"
         for row in pm.timeline_entries.all()
     ]
 
@@ -215,7 +221,7 @@ def _figure_lines(usd, users, minutes, only_set: bool = False) -> list[str]:
     lines = []
     for label, value, text in (
         ("Financial (USD)", usd, f"${format_usd(usd)}" if usd is not None else ""),
-        ("Users affected", users, str(users) if users is not None else ""),
+        ("Users affected", users, format_count(users) if users is not None else ""),
         ("Duration", minutes, format_span(minutes * 60) if minutes is not None else ""),
     ):
         if value is not None:

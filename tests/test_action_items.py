@@ -33,7 +33,7 @@ SHA = "9f1c2ab7d3e4"
     ("criterion", {"contract_path": "templates/postmortem.md",
                    "criterion_text": "Close-out lists evidence for every action item"}),
     ("memory", {"memory_file": "memory/cloud-training.md",
-                "last_modified_utc": "2026-04-26T09:00:00+02:00"}),
+                "last_modified_utc": "2026-02-26T09:00:00+02:00"}),
 ])
 def test_well_formed_evidence_is_accepted_and_normalized(kind, evidence):
     cleaned = clean_evidence(kind, evidence)
@@ -41,7 +41,7 @@ def test_well_formed_evidence_is_accepted_and_normalized(kind, evidence):
     if "commit_sha" in cleaned:
         assert cleaned["commit_sha"] == cleaned["commit_sha"].lower()
     if kind == "memory":
-        assert cleaned["last_modified_utc"] == "2026-04-26T07:00:00+00:00"
+        assert cleaned["last_modified_utc"] == "2026-02-26T07:00:00+00:00"
 
 
 @pytest.mark.parametrize("kind, evidence, field, message", [

@@ -2,11 +2,14 @@
 cross no other box, the cost chart's labels stay inside it, tags and ids never break
 inside a word. The text defects (placeholders, a repeated title, the meeting line of a
 final record, evidence labels) are read from the pages as django-webtest gets them."""
+from datetime import date, timedelta
 from itertools import pairwise
 
 import pytest
 from playwright.sync_api import expect
 
+from incidents import action_items
+from incidents.models import ActionItem, Postmortem
 from tests.conftest import browser_context
 from tests.site_data import PASSWORDS, site
 
@@ -175,3 +178,71 @@ def test_evidence_labels_read_as_words(django_app, demo):
     page = django_app.get(f"/postmortems/{demo.final.pk}/", user=demo.viewer)
     labels = [dt.get_text(strip=True) for dt in page.html.select("dl.evidence dt")]
     assert labels == ["Hook file", "Commit SHA"]
+
+
+def signed_in_page(browser, live_server, username: str):
+    context = browser_context(browser, live_server)
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORDS[username])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    return context, page
+
+
+OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+HEADER_HEIGHT = "() => document.querySelector('.site-header').getBoundingClientRect().height"
+
+
+def test_a_summary_without_spaces_never_widens_the_lists(page, demo):
+    Postmortem.objects.filter(pk=demo.draft.pk).update(summary="x" * 2000)
+    action_items.add_item(demo.draft, ActionItem.Kind.RULE, "y" * 500, demo.editor,
+                          date(2026, 12, 24), demo.admin)
+    for path in ("/", "/postmortems/"):
+        page.goto(path)
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            assert page.evaluate(OVERFLOW) <= 0, (path, width)
+            assert page.get_by_text("x" * 100, exact=False).first.is_visible(), (path, width)
+
+
+def test_the_retrospective_label_wraps_on_a_phone(page, demo):
+    Postmortem.objects.filter(pk=demo.draft.pk).update(
+        occurred_utc=demo.draft.created_utc - timedelta(days=280))
+    for path in ("/", f"/postmortems/{demo.draft.pk}/"):
+        page.goto(path)
+        label = page.locator(".countdown.retrospective").first
+        expect(label).to_contain_text("retrospective: written 9 months after the event")
+        page.set_viewport_size({"width": 390, "height": 900})
+        assert page.evaluate(OVERFLOW) <= 0, path
+        right = label.evaluate("el => el.getBoundingClientRect().right")
+        assert right <= 390, (path, right)
+
+
+def test_the_header_is_compact_on_a_phone_and_one_row_on_a_laptop(browser, live_server, demo):
+    context, page = signed_in_page(browser, live_server, "ada-admin")  # the most items
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto("/")
+    assert page.evaluate(HEADER_HEIGHT) <= 120
+    assert page.evaluate(OVERFLOW) <= 0
+    # Every nav item is still reachable: the row scrolls sideways inside itself.
+    nav = page.locator(".site-header nav")
+    nav.get_by_role("link", name="Admin").scroll_into_view_if_needed()
+    expect(nav.get_by_role("link", name="Admin")).to_be_in_viewport()
+    assert page.evaluate(OVERFLOW) <= 0
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert page.evaluate(HEADER_HEIGHT) <= 60
+    context.close()
+
+
+def test_an_admin_page_loads_its_icon_without_a_console_error(browser, live_server, demo):
+    context, page = signed_in_page(browser, live_server, "ada-admin")
+    errors = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    with page.expect_response(lambda response: "favicon" in response.url) as icon:
+        page.goto("/admin/")
+    assert icon.value.status == 200, icon.value.url
+    page.wait_for_load_state("load")
+    assert errors == []
+    context.close()

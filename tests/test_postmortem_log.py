@@ -196,6 +196,6 @@ def test_markdown_export_writes_one_dated_file_per_postmortem_with_amendments(tm
     text = (tmp_path / "2026-02-02-a-single-stock-crashed-74-on.md").read_text()
     assert text.startswith("---\nid: c3e8b7a2-6d45-4f10-a2b9-8e7c6d5b0d04\n")
     assert "## Contributing factors\n\n- RL endpoint silently fell back to heuristics" in text
-    assert ("## Amendments\n\n### 2026-02-03 10:00:00 UTC\n\n- Author: imported\n"
-            "- Date: 2026-02-03 10:00:00 UTC\n- Seal: `") in text
+    assert ("## Amendments\n\n### 2026-02-03 10:00 UTC\n\n- Author: imported\n"
+            "- Date: 2026-02-03 10:00 UTC\n- Seal: `") in text
     assert "`\n\nWhat went well:" in text

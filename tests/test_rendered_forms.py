@@ -63,6 +63,7 @@ NOT_PAGES = {
     "api_gate": "JSON API for CI (token)",
     "api_go_no_go": "JSON API for agents (token or session)",
     "healthz": "health report for the load balancer",
+    "favicon": "a redirect to the static favicon.svg for browsers that ask for /favicon.ico",
     "login": "reached signed out (test_sign_in_through_the_login_form)",
     "logout": "POST only: the header's Sign out form",
     "costlog:totals_csv": "CSV download",

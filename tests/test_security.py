@@ -26,7 +26,7 @@ from tests.security_helpers import (
     url_patterns,
 )
 
-PUBLIC = {"login": {200}, "admin:login": {200}, "healthz": {200, 503}}
+PUBLIC = {"login": {200}, "admin:login": {200}, "healthz": {200, 503}, "favicon": {301}}
 TOKEN_APIS = {"api_gate", "api_events", "api_go_no_go", "knowledge:knowledge_yaml",
               "knowledge:policies_markdown"}
 LOGIN_REDIRECT = re.compile(r"^/(accounts|admin)/login/\?next=")

@@ -29,7 +29,7 @@ def test_ci_runs_the_readme_test_command_verbatim():
 
 
 def test_demo_loads_the_real_records_and_prints_a_working_login_once(capsys, root_patterns,
-                                                                    frozen_time):
+                                                                    frozen_time, settings):
     call_command("demo", "--no-serve")
     first = capsys.readouterr().out
     assert "8 postmortems and 2 amendments loaded" in first

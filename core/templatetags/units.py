@@ -5,12 +5,13 @@ pages show amounts and durations through these (docs/rules.md#input-money-durati
     {{ low|usd_between:high }}  '$55–$90', or one figure when equal
     {{ minutes|minutes }}       45 -> '45 min', 90 -> '1 h 30 min'
     {{ seconds|seconds }}       2700 -> '45 min'
+    {{ users|count }}           1200 -> '1,200'
 """
 from decimal import Decimal
 
 from django import template
 
-from core.units import format_span, format_usd
+from core.units import format_count, format_span, format_usd
 
 register = template.Library()
 
@@ -39,3 +40,9 @@ def minutes(value) -> str:
 def seconds(value) -> str:
     """Seconds as a duration: 2700 -> '45 min'; None -> ''."""
     return "" if value is None else format_span(int(value))
+
+
+@register.filter
+def count(value) -> str:
+    """A whole count (users affected) with thousands separators: 1200 -> '1,200'; None -> ''."""
+    return "" if value is None or value == "" else format_count(value)

@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 # The text columns of each searched table's document, in order (core.search_vector).
+# The longest title (Postmortem.title) a list or an email shows.
+TITLE_CHARS = 120
 POSTMORTEM_SEARCH_COLUMNS = (
     "summary", "prevention", "lessons_learned", "what_went_wrong", "what_went_well",
     "impact_description", "trigger_reason", "fix_description",
@@ -212,11 +214,15 @@ class Postmortem(models.Model):
 
     @property
     def title(self) -> str:
-        """The summary's first eight words (the template has no title field)."""
+        """The summary's first eight words, at most TITLE_CHARS characters (a summary with
+        no spaces is one word); the template has no title field."""
         words = self.summary.split()
         if not words:
             return f"Untitled postmortem {str(self.id)[:8]}"
-        return " ".join(words[:8]) + ("…" if len(words) > 8 else "")
+        title = " ".join(words[:8])
+        if len(title) > TITLE_CHARS:
+            return title[:TITLE_CHARS - 1] + "…"
+        return title + ("…" if len(words) > 8 else "")
 
     @property
     def is_final(self) -> bool:

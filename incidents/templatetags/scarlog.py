@@ -1,6 +1,6 @@
 """Template filters: UTC times with their zone, UTC time inputs, sanitized Markdown, impact figures;
 and the template fields' headings and hints from the field registry (incidents.fields)."""
-from datetime import UTC
+from datetime import UTC, datetime
 
 from django import template
 from django.utils import timezone
@@ -18,9 +18,14 @@ register = template.Library()
 
 @register.filter
 def utc(value, with_seconds: bool = False) -> str:
-    """`2026-03-02 14:02 UTC` for an aware datetime; '' for None."""
+    """`2026-03-02 14:02 UTC` for an aware datetime or a stored ISO 8601 text with its
+    offset (evidence's last_modified_utc); '' for None. ValueError for other text."""
     if not value:
         return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            raise ValueError(f"{value.isoformat()} has no offset; stored times are UTC")
     fmt = "%Y-%m-%d %H:%M:%S UTC" if with_seconds else "%Y-%m-%d %H:%M UTC"
     return value.astimezone(UTC).strftime(fmt)
 
@@ -84,6 +89,12 @@ def markdown(text: str):
 def minutes(value) -> str:
     """Whole minutes as a duration: 90 -> '1 h 30 min'; None -> '' (core.templatetags.units)."""
     return units_filters.minutes(value)
+
+
+@register.filter
+def count(value) -> str:
+    """A count (users affected) as '1,200'; None -> '' (core.templatetags.units)."""
+    return units_filters.count(value)
 
 
 @register.filter

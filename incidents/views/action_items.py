@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core import roles
 from core.limits import OutOfRange, day_in_range, whole_number
 from incidents import action_items, evidence, services
 from incidents.models import ActionItem, DomainChange, Postmortem, PostmortemDomain
@@ -45,7 +46,7 @@ def action_item_context(pm: Postmortem) -> dict:
         "domain_changes": list(DomainChange.objects.filter(postmortem=pm)
                                .select_related("by").order_by("-id")[:20]),
         "item_kinds": ActionItem.Kind.choices,
-        "owners": get_user_model().objects.filter(is_active=True).order_by("username"),
+        "owners": roles.item_owners(),
     }
 
 
@@ -74,6 +75,10 @@ def action_item_add(request, pk):
                  if number is not None else None)
         if owner is None:
             messages.error(request, "Owner: choose a person from the list.")
+            return redirect(_back(pm.pk))
+        if not roles.item_owners().filter(pk=owner.pk).exists():
+            messages.error(request, f"Owner: {owner.get_username()} cannot own an action item: "
+                                    "an owner is an editor or admin who can sign in.")
             return redirect(_back(pm.pk))
     try:
         due = date.fromisoformat(request.POST.get("due_date", ""))

@@ -18,6 +18,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from core.site_url import use_addrport_unless_configured
+
 DEMO_USERNAME = "demo"
 
 
@@ -34,12 +36,14 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="set up, then exit")
 
     def handle(self, *args, **options):
+        # Links in emails and the events API name the server this command starts.
+        site_url = use_addrport_unless_configured(options["addrport"])
         call_command("migrate", interactive=False, verbosity=0)
         login = self._ensure_login()
         for module in demo_modules():
             module.load(login, self.stdout)
         if not options["no_serve"]:
-            self.stdout.write(f"Open http://{options['addrport']}/ in your browser.")
+            self.stdout.write(f"Open {site_url}/ in your browser.")
             call_command("runserver", options["addrport"], use_reloader=False)
 
     def _ensure_login(self):
