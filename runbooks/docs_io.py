@@ -15,7 +15,7 @@ from django.db import transaction
 from core.limits import FileTooLarge, check_import_size
 from runbooks import frontmatter, graph
 from runbooks.models import Runbook, TaskIndex, TaskIndexEntry
-from runbooks.services import record_revision
+from runbooks.services import save_with_revision
 from runbooks.task_index import parse_index, render_index
 
 INDEX_NAME = "INDEX.md"
@@ -93,12 +93,11 @@ def import_runbooks(root: Path, owner=None) -> RunbookImport:
         elif any(getattr(runbook, name) != value for name, value in values.items()):
             for name, value in values.items():
                 setattr(runbook, name, value)
-            runbook.save()
             result.updated += 1
         else:
             result.unchanged += 1
             continue
-        record_revision(runbook, author=None, note=f"imported from {relative}")
+        save_with_revision(runbook, author=None, note=f"imported from {relative}")
     if index is not None:
         TaskIndex.objects.update_or_create(pk=1, defaults={"before": index.before,
                                                            "after": index.after})

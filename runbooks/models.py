@@ -35,6 +35,9 @@ RUNBOOK_SEARCH_COLUMNS = ("search_text",)
 class Runbook(models.Model):
     """A runbook as its file holds it, plus who owns it and how often it is reviewed.
 
+    Its document fields change only with a new revision (services.save_with_revision):
+    current_revision points at the newest revision, which holds exactly those values.
+
     key is the frontmatter id ("ops-05"); path is the file's place under the docs root
     ("ops/05-trading-morning-go-no-go.md"), which INDEX.md and relative links name.
     tags, depends_on and key_files are lists of strings; depends_on may name ids that are
@@ -54,6 +57,12 @@ class Runbook(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
                               blank=True, related_name="+")
     review_interval_days = models.PositiveIntegerField(default=DEFAULT_REVIEW_DAYS)
+    # The revision the row's title, perspective, tags, depends_on, key_files, last_updated and
+    # body equal; PostgreSQL refuses a change to them that does not point here at the newest
+    # revision holding exactly the new values (docs/rules.md#database-guards).
+    current_revision = models.ForeignKey("RunbookRevision", on_delete=models.PROTECT,
+                                         null=True, blank=True, editable=False,
+                                         related_name="+")
     postmortems = models.ManyToManyField("incidents.Postmortem", blank=True,
                                          related_name="runbooks")
     search_text = models.TextField(blank=True, editable=False)
@@ -152,7 +161,10 @@ class TaskIndexEntry(models.Model):
 
 class ChecklistRun(models.Model):
     """One run of a runbook's Markdown task list (the morning go/no-go), against the
-    revision current when it started; items are the checklist texts of that revision."""
+    revision current when it started; items are the checklist texts of that revision.
+
+    A record: PostgreSQL refuses UPDATE, DELETE and TRUNCATE (docs/rules.md#database-guards).
+    """
 
     runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="runs")
     revision = models.ForeignKey(RunbookRevision, on_delete=models.PROTECT, related_name="+")

@@ -39,13 +39,29 @@ def checklist_items(body: str) -> list[str]:
     return items
 
 
+DOCUMENT_FIELDS = ("title", "perspective", "tags", "depends_on", "key_files", "last_updated",
+                   "body")
+
+
 def record_revision(runbook: Runbook, author, note: str = "") -> RunbookRevision:
-    """Append the runbook's current state as its next revision (numbered from 1)."""
+    """Append the runbook's current (in-memory) state as its next revision (numbered from 1).
+
+    Only the revision is written; save_with_revision also points the runbook at it.
+    """
     last = runbook.revisions.aggregate(last=Max("number"))["last"] or 0
     return RunbookRevision.objects.create(
-        runbook=runbook, number=last + 1, title=runbook.title, perspective=runbook.perspective,
-        tags=runbook.tags, depends_on=runbook.depends_on, key_files=runbook.key_files,
-        last_updated=runbook.last_updated, body=runbook.body, author=author, note=note)
+        runbook=runbook, number=last + 1, author=author, note=note,
+        **{name: getattr(runbook, name) for name in DOCUMENT_FIELDS})
+
+
+def save_with_revision(runbook: Runbook, author, note: str = "") -> RunbookRevision:
+    """Save `runbook` (already in the database) with its in-memory document fields: the
+    revision holding them is written first, then the row, pointing at it. PostgreSQL refuses
+    any other change of the document fields (docs/rules.md#database-guards)."""
+    revision = record_revision(runbook, author=author, note=note)
+    runbook.current_revision = revision
+    runbook.save()
+    return revision
 
 
 @transaction.atomic
@@ -53,26 +69,29 @@ def create_runbook(values: dict, author) -> Runbook:
     """A new runbook from `values` (key, path and the edit fields), last updated today
     (UTC), with revision 1 by `author`."""
     runbook = Runbook.objects.create(last_updated=timezone.now().date(), **values)
-    record_revision(runbook, author=author, note="created in Scarlog")
+    save_with_revision(runbook, author=author, note="created in Scarlog")
     return runbook
 
 
 @transaction.atomic
 def edit_runbook(runbook: Runbook, values: dict, author) -> RunbookRevision | None:
-    """Apply `values` (title, perspective, tags, depends_on, key_files, body, owner,
+    """Apply `values` (any of title, perspective, tags, depends_on, key_files, body, owner,
     review_interval_days) to `runbook`; when the document changed, set last_updated to
     today (UTC) and append a revision by `author`. Returns the revision, or None when only
     owner/review interval changed (or nothing did)."""
     locked = Runbook.objects.select_for_update().get(pk=runbook.pk)
-    document_fields = ("title", "perspective", "tags", "depends_on", "key_files", "body")
-    changed = any(getattr(locked, name) != values[name] for name in document_fields)
+    changed = any(getattr(locked, name) != values[name] for name in DOCUMENT_FIELDS
+                  if name in values)
     for name, value in values.items():
         setattr(locked, name, value)
+    revision = None
     if changed:
         locked.last_updated = timezone.now().date()
-    locked.save()
+        revision = save_with_revision(locked, author=author)
+    else:
+        locked.save()
     runbook.refresh_from_db()
-    return record_revision(locked, author=author) if changed else None
+    return revision
 
 
 @transaction.atomic
@@ -81,9 +100,9 @@ def mark_reviewed(runbook: Runbook, author) -> RunbookRevision:
     revision noted "reviewed, no change" is appended, so the runbook is no longer stale."""
     locked = Runbook.objects.select_for_update().get(pk=runbook.pk)
     locked.last_updated = timezone.now().date()
-    locked.save(update_fields=["last_updated", "updated_utc"])
+    revision = save_with_revision(locked, author=author, note="reviewed, no change")
     runbook.refresh_from_db()
-    return record_revision(locked, author=author, note="reviewed, no change")
+    return revision
 
 
 def latest_revision(runbook: Runbook) -> RunbookRevision:

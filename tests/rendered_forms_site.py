@@ -64,9 +64,10 @@ def build_site(alice, bob):
     action_items.add_item(final, "rule", "Rule against hand-copied lists", alice,
                           date(2026, 3, 21), user=alice)
     from runbooks.models import Runbook
-    from runbooks.services import start_run
-    Runbook.objects.filter(pk=Runbook.objects.order_by("key").first().pk).update(
-        last_updated=date(2025, 1, 2))
+    from runbooks.services import save_with_revision, start_run
+    stale = Runbook.objects.order_by("key").first()
+    stale.last_updated = date(2025, 1, 2)
+    save_with_revision(stale, author=alice, note="reviewed long ago")
     start_run(next(runbook for runbook in Runbook.objects.order_by("key")
                    if "- [ ]" in runbook.body), alice)
     return admin, draft, final

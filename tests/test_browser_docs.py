@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from core.api_tokens import create_token
 from runbooks.models import Runbook
+from runbooks.services import edit_runbook
 from tests.conftest import make_user
 from tests.test_browser_postmortem import signed_in_page
 from tests.test_runbook_pages import XSS_PAYLOADS
@@ -78,8 +79,7 @@ def test_search_box_finds_kxin_from_pending_orders(page):
 
 def test_xss_payloads_in_a_runbook_stay_inert_in_chromium(page):
     runbook = Runbook.objects.get(key="ops-04")
-    runbook.body = "# Payloads\n\n" + "\n\n".join(XSS_PAYLOADS)
-    runbook.save()
+    edit_runbook(runbook, {"body": "# Payloads\n\n" + "\n\n".join(XSS_PAYLOADS)}, None)
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto("/runbooks/ops-04/")

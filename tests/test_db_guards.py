@@ -17,6 +17,7 @@ import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
+from core.api_tokens import create_token
 from costlog.models import ResourceRate, RootPattern
 from costlog.services import EntryInput, ResourceUse, record_entry
 from incidents import action_items, gate, meetings, services
@@ -30,7 +31,7 @@ from incidents.models import (
     Postmortem,
     PostmortemDomain,
 )
-from runbooks.models import Runbook
+from runbooks.models import Runbook, RunbookRevision
 from runbooks.services import record_result, start_run
 from tests.conftest import fill_complete_draft, make_user
 
@@ -64,6 +65,8 @@ ATTEMPTS = {
     "incidents_domainchange": "UPDATE incidents_domainchange SET new_domain = 'zzz-parking'",
     "runbooks_runbookrevision": "UPDATE runbooks_runbookrevision SET body = 'rewritten'",
     "runbooks_checklistresult": "DELETE FROM runbooks_checklistresult",
+    "runbooks_checklistrun": "UPDATE runbooks_checklistrun SET items = '[\"Optional: coffee\"]'",
+    "runbooks_runbook": "UPDATE runbooks_runbook SET body = 'rewritten'",
     "costlog_resourcerate": "UPDATE costlog_resourcerate SET usd = usd * 2",
     "costlog_mishapentry": "DELETE FROM costlog_mishapentry",
     "costlog_entrypattern": "UPDATE costlog_entrypattern SET cost_high_usd = 0",
@@ -74,8 +77,8 @@ ATTEMPTS = {
 APPEND_ONLY = ("incidents_amendment", "incidents_logseal", "incidents_actionitemevent",
                "incidents_gateoverride", "incidents_domainchange", "incidents_fieldrevision",
                "runbooks_runbookrevision",
-               "runbooks_checklistresult", "costlog_resourcerate", "costlog_mishapentry",
-               "costlog_entrypattern", "costlog_mishapresource")
+               "runbooks_checklistresult", "runbooks_checklistrun", "costlog_resourcerate",
+               "costlog_mishapentry", "costlog_entrypattern", "costlog_mishapresource")
 
 
 @pytest.fixture
@@ -490,3 +493,94 @@ def test_reclassifying_through_the_page_writes_exactly_one_domain_change(
         ("", "trading", alice), ("trading", "cloud-training", alice)]
     assert PostmortemDomain.objects.get(postmortem=final_postmortem).last_change == changes[-1]
     assert "trading → cloud-training" in shown.text
+
+
+def go_no_go_of(django_app, key: str, token: str) -> dict:
+    """The go/no-go answer an agent reads: GET /api/runbooks/<key>/go-no-go with a token."""
+    return django_app.get(f"/api/runbooks/{key}/go-no-go",
+                          headers={"Authorization": f"Bearer {token}"}).json
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_recorded_checklist_run_cannot_be_relabelled_or_moved(django_app, alice, real_runbooks,
+                                                                runtime_conn):
+    detail = django_app.get("/runbooks/ops-05/", user=alice)
+    run_page = next(form for form in detail.forms.values()
+                    if form.action.endswith("/runs/")).submit().follow()
+    forms = [form for form in run_page.forms.values() if "/items/" in form.action]
+    assert len(forms) == 6
+    for position, form in enumerate(forms):
+        form["evidence"] = f"looked at check {position}"
+        form.submit("outcome", value="failed" if position == 5 else "passed").follow()
+    _, token = create_token("morning", alice, ["docs:read"])
+    answer = go_no_go_of(django_app, "ops-05", token)
+    assert answer["overall_ready"] is False
+    assert [item["status"] for item in answer["items"]] == ["passed"] * 5 + ["failed"]
+    other = Runbook.objects.get(key="ops-03").pk
+    before = stored("runbooks_checklistrun")
+    for attack in ("UPDATE runbooks_checklistrun SET items = '[\"Optional: coffee\"]'",
+                   f"UPDATE runbooks_checklistrun SET runbook_id = {other}",
+                   ("UPDATE runbooks_checklistrun SET started_utc = started_utc - "
+                    "interval '1 day'"),
+                   "DELETE FROM runbooks_checklistrun"):
+        assert "is append-only" in refused(runtime_conn, attack)
+    assert stored("runbooks_checklistrun") == before
+    assert go_no_go_of(django_app, "ops-05", token) == answer
+    # A new run through the page still works and answers from its own results.
+    again = next(form for form in django_app.get("/runbooks/ops-05/", user=alice).forms.values()
+                 if form.action.endswith("/runs/")).submit().follow()
+    for form in [form for form in again.forms.values() if "/items/" in form.action]:
+        form["evidence"] = "all green this time"
+        form.submit("outcome", value="passed")
+    assert go_no_go_of(django_app, "ops-05", token)["overall_ready"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_runbook_cannot_drift_from_its_history(django_app, alice, real_runbooks, runtime_conn):
+    runbook = Runbook.objects.get(key="ops-04")
+    first = runbook.current_revision
+    assert first == runbook.revisions.get(number=1) and first.body == runbook.body
+    # Editing through the rendered form writes revision 2 and points the runbook at it.
+    form = next(form for form in django_app.get("/runbooks/ops-04/edit/", user=alice)
+                .forms.values() if "title" in form.fields)
+    form["body"] = runbook.body + "\nFreeze pipeline state first.\n"
+    assert form.submit().status_code == 302
+    runbook.refresh_from_db()
+    second = runbook.revisions.get(number=2)
+    assert runbook.current_revision == second and second.author == alice
+    assert "Freeze pipeline state first." in django_app.get("/runbooks/ops-04/", user=alice)
+    before = stored("runbooks_runbook")
+    other = Runbook.objects.get(key="ops-03").current_revision
+    runtime_conn.execute(  # an unpointed revision holding the attacker's body
+        "INSERT INTO runbooks_runbookrevision (runbook_id, number, title, perspective, tags, "
+        "depends_on, key_files, last_updated, body, note, saved_utc) SELECT runbook_id, 3, "
+        "title, perspective, tags, depends_on, key_files, last_updated, 'planted', '', now() "
+        f"FROM runbooks_runbookrevision WHERE id = {second.pk}")
+    planted = runbook.revisions.get(number=3)
+    where = f"WHERE id = {runbook.pk}"
+    for attack in (f"UPDATE runbooks_runbook SET body = 'rewritten' {where}",
+                   f"UPDATE runbooks_runbook SET title = 'Renamed' {where}",
+                   f"UPDATE runbooks_runbook SET tags = '[]' {where}",
+                   f"UPDATE runbooks_runbook SET last_updated = '2099-01-01' {where}",
+                   # pointed at a revision that holds other values
+                   (f"UPDATE runbooks_runbook SET body = 'rewritten', "
+                    f"current_revision_id = {planted.pk} {where}"),
+                   # back to an older revision, with its values
+                   (f"UPDATE runbooks_runbook SET body = (SELECT body FROM "
+                    f"runbooks_runbookrevision WHERE id = {first.pk}), current_revision_id = "
+                    f"{first.pk} {where}"),
+                   # another runbook's revision
+                   f"UPDATE runbooks_runbook SET current_revision_id = {other.pk} {where}"):
+        assert "changes only with a new revision" in refused(runtime_conn, attack)
+    assert stored("runbooks_runbook") == before
+    page = django_app.get("/runbooks/ops-04/", user=alice)
+    assert "Freeze pipeline state first." in page and "planted" not in page
+    # Who owns it and how often it is reviewed are not history: the role may change them.
+    runtime_conn.execute(f"UPDATE runbooks_runbook SET review_interval_days = 30 {where}")
+    # The one way to change the page leaves its entry in History.
+    runtime_conn.execute(f"UPDATE runbooks_runbook SET body = 'planted', "
+                         f"current_revision_id = {planted.pk} {where}")
+    history = django_app.get("/runbooks/ops-04/history/", user=alice)
+    assert "Document of revision 3" in history and "planted" in history
+    assert "planted" in django_app.get("/runbooks/ops-04/", user=alice)
+    assert RunbookRevision.objects.filter(runbook=runbook).count() == 3

@@ -76,6 +76,7 @@ def store_payloads(user, final_postmortem, root_patterns) -> dict[str, str]:
     from costlog.services import EntryInput, record_entry
     from incidents import services
     from runbooks.models import Runbook
+    from runbooks.services import edit_runbook
 
     for payload in OWASP_PAYLOADS:
         services.add_amendment(final_postmortem, user, payload)
@@ -86,8 +87,7 @@ def store_payloads(user, final_postmortem, root_patterns) -> dict[str, str]:
         patterns=[next(iter(root_patterns.values()))], cost_low_usd=1, cost_high_usd=1,
     ), user=user)
     runbook = Runbook.objects.get(key="ops-04")
-    runbook.body = "# Payloads\n\n" + ALL_PAYLOADS
-    runbook.save()
+    edit_runbook(runbook, {"body": "# Payloads\n\n" + ALL_PAYLOADS}, user)
     return {"amendment notes": f"/postmortems/{final_postmortem.pk}/",
             "mishap entry fields": f"/costs/entries/{entry.pk}/",
             "runbook body": "/runbooks/ops-04/"}
