@@ -4,14 +4,17 @@ Tests run on PostgreSQL (config.test_settings) with real connections.
 """
 import json
 import os
+import secrets
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client, TransactionTestCase
 
@@ -193,6 +196,29 @@ def signed_in_drafts(browser, live_server, now: datetime | None = None):
     finally:
         for context in contexts:
             context.close()
+
+
+@pytest.fixture
+def runtime_conn(db):
+    """An autocommit psycopg connection as a fresh runtime role made by `db_roles`."""
+    role = f"scarlog_rt_{secrets.token_hex(4)}"
+    password = secrets.token_hex(12)
+    with connection.cursor() as cur:
+        cur.execute("SELECT current_user")
+        owner = cur.fetchone()[0]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SCARLOG_TEST_RT_PW", password)
+        call_command("db_roles", owner=owner, runtime=role, password_env="SCARLOG_TEST_RT_PW")
+    s = connection.settings_dict
+    conn = psycopg.connect(host=s["HOST"] or "127.0.0.1", port=s["PORT"] or 5432,
+                           dbname=s["NAME"], user=role, password=password, autocommit=True)
+    try:
+        yield conn
+    finally:
+        conn.close()
+        with connection.cursor() as cur:
+            cur.execute(f'DROP OWNED BY "{role}"')
+            cur.execute(f'DROP ROLE "{role}"')
 
 
 @pytest.fixture(autouse=True)

@@ -8,13 +8,11 @@ session_replication_role, DISABLE/DROP TRIGGER, replacing the guard function, TR
 temporary table standing in for incidents_postmortem. Each attempt is refused and the rows
 stay as they were.
 """
-import secrets
 import subprocess
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
-from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
 from core.api_tokens import create_token
@@ -112,29 +110,6 @@ def world(alice, real_cost_log, real_runbooks):
         patterns=[RootPattern.objects.first()], prevention_items=["Pin image digests"],
         resources=[ResourceUse(rate.resource, 2, 3600)]), user=alice)
     return {"final": str(final.pk), "draft": str(draft.pk)}
-
-
-@pytest.fixture
-def runtime_conn(db):
-    """An autocommit psycopg connection as a fresh runtime role made by `db_roles`."""
-    role = f"scarlog_rt_{secrets.token_hex(4)}"
-    password = secrets.token_hex(12)
-    with connection.cursor() as cur:
-        cur.execute("SELECT current_user")
-        owner = cur.fetchone()[0]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SCARLOG_TEST_RT_PW", password)
-        call_command("db_roles", owner=owner, runtime=role, password_env="SCARLOG_TEST_RT_PW")
-    s = connection.settings_dict
-    conn = psycopg.connect(host=s["HOST"] or "127.0.0.1", port=s["PORT"] or 5432,
-                           dbname=s["NAME"], user=role, password=password, autocommit=True)
-    try:
-        yield conn
-    finally:
-        conn.close()
-        with connection.cursor() as cur:
-            cur.execute(f'DROP OWNED BY "{role}"')
-            cur.execute(f'DROP ROLE "{role}"')
 
 
 def stored(table: str) -> list:

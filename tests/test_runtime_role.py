@@ -23,27 +23,6 @@ def protected_tables():
         return [row[0] for row in cur.fetchall()]
 
 
-@pytest.fixture
-def runtime_conn(monkeypatch):
-    role = f"scarlog_rt_{secrets.token_hex(4)}"
-    password = secrets.token_hex(12)
-    monkeypatch.setenv("SCARLOG_TEST_RT_PW", password)
-    with connection.cursor() as cur:
-        cur.execute("SELECT current_user")
-        owner = cur.fetchone()[0]
-    call_command("db_roles", owner=owner, runtime=role, password_env="SCARLOG_TEST_RT_PW")
-    s = connection.settings_dict
-    conn = psycopg.connect(host=s["HOST"] or "127.0.0.1", port=s["PORT"] or 5432,
-                           dbname=s["NAME"], user=role, password=password, autocommit=True)
-    try:
-        yield conn
-    finally:
-        conn.close()
-        with connection.cursor() as cur:
-            cur.execute(f'DROP OWNED BY "{role}"')
-            cur.execute(f'DROP ROLE "{role}"')
-
-
 def trigger_of(table):
     with connection.cursor() as cur:
         cur.execute("SELECT tgname, tgfoid::regproc::text FROM pg_trigger "
