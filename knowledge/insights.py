@@ -205,22 +205,27 @@ def _month_range(first: str, last: str) -> list[str]:
     return months
 
 
-def final_postmortems() -> list[Postmortem]:
-    """Every final postmortem, each with `event_utc`: when its event happened
-    (docs/rules.md#insights): occurred_utc, or for a record that does not state it (an
-    imported one) its earliest timeline entry, else when it was written. One query."""
-    final = list(Postmortem.objects.filter(status="final")
-                 .only("id", "summary", "occurred_utc", "finalized_utc", "root_cause",
-                       "created_utc")
+def final_postmortems(ids=None) -> list[Postmortem]:
+    """Every final postmortem (or those of `ids`), each with `event_utc`: when its event
+    happened (docs/rules.md#insights): occurred_utc, or for a record that does not state it
+    (an imported one) its earliest timeline entry, else when it was written. One query."""
+    rows = Postmortem.objects.filter(status="final")
+    if ids is not None:
+        rows = rows.filter(pk__in=ids)
+    final = list(rows.only("id", "summary", "occurred_utc", "finalized_utc", "root_cause",
+                           "created_utc")
                  .annotate(first_entry_utc=Min("timeline_entries__utc")).order_by("id"))
     for pm in final:
         pm.event_utc = pm.occurred_utc or pm.first_entry_utc or pm.created_utc
     return sorted(final, key=lambda pm: (pm.event_utc, str(pm.pk)))
 
 
-def _domains(final) -> dict:
-    """{postmortem id: domain slug or ""} for `final` (one query)."""
-    domains = dict(PostmortemDomain.objects.values_list("postmortem_id", "domain"))
+def _domains(final, ids=None) -> dict:
+    """{postmortem id: domain slug or ""} for `final` (one query; only `ids` when given)."""
+    rows = PostmortemDomain.objects.filter(postmortem__status="final")
+    if ids is not None:
+        rows = rows.filter(postmortem_id__in=ids)
+    domains = dict(rows.values_list("postmortem_id", "domain"))
     return {pm.pk: domains.get(pm.pk, "") for pm in final}
 
 
@@ -324,29 +329,28 @@ def backlog_trend(backlog: list[tuple[str, int]], weeks: int = 4) -> str:
     return f"{word}: {now_count} open now, {then_count} at the end of the week of {then_week}."
 
 
-def _pattern_keys(final) -> dict:
-    """{postmortem id: {(label, key)}}: its (domain, root pattern) pairs from the cost
-    log, and its knowledge-base patterns."""
-    ids = [pm.pk for pm in final]
+def _pattern_keys(final, ids=None) -> dict:
+    """{postmortem id: {(label, key)}}: its root patterns from the cost log and its
+    knowledge-base patterns, for the final postmortems (or only those of `ids`)."""
     names = dict(RootPattern.objects.values_list("id", "name"))
     keys = defaultdict(set)
-    links = (EntryPattern.objects.filter(postmortem_id__in=ids,
-                                         entry__in=current_entries())
-             .values_list("postmortem_id", "pattern_id").distinct())
-    for pm_id, pattern_id in links:
-        keys[pm_id].add(("root", names[pattern_id]))
+    links = EntryPattern.objects.filter(postmortem__status="final", entry__in=current_entries())
     kb = Postmortem.knowledge_entries.through.objects.filter(
-        postmortem_id__in=ids, knowledgeentry__kind__in=["pattern", "anti_pattern"]).values_list(
-        "postmortem_id", "knowledgeentry__name")
-    for pm_id, name in kb:
+        postmortem__status="final", knowledgeentry__kind__in=["pattern", "anti_pattern"])
+    if ids is not None:
+        links, kb = links.filter(postmortem_id__in=ids), kb.filter(postmortem_id__in=ids)
+    for pm_id, pattern_id in links.values_list("postmortem_id", "pattern_id").distinct():
+        keys[pm_id].add(("root", names[pattern_id]))
+    for pm_id, name in kb.values_list("postmortem_id", "knowledgeentry__name"):
         keys[pm_id].add(("kb", name))
     return keys
 
 
-def find_recurrences(final, domain_of, closeouts) -> list[Recurrence]:
-    """Every (earlier, later) pair of final postmortems where `later` recurred after the
-    fix of `earlier` (docs/rules.md#insights-recurrence), later events first."""
-    keys = _pattern_keys(final)
+def find_recurrences(final, domain_of, closeouts, ids=None) -> list[Recurrence]:
+    """Every (earlier, later) pair of `final` postmortems where `later` recurred after the
+    fix of `earlier` (docs/rules.md#insights-recurrence), later events first. `ids`: when
+    `final` is a subset of the archive, those postmortems' ids."""
+    keys = _pattern_keys(final, ids)
     # Group by what two postmortems can share: (domain, root pattern) or a KB pattern.
     groups = defaultdict(list)
     for pm in final:
@@ -371,18 +375,32 @@ def find_recurrences(final, domain_of, closeouts) -> list[Recurrence]:
 
 def recurrence_links(pm: Postmortem) -> dict[str, list[Recurrence]]:
     """{"recurred_after": [...], "recurred_in": [...]} for one postmortem's page: the
-    earlier fixes it recurred after, and the later postmortems that recurred after its fix."""
-    final = final_postmortems()
-    if pm.pk not in {p.pk for p in final}:
+    earlier fixes it recurred after, and the later postmortems that recurred after its fix.
+    Reads only the postmortems that share a root pattern (in its domain) or a
+    knowledge-base pattern with `pm`, never the whole archive."""
+    if pm.status != Postmortem.Status.FINAL:
         return {"recurred_after": [], "recurred_in": []}
-    domain_of = _domains(final)
-    items = list(ActionItem.objects.filter(postmortem__status="final")
+    domain = PostmortemDomain.objects.filter(postmortem=pm).values_list("domain", flat=True)
+    patterns = EntryPattern.objects.filter(postmortem=pm, entry__in=current_entries())
+    kb_links = Postmortem.knowledge_entries.through.objects
+    kb = kb_links.filter(postmortem=pm, knowledgeentry__kind__in=["pattern", "anti_pattern"])
+    same_root = EntryPattern.objects.filter(
+        pattern_id__in=patterns.values("pattern_id"), entry__in=current_entries(),
+        postmortem__classification__domain__in=domain).values("postmortem_id")
+    same_kb = kb_links.filter(knowledgeentry_id__in=kb.values("knowledgeentry_id")).values(
+        "postmortem_id")
+    ids = {pm.pk, *(row["postmortem_id"] for row in same_root),
+           *(row["postmortem_id"] for row in same_kb)}
+    if len(ids) == 1:
+        return {"recurred_after": [], "recurred_in": []}
+    final = final_postmortems(ids)
+    items = list(ActionItem.objects.filter(postmortem_id__in=ids)
                  .only("id", "postmortem_id", "status", "updated_utc"))
     by_pm = defaultdict(list)
     for item in items:
         by_pm[item.postmortem_id].append(item)
     closeouts = _closeouts(by_pm, _item_timelines([item.pk for item in items]))
-    pairs = find_recurrences(final, domain_of, closeouts)
+    pairs = find_recurrences(final, _domains(final, ids), closeouts, ids)
     return {"recurred_after": [r for r in pairs if r.later.pk == pm.pk],
             "recurred_in": [r for r in pairs if r.earlier.pk == pm.pk]}
 
