@@ -25,6 +25,7 @@ from config.env import (
     env_site_url,
     env_str,
 )
+from core.sso_config import oidc_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SCARLOG_VAR_DIR", str(BASE_DIR / "var")))
@@ -202,6 +203,31 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 )
 LOGIN_REDIRECT_URL = "incidents:dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# Single sign-on through OpenID Connect (core.sso, mozilla-django-oidc): off unless
+# SCARLOG_OIDC_ISSUER (or SCARLOG_OIDC_DISCOVERY_URL) is set; then the client id and secret
+# and the role map are required (core.sso_config names what is missing). Local accounts
+# keep signing in with their password.
+SCARLOG_OIDC = oidc_config(
+    issuer=env_str("SCARLOG_OIDC_ISSUER", ""),
+    discovery_url=env_str("SCARLOG_OIDC_DISCOVERY_URL", ""),
+    client_id=env_str("SCARLOG_OIDC_CLIENT_ID", ""),
+    client_secret=env_str("SCARLOG_OIDC_CLIENT_SECRET", ""),
+    role_claim=env_str("SCARLOG_OIDC_ROLE_CLAIM", "scarlog_role"),
+    role_map=env_str("SCARLOG_OIDC_ROLE_MAP", ""),
+    provider_name=env_str("SCARLOG_OIDC_PROVIDER_NAME", "single sign-on"),
+    scopes=env_str("SCARLOG_OIDC_SCOPES", "openid email profile"),
+)
+if SCARLOG_OIDC is not None:
+    AUTHENTICATION_BACKENDS.append("core.sso.ScarlogOIDCBackend")
+# mozilla-django-oidc's fixed choices: RS256 ID tokens checked against the provider's JWKS,
+# a nonce and PKCE (S256) on every request, the callback and failure pages by URL name.
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_callback"
+LOGIN_REDIRECT_URL_FAILURE = "login"
 
 LANGUAGE_CODE = "en-us"
 # Storage and display are UTC everywhere; pages print the zone beside every time.

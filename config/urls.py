@@ -1,8 +1,10 @@
 """Top-level URLs: login/logout, the admin, and each app's namespaced URLs."""
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
+from core import sso_views
 from core import views as core_views
 from incidents.views import api
 from runbooks import views as runbook_views
@@ -11,7 +13,12 @@ handler400 = "core.errors.handler400"
 handler500 = "config.errors.server_error"
 
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", sso_views.LoginView.as_view(), name="login"),
+    # Single sign-on (core.sso): 404 unless SCARLOG_OIDC_ISSUER is configured.
+    path("accounts/sso/start/", login_not_required(sso_views.SSOStartView.as_view()),
+         name="oidc_start"),
+    path("accounts/sso/callback/", login_not_required(sso_views.SSOCallbackView.as_view()),
+         name="oidc_callback"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/gate/<str:domain>", api.gate, name="api_gate"),

@@ -29,3 +29,24 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
 
+
+
+class OIDCIdentity(models.Model):
+    """The single sign-on identity a user signs in with: the provider's `issuer` URL and its
+    `subject` (the ID token's `sub`). Sign-ins are matched on this pair only, never on a
+    username or email, so a provider account cannot take over a local one
+    (core.sso; docs/rules.md#sso-roles)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="oidc_identity")
+    issuer = models.CharField(max_length=500)
+    subject = models.CharField(max_length=255)
+    created_utc = models.DateTimeField(default=timezone.now)
+    last_login_utc = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"],
+                                               name="oidc_identity_issuer_subject_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

@@ -16,8 +16,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 
-VIEWER, EDITOR, ADMIN = "viewer", "editor", "admin"
-ROLES = (VIEWER, EDITOR, ADMIN)
+from core.role_names import ADMIN, EDITOR, ROLES, VIEWER
+
 EDITORS_GROUP = "Editors"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Signing out is a POST every role may make.
@@ -55,15 +55,18 @@ def role_of(user) -> str:
 
 
 def item_owners():
-    """The users who may own an action item: active, able to sign in (not an API token's
-    service account, whose password is unusable) and editor or admin; a queryset ordered
+    """The users who may own an action item: active, able to sign in (with a password or
+    through single sign-on; not an API token's service account, whose password is unusable)
+    and editor or admin; a queryset ordered
     by username. docs/rules.md#action-owner"""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
     from django.db.models import Q
 
+    signs_in_with_sso = Q(oidc_identity__isnull=False)
+    has_password = ~Q(password__startswith=UNUSABLE_PASSWORD_PREFIX) & ~Q(password="")
     return (get_user_model().objects.filter(is_active=True)
-            .exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX).exclude(password="")
+            .filter(has_password | signs_in_with_sso)
             .filter(Q(is_superuser=True) | Q(pk__in=in_editors_ids()))
             .order_by("username"))
 
