@@ -195,6 +195,8 @@ class ScarlogOIDCBackend(OIDCAuthenticationBackend):
         return claims
 
     def verify_claims(self, claims):
+        name = claims.get("preferred_username") or claims.get("email") or claims["sub"]
+        self.request.scarlog_sso_username = str(name)[:100]
         self.role = role_from_claims(claims, self.config)
         if self.role is None:
             self.refusal = refusal_no_role(self.config)

@@ -44,9 +44,15 @@ def _config():
 
 
 def _refuse(request, sentence: str, detail: str):
+    """Back to the login page with `sentence`. The refusal is signalled as a failed sign-in
+    under "sso:<provider username>" ("sso:" before the provider named anyone), so it counts
+    towards the address's limit (core.login_throttle) but never locks a local username."""
     logger.warning(f"single sign-on refused: {detail}",
                    extra={"event": "sso_refused", "ip": request.META.get("REMOTE_ADDR", "")})
-    user_login_failed.send(sender=__name__, credentials={"username": None}, request=request)
+    if not getattr(request, "axes_locked_out", False):  # axes has counted and answers 429
+        username = "sso:" + getattr(request, "scarlog_sso_username", "")
+        user_login_failed.send(sender=__name__, credentials={"username": username},
+                               request=request)
     messages.error(request, sentence)
     return redirect("login")
 

@@ -7,6 +7,7 @@ or endpoint is mocked. The wait for the provider ends when its discovery documen
 WAIT_GUARD_SECONDS only fails a test whose provider never does.
 """
 import html
+import logging
 import os
 import re
 import secrets
@@ -387,3 +388,31 @@ def test_a_bad_role_map_names_the_item():
     # A claim value may hold "=" (the role is after the last one); blanks are trimmed.
     assert parse_role_map("X", "cn=ops=admin, eng = editor ,") == {"cn=ops": ADMIN,
                                                                    "eng": EDITOR}
+
+
+def test_refused_sign_ins_count_towards_the_address_lockout(sso_on, live_server, settings,
+                                                            caplog):
+    """Single sign-on refusals are failed sign-ins from the address (logged as
+    "sso:<provider username>"); once the address reaches its limit, neither single sign-on
+    nor a local password signs in from it (django-axes, core.login_throttle)."""
+    caplog.set_level(logging.INFO, logger="scarlog.auth")
+    settings.SCARLOG_LOGIN_IP_FAILURE_LIMIT = 3
+    password = sso_on.user("kim")
+    for _ in range(3):
+        assert signed_in_as(sign_in(live_server.url, "kim", password)) is None
+    failures = [r for r in caplog.records if r.name == "scarlog.auth"
+                and getattr(r, "event", "") == "login_failed"]
+    assert [r.username for r in failures] == ["sso:kim"] * 3
+    good = sso_on.user("lou", "engineers")
+    session = requests.Session()
+    locked = session.get(to_callback(session, live_server.url, "lou", good))
+    assert locked.status_code == 429
+    assert "Sign-in locked for 15 minutes" in locked.text
+    assert not get_user_model().objects.filter(username="lou").exists()
+    make_user("mia", password="mia-password-1")
+    login = session.get(f"{live_server.url}/accounts/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
+    local = session.post(f"{live_server.url}/accounts/login/", data={
+        "csrfmiddlewaretoken": token, "username": "mia", "password": "mia-password-1"},
+        headers={"Referer": login.url})
+    assert local.status_code == 429
