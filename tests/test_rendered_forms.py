@@ -66,6 +66,9 @@ NOT_PAGES = {
     "favicon": "a redirect to the static favicon.svg for browsers that ask for /favicon.ico",
     "login": "reached signed out (test_sign_in_through_the_login_form)",
     "logout": "POST only: the header's Sign out form",
+    "oidc_start": "single sign-on: a redirect to the provider, 404 unless configured "
+                  "(tests/test_sso.py)",
+    "oidc_callback": "single sign-on: the provider's redirect back (tests/test_sso.py)",
     "costlog:totals_csv": "CSV download",
     "costlog:entry_preview": "htmx: cost preview of the entry form",
     "costlog:resource_row_add": "htmx: Add resource row",

@@ -26,7 +26,9 @@ from tests.security_helpers import (
     url_patterns,
 )
 
-PUBLIC = {"login": {200}, "admin:login": {200}, "healthz": {200, 503}, "favicon": {301}}
+PUBLIC = {"login": {200}, "admin:login": {200}, "healthz": {200, 503}, "favicon": {301},
+          # Single sign-on's two views: 404 while it is not configured (tests/test_sso.py).
+          "oidc_start": {404}, "oidc_callback": {404}}
 TOKEN_APIS = {"api_gate", "api_events", "api_go_no_go", "knowledge:knowledge_yaml",
               "knowledge:policies_markdown"}
 LOGIN_REDIRECT = re.compile(r"^/(accounts|admin)/login/\?next=")
