@@ -1,8 +1,9 @@
-"""The admin pieces every app uses: the read-only admin base, and API tokens."""
+"""The admin pieces every app uses: the read-only admin base, API tokens, and single
+sign-on identities."""
 from django.contrib import admin
 from django.utils import timezone
 
-from core.models import ApiToken
+from core.models import ApiToken, OIDCIdentity
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -37,3 +38,19 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
         queryset.filter(revoked_utc__isnull=True).update(revoked_utc=timezone.now())
+
+
+@admin.register(OIDCIdentity)
+class OIDCIdentityAdmin(admin.ModelAdmin):
+    """Who signs in through single sign-on (made on first sign-in, core.sso). Listed, not
+    edited: disable the user to refuse them (docs/rules.md#sso-roles)."""
+
+    list_display = ("user", "subject", "issuer", "created_utc", "last_login_utc")
+    search_fields = ("user__username", "subject")
+    readonly_fields = ("user", "issuer", "subject", "created_utc", "last_login_utc")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

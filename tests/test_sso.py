@@ -126,11 +126,12 @@ def sso_on(provider, live_server, settings):
 
 
 def to_callback(session: requests.Session, live_url: str, username: str, password: str,
-                nonce: str | None = None) -> str:
+                nonce: str | None = None, start: str = "/accounts/sso/start/") -> str:
     """Start single sign-on at Scarlog and sign in at the provider, following every redirect
     until the one back to Scarlog's callback, which is returned unfollowed. `nonce` replaces
-    the nonce of the authorization request on its way to the provider (tampering)."""
-    started = session.get(f"{live_url}/accounts/sso/start/", allow_redirects=False)
+    the nonce of the authorization request on its way to the provider (tampering); `start`
+    is the path of the login page's "Sign in with" link."""
+    started = session.get(f"{live_url}{start}", allow_redirects=False)
     assert started.status_code == 302
     authorize = started.headers["Location"]
     if nonce is not None:
@@ -416,3 +417,37 @@ def test_refused_sign_ins_count_towards_the_address_lockout(sso_on, live_server,
         "csrfmiddlewaretoken": token, "username": "mia", "password": "mia-password-1"},
         headers={"Referer": login.url})
     assert local.status_code == 429
+
+
+def test_a_next_page_is_kept_and_an_outside_one_dropped(sso_on, live_server):
+    password = sso_on.user("nora", "engineers")
+    login = requests.get(f"{live_server.url}/accounts/login/?next=/postmortems/")
+    assert 'href="/accounts/sso/start/?next=/postmortems/"' in login.text
+    for asked, landed in [("/postmortems/", "/postmortems/"), ("https://evil.example/", "/")]:
+        session = requests.Session()
+        start = "/accounts/sso/start/?next=" + requests.utils.quote(asked, safe="")
+        callback = to_callback(session, live_server.url, "nora", password, start=start)
+        assert session.get(callback).url == f"{live_server.url}{landed}"
+
+
+def test_single_sign_on_users_can_own_action_items(db):
+    from core.roles import item_owners, set_role
+
+    user = get_user_model().objects.create_user("olga")
+    OIDCIdentity.objects.create(user=user, issuer="https://id.example.com", subject="o-1")
+    set_role(user, EDITOR)
+    service = get_user_model().objects.create_user("ci-bot")
+    set_role(service, EDITOR)
+    assert list(item_owners().values_list("username", flat=True)) == ["olga"]
+
+
+def test_check_deploy_is_clean_with_single_sign_on_configured(tmp_path):
+    from tests.test_deployment import production_env
+
+    env = production_env(tmp_path, SCARLOG_OIDC_ISSUER="https://id.example.com/realms/ops",
+                         SCARLOG_OIDC_CLIENT_ID="scarlog", SCARLOG_OIDC_CLIENT_SECRET="s3cret",
+                         SCARLOG_OIDC_ROLE_MAP="engineers=editor")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
