@@ -451,3 +451,14 @@ def test_check_deploy_is_clean_with_single_sign_on_configured(tmp_path):
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_discovery_document_of_another_issuer_is_refused(sso_on, live_server, settings):
+    config = settings.SCARLOG_OIDC
+    settings.SCARLOG_OIDC = OIDCConfig(**{**vars(config),
+                                          "issuer": "https://id.example.com/realms/ops"})
+    with pytest.raises(sso.ProviderUnavailable, match="names issuer"):
+        sso.provider_metadata(settings.SCARLOG_OIDC)
+    refused = requests.get(f"{live_server.url}/accounts/sso/start/")
+    assert refused.url == f"{live_server.url}/accounts/login/"
+    assert "Single sign-on is unavailable" in refused.text
