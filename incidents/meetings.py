@@ -4,7 +4,9 @@ Rule: docs/rules.md#meeting: thirty minutes, within
 seventy-two hours of the event; the system operator, the code owner of the affected
 module and optionally a reviewer who was not involved — three people, not five. A
 postmortem that cannot be completed in the meeting stays a draft and reconvenes within a
-week. Every function runs in one transaction with the reminders it plans.
+week. Every function runs in one transaction with the reminders it plans; scheduling,
+rescheduling and cancelling also plan the attendees' calendar invitation
+(docs/rules.md#meeting-invitation).
 """
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,12 +15,13 @@ from django.db import transaction
 from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef
 from django.utils import timezone
 
-from incidents import reminders, template_rules
+from incidents import invitations, reminders, template_rules
 from incidents.models import (
     MEETING_DEADLINE_HOURS,
     Meeting,
     MeetingAttendee,
     Postmortem,
+    Reminder,
 )
 from incidents.services import FieldError, finalize_statuses, require_draft
 
@@ -49,10 +52,12 @@ def attendee_warning(attendees) -> str:
 @transaction.atomic
 def schedule_meeting(postmortem: Postmortem, scheduled_utc: datetime, facilitator,
                      attendees: list[AttendeeInput], user=None) -> Meeting:
-    """Schedule (or reschedule) the meeting of a draft; plans "meeting starts in one hour".
+    """Schedule (or reschedule) the meeting of a draft; plans "meeting starts in one hour"
+    and the invitation (METHOD:REQUEST) to the facilitator and attendees.
 
     A draft has one meeting row per sitting; scheduling while a meeting is planned and
-    not started moves that one. Raises MeetingError naming scheduled_utc, facilitator or
+    not started (nor cancelled) moves that one and raises its invitation sequence
+    (docs/rules.md#meeting-invitation). Raises MeetingError naming scheduled_utc, facilitator or
     attendees (each user once; roles from MeetingAttendee.Role; an operator and a code
     owner are required), and ImmutableRecordError for a final postmortem.
     """
@@ -73,9 +78,14 @@ def schedule_meeting(postmortem: Postmortem, scheduled_utc: datetime, facilitato
                             (MeetingAttendee.Role.CODE_OWNER, "the code owner")):
         if required not in roles:
             raise MeetingError("attendees", f"Attendees: add {label}.")
-    meeting = postmortem.meetings.filter(started_utc__isnull=True).first()
+    meeting = (postmortem.meetings.select_for_update()
+               .filter(started_utc__isnull=True, cancelled_utc__isnull=True).first())
+    now = timezone.now()
     if meeting is None:
-        meeting = Meeting(postmortem=postmortem, created_by=user)
+        meeting = Meeting(postmortem=postmortem, created_by=user, sequence=0, changed_utc=now)
+    else:
+        meeting.sequence += 1
+        meeting.changed_utc = now
     meeting.scheduled_utc, meeting.facilitator = scheduled_utc, facilitator
     meeting.save()
     meeting.attendees.all().delete()
@@ -83,7 +93,43 @@ def schedule_meeting(postmortem: Postmortem, scheduled_utc: datetime, facilitato
         MeetingAttendee(meeting=meeting, user=a.user, role=a.role) for a in attendees
     )
     reminders.plan_meeting_reminder(meeting)
+    invitations.plan_invitation(meeting)
     return meeting
+
+
+@transaction.atomic
+def cancel_meeting(meeting: Meeting, by, now: datetime | None = None) -> Meeting:
+    """Cancel a meeting that has not started: records cancelled_utc (UTC, default now),
+    raises its invitation sequence, plans the METHOD:CANCEL invitation and skips the
+    pending "meeting starts in one hour" reminder. Any editor may cancel (RoleMiddleware
+    refuses viewers). Raises MeetingError naming "meeting" when it started or was already
+    cancelled, ImmutableRecordError for a final postmortem. docs/rules.md#meeting-invitation
+    """
+    meeting = (Meeting.objects.select_for_update().select_related("postmortem", "facilitator")
+               .get(pk=meeting.pk))
+    require_draft(meeting.postmortem)
+    if meeting.cancelled_utc is not None:
+        raise MeetingError("meeting", f"The meeting was cancelled at "
+                                      f"{meeting.cancelled_utc:%Y-%m-%d %H:%M} UTC.")
+    if meeting.started_utc is not None:
+        raise MeetingError("meeting", f"The meeting started at {meeting.started_utc:%H:%M} "
+                                      "UTC; end it instead.")
+    meeting.cancelled_utc = meeting.changed_utc = now or timezone.now()
+    meeting.sequence += 1
+    meeting.save(update_fields=["cancelled_utc", "changed_utc", "sequence"])
+    who = by.get_username() if by is not None else "someone"
+    reminders.skip_pending(meeting.postmortem, f"The meeting was cancelled by {who}.",
+                           kinds=(Reminder.Kind.MEETING_STARTS,))
+    invitations.plan_invitation(meeting)
+    return meeting
+
+
+def current_meeting(postmortem: Postmortem) -> Meeting | None:
+    """The meeting the panel shows: the latest (by scheduled start) not cancelled, else the
+    latest cancelled one, else None; with its facilitator and attendees."""
+    meetings = (postmortem.meetings.select_related("facilitator")
+                .prefetch_related("attendees__user").order_by("-scheduled_utc", "-id"))
+    return meetings.filter(cancelled_utc__isnull=True).first() or meetings.first()
 
 
 def _require_facilitator(meeting: Meeting, by, action: str) -> None:
@@ -103,6 +149,8 @@ def start_meeting(meeting: Meeting, by, now: datetime | None = None) -> Meeting:
                .get(pk=meeting.pk))
     require_draft(meeting.postmortem)
     _require_facilitator(meeting, by, "start")
+    if meeting.cancelled_utc is not None:
+        raise MeetingError("meeting", "The meeting was cancelled; schedule a new one.")
     if meeting.started_utc is not None:
         raise MeetingError("meeting", f"The meeting started at {meeting.started_utc:%H:%M} UTC.")
     meeting.started_utc = now or timezone.now()

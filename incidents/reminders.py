@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.site_url import site_link
+from incidents import invitations
 from incidents.models import Meeting, Postmortem, Reminder
 
 SCHEDULE_AFTER = timedelta(hours=24)
@@ -131,7 +132,8 @@ def sweep(now: datetime | None = None, limit: int = 500) -> SweepResult:
             reminder = (
                 Reminder.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(state=Reminder.State.PENDING, due_utc__lte=now)
-                .select_related("postmortem", "postmortem__created_by")
+                .select_related("postmortem", "postmortem__created_by", "meeting",
+                                "meeting__facilitator")
                 .order_by("due_utc", "id")
                 .first()
             )
@@ -149,7 +151,18 @@ def _process(reminder: Reminder, now: datetime, result: SweepResult) -> None:
         reminder.save()
         result.skipped.append(reminder.pk)
         return
-    recipients = _recipients(reminder.postmortem)
+    invitation = reminder.kind == Reminder.Kind.MEETING_INVITATION
+    if invitation:
+        recipients, _ = invitations.recipients(reminder.meeting)
+        if not recipients:
+            reminder.state = Reminder.State.SKIPPED
+            reminder.skip_reason = ("Nobody can receive it: the facilitator and attendees "
+                                    "have no email address.")
+            reminder.save()
+            result.skipped.append(reminder.pk)
+            return
+    else:
+        recipients = _recipients(reminder.postmortem)
     reminder.attempts += 1
     if not recipients:
         reminder.state = Reminder.State.FAILED
@@ -160,7 +173,11 @@ def _process(reminder: Reminder, now: datetime, result: SweepResult) -> None:
         log.error("reminder %s failed: %s", reminder.pk, reminder.last_error)
         return
     try:
-        reminder_message(reminder, recipients).send(fail_silently=False)
+        if invitation:
+            email = invitations.message(reminder, recipients, message_id(reminder))
+        else:
+            email = reminder_message(reminder, recipients)
+        email.send(fail_silently=False)
     except (smtplib.SMTPException, OSError) as exc:
         reminder.last_error = f"{type(exc).__name__}: {exc}"
         if reminder.attempts >= MAX_ATTEMPTS:
@@ -193,17 +210,20 @@ def held_meeting(postmortem: Postmortem) -> Meeting | None:
 def skip_reason(reminder: Reminder) -> str:
     """Why `reminder` need not be sent any more ('' when it should be sent)."""
     pm = reminder.postmortem
+    kind = reminder.kind
+    if kind == Reminder.Kind.MEETING_INVITATION:
+        return invitations.superseded(reminder)
     if pm.is_final:
         return "The postmortem is final."
-    kind = reminder.kind
-    if kind == Reminder.Kind.SCHEDULE_MEETING and pm.meetings.exists():
+    if kind == Reminder.Kind.SCHEDULE_MEETING and pm.meetings.filter(
+            cancelled_utc__isnull=True).exists():
         return "A meeting is already scheduled."
     if kind == Reminder.Kind.DEADLINE_MISSED and held_meeting(pm) is not None:
         return "The meeting was held within 72 hours."
     if kind == Reminder.Kind.MEETING_STARTS:
-        meeting = pm.meetings.order_by("-scheduled_utc").first()
+        meeting = pm.meetings.filter(cancelled_utc__isnull=True).order_by("-scheduled_utc").first()
         if meeting is None:
-            return "No meeting is scheduled."
+            return "No meeting is scheduled (or it was cancelled)."
         if meeting.started_utc is not None:
             return "The meeting has already started."
     if kind == Reminder.Kind.RECONVENE and pm.meetings.filter(
@@ -215,7 +235,8 @@ def skip_reason(reminder: Reminder) -> str:
 def _recipients(pm: Postmortem) -> list[str]:
     """Email addresses of the author, the latest meeting's facilitator and its attendees."""
     people = [pm.created_by]
-    meeting = pm.meetings.order_by("-scheduled_utc").prefetch_related("attendees__user").first()
+    meeting = (pm.meetings.filter(cancelled_utc__isnull=True).order_by("-scheduled_utc")
+               .prefetch_related("attendees__user").first())
     if meeting is not None:
         people.append(meeting.facilitator)
         people += [attendee.user for attendee in meeting.attendees.all()]
@@ -245,7 +266,7 @@ def reminder_message(reminder: Reminder, recipients: list[str]) -> EmailMessage:
         lead = ("No meeting is scheduled yet. Hold the 30-minute meeting (operator, code owner "
                 f"and optionally a reviewer who was not involved) before {deadline_text}.")
     elif kind == Reminder.Kind.MEETING_STARTS:
-        meeting = pm.meetings.order_by("-scheduled_utc").first()
+        meeting = pm.meetings.filter(cancelled_utc__isnull=True).order_by("-scheduled_utc").first()
         subject = f"Postmortem meeting at {meeting.scheduled_utc:%H:%M} UTC"
         lead = (f"The postmortem meeting starts at {meeting.scheduled_utc:%Y-%m-%d %H:%M} UTC. "
                 "The agenda is the template, field by field; read the traces first.")

@@ -37,6 +37,8 @@ urlpatterns = [
     path("postmortems/<uuid:pk>/event/", meeting_views.event_set, name="event_set"),
     path("postmortems/<uuid:pk>/meeting/", meeting_views.meeting_schedule,
          name="meeting_schedule"),
+    path("postmortems/<uuid:pk>/meeting/<int:meeting_id>/invitation.ics",
+         meeting_views.meeting_invitation, name="meeting_invitation"),
     path("postmortems/<uuid:pk>/meeting/<int:meeting_id>/<str:change>/",
          meeting_views.meeting_change, name="meeting_change"),
     path("postmortems/<uuid:pk>/markdown/", pages.postmortem_markdown, name="postmortem_markdown"),

@@ -103,6 +103,12 @@ class Meeting(models.Model):
     )
     started_utc = models.DateTimeField(null=True, blank=True)
     ended_utc = models.DateTimeField(null=True, blank=True)
+    cancelled_utc = models.DateTimeField(null=True, blank=True)
+    # The invitation's SEQUENCE (RFC 5545): 0 when scheduled, raised by each reschedule and
+    # the cancel; never lowered (a PostgreSQL trigger refuses). changed_utc: when it was
+    # last raised, the invitation's DTSTAMP. docs/rules.md#meeting-invitation
+    sequence = models.PositiveIntegerField(default=0)
+    changed_utc = models.DateTimeField(default=timezone.now)
     created_utc = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
@@ -115,6 +121,10 @@ class Meeting(models.Model):
             models.CheckConstraint(
                 condition=Q(ended_utc__isnull=True) | Q(started_utc__isnull=False),
                 name="meeting_ends_after_it_starts",
+            ),
+            models.CheckConstraint(
+                condition=Q(cancelled_utc__isnull=True) | Q(started_utc__isnull=True),
+                name="cancelled_meeting_never_started",
             ),
         ]
 
@@ -132,6 +142,11 @@ class Meeting(models.Model):
     def in_progress(self) -> bool:
         """Started and not yet ended: its 30-minute timer is running (or over time)."""
         return self.started_utc is not None and self.ended_utc is None
+
+    @property
+    def cancelled(self) -> bool:
+        """Cancelled before it started (its invitation is a METHOD:CANCEL)."""
+        return self.cancelled_utc is not None
 
 
 class MeetingAttendee(models.Model):
@@ -166,7 +181,9 @@ class Reminder(models.Model):
 
     Kinds (issue 3): schedule the meeting (24 h after the event if none is scheduled),
     meeting starts in one hour, deadline missed (72 h without a held meeting), reconvene
-    (an incomplete postmortem, within 7 days). One row per (postmortem, kind). The sweep
+    (an incomplete postmortem, within 7 days). One row per (postmortem, kind), except the
+    meeting invitation (issue 20): one row per (meeting, sequence), due when the meeting is
+    scheduled, rescheduled or cancelled (docs/rules.md#meeting-invitation). The sweep
     (incidents.reminders.sweep) claims due pending rows with SELECT … FOR UPDATE SKIP
     LOCKED, sends, and marks each sent, skipped (skip_reason says why) or, after
     MAX_ATTEMPTS failed sends, failed (last_error says why). Times are UTC.
@@ -177,6 +194,7 @@ class Reminder(models.Model):
         MEETING_STARTS = "meeting_starts", "Meeting starts in one hour"
         DEADLINE_MISSED = "deadline_missed", "Meeting deadline missed"
         RECONVENE = "reconvene", "Reconvene within a week"
+        MEETING_INVITATION = "meeting_invitation", "Meeting invitation"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -193,6 +211,10 @@ class Reminder(models.Model):
     last_error = models.TextField(blank=True)
     skip_reason = models.TextField(blank=True)
     recipients = models.JSONField(default=list, blank=True)
+    # Invitations only: the meeting and the SEQUENCE the email carries.
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="invitations")
+    sequence = models.PositiveIntegerField(null=True, blank=True)
     sent_utc = models.DateTimeField(null=True, blank=True)
     created_utc = models.DateTimeField(default=timezone.now)
     updated_utc = models.DateTimeField(auto_now=True)
@@ -204,11 +226,22 @@ class Reminder(models.Model):
                          name="reminder_pending_due"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["postmortem", "kind"], name="one_reminder_per_kind"),
+            models.UniqueConstraint(fields=["postmortem", "kind"], name="one_reminder_per_kind",
+                                    condition=~Q(kind="meeting_invitation")),
+            models.UniqueConstraint(fields=["meeting", "sequence"],
+                                    name="one_invitation_per_sequence",
+                                    condition=Q(kind="meeting_invitation")),
             models.CheckConstraint(
                 condition=Q(kind__in=["schedule_meeting", "meeting_starts", "deadline_missed",
-                                      "reconvene"]),
+                                      "reconvene", "meeting_invitation"]),
                 name="reminder_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=(~Q(kind="meeting_invitation") & Q(meeting__isnull=True)
+                           & Q(sequence__isnull=True))
+                | (Q(kind="meeting_invitation") & Q(meeting__isnull=False)
+                   & Q(sequence__isnull=False)),
+                name="invitation_names_its_meeting",
             ),
             models.CheckConstraint(
                 condition=Q(state__in=["pending", "sent", "skipped", "failed"]),

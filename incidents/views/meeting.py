@@ -6,16 +6,22 @@ with a message naming any field that was refused.
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from core.forms import UTCDateTimeField
 from core.limits import whole_number
-from incidents import meetings, services
+from incidents import invitations, meetings, services
 from incidents.forms import EventForm
-from incidents.models import ImmutableRecordError, Meeting, MeetingAttendee, Postmortem
+from incidents.models import (
+    ImmutableRecordError,
+    Meeting,
+    MeetingAttendee,
+    Postmortem,
+    Reminder,
+)
 
 ROLE_FIELDS = (("operator", MeetingAttendee.Role.OPERATOR),
                ("code_owner", MeetingAttendee.Role.CODE_OWNER),
@@ -24,9 +30,12 @@ ROLE_FIELDS = (("operator", MeetingAttendee.Role.OPERATOR),
 
 def meeting_context(pm: Postmortem) -> dict:
     """What the event and meeting panels show: event form, meetings, reminders, people."""
-    latest = pm.meetings.select_related("facilitator").prefetch_related("attendees__user") \
-        .order_by("-scheduled_utc").first()
+    latest = meetings.current_meeting(pm)
     attendees = list(latest.attendees.all()) if latest else []
+    invitation = no_email = None
+    if latest is not None:
+        invitation = latest.invitations.order_by("-sequence").first()
+        no_email = invitations.recipients(latest)[1]
     return {
         "event_form": EventForm(
             initial={
@@ -42,7 +51,9 @@ def meeting_context(pm: Postmortem) -> dict:
         "meeting": latest,
         "meeting_attendees": attendees,
         "attendee_warning": meetings.attendee_warning(attendees),
-        "reminders": pm.reminders.all(),
+        "reminders": pm.reminders.exclude(kind=Reminder.Kind.MEETING_INVITATION),
+        "invitation": invitation,
+        "invitation_no_email": no_email,
         "people": get_user_model().objects.filter(is_active=True).order_by("username"),
         "meeting_roles": ROLE_FIELDS,
     }
@@ -112,21 +123,43 @@ def meeting_schedule(request, pk):
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Meeting scheduled for {meeting.scheduled_utc:%Y-%m-%d %H:%M} "
-                                  "UTC; attendees are reminded an hour before.")
+                                  "UTC; attendees get a calendar invitation and are reminded "
+                                  "an hour before.")
         warning = meetings.attendee_warning(attendees)
         if warning:
             messages.warning(request, warning)
     return redirect(_back(pm))
 
 
+@require_GET
+def meeting_invitation(request, pk, meeting_id):
+    """The meeting's .ics at its current sequence (METHOD:CANCEL once cancelled), the same
+    calendar the invitation email carries. docs/rules.md#meeting-invitation"""
+    meeting = get_object_or_404(Meeting.objects.select_related("postmortem", "facilitator"),
+                                pk=meeting_id, postmortem_id=pk)
+    response = HttpResponse(invitations.ics(meeting),
+                            content_type=f"text/calendar; charset=utf-8; "
+                                         f"method={invitations.method(meeting)}")
+    response["Content-Disposition"] = f'attachment; filename="{invitations.filename(meeting)}"'
+    return response
+
+
 @require_POST
 def meeting_change(request, pk, meeting_id, change):
-    """Start or end the meeting (change: "start" or "end")."""
+    """Start, end or cancel the meeting (change: "start", "end" or "cancel"; cancelling
+    needs the "confirm" box ticked)."""
     meeting = get_object_or_404(Meeting, pk=meeting_id, postmortem_id=pk)
-    if change not in ("start", "end"):
+    if change not in ("start", "end", "cancel"):
         raise Http404(f"No such meeting change: {change}")
     try:
-        if change == "start":
+        if change == "cancel":
+            if request.POST.get("confirm") != "yes":
+                raise meetings.MeetingError(
+                    "confirm", "Cancel meeting: tick “Yes, cancel it” to confirm.")
+            meetings.cancel_meeting(meeting, request.user)
+            messages.success(request, "Meeting cancelled; the facilitator and attendees get "
+                                      "the cancellation for their calendars.")
+        elif change == "start":
             meetings.start_meeting(meeting, request.user)
             messages.success(request, "Meeting started: 30 minutes, the template field by field.")
         else:
