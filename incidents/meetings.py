@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef
 from django.utils import timezone
 
-from incidents import reminders, template_rules
+from incidents import live_feed, reminders, template_rules
 from incidents.models import (
     MEETING_DEADLINE_HOURS,
     Meeting,
@@ -83,6 +83,7 @@ def schedule_meeting(postmortem: Postmortem, scheduled_utc: datetime, facilitato
         MeetingAttendee(meeting=meeting, user=a.user, role=a.role) for a in attendees
     )
     reminders.plan_meeting_reminder(meeting)
+    live_feed.record_change(postmortem.pk, "meeting")
     return meeting
 
 
@@ -107,6 +108,7 @@ def start_meeting(meeting: Meeting, by, now: datetime | None = None) -> Meeting:
         raise MeetingError("meeting", f"The meeting started at {meeting.started_utc:%H:%M} UTC.")
     meeting.started_utc = now or timezone.now()
     meeting.save(update_fields=["started_utc"])
+    live_feed.record_change(meeting.postmortem_id, "meeting")
     return meeting
 
 
@@ -144,6 +146,7 @@ def end_meeting(meeting: Meeting, by, now: datetime | None = None) -> MeetingOut
         raise MeetingError("meeting", f"The meeting ended at {meeting.ended_utc:%H:%M} UTC.")
     meeting.ended_utc = now or timezone.now()
     meeting.save(update_fields=["ended_utc"])
+    live_feed.record_change(meeting.postmortem_id, "meeting")
     pm = meeting.postmortem
     pending = [template_rules.FIELD_LABELS.get(mark.field, mark.field)
                for mark in pm.pending_marks.all()]
