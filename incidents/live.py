@@ -1,15 +1,11 @@
-"""The live draft: the change feed, presence and the facilitator's current field.
+"""Presence on a live draft and the facilitator's current field (docs/rules.md#live-feed).
 
-Rule: docs/rules.md#live-feed. Every saved change to a draft appends a LiveChange row
-numbered 1, 2, … per draft in the transaction of the save (record_change, called under
-the postmortem row's lock). An open page polls changes_since(N) about once a second:
-when nothing changed that is one query on the (postmortem, version) unique index.
-
-Presence (who has the draft open, their meeting role, the field they are in) lives in
-Redis, not PostgreSQL: one hash per draft, one entry per open page, each entry expiring
-PRESENCE_TTL_SECONDS after its page's last heartbeat (the poll is the heartbeat). Redis
-being unreachable raises redis.RedisError: the poll answers 503 and the page says live
-updates are down (docs/rules.md#live-down); autosave does not depend on it.
+The change feed itself is incidents.live_feed. Presence (who has the draft open, their
+meeting role, the field they are in) lives in Redis, not PostgreSQL: one hash per draft,
+one entry per open page, each entry lapsing PRESENCE_TTL_SECONDS after its page's last
+heartbeat (the poll is the heartbeat). Redis being unreachable raises redis.RedisError:
+the poll answers 503 and the page says live updates are down (docs/rules.md#live-down);
+autosave does not depend on it. Next field: docs/rules.md#live-next-field.
 """
 import json
 import time
@@ -156,7 +152,7 @@ def next_field(meeting: Meeting, by, field: str = "") -> Meeting:
     stays). Stored on the meeting (late joiners see it) with a "meeting" change in the
     feed. Raises NextFieldError naming "facilitator" (someone else), "meeting" (not
     started, or ended) or "field" (not a field of the agenda); ImmutableRecordError for
-    a final postmortem.
+    a final postmortem. Rule: docs/rules.md#live-next-field.
     """
     meeting = (Meeting.objects.select_for_update().select_related("postmortem", "facilitator")
                .get(pk=meeting.pk))

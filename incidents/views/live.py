@@ -41,6 +41,7 @@ def page_context(request, pm: Postmortem, meeting: Meeting | None, editor_id: st
             "editor": editor_id,
             "ok": live_ok,
             "down": DOWN,
+            "interval": live.POLL_INTERVAL_MS,
             "current_field": meeting.current_field if in_progress else "",
             "current_label": labels.get(meeting.current_field, "") if in_progress else "",
             "drives": (in_progress and can_write(request.user)
