@@ -168,3 +168,15 @@ def test_next_field_needs_a_meeting_in_progress(draft, team):
     answer = client_of(team["alice"]).post(f"/postmortems/{draft.pk}/live/{held.pk}/next/",
                                            htmx=True)
     assert answer.status_code == 400 and "not in progress" in answer.content.decode()
+
+
+def test_the_agenda_shows_what_is_still_to_fill_and_pending(draft, team, meeting):
+    meeting_record.set_pending(draft, "prevention", True, team["alice"])
+    autosave.save_field(draft.pk, "summary", {"summary": "Orders stalled."}, "0", "e1", None)
+    page = client_of(team["bob"]).get(f"/postmortems/{draft.pk}/").content.decode()
+    line = page[page.index('id="agenda-open"'):]
+    line = line[:line.index("</p>")]
+    assert "Timeline" in line and "Root cause" in line
+    assert ">Summary<" not in line  # complete
+    assert "pending trace review: <a href=\"#section-prevention\">Prevention</a>" in line
+    assert "left" in page[page.index('class="agenda-head"'):][:400]  # the 30-minute timer
