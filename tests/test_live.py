@@ -94,7 +94,7 @@ def test_the_poll_answers_changes_and_presence(draft, team):
     data = answer.json()
     assert data["version"] == 1
     assert data["fields"]["summary"] == {"value": "Orders stalled.", "version": 1,
-                                         "key": "summary"}
+                                         "key": "summary", "editor": "e1"}
     assert "Orders stalled" not in data["progress"] or "progress" in data["progress"]
     assert [(p["name"], p["field"]) for p in data["presence"]] == [("bob", "prevention")]
     quiet = client_of(team["bob"]).get(f"/postmortems/{draft.pk}/live/",

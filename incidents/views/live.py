@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.limits import whole_number
 from core.roles import can_write
 from incidents import fields, live, live_feed, meeting_record, template_rules
-from incidents.models import ImmutableRecordError, Meeting, Postmortem
+from incidents.models import FieldRevision, ImmutableRecordError, Meeting, Postmortem
 from incidents.views.context import draft_context, get_postmortem_for_user
 
 DOWN = "Live updates are down — reload to see others' changes."
@@ -54,15 +54,19 @@ def page_context(request, pm: Postmortem, meeting: Meeting | None, editor_id: st
 
 
 def _field_changes(pm: Postmortem, context: dict, keys) -> dict:
-    """{input name: {"value", "version", "key"}} for the postmortem-row inputs of `keys`."""
+    """{input name: {"value", "version", "key", "editor"}} for the postmortem-row inputs
+    of `keys`; `editor` is the page id of the newest save (a page ignores its own)."""
+    names = {name: key for key in keys
+             if key in fields.FIELDS_BY_KEY and not fields.FIELDS_BY_KEY[key].is_row_field
+             for name in fields.FIELDS_BY_KEY[key].input_names}
+    editors = dict(FieldRevision.objects.filter(postmortem=pm, key__in=list(names))
+                   .order_by("key", "-version").distinct("key").values_list("key", "editor"))
     changed = {}
-    for key in keys:
-        if key not in fields.FIELDS_BY_KEY or fields.FIELDS_BY_KEY[key].is_row_field:
-            continue
-        for name in fields.FIELDS_BY_KEY[key].input_names:
-            value = getattr(pm, name)
-            changed[name] = {"value": "" if value is None else str(value),
-                             "version": context["versions"].get(name, 0), "key": key}
+    for name, key in names.items():
+        value = getattr(pm, name)
+        changed[name] = {"value": "" if value is None else str(value),
+                         "version": context["versions"].get(name, 0), "key": key,
+                         "editor": editors.get(name, "")}
     return changed
 
 

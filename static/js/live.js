@@ -95,6 +95,13 @@
     var inputs = Array.prototype.slice.call(section.querySelectorAll("[name='" + name + "']"));
     if (!inputs.length) { return; }
     var version = document.getElementById("version-" + name);
+    if (!force && change.editor === editor) {
+      // This page's own save coming back: its value is already here (or typed past).
+      if (version && Number(version.value) < change.version) {
+        version.value = String(change.version);
+      }
+      return;
+    }
     if (!force) {
       if (inputs.some(function (i) { return i.classList.contains("htmx-request"); })) {
         return;  // this page's own save is in flight: its answer wins or meets the conflict
@@ -211,7 +218,9 @@
     });
     Object.keys(data.feedback || {}).forEach(function (key) {
       var old = document.getElementById("feedback-" + key);
-      if (old && !busy(old)) { swap("feedback-" + key, data.feedback[key]); }
+      var section = document.getElementById("section-" + key);
+      var typing = section && section.contains(document.activeElement);
+      if (old && !busy(old) && !typing) { swap("feedback-" + key, data.feedback[key]); }
     });
     if (data.progress) { swap("progress", data.progress); }
     if (data.meeting) {
