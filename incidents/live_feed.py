@@ -15,17 +15,19 @@ from incidents.models import Postmortem
 MAX_CHANGES = 500            # a page further behind than this reloads
 
 
-def record_change(postmortem_id, field: str) -> int:
+def record_change(postmortem_id, field: str, locked: bool = False) -> int:
     """Append change `field` (a template field key, "meeting" or "final") to the draft's
     feed; returns its version. Call inside the transaction of the change: it locks the
     postmortem row (SELECT … FOR UPDATE, re-entrant when the caller holds it), so the
-    versions of one draft are written in order. Raises RuntimeError outside a transaction.
+    versions of one draft are written in order; `locked` when the caller already holds
+    that lock (one query fewer). Raises RuntimeError outside a transaction.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_change runs inside the transaction of the change.")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM incidents_postmortem WHERE id = %s FOR UPDATE",
-                       [postmortem_id])
+        if not locked:
+            cursor.execute("SELECT 1 FROM incidents_postmortem WHERE id = %s FOR UPDATE",
+                           [postmortem_id])
         cursor.execute(
             "INSERT INTO incidents_livechange (postmortem_id, version, field) "
             "SELECT %s, COALESCE(MAX(version), 0) + 1, %s FROM incidents_livechange "

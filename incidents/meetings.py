@@ -83,7 +83,7 @@ def schedule_meeting(postmortem: Postmortem, scheduled_utc: datetime, facilitato
         MeetingAttendee(meeting=meeting, user=a.user, role=a.role) for a in attendees
     )
     reminders.plan_meeting_reminder(meeting)
-    live_feed.record_change(postmortem.pk, "meeting")
+    live_feed.record_change(postmortem.pk, "meeting", locked=True)
     return meeting
 
 

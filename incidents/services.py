@@ -217,7 +217,7 @@ def add_row(postmortem: Postmortem, kind: RowKind):
         )
     last = rows.aggregate(last=Max("position"))["last"]
     row = kind.model.objects.create(postmortem=postmortem, position=(last or 0) + 1)
-    live_feed.record_change(postmortem.pk, kind.field_key)
+    live_feed.record_change(postmortem.pk, kind.field_key, locked=True)
     return row
 
 
@@ -247,7 +247,7 @@ def finalize(postmortem: Postmortem, user) -> Postmortem:
     if any(not status.complete for status in statuses):
         raise TemplateIncompleteError(statuses)
     store_final_without_checks(locked, user)
-    live_feed.record_change(locked.pk, "final")
+    live_feed.record_change(locked.pk, "final", locked=True)
     return locked
 
 
