@@ -15,6 +15,7 @@ class Case:
 
 
 HELLO = "hello (bare view)"
+LIVE = "live draft"
 CASES = [
     Case(HELLO, "GET", "/bench/hello"),
     Case("dashboard", "GET", "/"),
@@ -22,6 +23,10 @@ CASES = [
     Case("postmortem list", "GET", "/postmortems/"),
     Case("list filtered", "GET",
          "/postmortems/?domain=domain-3&open_items=yes&sort=-event&q=orders&page=2"),
+    # Issue 20: a draft's live poll with nothing changed (since=1: no draft has a change
+    # after 1 when this runs), three editors' pages cycling on each client's draft.
+    Case(LIVE, "GET", "\n".join(f"/postmortems/{{draft}}/live/?since=1&editor=page{n}"
+                                 for n in "abc")),
     Case("autosave", "POST", "/postmortems/{draft}/field/summary/",
          form=(("summary", "Vendor outage stopped order routing for {version} minutes."),
                ("base_version", "{version}"))),

@@ -120,6 +120,7 @@ def prepare() -> dict:
     queries = {}
     for case in CASES:
         method, path, data = fill(case, values)
+        path = path.split("\n")[0]  # a case cycling several paths: count the first
         headers = {"Authorization": f"Bearer {token}"} if case.token else {}
         with CaptureQueriesContext(connection) as captured:
             if method == "POST":

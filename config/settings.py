@@ -295,6 +295,10 @@ if PRODUCTION:
 # Celery: broker and result backend are Redis (docker-compose service `redis`).
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
+# Presence on a live draft (incidents.live): shared by every web process, so in Redis,
+# not the per-process cache; entries expire within seconds, nothing there is a record.
+SCARLOG_LIVE_REDIS_URL = REDIS_URL
+SCARLOG_LIVE_KEY_PREFIX = "scarlog:live:"
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

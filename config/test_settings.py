@@ -25,6 +25,7 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 SCARLOG_TEST_RUN_ID = uuid.uuid4().hex[:12]
 DATABASES["default"]["TEST"] = {"NAME": f"test_scarlog_{SCARLOG_TEST_RUN_ID}"}
 CELERY_TASK_DEFAULT_QUEUE = f"scarlog-test-{SCARLOG_TEST_RUN_ID}"
+SCARLOG_LIVE_KEY_PREFIX = f"scarlog-test-{SCARLOG_TEST_RUN_ID}:live:"
 
 # Hashing passwords slowly proves nothing in tests and costs seconds per login.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from incidents import blameless, fields, template_rules, vocabulary
+from incidents import blameless, fields, live_feed, template_rules, vocabulary
 from incidents.models import (
     ContributingFactor,
     PendingMark,
@@ -72,6 +72,7 @@ def answer_scan(postmortem: Postmortem, mode: str, answer: str, note: str = "",
                   "question": failure_mode, "question_name": failure_mode.name,
                   "question_text": failure_mode.question},
     )
+    live_feed.record_change(locked.pk, "scan", locked=True)
     return row
 
 
@@ -114,8 +115,10 @@ def add_factor_from_scan(postmortem: Postmortem, mode: str) -> ContributingFacto
         raise RowLimitError(f"The template allows at most {maximum} contributing factors; "
                             "remove one first.")
     last = factors.aggregate(last=Max("position"))["last"]
-    return ContributingFactor.objects.create(postmortem=locked, position=(last or 0) + 1,
-                                             text=text, substitution=Substitution.STRUCTURAL)
+    factor = ContributingFactor.objects.create(postmortem=locked, position=(last or 0) + 1,
+                                               text=text, substitution=Substitution.STRUCTURAL)
+    live_feed.record_change(locked.pk, "contributing_factors", locked=True)
+    return factor
 
 
 @transaction.atomic
@@ -133,6 +136,7 @@ def set_pending(postmortem: Postmortem, field: str, pending: bool, user=None) ->
                                           defaults={"marked_by": user})
     else:
         PendingMark.objects.filter(postmortem=locked, field=field).delete()
+    live_feed.record_change(locked.pk, field, locked=True)
     return pending
 
 
@@ -172,4 +176,5 @@ def review_factor(postmortem: Postmortem, factor: ContributingFactor, user) -> C
     factor.blameless_reviewed_utc = timezone.now()
     factor.save(update_fields=["blameless_reviewed_text", "blameless_reviewed_by",
                                "blameless_reviewed_utc"])
+    live_feed.record_change(locked.pk, "contributing_factors", locked=True)
     return factor

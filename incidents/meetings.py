@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef
 from django.utils import timezone
 
-from incidents import invitations, reminders, template_rules
+from incidents import invitations, live_feed, reminders, template_rules
 from incidents.models import (
     MEETING_DEADLINE_HOURS,
     Meeting,
@@ -94,6 +94,7 @@ def schedule_meeting(postmortem: Postmortem, scheduled_utc: datetime, facilitato
     )
     reminders.plan_meeting_reminder(meeting)
     invitations.plan_invitation(meeting)
+    live_feed.record_change(postmortem.pk, "meeting", locked=True)
     return meeting
 
 
@@ -121,6 +122,7 @@ def cancel_meeting(meeting: Meeting, by, now: datetime | None = None) -> Meeting
     reminders.skip_pending(meeting.postmortem, f"The meeting was cancelled by {who}.",
                            kinds=(Reminder.Kind.MEETING_STARTS,))
     invitations.plan_invitation(meeting)
+    live_feed.record_change(meeting.postmortem_id, "meeting")
     return meeting
 
 
@@ -155,6 +157,7 @@ def start_meeting(meeting: Meeting, by, now: datetime | None = None) -> Meeting:
         raise MeetingError("meeting", f"The meeting started at {meeting.started_utc:%H:%M} UTC.")
     meeting.started_utc = now or timezone.now()
     meeting.save(update_fields=["started_utc"])
+    live_feed.record_change(meeting.postmortem_id, "meeting")
     return meeting
 
 
@@ -192,6 +195,7 @@ def end_meeting(meeting: Meeting, by, now: datetime | None = None) -> MeetingOut
         raise MeetingError("meeting", f"The meeting ended at {meeting.ended_utc:%H:%M} UTC.")
     meeting.ended_utc = now or timezone.now()
     meeting.save(update_fields=["ended_utc"])
+    live_feed.record_change(meeting.postmortem_id, "meeting")
     pm = meeting.postmortem
     pending = [template_rules.FIELD_LABELS.get(mark.field, mark.field)
                for mark in pm.pending_marks.all()]

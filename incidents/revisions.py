@@ -17,7 +17,7 @@ from django.db.models import Max
 
 from core.limits import whole_number
 from core.record_types import shown
-from incidents import fields
+from incidents import fields, live_feed
 from incidents.models import FieldRevision, Postmortem
 from incidents.services import FieldError, require_draft
 
@@ -150,6 +150,7 @@ def record_revision(postmortem: Postmortem, field: str, checked: VersionCheck, v
     FieldRevision.objects.create(postmortem=postmortem, field=field, key=checked.key,
                                  version=checked.current + 1, values=values,
                                  editor=editor[:40], author=user)
+    live_feed.record_change(postmortem.pk, field, locked=True)  # check_version's lock
     return Saved(checked.key, checked.current + 1)
 
 

@@ -14,7 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core.record_types import shown
-from incidents import reminders, seals, template_rules, vocabulary
+from incidents import live_feed, reminders, seals, template_rules, vocabulary
 from incidents.models import (
     Amendment,
     ContributingFactor,
@@ -216,7 +216,9 @@ def add_row(postmortem: Postmortem, kind: RowKind):
             f"The template allows at most {kind.maximum} {kind.noun}s; remove one first."
         )
     last = rows.aggregate(last=Max("position"))["last"]
-    return kind.model.objects.create(postmortem=postmortem, position=(last or 0) + 1)
+    row = kind.model.objects.create(postmortem=postmortem, position=(last or 0) + 1)
+    live_feed.record_change(postmortem.pk, kind.field_key, locked=True)
+    return row
 
 
 @transaction.atomic
@@ -224,6 +226,8 @@ def remove_row(postmortem: Postmortem, row) -> None:
     """Delete `row` from a draft; raises ImmutableRecordError for a final postmortem."""
     require_draft(postmortem)
     row.delete()
+    kind = next(k for k in ROW_KINDS.values() if isinstance(row, k.model))
+    live_feed.record_change(postmortem.pk, kind.field_key)
 
 
 @transaction.atomic
@@ -243,6 +247,7 @@ def finalize(postmortem: Postmortem, user) -> Postmortem:
     if any(not status.complete for status in statuses):
         raise TemplateIncompleteError(statuses)
     store_final_without_checks(locked, user)
+    live_feed.record_change(locked.pk, "final", locked=True)
     return locked
 
 

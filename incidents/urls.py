@@ -3,6 +3,7 @@ from django.urls import path
 
 from incidents.views import action_items as action_item_views
 from incidents.views import autosave, pages
+from incidents.views import live as live_views
 from incidents.views import meeting as meeting_views
 from incidents.views import meeting_record as meeting_record_views
 
@@ -15,6 +16,9 @@ urlpatterns = [
     path("postmortems/<uuid:pk>/", pages.postmortem_detail, name="postmortem_detail"),
     path("postmortems/<uuid:pk>/field/<str:name>/", autosave.postmortem_field,
          name="postmortem_field"),
+    path("postmortems/<uuid:pk>/live/", live_views.live_poll, name="live_poll"),
+    path("postmortems/<uuid:pk>/live/<int:meeting_id>/next/", live_views.live_next_field,
+         name="live_next_field"),
     path("postmortems/<uuid:pk>/fix/deferred/", autosave.postmortem_fix_deferred,
          name="postmortem_fix_deferred"),
     path("postmortems/<uuid:pk>/scan/<str:mode>/", meeting_record_views.scan_answer,

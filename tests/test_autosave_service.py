@@ -134,7 +134,7 @@ def test_unknown_inputs_row_kinds_and_postmortems_are_errors(alice):
 
 
 @pytest.mark.django_db
-def test_the_first_query_is_the_locked_read_and_a_save_takes_four(alice):
+def test_the_first_query_is_the_locked_read_and_a_save_takes_five(alice):
     pm = services.create_draft(alice)
     with CaptureQueriesContext(connection) as captured:
         result = save_summary(pm, "Quotes stopped.", 0, user=alice)
@@ -142,8 +142,10 @@ def test_the_first_query_is_the_locked_read_and_a_save_takes_four(alice):
     sql = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert sql[0].startswith('SELECT "incidents_postmortem"."id"')
     assert sql[0].endswith("FOR UPDATE")
-    # The locked read (with field_marked), the newest revision, the UPDATE, the INSERT.
-    assert len(sql) == 4
+    # The locked read (with field_marked), the newest revision, the UPDATE, the INSERT,
+    # and the live feed's change row (docs/rules.md#live-feed).
+    assert len(sql) == 5
+    assert "incidents_livechange" in sql[4]
 
 
 def second_connection() -> psycopg.Connection:

@@ -19,7 +19,9 @@ from tests.security_helpers import CONVERTER, url_patterns
 from tests.site_data import PASSWORDS, site
 
 WIDTHS = (1280, 390)
-NOT_PAGES = re.compile(r"^(admin/|api/|healthz$|favicon\.ico$|accounts/)")
+# Not pages: the admin, the APIs, health, the icon, sign-in, and a draft's live poll (JSON
+# a page asks for with its feed version and page id: tests/test_live.py).
+NOT_PAGES = re.compile(r"^(admin/|api/|healthz$|favicon\.ico$|accounts/|postmortems/[^/]+/live/$)")
 OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 # On a phone the header stays compact (the nav scrolls sideways in one row), in px.
 PHONE_HEADER_MAX = 120

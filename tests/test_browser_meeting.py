@@ -24,8 +24,15 @@ def people(transactional_db):
 
 @pytest.fixture
 def open_as(browser, live_server, frozen_time):
+    """Pages whose live updates are cut off (the live poll aborted), so each keeps the
+    values it was opened with and a stale save meets the conflict box; the live path is
+    tests/test_browser_live.py's."""
     with signed_in_drafts(browser, live_server, now=NOW) as open_page:
-        yield open_page
+        def open_stale(name, pm):
+            page = open_page(name, pm)
+            page.route(re.compile(r"/live/\?"), lambda route: route.abort())
+            return page
+        yield open_stale
 
 
 def test_three_people_edit_at_once_and_a_conflict_is_resolved_without_loss(people, open_as):

@@ -11,6 +11,7 @@
 from incidents.models.action_items import *  # noqa: F403
 from incidents.models.choices import *  # noqa: F403
 from incidents.models.guards import *  # noqa: F403
+from incidents.models.live import *  # noqa: F403
 from incidents.models.meeting import *  # noqa: F403
 from incidents.models.record import *  # noqa: F403
 from incidents.models.revisions import *  # noqa: F403

@@ -109,6 +109,9 @@ class Meeting(models.Model):
     # last raised, the invitation's DTSTAMP. docs/rules.md#meeting-invitation
     sequence = models.PositiveIntegerField(default=0)
     changed_utc = models.DateTimeField(default=timezone.now)
+    # The field the facilitator is reading aloud (a template field key; "" before the
+    # first "Next field"), so a page opened late shows it too (incidents.live).
+    current_field = models.CharField(max_length=40, blank=True, default="")
     created_utc = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,

@@ -1,6 +1,7 @@
 """Postmortem pages: the dashboard, the list, a new draft, the draft form, the final record
 with its amendments, finalize and discard, the Markdown download.
 """
+import uuid
 from datetime import UTC, datetime
 
 from django.contrib import messages
@@ -29,6 +30,7 @@ from incidents.models import (
     Section,
     Template,
 )
+from incidents.views import live as live_views
 from incidents.views.action_items import action_item_context
 from incidents.views.autosave import final_refusal
 from incidents.views.context import (
@@ -96,7 +98,9 @@ def postmortem_detail(request, pk):
     pm = get_postmortem_for_user(request, pk, with_rows=True)
     if pm.is_final or not can_write(request.user):
         return _render_final(request, pm, AmendmentForm())
-    return render(request, "incidents/postmortem_draft.html", draft_page_context(pm))
+    context = draft_page_context(pm)
+    context.update(live_views.page_context(request, pm, context["meeting"], context["editor_id"]))
+    return render(request, "incidents/postmortem_draft.html", context)
 
 
 def _render_final(request, pm: Postmortem, form: AmendmentForm, status: int = 200):
@@ -123,6 +127,10 @@ def _render_final(request, pm: Postmortem, form: AmendmentForm, status: int = 20
         "deferred_fix_text": DEFERRED_FIX_TEXT,
         **action_item_context(pm),
     }
+    if not pm.is_final:
+        # A viewer reading a draft sees it change live (docs/rules.md#live-feed).
+        context.update(live_views.page_context(request, pm, context["meeting"],
+                                               uuid.uuid4().hex))
     return render(request, "incidents/postmortem_final.html", context, status=status)
 
 

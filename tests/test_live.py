@@ -1,0 +1,182 @@
+"""The live draft: the change feed (one query when nothing changed), presence in Redis
+with its TTL, the facilitator's Next field and who may poll or drive
+(docs/rules.md#live-feed)."""
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+
+from core import roles
+from incidents import autosave, live, live_feed, meeting_record, meetings, services
+from incidents.meetings import AttendeeInput
+from incidents.models import Meeting
+from tests.conftest import NOW, CsrfClient, make_user
+
+
+@pytest.fixture
+def team(db):
+    return {"alice": make_user("alice", password="alice-password-1"),
+            "bob": make_user("bob", password="bob-password-1"),
+            "vic": make_user("vic", role=roles.VIEWER, password="vic-password-1")}
+
+
+@pytest.fixture
+def draft(team):
+    return services.create_draft(team["alice"], occurred_utc=NOW - timedelta(hours=5),
+                                 trigger="drawdown")
+
+
+@pytest.fixture
+def meeting(draft, team):
+    """A meeting in progress, facilitated by alice, bob its code owner."""
+    held = meetings.schedule_meeting(draft, NOW - timedelta(minutes=5), team["alice"], [
+        AttendeeInput(team["alice"], "operator"), AttendeeInput(team["bob"], "code_owner")])
+    return meetings.start_meeting(held, team["alice"])
+
+
+def client_of(user) -> CsrfClient:
+    client = CsrfClient()
+    client.force_login(user)
+    return client
+
+
+def test_nothing_changed_costs_one_query(draft, django_assert_num_queries):
+    autosave.save_field(draft.pk, "summary", {"summary": "Orders stalled."}, "0", "e1", None)
+    version = live_feed.current_version(draft.pk)
+    with django_assert_num_queries(1):
+        feed = live_feed.changes_since(draft.pk, version)
+    assert (feed.version, feed.fields, feed.final) == (version, (), False)
+
+
+def test_every_kind_of_save_appends_a_change_in_order(draft, team):
+    autosave.save_field(draft.pk, "summary", {"summary": "Orders stalled."}, "0", "e1", None)
+    services.add_row(draft, services.ROW_KINDS["timeline"])
+    meeting_record.set_pending(draft, "prevention", True, team["alice"])
+    autosave.save_field(draft.pk, "summary", {"summary": "Orders stalled."}, "1", "e1", None)
+    feed = live_feed.changes_since(draft.pk, 0)
+    # The unchanged re-save adds nothing.
+    assert feed.version == 3
+    assert feed.fields == ("summary", "timeline", "prevention")
+    assert live_feed.changes_since(draft.pk, 1).fields == ("timeline", "prevention")
+    assert live_feed.changes_since(draft.pk, 3).fields == ()
+
+
+def test_a_missing_postmortem_has_no_feed(db):
+    assert live_feed.changes_since("00000000-0000-0000-0000-000000000000", 0) is None
+
+
+def test_presence_expires_after_its_ttl(draft, team, meeting, frozen_time):
+    live.store_roles(draft.pk, live.meeting_roles(Meeting.objects.get(pk=meeting.pk)))
+    live.heartbeat(draft.pk, "pagea", team["alice"], "summary", viewer=False)
+    here = live.heartbeat(draft.pk, "pageb", team["bob"], "prevention", viewer=False)
+    assert [(p.name, p.role, p.field) for p in here] == [
+        ("alice", "Facilitator", "summary"), ("bob", "Code owner", "prevention")]
+    frozen_time.shift(timedelta(seconds=live.PRESENCE_TTL_SECONDS - 1))
+    here = live.heartbeat(draft.pk, "pageb", team["bob"], "", viewer=False)
+    assert [p.name for p in here] == ["alice", "bob"]
+    frozen_time.shift(timedelta(seconds=2))  # alice's page stopped heartbeating
+    here = live.heartbeat(draft.pk, "pagev", team["vic"], "", viewer=True)
+    assert [(p.name, p.role, p.viewer) for p in here] == [
+        ("bob", "Code owner", False), ("vic", "Not an attendee", True)]
+    live.leave(draft.pk, "pagev")
+    assert [p.name for p in live.present(draft.pk)] == ["bob"]
+
+
+def test_the_poll_needs_a_sign_in(draft):
+    answer = Client().get(f"/postmortems/{draft.pk}/live/?since=0&editor=abc")
+    assert answer.status_code == 302 and "/accounts/login/" in answer["Location"]
+
+
+def test_the_poll_answers_changes_and_presence(draft, team):
+    autosave.save_field(draft.pk, "summary", {"summary": "Orders stalled."}, "0", "e1", None)
+    answer = client_of(team["bob"]).get(f"/postmortems/{draft.pk}/live/",
+                                        {"since": "0", "editor": "pageb", "field": "prevention"})
+    data = answer.json()
+    assert data["version"] == 1
+    assert data["fields"]["summary"] == {"value": "Orders stalled.", "version": 1,
+                                         "key": "summary", "editor": "e1"}
+    assert "Orders stalled" not in data["progress"] or "progress" in data["progress"]
+    assert [(p["name"], p["field"]) for p in data["presence"]] == [("bob", "prevention")]
+    quiet = client_of(team["bob"]).get(f"/postmortems/{draft.pk}/live/",
+                                       {"since": "1", "editor": "pageb"}).json()
+    assert set(quiet) == {"version", "presence"}
+
+
+def test_a_viewer_polls_and_is_told_to_refresh(draft, team):
+    autosave.save_field(draft.pk, "summary", {"summary": "Orders stalled."}, "0", "e1", None)
+    data = client_of(team["vic"]).get(f"/postmortems/{draft.pk}/live/",
+                                      {"since": "0", "editor": "pagev"}).json()
+    assert data["refresh"] is True and "fields" not in data
+    assert data["presence"][0]["viewer"] is True
+
+
+@pytest.mark.parametrize("query, field", [({"editor": "abc"}, "since"),
+                                          ({"since": "-1", "editor": "abc"}, "since"),
+                                          ({"since": "0"}, "editor"),
+                                          ({"since": "0", "editor": "a/b"}, "editor")])
+def test_a_malformed_poll_is_refused_naming_the_parameter(draft, team, query, field):
+    answer = client_of(team["bob"]).get(f"/postmortems/{draft.pk}/live/", query)
+    assert answer.status_code == 400
+    assert answer.json()["field"] == field and answer.json()["error"].startswith(field)
+
+
+def test_the_facilitator_moves_the_meeting_field_by_field(draft, team, meeting):
+    url = f"/postmortems/{draft.pk}/live/{meeting.pk}/next/"
+    client = client_of(team["alice"])
+    assert client.post(url, htmx=True).status_code == 204
+    assert Meeting.objects.get(pk=meeting.pk).current_field == "summary"
+    client.post(url, htmx=True)
+    assert Meeting.objects.get(pk=meeting.pk).current_field == "timeline"
+    client.post(url, {"field": "prevention"}, htmx=True)
+    assert Meeting.objects.get(pk=meeting.pk).current_field == "prevention"
+    # The others' poll carries it, and a page opened late shows it.
+    data = client_of(team["bob"]).get(f"/postmortems/{draft.pk}/live/",
+                                      {"since": "0", "editor": "pageb"}).json()
+    assert data["meeting"] == {"current_field": "prevention", "label": "Prevention"}
+    page = client_of(team["bob"]).get(f"/postmortems/{draft.pk}/").content.decode()
+    assert 'data-current="prevention"' in page
+    assert client.post(url, {"field": "nope"}, htmx=True).status_code == 400
+
+
+def test_only_the_facilitator_drives(draft, team, meeting):
+    url = f"/postmortems/{draft.pk}/live/{meeting.pk}/next/"
+    refused = client_of(team["bob"]).post(url, htmx=True)
+    assert refused.status_code == 403
+    assert "Only alice, the facilitator" in refused.content.decode()
+    assert client_of(team["vic"]).post(url, htmx=True).status_code == 403
+    assert Meeting.objects.get(pk=meeting.pk).current_field == ""
+    # The viewer's page has no Next field; the facilitator's has.
+    assert 'id="live-next"' not in client_of(team["vic"]).get(
+        f"/postmortems/{draft.pk}/").content.decode()
+    assert 'id="live-next"' not in client_of(team["bob"]).get(
+        f"/postmortems/{draft.pk}/").content.decode()
+    assert 'id="live-next"' in client_of(team["alice"]).get(
+        f"/postmortems/{draft.pk}/").content.decode()
+
+
+def test_next_field_needs_the_csrf_token(draft, team, meeting):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(team["alice"])
+    answer = client.post(f"/postmortems/{draft.pk}/live/{meeting.pk}/next/")
+    assert answer.status_code == 403
+    assert Meeting.objects.get(pk=meeting.pk).current_field == ""
+
+
+def test_next_field_needs_a_meeting_in_progress(draft, team):
+    held = meetings.schedule_meeting(draft, NOW, team["alice"], [
+        AttendeeInput(team["alice"], "operator"), AttendeeInput(team["bob"], "code_owner")])
+    answer = client_of(team["alice"]).post(f"/postmortems/{draft.pk}/live/{held.pk}/next/",
+                                           htmx=True)
+    assert answer.status_code == 400 and "not in progress" in answer.content.decode()
+
+
+def test_the_agenda_shows_what_is_still_to_fill_and_pending(draft, team, meeting):
+    meeting_record.set_pending(draft, "prevention", True, team["alice"])
+    autosave.save_field(draft.pk, "summary", {"summary": "Orders stalled."}, "0", "e1", None)
+    page = client_of(team["bob"]).get(f"/postmortems/{draft.pk}/").content.decode()
+    line = page[page.index('id="agenda-open"'):]
+    line = line[:line.index("</p>")]
+    assert "Timeline" in line and "Root cause" in line
+    assert ">Summary<" not in line  # complete
+    assert "pending trace review: <a href=\"#section-prevention\">Prevention</a>" in line
+    assert "left" in page[page.index('class="agenda-head"'):][:400]  # the 30-minute timer
