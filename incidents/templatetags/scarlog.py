@@ -228,7 +228,7 @@ def with_feedback(bound_field):
     """A bound form field's widget (HTML) that names its feedback: when the submission was
     refused for this field, `aria-describedby="error-<name>"` (the element holding the
     message, rendered by templates/components/notice.html) and `aria-invalid="true"`
-    (docs/rules.md#form-feedback). Without errors, the widget as the form renders it."""
+    (docs/rules.md#input-form-feedback). Without errors, the widget as the form renders it."""
     if not bound_field.errors:
         return bound_field.as_widget()
     described = f"error-{bound_field.html_name}"

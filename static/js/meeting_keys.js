@@ -1,5 +1,5 @@
 // The draft as the meeting's page: keyboard shortcuts, the current field, folded sections
-// and aria-invalid on refused autosaves (docs/postmortem-form.md#keyboard).
+// and aria-invalid on refused autosaves (docs/rules.md#meeting-page).
 // - Alt+J / Alt+K: next / previous field (a folded section's heading is a stop; Enter opens it).
 // - Alt+S: the scan's next unanswered question. In a scan row: Y, N, A answer yes, no, not
 //   applicable and move to the next question; Up / Down move between questions.
