@@ -45,6 +45,7 @@ def test_three_people_edit_at_once_and_a_conflict_is_resolved_without_loss(peopl
     went_well = "The drawdown alert fired at session end as designed."
     alice.get_by_role("textbox", name="1. Summary").fill(summary)
     bob.get_by_role("textbox", name="6. Prevention").fill(prevention)
+    carol.locator("#fold-long-form > summary").click()  # folded until wanted
     carol.get_by_role("textbox", name="9. What went well").fill(went_well)
     expect(alice.locator("#feedback-summary")).to_contain_text("Summary is complete")
     expect(bob.locator("#feedback-prevention")).to_contain_text("Prevention is complete")

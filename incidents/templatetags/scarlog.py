@@ -221,3 +221,18 @@ def evidence_label(name: str) -> str:
     docs/rules.md#evidence-types"""
     label = EVIDENCE_LABELS.get(name, str(name).replace("_", " "))
     return label[:1].upper() + label[1:]
+
+
+@register.filter
+def with_feedback(bound_field):
+    """A bound form field's widget (HTML) that names its feedback: when the submission was
+    refused for this field, `aria-describedby="error-<name>"` (the element holding the
+    message, rendered by templates/components/notice.html) and `aria-invalid="true"`
+    (docs/rules.md#input-form-feedback). Without errors, the widget as the form renders it."""
+    if not bound_field.errors:
+        return bound_field.as_widget()
+    described = f"error-{bound_field.html_name}"
+    hint = bound_field.field.widget.attrs.get("aria-describedby")
+    return bound_field.as_widget(attrs={
+        "aria-describedby": f"{hint} {described}" if hint else described,
+        "aria-invalid": "true"})

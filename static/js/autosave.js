@@ -68,7 +68,7 @@
     var note = anchor.nextElementSibling;
     if (!note || !note.classList.contains(REFUSED_CLASS)) {
       note = document.createElement("p");
-      note.className = REFUSED_CLASS;
+      note.className = REFUSED_CLASS + " notice notice-bad notice-line";
       note.setAttribute("role", "alert");
       anchor.insertAdjacentElement("afterend", note);
     }
