@@ -114,6 +114,8 @@ def test_three_people_fill_one_draft_live(people, meeting_draft, browser, live_s
                                     timeout=TWO_SECONDS)
         expect(notice).to_be_visible()
         went_well = "The drawdown alert fired at session end as designed."
+        for page in (a, b):
+            page.locator("#fold-long-form > summary").click()  # folded until wanted
         a.get_by_role("textbox", name="9. What went well").fill(went_well)
         expect(a.locator("#feedback-what_went_well")).to_contain_text("What went well is filled")
         assert Postmortem.objects.get(pk=pm.pk).what_went_well == went_well
