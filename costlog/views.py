@@ -162,6 +162,7 @@ def entry_detail(request, pk):
     entry = get_object_or_404(
         MishapEntry.objects.select_related("postmortem", "created_by", "corrects"), pk=pk
     )
+    entry.correction_reason = visibility.redacted(entry.correction_reason, request.user)
     return render(request, "costlog/entry_detail.html", {
         "entry": entry,
         # A restricted postmortem the user may not read is not named nor linked.

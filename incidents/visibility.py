@@ -82,6 +82,14 @@ def visible_or_404(user, postmortem_id) -> None:
         raise Http404("No postmortem matches the given query.")
 
 
+def redacted(text: str, user) -> str:
+    """`text` with every "postmortem <id>" naming a postmortem `user` may not read written as
+    "a postmortem" (a cost log correction's reason names the postmortem it links)."""
+    for pm_id in hidden_ids(user):
+        text = text.replace(f"postmortem {pm_id}", "a postmortem").replace(str(pm_id), "…")
+    return text
+
+
 def visible_items(user) -> QuerySet:
     """The ActionItems of the postmortems `user` may read."""
     return ActionItem.objects.exclude(postmortem_id__in=hidden_ids(user))
@@ -164,3 +172,22 @@ class VisibilityMiddleware:
             if pm_id is not None:
                 visible_or_404(request.user, pm_id)
         return
+
+
+class HidesRestrictedPostmortemsAdmin:
+    """A ModelAdmin mixin for a model with a `postmortems` many-to-many (knowledge entries,
+    policies, runbooks): the admin's choices offer only the postmortems the signed-in admin
+    may read, and saving keeps the links to the others (which the form never showed)."""
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "postmortems":
+            kwargs["queryset"] = visible_postmortems(request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_related(self, request, form, formsets, change):
+        kept = []
+        if change and form.instance.pk:
+            kept = list(form.instance.postmortems.filter(pk__in=hidden_ids(request.user)))
+        super().save_related(request, form, formsets, change)
+        if kept:
+            form.instance.postmortems.add(*kept)

@@ -13,13 +13,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
+from django.contrib.auth.models import Group
 from django.db import IntegrityError, connection, transaction
 
 from core.api_tokens import create_token
 from costlog.models import ResourceRate, RootPattern
 from costlog.services import EntryInput, ResourceUse, record_entry
-from django.contrib.auth.models import Group
-
 from incidents import action_items, gate, meetings, services, visibility
 from incidents.meetings import AttendeeInput
 from incidents.models import (
@@ -27,9 +26,9 @@ from incidents.models import (
     ActionItemEvent,
     DomainChange,
     FieldRevision,
-    PostmortemAccess,
     Meeting,
     Postmortem,
+    PostmortemAccess,
     PostmortemDomain,
 )
 from runbooks.models import Runbook, RunbookRevision
