@@ -9,7 +9,7 @@ import functools
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
+from django.db.models import Count, Prefetch, Q, Sum
 from django.http import (
     Http404,
     HttpResponse,
@@ -88,8 +88,10 @@ def entry_list(request):
         filters = _entry_filters(request)
     except FilterError as exc:
         return bad_request(request, exc.field, str(exc), exc.allowed)
+    hidden = visibility.hidden_ids(request.user)
     entries = list(KnowledgeEntry.objects.filter(**filters).annotate(
-        incident_count=Count("postmortems", distinct=True)))
+        incident_count=Count("postmortems", distinct=True,
+                             filter=~Q(postmortems__in=hidden) if hidden else None)))
     # Every entry's cost in one query: current mishap entries by the entries they reach.
     costs = {row["postmortem__knowledge_entries"]: row for row in current_entries()
              .filter(postmortem__knowledge_entries__in=[entry.pk for entry in entries])
@@ -153,7 +155,8 @@ def knowledge_yaml(request):
 @require_GET
 def policy_list(request):
     """The numbered policies; those tracing to no incident are flagged."""
-    policies = list(Policy.objects.prefetch_related("origins", "postmortems"))
+    policies = list(Policy.objects.prefetch_related(
+        "origins", Prefetch("postmortems", visibility.visible_postmortems(request.user))))
     untraced = [policy for policy in policies
                 if not policy.origins.all() and not policy.postmortems.all()]
     return render(request, "knowledge/policy_list.html", {
