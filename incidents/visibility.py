@@ -46,14 +46,19 @@ def restrictions() -> dict[uuid.UUID, frozenset[int]]:
 def _group_ids(user) -> frozenset[int]:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
-    return frozenset(user.groups.values_list("id", flat=True))
+    # The membership rows alone (auth_user_groups), not a join to auth_group.
+    memberships = user.groups.through.objects.filter(user_id=user.pk)
+    return frozenset(memberships.values_list("group_id", flat=True))
 
 
 def hidden_ids(user) -> set[uuid.UUID]:
     """The ids of the restricted postmortems `user` may not read (all of them for None, an
     anonymous or an inactive user: fails closed)."""
+    restricted = restrictions()
+    if not restricted:
+        return set()
     mine = _group_ids(user)
-    return {pm_id for pm_id, groups in restrictions().items() if not groups & mine}
+    return {pm_id for pm_id, groups in restricted.items() if not groups & mine}
 
 
 def visible_postmortems(user) -> QuerySet:
