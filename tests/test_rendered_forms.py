@@ -89,6 +89,7 @@ NOT_PAGES = {
     "incidents:meeting_schedule": "POST only: the draft's meeting form",
     "incidents:meeting_change": "POST only: Start / End the meeting",
     "incidents:domain_set": "POST only: the action items' domain form",
+    "incidents:postmortem_access": "POST only: the \"Who can read this\" form",
     "incidents:action_item_add": "POST only: Add an action item",
     "incidents:action_item_change": "POST only: Start / Ship / Drop an item",
     "knowledge:link": "POST only: the Link forms of each page",
