@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # A NUL in a query parameter is a 400 naming it, never a database error (core.middleware).
     "core.middleware.QueryGuardMiddleware",
+    # A URL naming a postmortem the user may not read is a 404 (incidents.visibility).
+    "incidents.visibility.VisibilityMiddleware",
     # Viewers read only: a signed-in viewer's POST is refused with 403 (core.roles).
     "core.roles.RoleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -11,6 +11,14 @@ from core.api_tokens import TokenError, authenticate, refusal_response
 SCOPE = "docs:read"
 
 
+def reader(request):
+    """The user reading the documents: the signed-in user, else the docs:read token's user
+    (call after refusal() returned None). Raises TokenError without either."""
+    if request.user.is_authenticated:
+        return request.user
+    return authenticate(request, SCOPE).user
+
+
 def refusal(request) -> JsonResponse | None:
     """None when `request` may read the documents, else the JSON refusal to return."""
     if request.user.is_authenticated:

@@ -7,6 +7,7 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 from costlog.models import MishapEntry, ResourceRate, RootPattern
+from incidents import visibility
 
 
 @admin.register(RootPattern)
@@ -29,3 +30,11 @@ class MishapEntryAdmin(ReadOnlyAdmin):
                     "corrects")
     search_fields = ("title",)
     date_hierarchy = "occurred_utc"
+
+    def get_fields(self, request, obj=None):
+        # An entry linked to a postmortem the admin may not read does not name it
+        # (docs/rules.md#private-postmortems).
+        fields = super().get_fields(request, obj)
+        if obj is not None and obj.postmortem_id in visibility.hidden_ids(request.user):
+            fields = [name for name in fields if name not in ("postmortem", "correction_reason")]
+        return fields

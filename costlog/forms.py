@@ -15,6 +15,7 @@ from core.limits import LONG_TEXT, SHORT_TEXT, OutOfRange, utc_in_range
 from costlog import services
 from costlog.markdown_format import ZONES
 from costlog.models import ResourceRate, RootPattern
+from incidents import visibility
 from incidents.models import Postmortem
 
 LINES_HELP = "One per line."
@@ -67,12 +68,18 @@ class MishapEntryForm(forms.Form):
     postmortem = forms.CharField(label="Postmortem id", required=False, max_length=36,
                                  help_text="Optional: the postmortem this mishap belongs to.")
 
+    def __init__(self, *args, user=None, **kwargs):
+        # The signed-in user: a restricted postmortem they may not read is refused as a
+        # missing one (docs/rules.md#private-postmortems).
+        self.user = user
+        super().__init__(*args, **kwargs)
+
     def clean_postmortem(self) -> Postmortem | None:
         text = self.cleaned_data["postmortem"].strip()
         if not text:
             return None
         try:
-            return Postmortem.objects.get(pk=uuid.UUID(text))
+            return visibility.visible_postmortems(self.user).get(pk=uuid.UUID(text))
         except (ValueError, Postmortem.DoesNotExist) as exc:
             raise forms.ValidationError(f"{text!r} is not the id of a postmortem.") from exc
 

@@ -22,6 +22,7 @@ from core.roles import editors_only
 from costlog import services
 from costlog.forms import CorrectionForm, MishapEntryForm, ResourceRateForm, resource_formset
 from costlog.models import MishapEntry, ResourceRate, RootPattern
+from incidents import visibility
 from incidents.models import Postmortem, RootCause
 
 ENTRIES_PER_PAGE = 50
@@ -161,8 +162,12 @@ def entry_detail(request, pk):
     entry = get_object_or_404(
         MishapEntry.objects.select_related("postmortem", "created_by", "corrects"), pk=pk
     )
+    entry.correction_reason = visibility.redacted(entry.correction_reason, request.user)
     return render(request, "costlog/entry_detail.html", {
         "entry": entry,
+        # A restricted postmortem the user may not read is not named nor linked.
+        "postmortem": (entry.postmortem if entry.postmortem_id is not None
+                       and visibility.can_see(request.user, entry.postmortem_id) else None),
         "patterns": [link.pattern for link in entry.pattern_links.select_related("pattern")],
         "resources": entry.resources.select_related("rate"),
         "correction": MishapEntry.objects.filter(corrects=entry).first(),
@@ -199,7 +204,8 @@ def _entry_form_page(request, form, formset, corrects=None, status=200):
 def entry_create(request):
     """The entry form; its cost preview updates live from the resource rows."""
     if request.method == "POST":
-        form, formset = MishapEntryForm(request.POST), resource_formset(request.POST)
+        form = MishapEntryForm(request.POST, user=request.user)
+        formset = resource_formset(request.POST)
         entry = _save_entry(request, form, formset)
         if entry is not None:
             return redirect("costlog:entry_detail", pk=entry.pk)
@@ -217,8 +223,12 @@ def entry_create(request):
 def entry_correct(request, pk):
     """A correction of a current entry: the form starts from the entry's content."""
     original = get_object_or_404(MishapEntry, pk=pk)
+    if original.postmortem_id is not None:
+        # Its form would name the postmortem (docs/rules.md#private-postmortems).
+        visibility.visible_or_404(request.user, original.postmortem_id)
     if request.method == "POST":
-        form, formset = CorrectionForm(request.POST), resource_formset(request.POST)
+        form = CorrectionForm(request.POST, user=request.user)
+        formset = resource_formset(request.POST)
         entry = _save_entry(request, form, formset, corrects=original)
         if entry is not None:
             return redirect("costlog:entry_detail", pk=entry.pk)
@@ -236,7 +246,7 @@ def entry_correct(request, pk):
 @require_POST
 def entry_preview(request):
     """htmx: the cost the entry form would store, priced from its resource rows."""
-    form, formset = MishapEntryForm(request.POST), resource_formset(request.POST)
+    form, formset = MishapEntryForm(request.POST, user=request.user), resource_formset(request.POST)
     form.is_valid()
     rows_valid = formset.is_valid()
     context = {"problem": "", "estimate": None}

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.admin import ReadOnlyAdmin
+from incidents import visibility
 from incidents.gate import override_gate
 from incidents.models import (
     ActionItem,
@@ -71,6 +72,11 @@ class PostmortemAdminForm(forms.ModelForm):
 
 @admin.register(Postmortem)
 class PostmortemAdmin(admin.ModelAdmin):
+    def get_queryset(self, request):
+        # Least privilege: an admin reads a restricted postmortem only as a member
+        # (docs/rules.md#private-postmortems).
+        return super().get_queryset(request).exclude(pk__in=visibility.hidden_ids(request.user))
+
     form = PostmortemAdminForm
     list_display = ("title", "status", "severity", "template", "root_cause", "origin",
                     "created_utc")
@@ -98,6 +104,10 @@ class PostmortemAdmin(admin.ModelAdmin):
 
 @admin.register(Amendment)
 class AmendmentAdmin(admin.ModelAdmin):
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(
+            postmortem_id__in=visibility.hidden_ids(request.user))
+
     list_display = ("postmortem", "amended_utc", "section", "author")
     readonly_fields = ("amended_utc", "author")
 
@@ -120,6 +130,10 @@ class AmendmentAdmin(admin.ModelAdmin):
 
 @admin.register(ActionItem)
 class ActionItemAdmin(ReadOnlyAdmin):
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(
+            postmortem_id__in=visibility.hidden_ids(request.user))
+
     """Read-only here: items change through the postmortem page, which records history."""
 
     list_display = ("description", "kind", "owner", "due_date", "status")

@@ -17,6 +17,7 @@ from django.db.models.functions import Left
 from django.utils import timezone
 
 from core.record_types import shown
+from incidents import visibility
 from incidents.meetings import annotate_meeting_held
 from incidents.models import ActionItem, GateOverride, Postmortem, Reminder
 from incidents.services import known_domains
@@ -71,9 +72,11 @@ class Filters:
         return cls(query.get("owner", ""), kind, query.get("domain", ""), overdue == "1", group)
 
 
-def open_items(filters: Filters, today: date):
-    """Open and in-progress items matching `filters`, overdue (earliest due) first."""
-    items = ActionItem.objects.filter(status__in=ActionItem.OPEN_STATUSES)
+def open_items(filters: Filters, today: date, hidden=()):
+    """Open and in-progress items matching `filters`, overdue (earliest due) first; the
+    items of the postmortems in `hidden` (ids, incidents.visibility.hidden_ids) left out."""
+    items = ActionItem.objects.filter(status__in=ActionItem.OPEN_STATUSES).exclude(
+        postmortem_id__in=hidden)
     if filters.owner:
         items = items.filter(owner__username=filters.owner)
     if filters.kind:
@@ -99,9 +102,12 @@ def _group_key(filters: Filters):
     return by_domain
 
 
-def dashboard(filters: Filters, today: date) -> dict:
-    """Everything the dashboard shows; see the module docstring for the query budget."""
-    items = open_items(filters, today)
+def dashboard(filters: Filters, today: date, user=None) -> dict:
+    """Everything the dashboard shows to `user`; see the module docstring for the query
+    budget. Restricted postmortems `user` may not read leave no trace here
+    (docs/rules.md#private-postmortems)."""
+    hidden = visibility.hidden_ids(user)
+    items = open_items(filters, today, hidden)
     # Count due_date (never null), not id: the (status, due_date) index answers it alone.
     counts = items.order_by().aggregate(
         open=Count("due_date"), overdue=Count("due_date", filter=Q(due_date__lt=today))
@@ -113,12 +119,13 @@ def dashboard(filters: Filters, today: date) -> dict:
         key=_group_key(filters))
     for item in listed:
         item.is_overdue = item.due_date < today
-    drafts = Postmortem.objects.filter(status=Postmortem.Status.DRAFT)
+    drafts = Postmortem.objects.filter(status=Postmortem.Status.DRAFT).exclude(pk__in=hidden)
     # Drafts waiting for their meeting come first, the nearest 72-hour deadline on top.
     draft_rows = list(annotate_meeting_held(drafts.only(*DRAFT_COLUMNS).annotate(
         summary_head=Left("summary", SUMMARY_HEAD_CHARS))).order_by(
         "meeting_held", F("occurred_utc").asc(nulls_last=True), "-created_utc")[:DRAFT_LIMIT])
-    failed_reminders = Reminder.objects.filter(state=Reminder.State.FAILED)
+    failed_reminders = Reminder.objects.filter(state=Reminder.State.FAILED).exclude(
+        postmortem_id__in=hidden)
     return {
         "filters": filters,
         "items": listed,

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.record_types import shown
+from incidents import visibility
 from incidents.evidence import describe_missing
 from incidents.models import ActionItem, GateOverride, Postmortem, PostmortemDomain
 from incidents.services import clean_domain, known_domains
@@ -84,6 +85,15 @@ class GateResult:
     blocking: list[BlockingItem]
     override: GateOverride | None
     blocking_count: int = 0
+    # Restricted postmortems the caller may not read that hold blocking items: counted in
+    # blocking_count, never listed nor named (docs/rules.md#private-postmortems).
+    restricted_postmortems: int = 0
+
+    @property
+    def restricted_note(self) -> str:
+        """"1 restricted postmortem" (or "N restricted postmortems"); "" when none."""
+        n = self.restricted_postmortems
+        return f"{n} restricted postmortem{'s' if n != 1 else ''}" if n else ""
 
     @property
     def open(self) -> bool:
@@ -97,6 +107,8 @@ class GateResult:
         if not self.blocking_count:
             return f"Gate open: every finalized postmortem in {self.domain!r} is closed out."
         count = f"{self.blocking_count} open action item{'s' if self.blocking_count != 1 else ''}"
+        if self.restricted_postmortems:
+            count += f" (from {self.restricted_note} among them)"
         if self.override is not None:
             return (f"Gate open by override until {self.override.until_utc:%Y-%m-%d %H:%M} UTC "
                     f"({self.override.created_by.get_username()}: {self.override.reason}); "
@@ -112,6 +124,8 @@ class GateResult:
         return {"domain": self.domain, "open": self.open, "known_domain": self.known_domain,
                 "message": self.message, "override": override,
                 "blocking_count": self.blocking_count,
+                "restricted_postmortems": self.restricted_postmortems,
+                "restricted": self.restricted_note,
                 "blocking": [blocking.as_dict() for blocking in self.blocking]}
 
 
@@ -139,15 +153,22 @@ def blocking_items(domain: str):
     return items.select_related("postmortem", "owner").order_by("due_date", "id")
 
 
-def check_gate(domain: str, now: datetime | None = None) -> GateResult:
-    """The gate for `domain` (a slug; DomainError otherwise) at `now` (UTC).
+def check_gate(domain: str, now: datetime | None = None, user=None) -> GateResult:
+    """The gate for `domain` (a slug; DomainError otherwise) at `now` (UTC), as `user`
+    (None: the operator's CLI, who reads no restricted postmortem) may see it.
 
-    `blocking_count` counts every open item; `blocking` lists the first BLOCKING_LISTED
-    by due date, so the answer stays small when a domain has thousands open.
+    `blocking_count` counts every open item, restricted postmortems' included; `blocking`
+    lists the first BLOCKING_LISTED by due date of the postmortems `user` may read, so the
+    answer stays small when a domain has thousands open; the others are only counted, as
+    `restricted_postmortems` (docs/rules.md#private-postmortems).
     """
     domain = clean_domain(domain)
     now = now or timezone.now()
-    items = blocking_items(domain).only(*BLOCKING_COLUMNS)
+    every = blocking_items(domain).only(*BLOCKING_COLUMNS)
+    hidden = visibility.hidden_ids(user)
+    items = every.exclude(postmortem_id__in=hidden)
+    restricted = (every.filter(postmortem_id__in=hidden).order_by()
+                  .values("postmortem_id").distinct().count() if hidden else 0)
     override = (
         GateOverride.objects.filter(domain=domain, until_utc__gt=now)
         .select_related("created_by").order_by("-until_utc").first()
@@ -155,11 +176,13 @@ def check_gate(domain: str, now: datetime | None = None) -> GateResult:
     known = PostmortemDomain.objects.filter(domain=domain).exists()
     listed = [BlockingItem(item) for item in items[:BLOCKING_LISTED]]
     count = len(listed) if len(listed) < BLOCKING_LISTED else items.count()
-    return GateResult(domain, known, listed, override, count)
+    if restricted:
+        count += every.filter(postmortem_id__in=hidden).count()
+    return GateResult(domain, known, listed, override, count, restricted)
 
 
 def answer_gate(domain: str, allow_unknown: bool = False,
-                now: datetime | None = None) -> GateResult:
+                now: datetime | None = None, user=None) -> GateResult:
     """The gate for a caller (CLI, API): check_gate(), failing closed on an unknown domain.
 
     Raises DomainError for a malformed domain and UnknownDomainError (with the known
@@ -167,7 +190,7 @@ def answer_gate(domain: str, allow_unknown: bool = False,
     the answer is check_gate()'s ("Gate open … (unknown domain)").
     See docs/rules.md#gate-unknown-domain.
     """
-    result = check_gate(domain, now=now)
+    result = check_gate(domain, now=now, user=user)
     if not result.known_domain and not allow_unknown:
         raise UnknownDomainError(result.domain, known_domains())
     return result

@@ -43,7 +43,7 @@ from django.db.models.functions import Coalesce, Left
 
 from core.record_types import shown
 from core.search_vector import text_matches
-from incidents import template_rules, vocabulary
+from incidents import template_rules, visibility, vocabulary
 from incidents.meetings import annotate_meeting_held
 from incidents.models import (
     MEETING_DEADLINE_HOURS,
@@ -199,9 +199,10 @@ class PostmortemFilter(df.FilterSet):
         return queryset.order_by(*SORTS[value][1], *TIE_BREAK)
 
 
-def listed_postmortems():
-    """Every postmortem with what the list shows and nothing else (newest first)."""
-    rows = Postmortem.objects.only(*LIST_COLUMNS).annotate(
+def listed_postmortems(user=None):
+    """Every postmortem `user` may read (incidents.visibility) with what the list shows and
+    nothing else (newest first)."""
+    rows = visibility.visible_postmortems(user).only(*LIST_COLUMNS).annotate(
         summary_head=Left("summary", SUMMARY_HEAD_CHARS),
         domain=F("classification__domain"),
         deadline_utc=ExpressionWrapper(
@@ -280,13 +281,13 @@ def page_number(raw: str | None) -> int:
     return int(raw)
 
 
-def listing(query) -> Listing:
+def listing(query, user=None) -> Listing:
     """The list for request.GET `query`: filtered, sorted, one page of PAGE_SIZE.
 
     A page past the last shows the last page with a note saying so; every other bad input
     gives Listing.errors (and status 400) and no rows.
     """
-    filters = PostmortemFilter(query, queryset=listed_postmortems())
+    filters = PostmortemFilter(query, queryset=listed_postmortems(user))
     errors = _parameter_errors(query)
     if errors:
         return Listing(filters, errors=errors)

@@ -233,7 +233,10 @@ def skip_reason(reminder: Reminder) -> str:
 
 
 def _recipients(pm: Postmortem) -> list[str]:
-    """Email addresses of the author, the latest meeting's facilitator and its attendees."""
+    """Email addresses of the author, the latest meeting's facilitator and its attendees
+    who may read `pm` (docs/rules.md#private-postmortems)."""
+    from incidents import visibility
+
     people = [pm.created_by]
     meeting = (pm.meetings.filter(cancelled_utc__isnull=True).order_by("-scheduled_utc")
                .prefetch_related("attendees__user").first())
@@ -242,7 +245,8 @@ def _recipients(pm: Postmortem) -> list[str]:
         people += [attendee.user for attendee in meeting.attendees.all()]
     emails = []
     for person in people:
-        if person is not None and person.email and person.email not in emails:
+        if (person is not None and person.email and person.email not in emails
+                and visibility.can_see(person, pm)):
             emails.append(person.email)
     return emails
 

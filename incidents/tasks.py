@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from core import health
 from core.site_url import site_link
-from incidents import reminders
+from incidents import reminders, visibility
 from incidents.models import ActionItem, DigestSent
 
 DIGEST_HORIZON_DAYS = 2
@@ -51,7 +51,13 @@ def send_action_item_digests(now_iso: str | None = None) -> dict:
     for item in due:
         by_owner[item.owner].append(item)
     result = {"sent": 0, "already_sent": 0, "no_email": []}
-    for owner, items in by_owner.items():
+    for owner, every in by_owner.items():
+        # An owner outside a restricted postmortem's groups is not told of its items
+        # (docs/rules.md#private-postmortems).
+        hidden = visibility.hidden_ids(owner)
+        items = [item for item in every if item.postmortem_id not in hidden]
+        if not items:
+            continue
         if not owner.email:
             log.warning(
                 "Action item digest not sent: %s has no email address", owner.get_username()

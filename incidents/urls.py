@@ -1,6 +1,7 @@
 """URLs of the incidents app (namespace `incidents`)."""
 from django.urls import path
 
+from incidents.views import access as access_views
 from incidents.views import action_items as action_item_views
 from incidents.views import autosave, pages
 from incidents.views import live as live_views
@@ -46,6 +47,7 @@ urlpatterns = [
     path("postmortems/<uuid:pk>/meeting/<int:meeting_id>/<str:change>/",
          meeting_views.meeting_change, name="meeting_change"),
     path("postmortems/<uuid:pk>/markdown/", pages.postmortem_markdown, name="postmortem_markdown"),
+    path("postmortems/<uuid:pk>/access/", access_views.access_set, name="postmortem_access"),
     path("postmortems/<uuid:pk>/domain/", action_item_views.domain_set, name="domain_set"),
     path("postmortems/<uuid:pk>/action-items/", action_item_views.action_item_add,
          name="action_item_add"),

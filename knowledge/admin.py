@@ -2,11 +2,12 @@
 import). Links to postmortems are edited here or from either page."""
 from django.contrib import admin
 
+from incidents.visibility import HidesRestrictedPostmortemsAdmin
 from knowledge.models import KnowledgeEntry, Policy, PolicyOrigin
 
 
 @admin.register(KnowledgeEntry)
-class KnowledgeEntryAdmin(admin.ModelAdmin):
+class KnowledgeEntryAdmin(HidesRestrictedPostmortemsAdmin, admin.ModelAdmin):
     list_display = ("key", "name", "kind", "severity", "category")
     list_filter = ("kind", "severity", "category")
     search_fields = ("key", "name", "description")
@@ -19,7 +20,7 @@ class PolicyOriginInline(admin.TabularInline):
 
 
 @admin.register(Policy)
-class PolicyAdmin(admin.ModelAdmin):
+class PolicyAdmin(HidesRestrictedPostmortemsAdmin, admin.ModelAdmin):
     list_display = ("number", "title")
     search_fields = ("title", "body")
     inlines = (PolicyOriginInline,)

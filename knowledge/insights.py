@@ -20,6 +20,7 @@ from django.db.models import Min
 
 from costlog.models import EntryPattern, RootPattern
 from costlog.services import current_entries
+from incidents import visibility
 from incidents.models import ActionItem, ActionItemEvent, Meeting, Postmortem, PostmortemDomain
 from incidents.models.choices import RootCause
 
@@ -229,9 +230,12 @@ def _domains(final, ids=None) -> dict:
     return {pm.pk: domains.get(pm.pk, "") for pm in final}
 
 
-def compute(filters: Filters, now: datetime) -> Insights:
-    """The insights for `filters` as of `now` (UTC). A fixed number of queries."""
-    final = final_postmortems()
+def compute(filters: Filters, now: datetime, user=None) -> Insights:
+    """The insights for `filters` as of `now` (UTC), over the postmortems `user` may read
+    (restricted ones a non-member may not read are left out of every figure:
+    docs/rules.md#private-postmortems). A fixed number of queries."""
+    hidden = visibility.hidden_ids(user)
+    final = [pm for pm in final_postmortems() if pm.pk not in hidden]
     domain_of = _domains(final)
 
     def included(pm) -> bool:
@@ -259,6 +263,7 @@ def compute(filters: Filters, now: datetime) -> Insights:
                   for pm in population if pm.pk in first_meeting]
 
     all_items = list(ActionItem.objects.filter(postmortem__status="final")
+                     .exclude(postmortem_id__in=hidden)
                      .only("id", "postmortem_id", "status", "due_date", "verification",
                            "created_utc", "updated_utc"))
     items_by_pm = defaultdict(list)

@@ -414,11 +414,13 @@ def _entry_lines(entry: KnowledgeEntry, incidents: list[str]) -> list[str]:
     return lines
 
 
-def export_yaml(entries=None) -> str:
+def export_yaml(entries=None, hidden=frozenset()) -> str:
     """The knowledge base (or the given entries) as `.ai-knowledge-base.yaml` text.
 
     `entries`: a KnowledgeEntry queryset, default all; each list keeps its order
-    (position). Sections with no entries are written as empty lists.
+    (position). Sections with no entries are written as empty lists. Postmortems whose
+    ids are in `hidden` (incidents.visibility.hidden_ids of the reader) are not named
+    (docs/rules.md#private-postmortems).
     """
     if entries is None:
         entries = KnowledgeEntry.objects.all()
@@ -432,6 +434,7 @@ def export_yaml(entries=None) -> str:
             continue
         lines.append(f"{section}:")
         for entry in members:
-            incidents = sorted(str(pm.pk) for pm in entry.postmortems.all())
+            incidents = sorted(str(pm.pk) for pm in entry.postmortems.all()
+                               if pm.pk not in hidden)
             lines += _entry_lines(entry, incidents)
     return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ from django.db.models import Count, Sum
 
 from core.limits import whole_number
 from costlog.services import current_entries
+from incidents import visibility
 from incidents.models import Postmortem
 from knowledge.models import KnowledgeEntry, Policy
 from runbooks.models import Runbook
@@ -28,20 +29,22 @@ class LinkError(ValueError):
         super().__init__(message)
 
 
-def recent_postmortems():
-    """The newest postmortems offered by a page's "link a postmortem" box (any other is
-    linked by id or page address)."""
-    return Postmortem.objects.order_by("-created_utc")[:RECENT_CHOICES]
+def recent_postmortems(user=None):
+    """The newest postmortems `user` may read offered by a page's "link a postmortem" box
+    (any other is linked by id or page address)."""
+    return visibility.visible_postmortems(user).order_by("-created_utc")[:RECENT_CHOICES]
 
 
-def find_postmortem(text: str) -> Postmortem:
-    """The postmortem whose id is `text` (a UUID, or a URL/path ending with one)."""
+def find_postmortem(text: str, user=None) -> Postmortem:
+    """The postmortem whose id is `text` (a UUID, or a URL/path ending with one) that
+    `user` may read; LinkError("postmortem") otherwise, the same for a restricted one as
+    for a missing one (docs/rules.md#private-postmortems)."""
     candidate = text.strip().rstrip("/").rsplit("/", 1)[-1]
     try:
         pk = uuid.UUID(candidate)
     except ValueError:
         raise LinkError("postmortem", "Give the postmortem's id (or its page address).") from None
-    postmortem = Postmortem.objects.filter(pk=pk).first()
+    postmortem = visibility.visible_postmortems(user).filter(pk=pk).first()
     if postmortem is None:
         raise LinkError("postmortem", f"No postmortem has id {pk}.")
     return postmortem

@@ -118,10 +118,11 @@ def loop_for(postmortem: Postmortem) -> list[LoopStep]:
             for key, label, _reason in STEPS]
 
 
-def loop_gaps():
+def loop_gaps(postmortems=None):
     """Postmortems with at least one missing step, worst first (most missing steps, then
     newest): a queryset annotated as with_loop_steps()."""
-    return (with_loop_steps(Postmortem.objects.all()).filter(loop_missing__gt=0)
+    rows = Postmortem.objects.all() if postmortems is None else postmortems
+    return (with_loop_steps(rows).filter(loop_missing__gt=0)
             .order_by("-loop_missing", "-created_utc", "pk"))
 
 

@@ -157,8 +157,9 @@ def origin_line(postmortem: Postmortem) -> str:
     return f"{when:%Y-%m-%d}: {summary} (postmortem {postmortem.pk})"
 
 
-def export_policies(policies=None) -> str:
-    """The policies (default all) as the policies-file Markdown text."""
+def export_policies(policies=None, hidden=frozenset()) -> str:
+    """The policies (default all) as the policies-file Markdown text; postmortems whose ids
+    are in `hidden` are not named (docs/rules.md#private-postmortems)."""
     if policies is None:
         policies = Policy.objects.all()
     policies = list(policies.prefetch_related("origins", "postmortems"))
@@ -169,6 +170,7 @@ def export_policies(policies=None) -> str:
     for policy in policies:
         for origin in policy.origins.all():
             lines.append(f"- Policy {policy.number} ← {origin.text}")
-        for pm in sorted(policy.postmortems.all(), key=lambda pm: (pm.created_utc, str(pm.pk))):
+        for pm in sorted((pm for pm in policy.postmortems.all() if pm.pk not in hidden),
+                         key=lambda pm: (pm.created_utc, str(pm.pk))):
             lines.append(f"- Policy {policy.number} ← {origin_line(pm)}")
     return "\n".join(lines) + "\n"

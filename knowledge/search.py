@@ -23,6 +23,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from core.search_vector import CONFIG, VECTOR_COLUMN, document
+from incidents import visibility
 from incidents.models import Amendment, ContributingFactor, Postmortem, TimelineEntry
 from knowledge.models import KnowledgeEntry, Policy
 from runbooks.models import Runbook
@@ -69,6 +70,19 @@ SOURCES = (
     Source("policy", "policy", Policy, "id", "policy_search"),
     Source("runbook", "runbook", Runbook, "id", "runbook_search"),
 )
+# The field of each source naming the postmortem it belongs to (restricted ones are left
+# out before the per-source cut: docs/rules.md#private-postmortems).
+POSTMORTEM_FIELD = {"postmortem": "id", "timeline": "postmortem_id", "factor": "postmortem_id",
+                    "amendment": "postmortem_id"}
+
+
+def _readable(source: Source, hidden):
+    """The rows of `source` outside the postmortems in `hidden` (ids)."""
+    rows = source.model.objects.all()
+    field = POSTMORTEM_FIELD.get(source.name)
+    return rows.exclude(**{f"{field}__in": hidden}) if field and hidden else rows
+
+
 KIND_LABELS = {"postmortem": "Postmortem", "amendment": "Amendment",
                "knowledge": "Knowledge base", "policy": "Policy", "runbook": "Runbook"}
 
@@ -105,14 +119,14 @@ def _highlighted(text: str) -> SafeString:
     return mark_safe(escape(text).replace(START, "<mark>").replace(STOP, "</mark>"))
 
 
-def _postgres_rows(query: str) -> list[tuple]:
+def _postgres_rows(query: str, hidden=()) -> list[tuple]:
     """(source name, key, rank, headline) of each source's best PER_SOURCE_LIMIT matches, in
     one query; the headlines (the costly part) are written only after that cut."""
     search_query = SearchQuery(query, search_type="websearch", config=CONFIG)
     parts = []
     for source in SOURCES:
         part = (
-            source.model.objects.filter(**{VECTOR_COLUMN: search_query})
+            _readable(source, hidden).filter(**{VECTOR_COLUMN: search_query})
             .annotate(
                 source_name=Value(source.name, output_field=TextField()),
                 key_text=Cast(source.key, TextField()),
@@ -143,13 +157,13 @@ def _fallback_snippet(text: str, words: list[str]) -> str:
     return ("…" if start else "") + piece + ("…" if start + 240 < len(text) else "")
 
 
-def _sqlite_rows(query: str) -> list[tuple]:
+def _sqlite_rows(query: str, hidden=()) -> list[tuple]:
     words = _words(query)
     if not words:
         return []
     rows = []
     for source in SOURCES:
-        matching = (source.model.objects.annotate(document=source.document())
+        matching = (_readable(source, hidden).annotate(document=source.document())
                     .filter(*(Q(document__icontains=word) for word in words))
                     .order_by().values_list(source.key, "document")[:PER_SOURCE_LIMIT])
         for key, text in matching:
@@ -158,15 +172,17 @@ def _sqlite_rows(query: str) -> list[tuple]:
     return rows
 
 
-def search(query: str, limit: int = 50) -> list[Hit]:
-    """The hits for `query` (websearch syntax on PostgreSQL: words, "a phrase", -not),
+def search(query: str, limit: int = 50, user=None) -> list[Hit]:
+    """The hits for `query` (websearch syntax on PostgreSQL: words, "a phrase", -not) that
+    `user` may read (None: no restricted postmortem; docs/rules.md#private-postmortems),
     best first, at most `limit`. Raises SearchError for an empty or unusable query."""
+    hidden = visibility.hidden_ids(user)
     query = query.strip()
     if not query:
         raise SearchError("Type something to search for.")
     if len(query) > MAX_QUERY or "\x00" in query:
         raise SearchError(f"Search for at most {MAX_QUERY} characters of text.")
-    rows = _sqlite_rows(query) if is_simplified() else _postgres_rows(query)
+    rows = _sqlite_rows(query, hidden) if is_simplified() else _postgres_rows(query, hidden)
     kinds = {source.name: source.kind for source in SOURCES}
     merged: dict[tuple[str, str], dict] = {}
     for name, key, rank, snippet in rows:

@@ -9,7 +9,7 @@ import functools
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
+from django.db.models import Count, Prefetch, Q, Sum
 from django.http import (
     Http404,
     HttpResponse,
@@ -27,7 +27,8 @@ from core import readers
 from core.errors import bad_request
 from core.record_types import shown
 from costlog.services import current_entries
-from incidents.models import Postmortem, PostmortemDomain
+from incidents import visibility
+from incidents.models import PostmortemDomain
 from incidents.models.choices import RootCause
 from knowledge import charts, insights, loop
 from knowledge.kb_yaml import export_yaml
@@ -87,8 +88,10 @@ def entry_list(request):
         filters = _entry_filters(request)
     except FilterError as exc:
         return bad_request(request, exc.field, str(exc), exc.allowed)
+    hidden = visibility.hidden_ids(request.user)
     entries = list(KnowledgeEntry.objects.filter(**filters).annotate(
-        incident_count=Count("postmortems", distinct=True)))
+        incident_count=Count("postmortems", distinct=True,
+                             filter=~Q(postmortems__in=hidden) if hidden else None)))
     # Every entry's cost in one query: current mishap entries by the entries they reach.
     costs = {row["postmortem__knowledge_entries"]: row for row in current_entries()
              .filter(postmortem__knowledge_entries__in=[entry.pk for entry in entries])
@@ -108,7 +111,8 @@ def entry_list(request):
 def entry_detail(request, key):
     """One entry: its lists, its decision tree walker (?step=<id>), its incidents and cost."""
     entry = get_object_or_404(KnowledgeEntry, key=key)
-    postmortems = list(entry.postmortems.order_by("-created_utc"))
+    postmortems = list(entry.postmortems.exclude(pk__in=visibility.hidden_ids(request.user))
+                       .order_by("-created_utc"))
     walk = None
     if entry.kind == KnowledgeEntry.Kind.DECISION_TREE:
         step_id = request.GET.get("step", "")
@@ -144,13 +148,15 @@ def knowledge_yaml(request):
     if "key" in filters and not entries.exists():
         return HttpResponse(f"No knowledge-base entry has id {shown(filters['key'])}.\n",
                             status=404, content_type="text/plain; charset=utf-8")
-    return HttpResponse(export_yaml(entries), content_type=YAML_TYPE)
+    hidden = visibility.hidden_ids(readers.reader(request))
+    return HttpResponse(export_yaml(entries, hidden), content_type=YAML_TYPE)
 
 
 @require_GET
 def policy_list(request):
     """The numbered policies; those tracing to no incident are flagged."""
-    policies = list(Policy.objects.prefetch_related("origins", "postmortems"))
+    policies = list(Policy.objects.prefetch_related(
+        "origins", Prefetch("postmortems", visibility.visible_postmortems(request.user))))
     untraced = [policy for policy in policies
                 if not policy.origins.all() and not policy.postmortems.all()]
     return render(request, "knowledge/policy_list.html", {
@@ -163,7 +169,8 @@ def policy_list(request):
 def policy_detail(request, number):
     """One policy with its origins, linked postmortems and their cost."""
     policy = get_object_or_404(Policy, number=number)
-    postmortems = list(policy.postmortems.order_by("-created_utc"))
+    postmortems = list(policy.postmortems.exclude(pk__in=visibility.hidden_ids(request.user))
+                       .order_by("-created_utc"))
     return render(request, "knowledge/policy_detail.html", {
         "policy": policy, "origins": list(policy.origins.all()), "postmortems": postmortems,
     })
@@ -177,7 +184,8 @@ def policies_markdown(request):
     refusal = readers.refusal(request)
     if refusal is not None:
         return refusal
-    return HttpResponse(export_policies(), content_type=MARKDOWN_TYPE)
+    hidden = visibility.hidden_ids(readers.reader(request))
+    return HttpResponse(export_policies(hidden=hidden), content_type=MARKDOWN_TYPE)
 
 
 def _back(request, fallback: str) -> HttpResponseRedirect:
@@ -195,7 +203,7 @@ def link(request):
     """Link or unlink a postmortem and a knowledge entry, policy or runbook; back to `next`."""
     fallback = reverse("knowledge:loop_gaps")
     try:
-        postmortem = find_postmortem(request.POST.get("postmortem", ""))
+        postmortem = find_postmortem(request.POST.get("postmortem", ""), request.user)
         target = find_target(request.POST.get("target_kind", ""), request.POST.get("target", ""))
     except LinkError as exc:
         messages.error(request, f"Not linked ({exc.field}): {exc}")
@@ -215,11 +223,12 @@ def link(request):
 @require_GET
 def loop_gaps(request):
     """Postmortems whose feedback loop has missing steps, worst first, 50 a page."""
-    page = Paginator(loop.loop_gaps(), 50).get_page(request.GET.get("page"))
+    visible = visibility.visible_postmortems(request.user)
+    page = Paginator(loop.loop_gaps(visible), 50).get_page(request.GET.get("page"))
     rows = [(pm, loop.missing_labels(pm)) for pm in page.object_list]
     return render(request, "knowledge/loop_gaps.html", {
         "page": page, "rows": rows, "steps": loop.STEPS,
-        "complete": Postmortem.objects.count() - page.paginator.count,
+        "complete": visible.count() - page.paginator.count,
     })
 
 
@@ -230,7 +239,7 @@ def search_page(request):
     hits, error = [], None
     if query.strip():
         try:
-            hits = search(query)
+            hits = search(query, user=request.user)
         except SearchError as exc:
             error = str(exc)
     return render(request, "knowledge/search.html", {"query": query, "hits": hits,
@@ -264,7 +273,7 @@ def _insights_filters(view):
 def insights_page(request, filters):
     """Did the lesson work? Figures, SVG charts with their tables, recurrence, cost before
     and after each pattern's first fix (knowledge.insights)."""
-    result = insights.compute(filters, timezone.now())
+    result = insights.compute(filters, timezone.now(), request.user)
     per_month = charts.stacked([(m, result.by_root_cause[m]) for m in result.months], "rc-")
     backlog = charts.single([(week[5:], count) for week, count in result.backlog], "backlog")
     return render(request, "knowledge/insights.html", {
@@ -284,7 +293,7 @@ def insights_page(request, filters):
 @_insights_filters
 def insights_json(request, filters):
     """The insights page's figures as JSON (same filters)."""
-    return JsonResponse(insights.as_dict(insights.compute(filters, timezone.now())))
+    return JsonResponse(insights.as_dict(insights.compute(filters, timezone.now(), request.user)))
 
 
 @require_GET
@@ -294,6 +303,6 @@ def insights_csv(request, filters):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="scarlog-insights.csv"'
     writer = csv.writer(response)
-    for row in insights.csv_rows(insights.compute(filters, timezone.now())):
+    for row in insights.csv_rows(insights.compute(filters, timezone.now(), request.user)):
         writer.writerow(row)
     return response

@@ -2,11 +2,12 @@
 runbook's own page (which keeps revisions), so the admin shows them read-only."""
 from django.contrib import admin
 
+from incidents.visibility import HidesRestrictedPostmortemsAdmin
 from runbooks.models import Runbook
 
 
 @admin.register(Runbook)
-class RunbookAdmin(admin.ModelAdmin):
+class RunbookAdmin(HidesRestrictedPostmortemsAdmin, admin.ModelAdmin):
     list_display = ("key", "title", "perspective", "last_updated", "owner",
                     "review_interval_days")
     list_filter = ("perspective",)

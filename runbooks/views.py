@@ -102,7 +102,7 @@ def detail(request, key):
                                                        title=runbook.title),
         "depends": depends, "needed_by": needed_by, "runs": runs,
         "checklist": checklist_items(runbook.body), "stale": runbook.is_stale(),
-        "postmortems": list(runbook.postmortems.order_by("-created_utc")),
+        "postmortems": list(runbook.postmortems.order_by("-created_utc")),  # filtered by the tag
         "revision_count": runbook.revisions.count(),
     })
 

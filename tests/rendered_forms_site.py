@@ -52,6 +52,8 @@ def build_site(alice, bob):
     from tests.conftest import fill_complete_draft
 
     admin = make_user("root", role=roles.ADMIN, password="root-password-1")
+    from django.contrib.auth.models import Group
+    admin.groups.add(Group.objects.create(name="Security"))  # renders "Who can read this"
     draft = Postmortem.objects.create(created_by=alice, occurred_utc=NOW - timedelta(hours=3),
                                       trigger="provider_outage")
     meetings.schedule_meeting(draft, NOW + timedelta(hours=1), alice, [

@@ -110,6 +110,7 @@ ENDPOINTS = [
              ("note", "section", "impact_usd", "impact_users", "impact_duration_minutes"),
              ("note", "adds to", "section", "impact", "users", "minutes", "usd")),
     Endpoint("domain", lambda v: pm(FINAL)(v) + "/domain/", ("domain",), ("domain",)),
+    Endpoint("restrict", lambda v: pm(DRAFT)(v) + "/access/", ("groups",), ("groups",)),
     Endpoint("action item", lambda v: pm(FINAL)(v) + "/action-items/",
              ("kind", "description", "owner", "due_date"),
              ("kind", "type", "description", "owner", "due")),

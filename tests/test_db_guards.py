@@ -13,12 +13,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
+from django.contrib.auth.models import Group
 from django.db import IntegrityError, connection, transaction
 
 from core.api_tokens import create_token
 from costlog.models import ResourceRate, RootPattern
 from costlog.services import EntryInput, ResourceUse, record_entry
-from incidents import action_items, gate, meetings, services
+from incidents import action_items, gate, meetings, services, visibility
 from incidents.meetings import AttendeeInput
 from incidents.models import (
     ActionItem,
@@ -27,6 +28,7 @@ from incidents.models import (
     FieldRevision,
     Meeting,
     Postmortem,
+    PostmortemAccess,
     PostmortemDomain,
 )
 from runbooks.models import Runbook, RunbookRevision
@@ -61,6 +63,7 @@ ATTEMPTS = {
     "incidents_actionitem": "DELETE FROM incidents_actionitem",
     "incidents_classification": "DELETE FROM incidents_classification",
     "incidents_domainchange": "UPDATE incidents_domainchange SET new_domain = 'zzz-parking'",
+    "incidents_postmortemaccess": "UPDATE incidents_postmortemaccess SET group_ids = '[]'",
     "runbooks_runbookrevision": "UPDATE runbooks_runbookrevision SET body = 'rewritten'",
     "runbooks_checklistresult": "DELETE FROM runbooks_checklistresult",
     "runbooks_checklistrun": "UPDATE runbooks_checklistrun SET items = '[\"Optional: coffee\"]'",
@@ -74,6 +77,7 @@ ATTEMPTS = {
 # Append-only history: UPDATE, DELETE and TRUNCATE refused for every role, owner included.
 APPEND_ONLY = ("incidents_amendment", "incidents_logseal", "incidents_actionitemevent",
                "incidents_gateoverride", "incidents_domainchange", "incidents_fieldrevision",
+               "incidents_postmortemaccess",
                "runbooks_runbookrevision",
                "runbooks_checklistresult", "runbooks_checklistrun", "costlog_resourcerate",
                "costlog_mishapentry", "costlog_entrypattern", "costlog_mishapresource")
@@ -93,6 +97,9 @@ def world(alice, real_cost_log, real_runbooks):
                                          AttendeeInput(bob, "code_owner")])
     meetings.start_meeting(meeting, alice)
     services.set_domain(pm, "trading", user=alice)
+    security = Group.objects.create(name="Security")
+    alice.groups.add(security)
+    visibility.set_access(pm, [security], alice)
     final = services.finalize(pm, alice)
     services.add_amendment(final, alice, "The vendor confirmed the window.")
     action_items.add_item(final, "test", "Regression test for the limit", alice,
@@ -559,3 +566,39 @@ def test_a_runbook_cannot_drift_from_its_history(django_app, alice, real_runbook
     assert "Document of revision 3" in history and "planted" in history
     assert "planted" in django_app.get("/runbooks/ops-04/", user=alice)
     assert RunbookRevision.objects.filter(runbook=runbook).count() == 3
+
+
+# --- A postmortem's access history (docs/rules.md#private-postmortems) ---------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_access_history_is_append_only_for_the_runtime_role(world, runtime_conn):
+    final, draft = world["final"], world["draft"]
+    before = stored("incidents_postmortemaccess")
+    assert "append-only" in refused(runtime_conn, ATTEMPTS["incidents_postmortemaccess"])
+    assert "deleted only with its discarded draft" in refused(
+        runtime_conn, f"DELETE FROM incidents_postmortemaccess WHERE postmortem_id = '{final}'")
+    # a final record is never opened up again behind the app, nor widened
+    by = PostmortemAccess.objects.get(postmortem_id=final).by_id
+    assert "never lifted" in refused(
+        runtime_conn, "INSERT INTO incidents_postmortemaccess (postmortem_id, group_ids, by_id, "
+        f"at_utc) VALUES ('{final}', '[]', {by}, now())")
+    other = Group.objects.create(name="Everyone else").pk
+    assert "tightened" in refused(
+        runtime_conn, "INSERT INTO incidents_postmortemaccess (postmortem_id, group_ids, by_id, "
+        f"at_utc) VALUES ('{final}', '[{other}]', {by}, now())")
+    refused(runtime_conn, "INSERT INTO incidents_postmortemaccess (postmortem_id, group_ids, "
+            f"by_id, at_utc) VALUES ('{draft}', '{{\"a\": 1}}', {by}, now())",
+            psycopg.errors.CheckViolation)
+    assert stored("incidents_postmortemaccess") == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_restricted_draft_is_discarded_with_its_access_history(world, runtime_conn, alice):
+    draft = world["draft"]
+    security = Group.objects.get(name="Security")
+    visibility.set_access(Postmortem.objects.get(pk=draft), [security], alice)
+    in_one_transaction(runtime_conn,
+                       f"DELETE FROM incidents_fieldrevision WHERE postmortem_id = '{draft}'",
+                       f"DELETE FROM incidents_postmortemaccess WHERE postmortem_id = '{draft}'",
+                       f"DELETE FROM incidents_postmortem WHERE id = '{draft}'")
+    assert not PostmortemAccess.objects.filter(postmortem_id=draft).exists()

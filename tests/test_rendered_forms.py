@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime
 from urllib.parse import urljoin
 
 import pytest
+from django.contrib.auth.models import Group
 from webtest.forms import Form, Select
 
 from costlog.models import MishapEntry, ResourceRate
@@ -92,6 +93,7 @@ NOT_PAGES = {
     "incidents:meeting_schedule": "POST only: the draft's meeting form",
     "incidents:meeting_change": "POST only: Start / End / Cancel the meeting",
     "incidents:domain_set": "POST only: the action items' domain form",
+    "incidents:postmortem_access": "POST only: the \"Who can read this\" form",
     "incidents:action_item_add": "POST only: Add an action item",
     "incidents:action_item_change": "POST only: Start / Ship / Drop an item",
     "knowledge:link": "POST only: the Link forms of each page",
@@ -127,6 +129,8 @@ COVERED = {
         "test_discard_through_the_rendered_form",
     RenderedForm("incidents:postmortem_detail", "costlog:postmortem_link"):
         "test_link_a_mishap_through_the_impact_panel",
+    RenderedForm("incidents:postmortem_detail", "incidents:postmortem_access"):
+        "test_restrict_a_postmortem_through_its_form",
     RenderedForm("incidents:postmortem_detail", "incidents:domain_set"):
         "test_the_domain_form_keeps_its_rendered_value",
     RenderedForm("incidents:postmortem_detail", "incidents:action_item_add"):
@@ -377,6 +381,18 @@ def test_the_domain_form_keeps_its_rendered_value(django_app, site):
     form["domain"] = "cloud-training"
     form.submit().follow()
     assert PostmortemDomain.objects.get(postmortem=final).domain == "cloud-training"
+
+
+def test_restrict_a_postmortem_through_its_form(django_app, site):
+    """docs/rules.md#private-postmortems: the admin (a member of Security) restricts the
+    final record; alice, outside the group, then gets 404 for it."""
+    final = site["final"]
+    page = django_app.get(f"/postmortems/{final.pk}/", user=site["admin"])
+    form = form_to(page, "incidents:postmortem_access")
+    form["groups"] = [str(Group.objects.get(name="Security").pk)]
+    assert "Restricted to Security." in form.submit().follow().text
+    assert django_app.get(f"/postmortems/{final.pk}/", user=site["alice"],
+                          status=404).status_int == 404
 
 
 def test_add_an_action_item_through_its_form(django_app, site):

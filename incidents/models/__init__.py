@@ -7,7 +7,9 @@
 - action_items: action items, their events, the planning-gate domain, gate overrides;
 - choices and guards: fixed vocabularies, and the database guards of final records;
 - vocabulary: the vocabularies admins keep as data (triggers, severities, scan questions).
+- access: who may read a postmortem (its append-only access history).
 """
+from incidents.models.access import *  # noqa: F403
 from incidents.models.action_items import *  # noqa: F403
 from incidents.models.choices import *  # noqa: F403
 from incidents.models.guards import *  # noqa: F403

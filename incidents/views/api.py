@@ -28,6 +28,7 @@ from core.validation import RecordError, load_json
 from incidents.events import open_from_event, parse_event
 from incidents.gate import UnknownDomainError, answer_gate
 from incidents.services import DomainError
+from incidents.visibility import can_see
 
 MAX_EVENT_BYTES = 64 * 1024
 # ?allow_unknown= values (the CLI's --allow-unknown); any other value is refused.
@@ -39,7 +40,7 @@ FLAG_VALUES = {"1": True, "true": True, "yes": True, "0": False, "false": False,
 def gate(request, domain):
     """The planning gate for `domain`, for CI."""
     try:
-        authenticate(request, "gate:read")
+        token = authenticate(request, "gate:read")
     except TokenError as exc:
         return refusal_response(exc)
     flag = request.GET.get("allow_unknown", "0").strip().lower()
@@ -48,7 +49,7 @@ def gate(request, domain):
                                       "domains, the default).", "field": "allow_unknown"},
                             status=400)
     try:
-        result = answer_gate(domain, allow_unknown=FLAG_VALUES[flag])
+        result = answer_gate(domain, allow_unknown=FLAG_VALUES[flag], user=token.user)
     except UnknownDomainError as exc:
         return JsonResponse({"error": str(exc), "field": exc.field,
                              "known_domains": exc.known_domains}, status=404)
@@ -86,6 +87,12 @@ def events(request):
     if outcome.postmortem is None:
         return JsonResponse({"decision": "no postmortem needed", **answer})
     pm = outcome.postmortem
+    if not can_see(token.user, pm):
+        # The event's draft is restricted and the token's user is not a member: it exists
+        # but is not named (docs/rules.md#private-postmortems).
+        answer["postmortem"] = {"restricted": "1 restricted postmortem"}
+        answer["decision"] = "postmortem already open"
+        return JsonResponse(answer, status=200)
     answer["postmortem"] = {
         "id": str(pm.pk),
         "url": absolute_url(request, reverse("incidents:postmortem_detail", args=[pm.pk])),

@@ -12,6 +12,7 @@ from incidents import (
     revisions,
     services,
     template_rules,
+    visibility,
     vocabulary,
 )
 from incidents.models import (
@@ -30,9 +31,10 @@ def get_postmortem_for_user(request, pk, with_rows: bool = False) -> Postmortem:
     """The postmortem `pk` (its rows prefetched when `with_rows`); 404 when it does not exist.
 
     Every signed-in user may read every postmortem (blameless records are public within
-    the operating team, docs/rules.md#role-read).
+    the operating team, docs/rules.md#role-read) but a restricted one, which answers 404
+    to a non-member as a missing one does (docs/rules.md#private-postmortems).
     """
-    queryset = Postmortem.objects.all()
+    queryset = visibility.visible_postmortems(request.user)
     if with_rows:
         queryset = queryset.prefetch_related(
             "timeline_entries", "contributing_factors__blameless_reviewed_by", "references",

@@ -48,7 +48,7 @@ def dashboard(request):
         filters = dashboard_data.Filters.from_query(request.GET)
     except dashboard_data.DashboardFilterError as exc:
         return bad_request(request, exc.field, str(exc), exc.allowed)
-    context = dashboard_data.dashboard(filters, datetime.now(UTC).date())
+    context = dashboard_data.dashboard(filters, datetime.now(UTC).date(), request.user)
     return render(request, "incidents/dashboard.html", context)
 
 
@@ -57,7 +57,7 @@ def postmortem_list(request):
     """Postmortems, fifty a page, filtered and sorted by the page's GET form
     (incidents.postmortem_list); a bad parameter answers 400 with the form and a message
     naming it."""
-    listing = postmortem_list_data.listing(request.GET)
+    listing = postmortem_list_data.listing(request.GET, request.user)
     return render(request, "incidents/postmortem_list.html", {"listing": listing},
                   status=listing.status)
 

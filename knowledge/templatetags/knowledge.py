@@ -1,6 +1,7 @@
 """The feedback-loop panel shown on every postmortem page (draft and final)."""
 from django import template
 
+from incidents import visibility
 from knowledge.links import linked_costs, recent_postmortems
 from knowledge.loop import loop_for
 from knowledge.models import KnowledgeEntry, Policy
@@ -32,14 +33,18 @@ def feedback_loop(context, postmortem):
 @register.inclusion_tag("knowledge/partials/linked_postmortems.html", takes_context=True)
 def linked_postmortems(context, kind, key, postmortems):
     """The postmortems linked to a target (`kind` knowledge, policy or runbook; `key` its id),
-    their summed cost log figures (USD), unlink buttons and the "link a postmortem" box."""
-    postmortems = list(postmortems)
+    their summed cost log figures (USD), unlink buttons and the "link a postmortem" box.
+    Only the postmortems the signed-in user may read are named or summed
+    (docs/rules.md#private-postmortems)."""
+    user = context["request"].user
+    hidden = visibility.hidden_ids(user)
+    postmortems = [pm for pm in postmortems if pm.pk not in hidden]
     return {
         "request": context["request"], "csrf_token": context.get("csrf_token"),
         "can_write": context.get("can_write", False),
         "kind": kind, "key": key, "postmortems": postmortems,
         "costs": linked_costs([pm.pk for pm in postmortems]) if postmortems else None,
-        "recent_postmortems": recent_postmortems(),
+        "recent_postmortems": recent_postmortems(user),
     }
 
 
@@ -61,9 +66,14 @@ def share(value) -> str:
     return "—" if value is None else f"{round(value * 100)}%"
 
 
-@register.inclusion_tag("knowledge/partials/recurrence_links.html")
-def recurrence_links(postmortem):
-    """The "recurred after the fix" box of a postmortem page, both ways."""
+@register.inclusion_tag("knowledge/partials/recurrence_links.html", takes_context=True)
+def recurrence_links(context, postmortem):
+    """The "recurred after the fix" box of a postmortem page, both ways (only the
+    postmortems the signed-in user may read)."""
     from knowledge.insights import recurrence_links as links
 
-    return {"pm": postmortem, **links(postmortem)}
+    hidden = visibility.hidden_ids(context["request"].user)
+    found = links(postmortem)
+    return {"pm": postmortem, **{
+        key: [r for r in pairs if r.earlier.pk not in hidden and r.later.pk not in hidden]
+        for key, pairs in found.items()}}
