@@ -80,7 +80,7 @@ def _on_postgresql(statements):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0024_history_for_items_and_domains'),
+        ('incidents', '0026_live_feed'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
