@@ -157,16 +157,16 @@ def search(user, query: str) -> dict:
         found = search_all(query)
     except SearchError as exc:
         raise AnswerError("query", str(exc)) from None
-    ids = {hit: _hit_postmortem_id(hit.url) for hit in found
+    ids = {index: _hit_postmortem_id(hit.url) for index, hit in enumerate(found)
            if hit.kind in ("postmortem", "amendment")}
     visible = {pm.pk: pm for pm in visible_postmortems(user).filter(
         pk__in=[pk for pk in ids.values() if pk is not None])}
     hits, read = [], []
-    for hit in found:
+    for index, hit in enumerate(found):
         row = {"kind": hit.kind, "title": hit.title, "url": hit.url,
                "snippet": _plain_snippet(hit.snippet), "matched_in": hit.matched_in}
         if hit.kind in ("postmortem", "amendment"):
-            pm = visible.get(ids[hit])
+            pm = visible.get(ids[index])
             if pm is None or not can_see(user, pm):
                 continue
             row["postmortem"] = str(pm.pk)
