@@ -10,6 +10,7 @@ and a revoked token are refused (docs/rules.md#mcp-server, docs/rules.md#token-s
 import json
 import os
 import sys
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
@@ -75,10 +76,16 @@ def stdio_server(username: str) -> StdioServerParameters:
                                  args=["manage.py", "mcp", "--user", username])
 
 
-def http_server(live_server, token: str):
-    """The SDK's Streamable HTTP transport to the live server's /mcp/ with `token`."""
-    client = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60)
-    return streamable_http_client(f"{live_server.url}/mcp/", http_client=client)
+@asynccontextmanager
+async def http_server(live_server, token: str):
+    """The SDK's Streamable HTTP transport to the live server's /mcp/ with `token`; its
+    HTTP connections are closed on leaving (the live server's thread then closes its
+    database connection)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{live_server.url}/mcp/"
+    async with (httpx2.AsyncClient(headers=headers, timeout=60) as http,
+                streamable_http_client(url, http_client=http) as streams):
+        yield streams
 
 
 def answer(result) -> dict:
@@ -120,7 +127,8 @@ def check_answers(results: dict, pm, item) -> None:
 
     gate = results["gate"]
     assert gate["open"] is False and gate["blocking_count"] == 1
-    assert gate["message"] == f"Gate closed: 1 open action item from finalized postmortems block {DOMAIN!r}."
+    assert gate["message"] == ("Gate closed: 1 open action item from finalized postmortems "
+                               f"block {DOMAIN!r}.")
     assert [(b["postmortem"], b["action_item"], b["owner"]) for b in gate["blocking"]] == [
         (SEGFAULT, item.pk, "bob")]
     assert gate["restricted_blocking_count"] == 0
@@ -164,7 +172,8 @@ def check_answers(results: dict, pm, item) -> None:
     assert "id: give a postmortem id (a UUID)." in results["bad_id"].content[0].text
 
     policies = results[POLICIES_URI]
-    assert policies.startswith("# Team rules\n") and "6. **Separate training/inference code**" in policies
+    assert policies.startswith("# Team rules\n")
+    assert "6. **Separate training/inference code**" in policies
     assert f"(postmortem {SEGFAULT})" in policies
     assert policies.rstrip().endswith(
         f"<!-- Scarlog sources: chain head {head}; postmortems {SEGFAULT} "
