@@ -27,7 +27,7 @@ from tests.security_helpers import (
 )
 
 PUBLIC = {"login": {200}, "admin:login": {200}, "healthz": {200, 503}, "favicon": {301}}
-TOKEN_APIS = {"api_gate", "api_events", "api_go_no_go", "knowledge:knowledge_yaml",
+TOKEN_APIS = {"api_gate", "api_events", "api_go_no_go", "mcp", "knowledge:knowledge_yaml",
               "knowledge:policies_markdown"}
 LOGIN_REDIRECT = re.compile(r"^/(accounts|admin)/login/\?next=")
 # Endpoints that only change state: a GET is refused with 405.
