@@ -21,7 +21,7 @@ from asgiref.sync import sync_to_async
 from django.core.management import CommandError, call_command
 from django.db import connection, connections
 from django.utils import timezone
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
@@ -299,3 +299,32 @@ def test_bad_tool_arguments_are_refused_naming_the_argument(real_postmortems):
             return out
 
     assert all(error and named for error, named, _name, _why in anyio.run(run))
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # alice is only read
+@given(tool=st.sampled_from(["gate_status", "guidance_for_path", "postmortem", "search",
+                             "owner", "domain"]),
+       text=st.text(max_size=700))
+def test_any_argument_text_gets_an_answer_or_a_refusal_naming_it(alice, tool, text):
+    """Whatever an agent sends, each tool answers or refuses naming the argument (the
+    unknown-domain refusal names the domain); never another error."""
+    from incidents.gate import UnknownDomainError
+    from knowledge.mcp import answers
+
+    calls = {"gate_status": (answers.gate_status, (text,), ("domain",)),
+             "guidance_for_path": (answers.guidance_for_path, (text,), ("path",)),
+             "postmortem": (answers.postmortem, (text,), ("id",)),
+             "search": (answers.search, (text,), ("query",)),
+             "owner": (answers.open_action_items, (text, ""), ("owner",)),
+             "domain": (answers.open_action_items, ("", text), ("owner", "domain"))}
+    fn, args, fields = calls[tool]
+    refused = None
+    try:
+        result = fn(alice, *args)
+    except (answers.AnswerError, UnknownDomainError) as exc:
+        refused = exc
+    if refused is None:
+        assert "chain_head" in result["sources"]
+    else:
+        assert refused.field in fields
