@@ -2,11 +2,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from core import sso_views
 from core import views as core_views
 from incidents.views import api
+from knowledge.mcp.http import mcp_endpoint
 from runbooks import views as runbook_views
 
 handler400 = "core.errors.handler400"
@@ -24,6 +25,8 @@ urlpatterns = [
     path("api/gate/<str:domain>", api.gate, name="api_gate"),
     path("api/events", api.events, name="api_events"),
     path("api/runbooks/<str:key>/go-no-go", runbook_views.go_no_go, name="api_go_no_go"),
+    # The MCP server for remote agents (knowledge/mcp/http.py), with or without the slash.
+    re_path(r"^mcp/?$", mcp_endpoint, name="mcp"),
     path("healthz", core_views.healthz, name="healthz"),
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("costs/", include("costlog.urls")),

@@ -17,8 +17,8 @@ from core.models import ApiToken
 from core.roles import ADMIN, EDITOR, VIEWER, in_editors, remember_role, role_of
 
 PREFIX = "scl_"
-SCOPES = ("gate:read", "events:write", "docs:read")
-READ_SCOPES = frozenset({"gate:read", "docs:read"})
+SCOPES = ("gate:read", "events:write", "docs:read", "mcp:read")
+READ_SCOPES = frozenset({"gate:read", "docs:read", "mcp:read"})
 # The scopes a token may use, by its user's current role (docs/rules.md#token-scopes):
 # viewers read only; writing events needs an editor or admin. Read at every request, so
 # a role change or deactivation takes effect on the token's next call.

@@ -321,3 +321,13 @@ def verify_log() -> VerifyReport:
     report.problems += [f"amendment {a.pk} of postmortem {a.postmortem_id}: never sealed"
                         for a in Amendment.objects.exclude(pk__in=sealed_amendments)]
     return report
+
+
+def chain_head() -> str:
+    """The chain head: the newest seal's chain_sha256 (hex), "" before the first seal.
+
+    What an answer cites to say which state of the log it read (docs/rules.md#mcp-provenance).
+    """
+    from incidents.models import Seal
+
+    return Seal.objects.order_by("-id").values_list("chain_sha256", flat=True).first() or ""

@@ -42,13 +42,11 @@ from knowledge.links import (
 from knowledge.models import KnowledgeEntry, Policy, Severity
 from knowledge.policies_md import export_policies
 from knowledge.search import SearchError, is_simplified, search
-from runbooks.models import Runbook
+from runbooks.models import DOCS_PREFIX, Runbook
 
 # Plain text so a browser shows the document instead of downloading it; agents parse the body.
 YAML_TYPE = "text/plain; charset=utf-8"
 MARKDOWN_TYPE = "text/plain; charset=utf-8"
-# Reference files under the docs root name runbooks by path (docs/v2/ops/03-….md).
-DOCS_PREFIX = "docs/v2/"
 
 
 class FilterError(ValueError):

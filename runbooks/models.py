@@ -18,6 +18,9 @@ from core.limits import DOCUMENT_TEXT, LONG_TEXT
 from core.search_vector import search_vector_field, search_vector_trigger
 
 DEFAULT_REVIEW_DAYS = 90
+# Where the docs root sits in the repository: a knowledge-base entry's reference file
+# names a runbook by this prefix and the runbook's path (docs/v2/ops/03-….md).
+DOCS_PREFIX = "docs/v2/"
 
 
 class Perspective(models.TextChoices):

@@ -18,6 +18,7 @@ from tests.conftest import fill_complete_draft
 REGEX_PATHS = {
     "admin/^(?P<app_label>auth|axes|core|incidents|costlog|runbooks|knowledge)/$": "/admin/auth/",
     "admin/(?P<url>.*)$": "/admin/no-such-page/",
+    "^mcp/?$": "/mcp/",
 }
 # Tables a read-only request may still touch: the session and the login-attempt log.
 UNFINGERPRINTED = ("django_session", "axes_")

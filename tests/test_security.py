@@ -29,7 +29,7 @@ from tests.security_helpers import (
 PUBLIC = {"login": {200}, "admin:login": {200}, "healthz": {200, 503}, "favicon": {301},
           # Single sign-on's two views: 404 while it is not configured (tests/test_sso.py).
           "oidc_start": {404}, "oidc_callback": {404}}
-TOKEN_APIS = {"api_gate", "api_events", "api_go_no_go", "knowledge:knowledge_yaml",
+TOKEN_APIS = {"api_gate", "api_events", "api_go_no_go", "mcp", "knowledge:knowledge_yaml",
               "knowledge:policies_markdown"}
 LOGIN_REDIRECT = re.compile(r"^/(accounts|admin)/login/\?next=")
 # Endpoints that only change state: a GET is refused with 405.
@@ -90,8 +90,8 @@ def test_every_post_without_a_csrf_token_is_refused_and_changes_nothing(site, al
     for values in site:
         for name, path in every_path(values):
             response = client.post(path, {"value": "changed", "note": "x"})
-            # The one CSRF-exempt view is token-authenticated: no token, no entry.
-            expected = 401 if name == "api_events" else 403
+            # The CSRF-exempt views (events, MCP) are token-authenticated: no token, no entry.
+            expected = 401 if name in ("api_events", "mcp") else 403
             if response.status_code != expected:
                 wrong.append(f"POST {path} ({name}) → {response.status_code}")
     assert wrong == []
