@@ -65,6 +65,10 @@ def test_a_restricted_postmortem_leaves_no_trace_in_any_mcp_answer(archive, live
     text = {name: value if isinstance(value, str) else value.content[0].text
             for name, value in out.items()}
     for name, said in text.items():
+        # The postmortem tool echoes the id the agent asked for, as for an id that does not
+        # exist (checked below); that is no trace of the record.
+        if name == "record":
+            said = said.replace(SEGFAULT, "<asked id>")
         for secret in secrets:
             assert secret not in said, (name, secret)
 
