@@ -29,3 +29,13 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
 
+
+
+# The webhook models live with their package; importing them here registers them in core.
+from core.webhooks.models import (  # noqa: E402
+    WebhookDelivery,
+    WebhookEventOnce,
+    WebhookSubscription,
+)
+
+__all__ = ["ApiToken", "WebhookDelivery", "WebhookEventOnce", "WebhookSubscription"]

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef
 from django.utils import timezone
 
-from incidents import reminders, template_rules
+from incidents import reminders, template_rules, webhook_events
 from incidents.models import (
     MEETING_DEADLINE_HOURS,
     Meeting,
@@ -83,6 +83,7 @@ def schedule_meeting(postmortem: Postmortem, scheduled_utc: datetime, facilitato
         MeetingAttendee(meeting=meeting, user=a.user, role=a.role) for a in attendees
     )
     reminders.plan_meeting_reminder(meeting)
+    webhook_events.meeting_scheduled(meeting)
     return meeting
 
 
