@@ -152,10 +152,15 @@ def test_a_refused_connection_is_recorded_and_retried(alice, receiver):
 @pytest.mark.django_db
 def test_the_outbox_row_is_written_in_the_changes_transaction(receiver, alice, complete_draft):
     subscribe(receiver)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        services.create_draft(alice)
-        assert WebhookDelivery.objects.count() == 1  # written inside, before any commit
-        raise RuntimeError("the change fails after its event was written")
+
+    def change_that_fails_after_its_event():
+        with transaction.atomic():
+            services.create_draft(alice)
+            assert WebhookDelivery.objects.count() == 1  # written inside, before any commit
+            raise RuntimeError("the change fails after its event was written")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails_after_its_event()
     assert WebhookDelivery.objects.count() == 0
     complete_draft.summary = ""
     complete_draft.save()

@@ -56,7 +56,7 @@ def start(receiver: Receiver):
     """Serve `receiver` on 127.0.0.1 at a free port; returns the server (shutdown() it)."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's name)
+        def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             headers = {k.lower(): v for k, v in self.headers.items()}
             receiver.received.set()
