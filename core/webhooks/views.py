@@ -34,8 +34,8 @@ def _page(request, form, status=200):
                   status=status)
 
 
-@admins_only
 @require_http_methods(["GET", "POST"])
+@admins_only
 def subscription_list(request):
     """GET: the subscriptions and the form to add one. POST: create one and show its
     secret once (the only time it is shown); a refusal re-renders with 400."""
@@ -55,8 +55,8 @@ def subscription_list(request):
                   {"subscription": subscription, "secret": secret}, status=201)
 
 
-@admins_only
 @require_POST
+@admins_only
 def subscription_active(request, pk: int, change: str):
     """POST disable or enable subscription `pk`; back to the list with a message."""
     if change not in ("disable", "enable"):
@@ -68,8 +68,8 @@ def subscription_active(request, pk: int, change: str):
     return redirect("webhooks:subscriptions")
 
 
-@admins_only
 @require_GET
+@admins_only
 def delivery_log(request):
     """The deliveries, newest first, fifty a page, optionally of one subscription
     (?subscription=<id>): event, status, response code, attempts and times (UTC)."""
@@ -82,8 +82,8 @@ def delivery_log(request):
                   {"page": page, "subscription": chosen})
 
 
-@admins_only
 @require_POST
+@admins_only
 def delivery_redeliver(request, pk):
     """POST: send delivery `pk` again (core.webhooks.sender.redeliver); back to the log."""
     delivery = get_object_or_404(WebhookDelivery, pk=pk)
