@@ -6,7 +6,8 @@ from core.webhooks import views
 app_name = "webhooks"
 urlpatterns = [
     path("", views.subscription_list, name="subscriptions"),
-    path("<int:pk>/<str:change>/", views.subscription_active, name="subscription_active"),
+    path("<int:subscription_id>/<str:change>/", views.subscription_active,
+         name="subscription_active"),
     path("deliveries/", views.delivery_log, name="deliveries"),
-    path("deliveries/<uuid:pk>/redeliver/", views.delivery_redeliver, name="redeliver"),
+    path("deliveries/<uuid:delivery_id>/redeliver/", views.delivery_redeliver, name="redeliver"),
 ]

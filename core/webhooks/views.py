@@ -57,12 +57,13 @@ def subscription_list(request):
 
 @require_POST
 @admins_only
-def subscription_active(request, pk: int, change: str):
-    """POST disable or enable subscription `pk`; back to the list with a message."""
+def subscription_active(request, subscription_id: int, change: str):
+    """POST disable or enable subscription `subscription_id`; back to the list with a
+    message."""
     if change not in ("disable", "enable"):
         raise PermissionDenied("Unknown change.")
-    subscription = subscriptions.set_active(get_object_or_404(WebhookSubscription, pk=pk),
-                                            change == "enable")
+    subscription = get_object_or_404(WebhookSubscription, pk=subscription_id)
+    subscription = subscriptions.set_active(subscription, change == "enable")
     messages.success(request, f"Subscription {subscription.name!r} "
                               f"{'enabled' if subscription.active else 'disabled'}.")
     return redirect("webhooks:subscriptions")
@@ -84,9 +85,10 @@ def delivery_log(request):
 
 @require_POST
 @admins_only
-def delivery_redeliver(request, pk):
-    """POST: send delivery `pk` again (core.webhooks.sender.redeliver); back to the log."""
-    delivery = get_object_or_404(WebhookDelivery, pk=pk)
+def delivery_redeliver(request, delivery_id):
+    """POST: send delivery `delivery_id` again (core.webhooks.sender.redeliver); back to
+    the log."""
+    delivery = get_object_or_404(WebhookDelivery, pk=delivery_id)
     try:
         target = sender.redeliver(delivery)
     except sender.RedeliverError as error:
