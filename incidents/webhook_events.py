@@ -11,8 +11,11 @@ from datetime import date
 from urllib.parse import urlencode
 
 from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 
+from core.models import WebhookEventOnce
 from core.webhooks.events import EventType
 from core.webhooks.outbox import emit, record_link
 from incidents.models import ActionItem, PostmortemDomain
@@ -90,20 +93,19 @@ def action_item(event_type: str, item: ActionItem, once_key: str = "") -> None:
 
 def emit_overdue(today: date) -> int:
     """action_item.overdue once per item whose due date is before `today` (UTC) and that is
-    still open; each item in its own transaction. Returns how many were newly emitted."""
-    emitted = 0
+    still open; items already announced are left out by the query, each new one is its own
+    transaction. Returns how many were newly emitted."""
+    key = Concat(Value(f"{EventType.ACTION_ITEM_OVERDUE}:"), Cast("pk", CharField()))
     overdue = (ActionItem.objects.filter(status__in=ActionItem.OPEN_STATUSES,
                                          due_date__lt=today)
+               .annotate(webhook_key=key)
+               .exclude(Exists(WebhookEventOnce.objects.filter(key=OuterRef("webhook_key"))))
                .select_related("postmortem", "owner").order_by("id"))
+    emitted = 0
     for item in overdue.iterator(chunk_size=500):
         with transaction.atomic():
-            key = f"{EventType.ACTION_ITEM_OVERDUE}:{item.pk}"
-            from core.models import WebhookEventOnce
-
-            if WebhookEventOnce.objects.filter(key=key).exists():
-                continue
-            action_item(EventType.ACTION_ITEM_OVERDUE, item, once_key=key)
-            emitted += 1
+            action_item(EventType.ACTION_ITEM_OVERDUE, item, once_key=item.webhook_key)
+        emitted += 1
     return emitted
 
 

@@ -21,7 +21,7 @@ from core.webhooks import formats, outbox, sender, signing, subscriptions
 from core.webhooks.events import EventType
 from core.webhooks.models import WebhookDelivery
 from core.webhooks.tasks import sweep_webhooks
-from incidents import action_items, gate, meetings, services
+from incidents import action_items, gate, meetings, services, webhook_events
 from incidents.meetings import AttendeeInput
 from incidents.models import ActionItem
 from incidents.tasks import send_action_item_digests
@@ -244,6 +244,7 @@ def test_an_overdue_item_is_emitted_once(receiver, alice, final_postmortem):
                               NOW.date() + timedelta(days=30), user=alice)
     for days in (2, 3, 4):  # the digest task runs again and again while the item is overdue
         send_action_item_digests((NOW + timedelta(days=days)).isoformat())
+    assert webhook_events.emit_overdue(NOW.date() + timedelta(days=5)) == 0
     (delivery,) = WebhookDelivery.objects.all()
     assert delivery.event_type == "action_item.overdue"
     assert sender.attempt(delivery.pk) == "delivered"
