@@ -320,6 +320,10 @@ CELERY_BEAT_SCHEDULE = {
     # no longer holds re-opens its item and closes the planning gate again.
     "evidence-reverification": {"task": "incidents.tasks.reverify_shipped_evidence",
                                 "schedule": crontab(hour=2, minute=30)},
+    # Webhook deliveries whose retry is due (core.webhooks.sender), and any whose task Redis
+    # lost: the outbox rows are in PostgreSQL.
+    "webhook-sweep": {"task": "core.webhooks.tasks.sweep_webhooks", "schedule": 60,
+                      "options": {"expires": 55}},
     # Stale runbooks remind their owner once per version (runbooks.tasks).
     "stale-runbooks": {"task": "runbooks.tasks.remind_stale_runbooks", "schedule": 6 * 60 * 60},
 }

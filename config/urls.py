@@ -30,6 +30,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("costs/", include("costlog.urls")),
+    path("webhooks/", include("core.webhooks.urls")),
     path("runbooks/", include("runbooks.urls")),
     path("", include("knowledge.urls")),
     path("", include("incidents.urls")),

@@ -1,9 +1,11 @@
-"""The admin pieces every app uses: the read-only admin base, API tokens, and single
-sign-on identities."""
+"""The admin pieces every app uses: the read-only admin base, API tokens, single sign-on
+identities and webhooks."""
+from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
-from core.models import ApiToken, OIDCIdentity
+from core.models import ApiToken, OIDCIdentity, WebhookDelivery, WebhookSubscription
+from core.webhooks.subscriptions import url_problem
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -54,3 +56,43 @@ class OIDCIdentityAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class WebhookSubscriptionAdminForm(forms.ModelForm):
+    """The admin's change form, refusing a URL the link rule refuses (docs/rules.md#input-links)."""
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["name", "url", "format", "event_types", "active"]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if (problem := url_problem(url)) is not None:
+            raise forms.ValidationError(f"URL {problem}.")
+        return url
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    """Subscriptions are added on the Webhooks page (which shows the new secret once); here
+    they are listed and changed. None is deleted: its deliveries are an audit record."""
+
+    form = WebhookSubscriptionAdminForm
+    list_display = ("name", "url", "format", "active", "created_utc", "disabled_utc")
+    list_filter = ("active", "format")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """The delivery log, read only (docs/rules.md#webhook-guards); redeliver from the
+    Webhooks page's delivery log."""
+
+    list_display = ("created_utc", "subscription", "event_type", "status", "response_code",
+                    "attempts", "last_attempt_utc", "next_attempt_utc")
+    list_filter = ("status", "event_type")

@@ -50,3 +50,14 @@ class OIDCIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} at {self.issuer}"
+
+
+# The webhook models live with their package; importing them here registers them in core.
+from core.webhooks.models import (  # noqa: E402
+    WebhookDelivery,
+    WebhookEventOnce,
+    WebhookSubscription,
+)
+
+__all__ = ["ApiToken", "OIDCIdentity", "WebhookDelivery", "WebhookEventOnce",
+           "WebhookSubscription"]

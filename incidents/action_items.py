@@ -14,7 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.limits import SHORT_TEXT, OutOfRange, day_in_range, text_problem
-from incidents import git_verify
+from core.webhooks.events import EventType
+from incidents import git_verify, webhook_events
 from incidents.evidence import EvidenceError, clean_evidence
 from incidents.models import ActionItem, ActionItemEvent, Postmortem
 
@@ -61,8 +62,10 @@ def add_item(postmortem: Postmortem, kind: str, description: str, owner, due_dat
     item = ActionItem.objects.create(postmortem=postmortem, kind=kind,
                                      description=description.strip(), owner=owner,
                                      due_date=due_date, created_by=user)
-    _save_recorded(item, [], user,
-                   f"created: {kind}, owner {owner.get_username()}, due {due_date}")
+    with webhook_events.gate_watch(webhook_events.domain_of(postmortem.pk)):
+        _save_recorded(item, [], user,
+                       f"created: {kind}, owner {owner.get_username()}, due {due_date}")
+    webhook_events.action_item(EventType.ACTION_ITEM_ADDED, item)
     return item
 
 
@@ -94,9 +97,11 @@ def ship_item(item: ActionItem, evidence: dict, user=None) -> ActionItem:
     item.status = ActionItem.Status.SHIPPED
     item.evidence_lapsed, item.evidence_lapsed_utc = "", None
     shown = ", ".join(f"{key}={value}" for key, value in item.evidence.items())
-    _save_recorded(item, ["evidence", "verification", "status", "evidence_lapsed",
-                          "evidence_lapsed_utc"], user,
-                   f"status: {before} → shipped; evidence {shown}")
+    with webhook_events.gate_watch(webhook_events.domain_of(item.postmortem_id)):
+        _save_recorded(item, ["evidence", "verification", "status", "evidence_lapsed",
+                              "evidence_lapsed_utc"], user,
+                       f"status: {before} → shipped; evidence {shown}")
+    webhook_events.action_item(EventType.ACTION_ITEM_SHIPPED, item)
     return item
 
 
@@ -112,8 +117,9 @@ def drop_item(item: ActionItem, reason: str, user=None) -> ActionItem:
         raise ActionItemError("drop_reason", f"Reason for dropping {problem}.")
     before = item.get_status_display().lower()
     item.status, item.drop_reason = ActionItem.Status.DROPPED, reason.strip()
-    _save_recorded(item, ["status", "drop_reason"], user,
-                   f"status: {before} → dropped; reason: {item.drop_reason}")
+    with webhook_events.gate_watch(webhook_events.domain_of(item.postmortem_id)):
+        _save_recorded(item, ["status", "drop_reason"], user,
+                       f"status: {before} → dropped; reason: {item.drop_reason}")
     return item
 
 
@@ -169,6 +175,9 @@ def _reopen(item: ActionItem, why: str, now: datetime) -> bool:
         return False
     item.status = ActionItem.Status.OPEN
     item.evidence_lapsed, item.evidence_lapsed_utc = why, now
-    _save_recorded(item, ["status", "evidence_lapsed", "evidence_lapsed_utc"], None,
-                   f"status: shipped → open; evidence no longer holds: {why}", at_utc=now)
+    with webhook_events.gate_watch(webhook_events.domain_of(item.postmortem_id)):
+        _save_recorded(item, ["status", "evidence_lapsed", "evidence_lapsed_utc"], None,
+                       f"status: shipped → open; evidence no longer holds: {why}",
+                       at_utc=now)
+    webhook_events.action_item(EventType.ACTION_ITEM_REOPENED, item)
     return True

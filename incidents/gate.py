@@ -204,5 +204,9 @@ def override_gate(domain: str, reason: str, until_utc: datetime, user) -> GateOv
         raise GateOverrideError("reason", "Reason: say why the gate is overridden.")
     if until_utc.tzinfo is None or until_utc <= timezone.now():
         raise GateOverrideError("until_utc", "Until: give a future time with its zone (UTC).")
-    return GateOverride.objects.create(domain=domain, reason=reason.strip(),
-                                       until_utc=until_utc, created_by=user)
+    override = GateOverride.objects.create(domain=domain, reason=reason.strip(),
+                                           until_utc=until_utc, created_by=user)
+    from incidents import webhook_events
+
+    webhook_events.gate_overridden(override)
+    return override

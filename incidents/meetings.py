@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef
 from django.utils import timezone
 
-from incidents import invitations, live_feed, reminders, template_rules
+from incidents import invitations, live_feed, reminders, template_rules, webhook_events
 from incidents.models import (
     MEETING_DEADLINE_HOURS,
     Meeting,
@@ -95,6 +95,7 @@ def schedule_meeting(postmortem: Postmortem, scheduled_utc: datetime, facilitato
     reminders.plan_meeting_reminder(meeting)
     invitations.plan_invitation(meeting)
     live_feed.record_change(postmortem.pk, "meeting", locked=True)
+    webhook_events.meeting_scheduled(meeting)
     return meeting
 
 

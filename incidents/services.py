@@ -14,7 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core.record_types import shown
-from incidents import live_feed, reminders, seals, template_rules, vocabulary
+from incidents import live_feed, reminders, seals, template_rules, vocabulary, webhook_events
 from incidents.models import (
     Amendment,
     ContributingFactor,
@@ -175,6 +175,7 @@ def create_draft(user, template: str = Template.SEVEN_FIELD, occurred_utc=None,
                                    question_set=clean_question_set(question_set), **event)
     if event:
         reminders.plan_event_reminders(pm)
+    webhook_events.postmortem_opened(pm)
     return pm
 
 
@@ -246,8 +247,11 @@ def finalize(postmortem: Postmortem, user) -> Postmortem:
     statuses = finalize_statuses(locked)
     if any(not status.complete for status in statuses):
         raise TemplateIncompleteError(statuses)
-    store_final_without_checks(locked, user)
+    # Its open action items start blocking its domain's gate (docs/rules.md#webhook-events).
+    with webhook_events.gate_watch(webhook_events.domain_of(locked.pk)):
+        store_final_without_checks(locked, user)
     live_feed.record_change(locked.pk, "final", locked=True)
+    webhook_events.postmortem_finalized(locked)
     return locked
 
 
@@ -300,6 +304,7 @@ def people_names() -> list[str]:
     return sorted(names)
 
 
+@transaction.atomic
 def add_amendment(postmortem: Postmortem, user, note: str, section: str = "",
                   impact_usd=None, impact_users=None,
                   impact_duration_minutes=None) -> Amendment:
@@ -321,8 +326,10 @@ def add_amendment(postmortem: Postmortem, user, note: str, section: str = "",
         raise AmendmentError("Impact figures go with an amendment that adds to Impact.")
     if not postmortem.is_final:
         raise AmendmentError("This postmortem is a draft; edit it instead of amending it.")
-    return Amendment.objects.create(postmortem=postmortem, author=user, note=note,
-                                    section=section, **figures)
+    amendment = Amendment.objects.create(postmortem=postmortem, author=user, note=note,
+                                         section=section, **figures)
+    webhook_events.postmortem_amended(amendment)
+    return amendment
 
 
 class DomainError(ValueError):
@@ -371,7 +378,6 @@ def known_domains() -> list[str]:
 
 
 @transaction.atomic
-@transaction.atomic
 def set_domain(postmortem: Postmortem, domain: str, user=None, tags: list[str] | None = None):
     """Classify `postmortem` in `domain` (and `tags` when given); records who and when (UTC).
 
@@ -386,6 +392,11 @@ def set_domain(postmortem: Postmortem, domain: str, user=None, tags: list[str] |
     current = (PostmortemDomain.objects.select_for_update()
                .filter(postmortem=postmortem).first())
     now = timezone.now()
+    with webhook_events.gate_watch(current.domain if current else "", domain):
+        return _classify(postmortem, current, domain, clean_tags, user, now)
+
+
+def _classify(postmortem, current, domain, clean_tags, user, now):
     change = DomainChange.objects.create(
         postmortem=postmortem, old_domain=current.domain if current else "",
         new_domain=domain, by=user, at_utc=now)

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from core import health
 from core.site_url import site_link
-from incidents import reminders, visibility
+from incidents import reminders, visibility, webhook_events
 from incidents.models import ActionItem, DigestSent
 
 DIGEST_HORIZON_DAYS = 2
@@ -44,6 +44,8 @@ def send_action_item_digests(now_iso: str | None = None) -> dict:
     """
     now = datetime.fromisoformat(now_iso) if now_iso else datetime.now(UTC)
     today = now.astimezone(UTC).date()
+    # Each item overdue today is announced to webhooks once ever (docs/rules.md#webhook-events).
+    webhook_events.emit_overdue(today)
     due = (ActionItem.objects.filter(status__in=ActionItem.OPEN_STATUSES,
                                      due_date__lte=today + timedelta(days=DIGEST_HORIZON_DAYS))
            .select_related("owner").order_by("owner_id", "due_date", "id"))

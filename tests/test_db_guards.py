@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, connection, transaction
 
 from core.api_tokens import create_token
+from core.webhooks.subscriptions import create_subscription
 from costlog.models import ResourceRate, RootPattern
 from costlog.services import EntryInput, ResourceUse, record_entry
 from incidents import action_items, gate, meetings, services, visibility
@@ -72,6 +73,7 @@ ATTEMPTS = {
     "costlog_mishapentry": "DELETE FROM costlog_mishapentry",
     "costlog_entrypattern": "UPDATE costlog_entrypattern SET cost_high_usd = 0",
     "costlog_mishapresource": "UPDATE costlog_mishapresource SET cost_usd = 0",
+    "core_webhookdelivery": "DELETE FROM core_webhookdelivery",
 }
 
 # Append-only history: UPDATE, DELETE and TRUNCATE refused for every role, owner included.
@@ -91,6 +93,8 @@ def world(alice, real_cost_log, real_runbooks):
     checklist result, and the imported cost log. Returns {"final": pk, "draft": pk}."""
     bob = make_user("bob", email="bob@example.com")
     now = datetime.now(UTC)
+    # A webhook subscription, so that the changes below write the delivery log.
+    create_subscription("Ops", "https://hooks.example.com/ops", "json", ["postmortem.finalized"])
     pm = fill_complete_draft(Postmortem.objects.create(created_by=alice))
     meeting = meetings.schedule_meeting(pm, now + timedelta(hours=1), alice,
                                         [AttendeeInput(alice, "operator"),

@@ -105,6 +105,8 @@ NOT_PAGES = {
     "runbooks:reviewed": "POST only: Reviewed, no change",
     "runbooks:run_start": "POST only: Start a checklist run",
     "runbooks:run_record": "POST only: one checklist item's result",
+    "webhooks:subscription_active": "POST only: Disable / Enable a webhook subscription",
+    "webhooks:redeliver": "POST only: Redeliver in the webhook delivery log",
 }
 
 # Each rendered form -> the test here that submits it.
@@ -155,6 +157,8 @@ COVERED = {
         "test_a_checklist_run_through_its_forms",
     RenderedForm("runbooks:run_detail", "runbooks:run_record"):
         "test_a_checklist_run_through_its_forms",
+    RenderedForm("webhooks:subscriptions", "webhooks:subscriptions"):
+        "test_a_webhook_subscription_through_its_form",
 }
 
 
@@ -486,3 +490,17 @@ def test_a_checklist_run_through_its_forms(django_app, site):
     form.submit("outcome", index=0)  # the Passed button
     run = ChecklistRun.objects.order_by("-pk").first()
     assert run.results.get(evidence="CI run 4512 green").passed
+
+
+def test_a_webhook_subscription_through_its_form(django_app, site):
+    """More in tests/test_webhooks_pages.py (refusals, disable, the delivery log)."""
+    from core.webhooks.models import WebhookSubscription
+    from tests.test_webhooks_pages import fill
+
+    page = django_app.get("/webhooks/", user=site["admin"])
+    response = fill(form_to(page, "webhooks:subscriptions", having="event_types"),
+                    fmt="teams", events=("gate.closed",)).submit()
+    assert response.status_code == 201
+    subscription = WebhookSubscription.objects.get()
+    assert (subscription.format, subscription.event_types) == ("teams", ["gate.closed"])
+    assert subscription.secret in response.text

@@ -43,7 +43,8 @@ ACTIONS = {
     "incidents:domain_set", "incidents:action_item_add", "incidents:action_item_change",
     "incidents:postmortem_field", "knowledge:link", "runbooks:reviewed",
     "runbooks:run_start", "runbooks:run_record", "costlog:resource_row_add",
-    "costlog:entry_preview", "api_events",
+    "costlog:entry_preview", "api_events", "webhooks:subscription_active",
+    "webhooks:redeliver",
 }
 
 
