@@ -18,7 +18,20 @@ from django.urls import reverse
 from core.models import WebhookEventOnce
 from core.webhooks.events import EventType
 from core.webhooks.outbox import emit, record_link
+from incidents import visibility
 from incidents.models import ActionItem, PostmortemDomain
+
+RESTRICTED_TITLE = "a restricted postmortem"
+
+
+def _restricted(pm) -> bool:
+    # A webhook goes to a channel of people outside the record's groups: a restricted
+    # postmortem is named by id and link only (docs/rules.md#private-postmortems).
+    return not visibility.can_see(None, pm)
+
+
+def _title(pm) -> str:
+    return RESTRICTED_TITLE if _restricted(pm) else pm.title
 
 
 def _postmortem_link(pm_id, anchor: str = "") -> str:
@@ -26,6 +39,9 @@ def _postmortem_link(pm_id, anchor: str = "") -> str:
 
 
 def _postmortem(pm) -> dict:
+    if _restricted(pm):
+        return {"id": str(pm.pk), "title": RESTRICTED_TITLE, "restricted": True,
+                "status": pm.status, "url": _postmortem_link(pm.pk)}
     return {"id": str(pm.pk), "title": pm.title, "status": pm.status,
             "severity": pm.severity, "url": _postmortem_link(pm.pk)}
 
@@ -33,13 +49,13 @@ def _postmortem(pm) -> dict:
 def postmortem_opened(pm) -> None:
     """postmortem.opened: a draft was started (incidents.services.create_draft)."""
     emit(EventType.POSTMORTEM_OPENED, {"postmortem": _postmortem(pm)},
-         f"Postmortem opened: {pm.title}", _postmortem_link(pm.pk))
+         f"Postmortem opened: {_title(pm)}", _postmortem_link(pm.pk))
 
 
 def postmortem_finalized(pm) -> None:
     """postmortem.finalized (incidents.services.finalize)."""
     emit(EventType.POSTMORTEM_FINALIZED, {"postmortem": _postmortem(pm)},
-         f"Postmortem finalized: {pm.title}", _postmortem_link(pm.pk))
+         f"Postmortem finalized: {_title(pm)}", _postmortem_link(pm.pk))
 
 
 def postmortem_amended(amendment) -> None:
@@ -49,8 +65,8 @@ def postmortem_amended(amendment) -> None:
          {"postmortem": _postmortem(pm),
           "amendment": {"id": amendment.pk, "section": amendment.section,
                         "author": amendment.author.get_username() if amendment.author else "",
-                        "note": amendment.note}},
-         f"Postmortem amended: {pm.title}", _postmortem_link(pm.pk))
+                        "note": "" if _restricted(pm) else amendment.note}},
+         f"Postmortem amended: {_title(pm)}", _postmortem_link(pm.pk))
 
 
 def meeting_scheduled(meeting) -> None:
@@ -61,7 +77,7 @@ def meeting_scheduled(meeting) -> None:
           "meeting": {"id": meeting.pk, "scheduled_utc": meeting.scheduled_utc.isoformat(),
                       "facilitator": meeting.facilitator.get_username()}},
          f"Postmortem meeting scheduled for {meeting.scheduled_utc:%Y-%m-%d %H:%M} UTC: "
-         f"{pm.title}", _postmortem_link(pm.pk))
+         f"{_title(pm)}", _postmortem_link(pm.pk))
 
 
 def _item(item: ActionItem) -> dict:
@@ -83,11 +99,14 @@ def action_item(event_type: str, item: ActionItem, once_key: str = "") -> None:
     (incidents.action_items, incidents.tasks)."""
     pm = item.postmortem
     data = {"postmortem": _postmortem(pm), "action_item": _item(item)}
-    if item.evidence_lapsed:
+    description = item.description
+    if _restricted(pm):
+        data["action_item"]["description"] = description = "(restricted)"
+    elif item.evidence_lapsed:
         data["action_item"]["evidence_lapsed"] = item.evidence_lapsed
-    emit(event_type, data, f"{_ITEM_TEXT[event_type]}: {item.description} "
+    emit(event_type, data, f"{_ITEM_TEXT[event_type]}: {description} "
                            f"(owner {item.owner.get_username()}, due {item.due_date}; "
-                           f"{pm.title})",
+                           f"{_title(pm)})",
          _postmortem_link(pm.pk, "#action-items"), once_key=once_key)
 
 

@@ -357,3 +357,32 @@ def test_beat_sweeps_webhooks_every_minute():
     entry = settings.CELERY_BEAT_SCHEDULE["webhook-sweep"]
     assert entry["task"] == "core.webhooks.tasks.sweep_webhooks"
     assert entry["schedule"] == 60
+
+
+@pytest.mark.django_db
+def test_a_restricted_postmortem_is_named_by_its_link_only(receiver, alice, complete_draft):
+    # A webhook reaches a channel of people outside the record's groups: no title, item text
+    # or amendment note of a restricted postmortem goes out (docs/rules.md#private-postmortems).
+    from django.contrib.auth.models import Group
+
+    from incidents import visibility
+    security = Group.objects.create(name="security")
+    alice.groups.add(security)
+    with transaction.atomic():
+        visibility.set_access(complete_draft, [security], alice)
+    for fmt in ("json", "slack", "teams"):
+        subscribe(receiver, fmt=fmt, name=f"Receiver {fmt}")
+    secret_item = "Rotate the leaked signing key"
+    item = action_items.add_item(complete_draft, "test", secret_item, alice,
+                                 NOW.date() + timedelta(days=7), user=alice)
+    final = services.finalize(complete_draft, alice)
+    services.add_amendment(final, alice, "The key was in the build log.")
+    action_items.ship_item(item, {"test_name": "tests/test_x.py::test_y",
+                                  "commit_sha": "3f9c2ab"}, user=alice)
+    deliver_all()
+    sent = [r.body.decode() for r in receiver.requests]
+    assert len(sent) >= 12  # four events to three subscriptions
+    for body in sent:
+        for secret in (complete_draft.title, secret_item, "The key was in the build log."):
+            assert secret not in body
+        assert f"/postmortems/{complete_draft.pk}/" in body
