@@ -27,6 +27,7 @@ from core import readers
 from core.errors import bad_request
 from core.record_types import shown
 from costlog.services import current_entries
+from incidents import vocabulary
 from incidents.models import Postmortem, PostmortemDomain
 from incidents.models.choices import RootCause
 from knowledge import charts, insights, loop
@@ -253,7 +254,8 @@ def _insights_filters(view):
             if view.__name__ == "insights_json":
                 return JsonResponse({"error": f"{exc.field}: {exc}", "field": exc.field},
                                     status=400)
-            allowed = RootCause.values if exc.field == "root_cause" else ()
+            allowed = {"root_cause": RootCause.values,
+                       "severity": list(vocabulary.severity_labels())}.get(exc.field, ())
             return bad_request(request, exc.field, str(exc), allowed)
         return view(request, filters)
     return wrapper
@@ -264,7 +266,7 @@ def _insights_filters(view):
 def insights_page(request, filters):
     """Did the lesson work? Figures, SVG charts with their tables, recurrence, cost before
     and after each pattern's first fix (knowledge.insights)."""
-    result = insights.compute(filters, timezone.now())
+    result = insights.cached_compute(filters, timezone.now())
     per_month = charts.stacked([(m, result.by_root_cause[m]) for m in result.months], "rc-")
     backlog = charts.single([(week[5:], count) for week, count in result.backlog], "backlog")
     return render(request, "knowledge/insights.html", {
@@ -274,6 +276,7 @@ def insights_page(request, filters):
         "times": [("Event to meeting", result.event_to_meeting),
                   ("Finalize to close-out", result.finalize_to_closeout)],
         "root_causes": RootCause.choices,
+        "severities": vocabulary.severity_labels().items(),
         "domains": (PostmortemDomain.objects.values_list("domain", flat=True)
                     .distinct().order_by("domain")),
         "query": request.GET.urlencode(),
@@ -284,7 +287,7 @@ def insights_page(request, filters):
 @_insights_filters
 def insights_json(request, filters):
     """The insights page's figures as JSON (same filters)."""
-    return JsonResponse(insights.as_dict(insights.compute(filters, timezone.now())))
+    return JsonResponse(insights.as_dict(insights.cached_compute(filters, timezone.now())))
 
 
 @require_GET
@@ -294,6 +297,6 @@ def insights_csv(request, filters):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="scarlog-insights.csv"'
     writer = csv.writer(response)
-    for row in insights.csv_rows(insights.compute(filters, timezone.now())):
+    for row in insights.csv_rows(insights.cached_compute(filters, timezone.now())):
         writer.writerow(row)
     return response
