@@ -8,7 +8,7 @@ from django.db import migrations
 
 # Tables whose every change may move a figure. The postmortem table is watched for final
 # rows only (drafts autosave all day; a draft counts in no figure). A final record's
-# timeline, factors and references cannot change (docs/rules.md#immutability), and the
+# timeline, factors and references cannot change (docs/rules.md#final-immutable), and the
 # finalizing UPDATE itself raises the counter, so those tables need no trigger.
 WATCHED = [
     "incidents_actionitem", "incidents_actionitemevent", "incidents_meeting",
