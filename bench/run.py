@@ -50,6 +50,7 @@ def server_env(database: str, var_dir: str) -> dict:
         ALLOWED_HOSTS="127.0.0.1,localhost", SECURE_SSL_REDIRECT="false",
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
         REDIS_URL="redis://127.0.0.1:6379/14", SCARLOG_VAR_DIR=var_dir,
+        SCARLOG_INSIGHTS_REDIS_URL="redis://127.0.0.1:6379/14",
         STATIC_ROOT=str(Path(var_dir) / "static"), LOG_LEVEL="WARNING",
     )
     return env

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.db.models import Min, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMonth
@@ -386,36 +386,48 @@ def generation() -> int | None:
     """The insights generation (docs/rules.md#insights-precomputed): a counter PostgreSQL's
     triggers raise in the same transaction as any change to a row the figures read. None
     where there is none (SQLite, the demo)."""
+    found = _generation_row()
+    return None if found is None else found[1]
+
+
+def _generation_row() -> tuple[str, int] | None:
+    """(this database's instance uuid, generation), or None on SQLite; RuntimeError when
+    the migration's row is missing."""
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT generation FROM knowledge_insightsgeneration WHERE id = 1")
+        cursor.execute("SELECT instance::text, generation FROM knowledge_insightsgeneration "
+                       "WHERE id = 1")
         row = cursor.fetchone()
     if row is None:
         raise RuntimeError("knowledge_insightsgeneration has no row: run the migrations.")
-    return row[0]
+    return row[0], row[1]
 
 
 def cached_compute(filters: Filters, now: datetime) -> Insights:
     """compute(filters, now), precomputed: served from the cache under the key (generation,
     filters, UTC date), computed and stored otherwise (docs/rules.md#insights-precomputed).
+    The cache is the `insights` alias: Redis shared by every web process when
+    SCARLOG_INSIGHTS_REDIS_URL is set, else each process's own memory.
 
     Every figure changes only with a row the generation's triggers watch, or with the UTC
     date (overdue, the current week and month). A result is stored only when the
     generation read before computing is still the one after it, so figures computed while
     another transaction committed are never stored under a key they do not match.
     """
-    before = generation()
+    before = _generation_row()
     if before is None:
         return compute(filters, now)
-    key = ("insights:" + ":".join([str(before), _day_key(now), filters.start or "",
+    instance, number = before
+    key = ("insights:" + ":".join([instance, str(number), _day_key(now), filters.start or "",
                                    filters.end or "", filters.domain, filters.root_cause,
                                    filters.severity]))
-    found = cache.get(key)
+    store = caches["insights"]
+    found = store.get(key)
     if found is None:
         found = compute(filters, now)
-        if generation() == before:
-            cache.set(key, found, CACHE_SECONDS)
+        if _generation_row() == before:
+            store.set(key, found, CACHE_SECONDS)
     return found
 
 

@@ -19,9 +19,12 @@ WATCHED = [
 FORWARD = """
 CREATE TABLE knowledge_insightsgeneration (
     id smallint PRIMARY KEY CHECK (id = 1),
-    generation bigint NOT NULL
+    generation bigint NOT NULL,
+    -- Names this database in cache keys: a database dropped and created again (its
+    -- sequence restarting) never meets figures cached for the old one in a shared cache.
+    instance uuid NOT NULL DEFAULT gen_random_uuid()
 );
-INSERT INTO knowledge_insightsgeneration VALUES (1, 0);
+INSERT INTO knowledge_insightsgeneration (id, generation) VALUES (1, 0);
 -- Values come from a sequence, which a rollback never rewinds: a generation seen by a
 -- transaction that rolled back is never reused for other data.
 CREATE SEQUENCE knowledge_insights_generation_seq;
