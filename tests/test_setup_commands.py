@@ -76,7 +76,8 @@ def test_the_demo_gives_the_insights_page_figures(capsys, root_patterns, frozen_
     call_command("demo", "--no-serve")
     call_command("demo", "--no-serve")  # idempotent: no second set of items
     assert "14 action items added" in capsys.readouterr().out
-    # DEMO_ITEMS cycled twice over the 8 final records: 2 + 2 + 2 + 1 items a cycle; shipped 2 + 1 per
+    # DEMO_ITEMS cycled twice over the 8 final records: 2 + 2 + 2 + 1 items a cycle;
+    # shipped 2 + 1 per
     # cycle, dropped 1, open 1 + 1 + 1 of which overdue 1 + 1 (due 5 and 3 days ago).
     figures = insights.compute(insights.Filters(), NOW)
     assert figures.items == {"total": 14, "open": 6, "shipped": 6, "shipped_verified": 0,
