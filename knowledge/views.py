@@ -28,8 +28,9 @@ from core.errors import bad_request
 from core.record_types import shown
 from costlog.services import current_entries
 from incidents import vocabulary
-from incidents.models import Postmortem, PostmortemDomain
+from incidents.models import Postmortem
 from incidents.models.choices import RootCause
+from incidents.services import known_domains
 from knowledge import charts, insights, loop
 from knowledge.kb_yaml import export_yaml
 from knowledge.links import (
@@ -277,8 +278,7 @@ def insights_page(request, filters):
                   ("Finalize to close-out", result.finalize_to_closeout)],
         "root_causes": RootCause.choices,
         "severities": vocabulary.severity_labels().items(),
-        "domains": (PostmortemDomain.objects.values_list("domain", flat=True)
-                    .distinct().order_by("domain")),
+        "domains": known_domains(),
         "query": request.GET.urlencode(),
     })
 
