@@ -34,6 +34,10 @@ CASES = [
     Case("gate API", "GET", "/api/gate/domain-3", token=True),
     Case("search", "GET", "/search/?q=pending+orders"),
     Case("loop gaps", "GET", "/loop/"),
+    Case("insights", "GET", "/insights/"),
+    Case("insights filtered", "GET", "/insights/?from=2024-01&to=2025-12&domain=domain-3"
+         "&root_cause=correctness&severity=SEV2"),
+    Case("insights JSON", "GET", "/insights.json?domain=domain-3"),
 ]
 
 

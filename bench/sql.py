@@ -44,13 +44,15 @@ SEED_POSTMORTEMS_SQL = """
 INSERT INTO incidents_postmortem (id, created_utc, status, origin, template, occurred_utc,
     trigger, trigger_reason, summary, root_cause, fix_commit_sha, fix_description,
     fix_ticket_link, prevention, impact_usd, impact_description, what_went_well,
-    what_went_wrong, lessons_learned, owner_sentiment, owner_sentiment_by, updated_utc)
+    what_went_wrong, lessons_learned, owner_sentiment, owner_sentiment_by, updated_utc,
+    severity)
 SELECT gen_random_uuid(), ts, 'draft', 'import', 'seven-field', ts - interval '2 hours',
     'provider_outage', '', (%(summaries)s::text[])[1 + n %% 6] || ' (run ' || n || ').',
     (ARRAY['cost','correctness','compliance','security','operational'])[1 + n %% 5],
     substr(md5(n::text), 1, 12), (%(fixes)s::text[])[1 + n %% 4], '',
     'A separate check compares the deployed rules with the reviewed ones on every deploy.',
-    round((n %% 5000)::numeric * 3.7, 2), '', '', '', '', '', '', ts
+    round((n %% 5000)::numeric * 3.7, 2), '', '', '', '', '', '', ts,
+    'SEV' || (1 + n %% 5)
 FROM (SELECT n, timestamptz '2021-11-20' + (n::float / %(count)s) * interval '1826 days' AS ts
       FROM generate_series(1, %(count)s) AS n) AS s
 """
@@ -80,7 +82,7 @@ WHERE status = 'draft'
 
 SEED_ITEMS_SQL = """
 INSERT INTO incidents_actionitem (postmortem_id, kind, description, owner_id, due_date, status,
-    drop_reason, evidence, created_utc, updated_utc)
+    drop_reason, evidence, created_utc, updated_utc, evidence_lapsed)
 SELECT pm.id, (ARRAY['rule','hook','test','criterion','memory'])[1 + k %% 5],
     'Ship the fix for run ' || k, owners.ids[1 + k %% 50],
     CASE WHEN k %% 15 = 0 THEN current_date - (k %% 30) - 1 ELSE current_date + (k %% 60) END,
@@ -89,7 +91,7 @@ SELECT pm.id, (ARRAY['rule','hook','test','criterion','memory'])[1 + k %% 5],
     CASE WHEN k %% 5 = 0 OR k %% 97 = 0 THEN '{}'::jsonb
          ELSE '{"rules_file": "rules/x.md", "hook_file": "hooks/x.py",
                 "commit_sha": "3f9c2ab"}'::jsonb END,
-    now(), now()
+    now(), now(), ''
 FROM (SELECT k, 1 + (k - 1) %% %(postmortems)s AS pm_n FROM generate_series(1, %(items)s) AS k) AS s
 JOIN (SELECT id, row_number() OVER (ORDER BY created_utc) AS pm_n FROM incidents_postmortem) AS pm
     USING (pm_n)

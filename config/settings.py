@@ -166,6 +166,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # so the web keeps working when Redis is down.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                       "LOCATION": "scarlog"}}
+# The precomputed insights (docs/rules.md#insights-precomputed): shared by every web process
+# in Redis when SCARLOG_INSIGHTS_REDIS_URL is set (a cold computation at 100,000 postmortems
+# takes seconds, so one process computes for all), else kept by each process. Keys name the
+# database instance and its generation, so a shared cache never serves another's figures.
+_insights_redis = env_str("SCARLOG_INSIGHTS_REDIS_URL", "")
+CACHES["insights"] = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _insights_redis,
+     "KEY_PREFIX": "scarlog"}
+    if _insights_redis else
+    {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "insights"})
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -33,3 +33,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The live server serves static files from the app finders; no collectstatic before tests.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# The precomputed insights stay in this process during tests (never a shared Redis).
+CACHES = {**CACHES, "insights": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                 "LOCATION": "insights"}}

@@ -10,19 +10,31 @@ Recurrence (docs/rules.md#insights-recurrence) and cost before and after the fir
 (docs/rules.md#insights-cost-before-after) read the whole archive, not only the filtered
 population: an earlier postmortem outside the period can still be the one that recurred.
 """
+import hashlib
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Min
+from django.core.cache import caches
+from django.db import connection
+from django.db.models import Min, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncMonth
 
 from costlog.models import EntryPattern, RootPattern
 from costlog.services import current_entries
 from incidents import visibility
-from incidents.models import ActionItem, ActionItemEvent, Meeting, Postmortem, PostmortemDomain
+from incidents.models import (
+    ActionItem,
+    ActionItemEvent,
+    Meeting,
+    Postmortem,
+    PostmortemDomain,
+    TimelineEntry,
+)
 from incidents.models.choices import RootCause
+from incidents.models.vocabulary import Severity
 
 WITHIN_HOURS = 72
 CLOSED_STATUSES = (ActionItem.Status.SHIPPED, ActionItem.Status.DROPPED)
@@ -39,12 +51,13 @@ class InsightsFilterError(ValueError):
 @dataclass(frozen=True)
 class Filters:
     """The population: event months `start`..`end` (inclusive, "YYYY-MM" or None), a domain
-    slug and a root cause value ("" = any)."""
+    slug, a root cause value and a severity code ("" = any)."""
 
     start: str | None = None
     end: str | None = None
     domain: str = ""
     root_cause: str = ""
+    severity: str = ""
 
 
 def _month_of(moment: datetime) -> str:
@@ -66,8 +79,9 @@ def parse_month(name: str, text: str) -> str | None:
 
 
 def parse_filters(params) -> Filters:
-    """Filters from a GET QueryDict (`from`, `to`, `domain`, `root_cause`); raises
-    InsightsFilterError naming the parameter for anything it cannot use."""
+    """Filters from a GET QueryDict (`from`, `to`, `domain`, `root_cause`, `severity`: a
+    severity code, retired levels too, docs/rules.md#severity); raises InsightsFilterError
+    naming the parameter for anything it cannot use."""
     start = parse_month("from", params.get("from", ""))
     end = parse_month("to", params.get("to", ""))
     if start and end and start > end:
@@ -78,7 +92,10 @@ def parse_filters(params) -> Filters:
     root_cause = (params.get("root_cause") or "").strip()
     if root_cause and root_cause not in RootCause.values:
         raise InsightsFilterError("root_cause", "not a root cause.")
-    return Filters(start, end, domain, root_cause)
+    severity = (params.get("severity") or "").strip()
+    if severity and not Severity.objects.filter(code=severity).exists():
+        raise InsightsFilterError("severity", "not a severity level.")
+    return Filters(start, end, domain, root_cause, severity)
 
 
 @dataclass(frozen=True)
@@ -151,11 +168,14 @@ class Insights:
     cost_before_after: list[CostBeforeAfter] = field(default_factory=list)
 
 
-def _item_timelines(item_ids) -> dict[int, list[tuple[datetime, bool]]]:
-    """{item id: [(when, closed after it)]} from the append-only history, oldest first."""
+def _item_timelines(item_ids=None) -> dict[int, list[tuple[datetime, bool]]]:
+    """{item id: [(when, closed after it)]} from the append-only history, oldest first:
+    of the items `item_ids`, or (None) of every final postmortem's items."""
     timelines = defaultdict(list)
-    events = (ActionItemEvent.objects.filter(item_id__in=item_ids, change__startswith="status:")
-              .order_by("at_utc", "id").values_list("item_id", "at_utc", "change"))
+    events = ActionItemEvent.objects.filter(change__startswith="status:")
+    events = (events.filter(item__postmortem__status="final") if item_ids is None
+              else events.filter(item_id__in=item_ids))
+    events = events.order_by("at_utc", "id").values_list("item_id", "at_utc", "change")
     for item_id, at, change in events:
         head = change.split(";", 1)[0]
         timelines[item_id].append((at, head.endswith(("→ shipped", "→ dropped"))))
@@ -186,7 +206,22 @@ def _weeks(first: date, last: date) -> list[date]:
     return weeks
 
 
+@dataclass(frozen=True)
+class _Item:
+    """The columns of an action item the figures read (one tuple per row, not a model)."""
+
+    pk: int
+    postmortem_id: object
+    status: str
+    due_date: date
+    verified: bool
+    created_utc: datetime
+    updated_utc: datetime
+
+
 def _open_at(item, timeline, moment: datetime) -> bool:
+    """Was `item` open at `moment`: created by then, and not closed by its last status
+    event at or before then."""
     if item.created_utc > moment:
         return False
     state_closed = False
@@ -195,6 +230,31 @@ def _open_at(item, timeline, moment: datetime) -> bool:
             break
         state_closed = closed
     return not state_closed
+
+
+def _open_changes(item, timeline) -> list[tuple[datetime, int]]:
+    """[(when, +1 or -1)]: where `_open_at(item, timeline, ·)` changes, oldest first."""
+    changes, was_open = [], False
+    for moment in sorted({item.created_utc, *(at for at, _ in timeline)}):
+        now_open = _open_at(item, timeline, moment)
+        if now_open != was_open:
+            changes.append((moment, 1 if now_open else -1))
+            was_open = now_open
+    return changes
+
+
+def open_backlog(items, timelines, ends: list[datetime]) -> list[int]:
+    """Open items at each of `ends` (ascending UTC datetimes): one sweep over every item's
+    open/close changes, O(items + events + weeks), the same count `_open_at` gives."""
+    changes = sorted(change for item in items
+                     for change in _open_changes(item, timelines.get(item.pk, [])))
+    counts, running, index = [], 0, 0
+    for end in ends:
+        while index < len(changes) and changes[index][0] <= end:
+            running += changes[index][1]
+            index += 1
+        counts.append(running)
+    return counts
 
 
 def _month_range(first: str, last: str) -> list[str]:
@@ -213,11 +273,15 @@ def final_postmortems(ids=None) -> list[Postmortem]:
     rows = Postmortem.objects.filter(status="final")
     if ids is not None:
         rows = rows.filter(pk__in=ids)
+    # COALESCE evaluates the timeline subquery only for records without occurred_utc.
+    first_entry = (TimelineEntry.objects.filter(postmortem=OuterRef("pk"), utc__isnull=False)
+                   .order_by("utc").values("utc")[:1])
     final = list(rows.only("id", "summary", "occurred_utc", "finalized_utc", "root_cause",
-                           "created_utc")
-                 .annotate(first_entry_utc=Min("timeline_entries__utc")).order_by("id"))
+                           "severity", "created_utc")
+                 .annotate(event=Coalesce("occurred_utc", Subquery(first_entry),
+                                          "created_utc")).order_by("id"))
     for pm in final:
-        pm.event_utc = pm.occurred_utc or pm.first_entry_utc or pm.created_utc
+        pm.event_utc = pm.event
     return sorted(final, key=lambda pm: (pm.event_utc, str(pm.pk)))
 
 
@@ -243,7 +307,8 @@ def compute(filters: Filters, now: datetime, user=None) -> Insights:
         return ((not filters.start or month >= filters.start)
                 and (not filters.end or month <= filters.end)
                 and (not filters.domain or domain_of[pm.pk] == filters.domain)
-                and (not filters.root_cause or pm.root_cause == filters.root_cause))
+                and (not filters.root_cause or pm.root_cause == filters.root_cause)
+                and (not filters.severity or pm.severity == filters.severity))
 
     population = [pm for pm in final if included(pm)]
     ids = {pm.pk for pm in population}
@@ -255,21 +320,24 @@ def compute(filters: Filters, now: datetime, user=None) -> Insights:
         by_domain[month][domain_of[pm.pk] or "unclassified"] += 1
     months = sorted(by_cause)
 
-    first_meeting = {}
-    for pm_id, started in (Meeting.objects.filter(postmortem_id__in=ids, started_utc__isnull=False)
-                           .order_by("started_utc").values_list("postmortem_id", "started_utc")):
-        first_meeting.setdefault(pm_id, started)
+    first_meeting = dict(
+        Meeting.objects.filter(postmortem__status="final", started_utc__isnull=False)
+        .values("postmortem_id").annotate(first=Min("started_utc"))
+        .values_list("postmortem_id", "first"))
     to_meeting = [(first_meeting[pm.pk] - pm.event_utc).total_seconds() / 3600
                   for pm in population if pm.pk in first_meeting]
 
-    all_items = list(ActionItem.objects.filter(postmortem__status="final")
-                     .exclude(postmortem_id__in=hidden)
-                     .only("id", "postmortem_id", "status", "due_date", "verification",
-                           "created_utc", "updated_utc"))
+    # verification = '{}' (or null) means no verified evidence.
+    all_items = [_Item(pk, pm_id, status, due, bool(verification), created, updated)
+                 for pk, pm_id, status, due, verification, created, updated in
+                 ActionItem.objects.filter(postmortem__status="final")
+                  .exclude(postmortem_id__in=hidden).values_list(
+                     "id", "postmortem_id", "status", "due_date", "verification",
+                     "created_utc", "updated_utc")]
     items_by_pm = defaultdict(list)
     for item in all_items:
         items_by_pm[item.postmortem_id].append(item)
-    timelines = _item_timelines([item.pk for item in all_items])
+    timelines = _item_timelines()
     closeouts = _closeouts(items_by_pm, timelines)
     closeout_hours = [max((closeouts[pm.pk] - pm.finalized_utc).total_seconds() / 3600, 0.0)
                       for pm in population if pm.pk in closeouts]
@@ -278,7 +346,7 @@ def compute(filters: Filters, now: datetime, user=None) -> Insights:
     today = now.astimezone(UTC).date()
     counts = Counter(item.status for item in items)
     verified = sum(1 for item in items
-                   if item.status == ActionItem.Status.SHIPPED and item.verification)
+                   if item.status == ActionItem.Status.SHIPPED and item.verified)
     item_figures = {
         "total": len(items),
         "open": counts[ActionItem.Status.OPEN] + counts[ActionItem.Status.IN_PROGRESS],
@@ -291,12 +359,11 @@ def compute(filters: Filters, now: datetime, user=None) -> Insights:
     backlog = []
     if items:
         first = min(item.created_utc for item in items).astimezone(UTC).date()
-        for monday in _weeks(first, today):
-            end = min(datetime.combine(monday + timedelta(days=7), datetime.min.time(), UTC),
-                      now)
-            backlog.append((monday.isoformat(),
-                            sum(1 for item in items
-                                if _open_at(item, timelines.get(item.pk, []), end))))
+        mondays = _weeks(first, today)
+        ends = [min(datetime.combine(monday + timedelta(days=7), datetime.min.time(), UTC), now)
+                for monday in mondays]
+        backlog = [(monday.isoformat(), count) for monday, count
+                   in zip(mondays, open_backlog(items, timelines, ends), strict=True)]
 
     recurrences = find_recurrences(final, domain_of, closeouts)
     shown = [r for r in recurrences if r.later.pk in ids]
@@ -316,6 +383,67 @@ def compute(filters: Filters, now: datetime, user=None) -> Insights:
         recurrences_by_pattern=sorted(per_pattern.items(), key=lambda kv: (-kv[1], kv[0])),
         cost_before_after=cost_before_after(closeouts, now),
     )
+
+
+CACHE_SECONDS = 3600
+
+
+def generation() -> int | None:
+    """The insights generation (docs/rules.md#insights-precomputed): a counter PostgreSQL's
+    triggers raise in the same transaction as any change to a row the figures read. None
+    where there is none (SQLite, the demo)."""
+    found = _generation_row()
+    return None if found is None else found[1]
+
+
+def _generation_row() -> tuple[str, int] | None:
+    """(this database's instance uuid, generation), or None on SQLite; RuntimeError when
+    the migration's row is missing."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT instance::text, generation FROM knowledge_insightsgeneration "
+                       "WHERE id = 1")
+        row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("knowledge_insightsgeneration has no row: run the migrations.")
+    return row[0], row[1]
+
+
+def cached_compute(filters: Filters, now: datetime, user=None) -> Insights:
+    """compute(filters, now, user), precomputed: served from the cache under the key
+    (generation, filters, UTC date, the restricted postmortems `user` may not read),
+    computed and stored otherwise (docs/rules.md#insights-precomputed). Readers with the
+    same hidden set share an entry; a reader never gets figures of a record they cannot
+    read (docs/rules.md#private-postmortems).
+    The cache is the `insights` alias: Redis shared by every web process when
+    SCARLOG_INSIGHTS_REDIS_URL is set, else each process's own memory.
+
+    Every figure changes only with a row the generation's triggers watch, or with the UTC
+    date (overdue, the current week and month). A result is stored only when the
+    generation read before computing is still the one after it, so figures computed while
+    another transaction committed are never stored under a key they do not match.
+    """
+    before = _generation_row()
+    if before is None:
+        return compute(filters, now, user)
+    instance, number = before
+    hidden = sorted(str(pm_id) for pm_id in visibility.hidden_ids(user))
+    hidden_key = hashlib.sha256(",".join(hidden).encode()).hexdigest()[:32] if hidden else "-"
+    key = ("insights:" + ":".join([instance, str(number), _day_key(now), filters.start or "",
+                                   filters.end or "", filters.domain, filters.root_cause,
+                                   filters.severity, hidden_key]))
+    store = caches["insights"]
+    found = store.get(key)
+    if found is None:
+        found = compute(filters, now, user)
+        if _generation_row() == before:
+            store.set(key, found, CACHE_SECONDS)
+    return found
+
+
+def _day_key(now: datetime) -> str:
+    return now.astimezone(UTC).date().isoformat()
 
 
 def backlog_trend(backlog: list[tuple[str, int]], weeks: int = 4) -> str:
@@ -423,23 +551,27 @@ def cost_before_after(closeouts, now: datetime) -> list[CostBeforeAfter]:
     fix shipped (docs/rules.md#insights-cost-before-after). The fix month itself counts in
     neither span; "before" starts at the pattern's first mishap month, "after" ends at the
     current month, and months without mishaps count as $0."""
-    rows = (EntryPattern.objects.filter(entry__in=current_entries())
-            .values_list("pattern_id", "postmortem_id", "occurred_utc", "cost_low_usd",
-                         "cost_high_usd"))
+    links = EntryPattern.objects.filter(entry__in=current_entries())
+    # Summed per pattern and UTC month in PostgreSQL: a row per month, not per entry.
+    sums = (links.annotate(month=TruncMonth("occurred_utc", tzinfo=UTC))
+            .values("pattern_id", "month").annotate(low=Sum("cost_low_usd"),
+                                                    high=Sum("cost_high_usd"))
+            .values_list("pattern_id", "month", "low", "high"))
+    linked = defaultdict(set)
+    for pattern_id, pm_id in (links.filter(postmortem__isnull=False)
+                              .values_list("pattern_id", "postmortem_id").distinct()):
+        linked[pattern_id].add(pm_id)
     names = dict(RootPattern.objects.values_list("id", "name"))
-    by_pattern = defaultdict(list)
-    for pattern_id, pm_id, occurred, low, high in rows:
-        by_pattern[pattern_id].append((pm_id, occurred, low, high))
+    by_pattern = defaultdict(dict)
+    for pattern_id, month, low, high in sums:
+        by_pattern[pattern_id][_month_of(month)] = [low, high]
     current = _month_of(now)
     result = []
-    for pattern_id, entries in by_pattern.items():
-        fixes = [closeouts[pm_id] for pm_id, *_ in entries if pm_id in closeouts]
+    for pattern_id, sums_by_month in by_pattern.items():
+        fixes = [closeouts[pm_id] for pm_id in linked[pattern_id] if pm_id in closeouts]
         fixed = _month_of(min(fixes)) if fixes else None
-        first = min(_month_of(occurred) for _, occurred, _, _ in entries)
-        monthly = defaultdict(lambda: [Decimal(0), Decimal(0)])
-        for _, occurred, low, high in entries:
-            monthly[_month_of(occurred)][0] += low
-            monthly[_month_of(occurred)][1] += high
+        first = min(sums_by_month)
+        monthly = defaultdict(lambda: [Decimal(0), Decimal(0)], sums_by_month)
         if fixed is None:
             before = _month_range(first, current)
             after = []
@@ -466,7 +598,7 @@ def as_dict(insights: Insights) -> dict:
     f = insights.filters
     return {
         "filters": {"from": f.start, "to": f.end, "domain": f.domain or None,
-                    "root_cause": f.root_cause or None},
+                    "root_cause": f.root_cause or None, "severity": f.severity or None},
         "postmortems": insights.postmortems,
         "per_month": [{"month": m, "by_root_cause": insights.by_root_cause[m],
                        "by_domain": insights.by_domain[m]} for m in insights.months],

@@ -27,9 +27,10 @@ from core import readers
 from core.errors import bad_request
 from core.record_types import shown
 from costlog.services import current_entries
-from incidents import visibility
-from incidents.models import PostmortemDomain
+from incidents import visibility, vocabulary
+from incidents.models import Postmortem, PostmortemDomain
 from incidents.models.choices import RootCause
+from incidents.services import known_domains
 from knowledge import charts, insights, loop
 from knowledge.kb_yaml import export_yaml
 from knowledge.links import (
@@ -260,7 +261,8 @@ def _insights_filters(view):
             if view.__name__ == "insights_json":
                 return JsonResponse({"error": f"{exc.field}: {exc}", "field": exc.field},
                                     status=400)
-            allowed = RootCause.values if exc.field == "root_cause" else ()
+            allowed = {"root_cause": RootCause.values,
+                       "severity": list(vocabulary.severity_labels())}.get(exc.field, ())
             return bad_request(request, exc.field, str(exc), allowed)
         return view(request, filters)
     return wrapper
@@ -271,7 +273,7 @@ def _insights_filters(view):
 def insights_page(request, filters):
     """Did the lesson work? Figures, SVG charts with their tables, recurrence, cost before
     and after each pattern's first fix (knowledge.insights)."""
-    result = insights.compute(filters, timezone.now(), request.user)
+    result = insights.cached_compute(filters, timezone.now(), request.user)
     per_month = charts.stacked([(m, result.by_root_cause[m]) for m in result.months], "rc-")
     backlog = charts.single([(week[5:], count) for week, count in result.backlog], "backlog")
     return render(request, "knowledge/insights.html", {
@@ -281,8 +283,8 @@ def insights_page(request, filters):
         "times": [("Event to meeting", result.event_to_meeting),
                   ("Finalize to close-out", result.finalize_to_closeout)],
         "root_causes": RootCause.choices,
-        "domains": (PostmortemDomain.objects.values_list("domain", flat=True)
-                    .distinct().order_by("domain")),
+        "severities": vocabulary.severity_labels().items(),
+        "domains": known_domains(),
         "query": request.GET.urlencode(),
     })
 
@@ -291,7 +293,8 @@ def insights_page(request, filters):
 @_insights_filters
 def insights_json(request, filters):
     """The insights page's figures as JSON (same filters)."""
-    return JsonResponse(insights.as_dict(insights.compute(filters, timezone.now(), request.user)))
+    return JsonResponse(insights.as_dict(insights.cached_compute(filters, timezone.now(),
+                                                                 request.user)))
 
 
 @require_GET
@@ -301,6 +304,6 @@ def insights_csv(request, filters):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="scarlog-insights.csv"'
     writer = csv.writer(response)
-    for row in insights.csv_rows(insights.compute(filters, timezone.now(), request.user)):
+    for row in insights.csv_rows(insights.cached_compute(filters, timezone.now(), request.user)):
         writer.writerow(row)
     return response

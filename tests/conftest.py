@@ -225,8 +225,9 @@ def runtime_conn(db):
 def empty_cache():
     """Each test starts with an empty per-process cache (cached cost totals hold rows of
     the test that computed them)."""
-    from django.core.cache import cache
-    cache.clear()
+    from django.core.cache import caches
+    caches["default"].clear()
+    caches["insights"].clear()  # locmem in config.test_settings
 
 
 @pytest.fixture

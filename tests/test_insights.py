@@ -24,13 +24,13 @@ def at(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-def postmortem(alice, bob, *, event, meeting, final, root_cause, domain):
+def postmortem(alice, bob, *, event, meeting, final, root_cause, domain, severity=""):
     """A postmortem whose event, meeting start and finalize happen at those UTC times."""
     with time_machine.travel(event + timedelta(minutes=30), tick=False):
         pm = fill_complete_draft(services.create_draft(alice, occurred_utc=event,
                                                        trigger="drawdown"))
-        pm.root_cause = root_cause
-        pm.save(update_fields=["root_cause"])
+        pm.root_cause, pm.severity = root_cause, severity
+        pm.save(update_fields=["root_cause", "severity"])
         held = meetings.schedule_meeting(pm, meeting, alice, [
             AttendeeInput(alice, "operator"), AttendeeInput(bob, "code_owner")])
     with time_machine.travel(meeting, tick=False):
@@ -59,7 +59,8 @@ def history(root_patterns, tmp_path, settings):
     # A (trading, correctness): meeting 24 h after the event, its one item ships (verified)
     # 96 h after finalize.
     a = postmortem(alice, bob, event=at(2026, 1, 5, 10), meeting=at(2026, 1, 6, 10),
-                   final=at(2026, 1, 6, 12), root_cause="correctness", domain="trading")
+                   final=at(2026, 1, 6, 12), root_cause="correctness", domain="trading",
+                   severity="SEV2")
     with time_machine.travel(at(2026, 1, 6, 12, 30), tick=False):
         hook = action_items.add_item(a, "hook", "Watchdog", alice, date(2026, 1, 20))
     with time_machine.travel(at(2026, 1, 10, 12), tick=False):
@@ -68,13 +69,14 @@ def history(root_patterns, tmp_path, settings):
     # B (trading, correctness): after A's fix, the same domain and root pattern: it
     # recurred. Meeting 96 h after the event; its item is open and overdue.
     b = postmortem(alice, bob, event=at(2026, 2, 10, 9), meeting=at(2026, 2, 14, 9),
-                   final=at(2026, 2, 14, 10), root_cause="correctness", domain="trading")
+                   final=at(2026, 2, 14, 10), root_cause="correctness", domain="trading",
+                   severity="SEV2")
     with time_machine.travel(at(2026, 2, 14, 10, 30), tick=False):
         action_items.add_item(b, "test", "Fallback test", alice, date(2026, 3, 1))
     # C (ml, cost): another pattern; one item dropped, one shipped without a repository,
     # the last 48 h after finalize. Meeting 36 h after the event.
     c = postmortem(alice, bob, event=at(2026, 2, 20, 8), meeting=at(2026, 2, 21, 20),
-                   final=at(2026, 2, 21, 21), root_cause="cost", domain="ml")
+                   final=at(2026, 2, 21, 21), root_cause="cost", domain="ml", severity="SEV3")
     with time_machine.travel(at(2026, 2, 21, 21, 30), tick=False):
         dropped = action_items.add_item(c, "rule", "Budget rule", alice, date(2026, 3, 20))
         shipped = action_items.add_item(c, "memory", "Memory note", alice, date(2026, 3, 20))
@@ -146,6 +148,51 @@ def test_filters_narrow_the_population_but_recurrence_reads_the_whole_archive(hi
     assert cost.event_to_meeting == insights.Distribution(1, 36.0, 36.0, 1.0)
 
 
+def test_the_severity_filter_narrows_every_figure(history):
+    # SEV2 is A and B (A and B are SEV2, C is SEV3).
+    sev2 = insights.compute(insights.Filters(severity="SEV2"), NOW)
+    assert sev2.postmortems == 2
+    assert sev2.by_root_cause == {"2026-01": {"correctness": 1}, "2026-02": {"correctness": 1}}
+    assert sev2.by_domain == {"2026-01": {"trading": 1}, "2026-02": {"trading": 1}}
+    # Event to meeting 24 and 96 h → median 60, p90 (nearest rank 2 of 2) 96, 1 of 2 ≤ 72.
+    assert sev2.event_to_meeting == insights.Distribution(2, 60.0, 96.0, 0.5)
+    # Only A closed out: 96 h after finalize, not within 72 h.
+    assert sev2.finalize_to_closeout == insights.Distribution(1, 96.0, 96.0, 0.0)
+    # A's hook (shipped, verified) and B's test (open, overdue).
+    assert sev2.items == {"total": 2, "open": 1, "shipped": 1, "shipped_verified": 1,
+                          "dropped": 0, "overdue": 1}
+    assert sev2.verified_share == 0.5
+    assert [(r.earlier.pk, r.later.pk) for r in sev2.recurrences] == [
+        (history["a"].pk, history["b"].pk)]
+    # SEV3 is C alone: meeting after 36 h, closed out 48 h after finalize; its rule
+    # dropped, its memory note shipped without a repository (not verified).
+    sev3 = insights.compute(insights.Filters(severity="SEV3"), NOW)
+    assert sev3.postmortems == 1 and sev3.recurrences == []
+    assert sev3.event_to_meeting == insights.Distribution(1, 36.0, 36.0, 1.0)
+    assert sev3.finalize_to_closeout == insights.Distribution(1, 48.0, 48.0, 1.0)
+    assert sev3.items == {"total": 2, "open": 0, "shipped": 1, "shipped_verified": 0,
+                          "dropped": 1, "overdue": 0}
+    assert sev3.verified_share == 0.0
+    assert insights.compute(insights.Filters(severity="SEV1"), NOW).postmortems == 0
+
+
+def test_the_severity_filter_on_the_page_json_and_csv(alice_app, history):
+    with time_machine.travel(NOW, tick=False):
+        form = alice_app("/insights/").forms["insights-filters"]
+        form["severity"] = "SEV3"
+        page = form.submit()
+        assert "1 finalized postmortem in view" in text_of(page)
+        assert "Event to meeting 1 36 h 36 h 100%" in page.html.select_one(
+            "#table-times").get_text(" ", strip=True)
+        assert page.html.select_one("#i-severity option[selected]")["value"] == "SEV3"
+        data = alice_app("/insights.json?severity=SEV2").json
+        assert data["filters"]["severity"] == "SEV2"
+        assert (data["postmortems"], data["action_items"]["share_shipped_verified"]) == (2, 0.5)
+        rows = list(csv.reader(io.StringIO(alice_app("/insights.csv?severity=SEV2").text)))
+        assert ["postmortems", "total", "", "2"] in rows
+        assert ["finalize_to_closeout", "median_hours", "", "96.0"] in rows
+
+
 def text_of(page) -> str:
     return " ".join(page.html.get_text(" ", strip=True).split())
 
@@ -204,7 +251,7 @@ def test_both_postmortem_pages_link_the_recurrence(alice_app, history):
 @pytest.mark.parametrize("query, field", [
     ("from=2026-13", "from"), ("to=0000-01", "to"), ("from=2026-03&to=2026-01", "to"),
     ("domain=<script>alert(1)</script>", "domain"), ("root_cause=blame", "root_cause"),
-    ("from=9" * 5000, "from"),
+    ("from=9" * 5000, "from"), ("severity=SEV9", "severity"),
 ])
 def test_a_filter_it_cannot_use_is_a_400_naming_it_never_reflected(alice_app, query, field):
     page = alice_app(f"/insights/?{query}", status=400)

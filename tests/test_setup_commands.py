@@ -68,3 +68,19 @@ def test_demo_loads_the_real_records_and_prints_a_working_login_once(capsys, roo
 def test_the_demo_cost_log_is_the_real_one():
     bundled = PROJECT_DIR / "costlog" / "demo_data" / "MISHAP_COST_LOG.md"
     assert bundled.read_bytes() == (TEST_DATA / "MISHAP_COST_LOG.md").read_bytes()
+
+
+def test_the_demo_gives_the_insights_page_figures(capsys, root_patterns, frozen_time):
+    from knowledge import insights
+
+    call_command("demo", "--no-serve")
+    call_command("demo", "--no-serve")  # idempotent: no second set of items
+    assert "14 action items added" in capsys.readouterr().out
+    # DEMO_ITEMS cycled twice over the 8 final records: 2 + 2 + 2 + 1 items a cycle;
+    # shipped 2 + 1 per
+    # cycle, dropped 1, open 1 + 1 + 1 of which overdue 1 + 1 (due 5 and 3 days ago).
+    figures = insights.compute(insights.Filters(), NOW)
+    assert figures.items == {"total": 14, "open": 6, "shipped": 6, "shipped_verified": 0,
+                             "dropped": 2, "overdue": 4}
+    assert all(domain != "unclassified" for month in figures.by_domain.values()
+               for domain in month)

@@ -1,0 +1,136 @@
+"""The precomputed insights (docs/rules.md#insights-precomputed) equal the figures
+recomputed from the raw rows after every kind of change: a new final postmortem, an
+amendment, a reclassification, item events, a cost entry. A draft's
+autosave does not invalidate them, and a rolled-back change never reuses a generation."""
+from datetime import date, timedelta
+
+import pytest
+import time_machine
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from incidents import action_items, autosave, revisions, services
+from incidents.models import ActionItem
+from knowledge import insights
+from tests.conftest import NOW, fill_complete_draft, make_user
+from tests.test_insights import (
+    at,
+    entry,
+    history,  # noqa: F401 (the pytest fixture)
+    postmortem,
+)
+
+pytestmark = pytest.mark.django_db
+
+FILTERS = [insights.Filters(), insights.Filters(domain="trading"),
+           insights.Filters(severity="SEV2"), insights.Filters(start="2026-02", end="2026-03"),
+           insights.Filters(root_cause="cost")]
+
+
+def assert_precomputed_is_exact():
+    """Every filter's precomputed figures are the recomputation from the raw rows."""
+    for filters in FILTERS:
+        assert (insights.as_dict(insights.cached_compute(filters, NOW))
+                == insights.as_dict(insights.compute(filters, NOW))), filters
+
+
+def changed(before: int) -> int:
+    now = insights.generation()
+    assert now != before
+    return now
+
+
+def test_precomputed_figures_equal_the_recomputation_after_every_kind_of_change(
+        history, root_patterns):  # noqa: F811
+    alice, bob = make_user("alice2"), make_user("bob2")
+    generation = insights.generation()
+    assert_precomputed_is_exact()
+    # Served, not recomputed: one query, the generation.
+    with CaptureQueriesContext(connection) as served:
+        insights.cached_compute(insights.Filters(), NOW)
+    assert len(served.captured_queries) == 1
+
+    # An item event: B's open test ships. Close-out, backlog and verified share move.
+    b_item = ActionItem.objects.get(postmortem=history["b"])
+    with time_machine.travel(at(2026, 3, 2, 9), tick=False):
+        action_items.ship_item(b_item, {"test_name": "test_fallback_raises",
+                                        "commit_sha": "3f9c2ab"})
+    generation = changed(generation)
+    assert_precomputed_is_exact()
+    assert insights.cached_compute(insights.Filters(), NOW).items["open"] == 0
+
+    # A new item and its drop: two more events.
+    with time_machine.travel(at(2026, 3, 3, 9), tick=False):
+        extra = action_items.add_item(history["c"], "test", "Budget test", alice,
+                                      date(2026, 3, 5))
+    generation = changed(generation)
+    assert_precomputed_is_exact()
+    with time_machine.travel(at(2026, 3, 4, 9), tick=False):
+        action_items.drop_item(extra, "Covered by the budget hook")
+    generation = changed(generation)
+    assert_precomputed_is_exact()
+
+    # An amendment moves no figure; the precomputed ones stay exact either way.
+    with time_machine.travel(at(2026, 3, 5, 9), tick=False):
+        services.add_amendment(history["a"], alice, "The watchdog also pages the on-call.")
+    assert_precomputed_is_exact()
+
+    # A reclassification: C moves to trading.
+    with time_machine.travel(at(2026, 3, 6, 9), tick=False):
+        services.set_domain(history["c"], "trading", user=alice)
+    generation = changed(generation)
+    assert_precomputed_is_exact()
+    assert insights.cached_compute(insights.Filters(domain="trading"), NOW).postmortems == 3
+
+    # A new final postmortem (an insert) and a cost entry linked to it.
+    d = postmortem(alice, bob, event=at(2026, 3, 7, 9), meeting=at(2026, 3, 8, 9),
+                   final=at(2026, 3, 8, 10), root_cause="cost", domain="ml", severity="SEV2")
+    generation = changed(generation)
+    assert_precomputed_is_exact()
+    entry(root_patterns["Silent fallback"], at(2026, 3, 7, 9), "75", d)
+    generation = changed(generation)
+    assert_precomputed_is_exact()
+    assert insights.cached_compute(insights.Filters(), NOW).postmortems == 4
+
+    # A draft's autosave counts in no figure and leaves the generation alone.
+    with time_machine.travel(NOW - timedelta(hours=1), tick=False):
+        draft = fill_complete_draft(services.create_draft(alice, occurred_utc=NOW - timedelta(
+            hours=3), trigger="drawdown"))
+    generation = insights.generation()
+    with time_machine.travel(NOW, tick=False):
+        saved = autosave.save_field(
+            draft.pk, "summary", {"summary": "Edited while a draft."},
+            str(revisions.current_versions(draft).get("summary", 0)), "tab", alice)
+    assert saved.saved
+    assert insights.generation() == generation
+    assert_precomputed_is_exact()
+
+
+def test_a_rolled_back_change_never_reuses_its_generation(history, root_patterns):  # noqa: F811
+    before = insights.generation()
+    item = ActionItem.objects.get(postmortem=history["b"])
+    seen = []
+
+    def drop_then_fail():
+        with transaction.atomic():
+            action_items.drop_item(item, "Rolled back")
+            seen.append(insights.generation())
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        drop_then_fail()
+    inside = seen[0]
+    assert inside != before
+    assert insights.generation() == before
+    entry(root_patterns["Silent fallback"], at(2026, 3, 1, 9), "1")
+    assert insights.generation() not in (before, inside)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_runtime_role_raises_the_generation(runtime_conn):
+    before = insights.generation()
+    runtime_conn.execute("UPDATE incidents_actionitem SET description = description "
+                         "WHERE false")
+    after = runtime_conn.execute(
+        "SELECT generation FROM knowledge_insightsgeneration").fetchone()[0]
+    assert after != before
