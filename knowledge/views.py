@@ -28,7 +28,6 @@ from core.errors import bad_request
 from core.record_types import shown
 from costlog.services import current_entries
 from incidents import visibility, vocabulary
-from incidents.models import Postmortem, PostmortemDomain
 from incidents.models.choices import RootCause
 from incidents.services import known_domains
 from knowledge import charts, insights, loop
