@@ -45,10 +45,11 @@ def test_precomputed_figures_equal_the_recomputation_after_every_kind_of_change(
     alice, bob = make_user("alice2"), make_user("bob2")
     generation = insights.generation()
     assert_precomputed_is_exact()
-    # Served, not recomputed: one query, the generation.
+    # Served, not recomputed: two queries, the generation and the restrictions (which
+    # restricted postmortems the reader may not read are part of the key).
     with CaptureQueriesContext(connection) as served:
         insights.cached_compute(insights.Filters(), NOW)
-    assert len(served.captured_queries) == 1
+    assert len(served.captured_queries) == 2
 
     # An item event: B's open test ships. Close-out, backlog and verified share move.
     b_item = ActionItem.objects.get(postmortem=history["b"])
@@ -134,3 +135,20 @@ def test_the_runtime_role_raises_the_generation(runtime_conn):
     after = runtime_conn.execute(
         "SELECT generation FROM knowledge_insightsgeneration").fetchone()[0]
     assert after != before
+
+
+@pytest.mark.django_db
+def test_a_cached_figure_never_shows_a_reader_a_restricted_postmortem(
+        history, root_patterns):  # noqa: F811
+    # A member's figures are cached; an outsider asking the same filters gets their own.
+    from django.contrib.auth.models import Group
+
+    from incidents import visibility
+    security = Group.objects.create(name="security")
+    member, outsider = make_user("member"), make_user("outsider")
+    member.groups.add(security)
+    with transaction.atomic():
+        visibility.set_access(history["b"], [security], member)
+    everyone = insights.cached_compute(insights.Filters(), NOW, member).postmortems
+    assert insights.cached_compute(insights.Filters(), NOW, outsider).postmortems == everyone - 1
+    assert insights.cached_compute(insights.Filters(), NOW, member).postmortems == everyone
