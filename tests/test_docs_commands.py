@@ -95,7 +95,7 @@ def test_the_readmes_token_commands_work_as_written_on_a_fresh_install(db):
         out = _run(*argv)
         assert "It is shown only now" in out
     assert ApiToken.objects.count() == len(commands)
-    assert set(ApiToken.objects.values_list("user__username", flat=True)) == {"ops", "ci"}
+    assert set(ApiToken.objects.values_list("user__username", flat=True)) == {"ops", "ci", "agent"}
     ci = ApiToken.objects.filter(user__username="ci").first().user
     assert not ci.has_usable_password()  # a service account: it cannot sign in
 
