@@ -150,6 +150,13 @@ def test_a_viewer_polls_and_is_told_to_refresh(draft, team):
     assert data["presence"][0]["viewer"] is True
 
 
+def test_a_demoted_page_is_not_refreshed_for_its_own_saves(draft, team):
+    autosave.save_field(draft.pk, "summary", {"summary": "Orders stalled."}, "0", "pagev", None)
+    data = client_of(team["vic"]).get(f"/postmortems/{draft.pk}/live/",
+                                      {"since": "0", "editor": "pagev"}).json()
+    assert data["version"] == 1 and "refresh" not in data
+
+
 @pytest.mark.parametrize("query, field", [({"editor": "abc"}, "since"),
                                           ({"since": "-1", "editor": "abc"}, "since"),
                                           ({"since": "0"}, "editor"),

@@ -77,7 +77,10 @@ def _changed_payload(request, pk, feed: live_feed.Feed) -> dict:
     if feed.final or feed.too_far:
         return payload
     if not can_write(request.user):
-        payload["refresh"] = True  # a viewer's page is read-only text: fetch it again
+        # A viewer's page is read-only text: fetch it again, unless every change was this
+        # page's own (saved before its reader became a viewer).
+        if not set(feed.fields) <= feed.own:
+            payload["refresh"] = True
         return payload
     pm = get_postmortem_for_user(request, pk, with_rows=True)
     context = draft_context(pm)

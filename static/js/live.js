@@ -148,6 +148,8 @@
       || elt.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added, .conflict");
   }
 
+  function mainElement() { return document.getElementById("main") || document.body; }
+
   function applySection(key, html) {
     var section = document.getElementById("section-" + key);
     if (!section) { return; }
@@ -192,7 +194,14 @@
     }
   }
 
+  var refreshWaiting = false;
   function refreshViewer() {
+    var active = document.activeElement;
+    if (active && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) && mainElement().contains(active)) {
+      refreshWaiting = true;  // never under the reader's typing: when the focus leaves
+      return;
+    }
+    refreshWaiting = false;
     fetch(window.location.pathname, {credentials: "same-origin"}).then(function (answer) {
       if (!answer.ok) { throw new Error("status " + answer.status); }
       return answer.text();
@@ -294,6 +303,7 @@
         if (!document.activeElement || sectionKey(document.activeElement) !== left) {
           focusedKey = sectionKey(document.activeElement);
           if (pendingSections[left]) { applySection(left, pendingSections[left]); }
+          if (refreshWaiting) { refreshViewer(); }
         }
       }, 0);
     });
