@@ -102,6 +102,8 @@ MIDDLEWARE = [
     "incidents.visibility.VisibilityMiddleware",
     # Viewers read only: a signed-in viewer's POST is refused with 403 (core.roles).
     "core.roles.RoleMiddleware",
+    # The page behind a request (X-Scarlog-Editor), named on the live feed's changes.
+    "incidents.live_feed.PageEditorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

@@ -150,7 +150,8 @@ def record_revision(postmortem: Postmortem, field: str, checked: VersionCheck, v
     FieldRevision.objects.create(postmortem=postmortem, field=field, key=checked.key,
                                  version=checked.current + 1, values=values,
                                  editor=editor[:40], author=user)
-    live_feed.record_change(postmortem.pk, field, locked=True)  # check_version's lock
+    live_feed.record_change(postmortem.pk, field, locked=True,  # check_version's lock
+                            editor=editor[:40])
     return Saved(checked.key, checked.current + 1)
 
 

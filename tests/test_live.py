@@ -8,6 +8,7 @@ from django.test import Client
 
 from core import roles
 from incidents import autosave, live, live_feed, meeting_record, meetings, services
+from incidents.failure_modes import FAILURE_MODES
 from incidents.meetings import AttendeeInput
 from incidents.models import Meeting
 from tests.conftest import NOW, CsrfClient, make_user
@@ -102,12 +103,58 @@ def test_the_poll_answers_changes_and_presence(draft, team):
     assert set(quiet) == {"version", "presence"}
 
 
+def test_a_page_is_not_sent_back_its_own_rows_scan_answers_and_marks(draft, team):
+    """Its own row add, scan answer and pending mark are already on the page (its htmx
+    answers): the poll re-renders them only once someone else changed them too."""
+    mode = FAILURE_MODES[0].slug
+    alice, bob = client_of(team["alice"]), client_of(team["bob"])
+    as_page_a = {"X-Scarlog-Editor": "pagea"}
+    assert alice.post(f"/postmortems/{draft.pk}/timeline/add/", htmx=True,
+                      headers=as_page_a).status_code == 200
+    assert alice.post(f"/postmortems/{draft.pk}/scan/{mode}/", {"answer": "no"}, htmx=True,
+                      headers=as_page_a).status_code == 200
+    assert alice.post(f"/postmortems/{draft.pk}/pending/prevention/", {"pending": "1"},
+                      htmx=True, headers=as_page_a).status_code == 200
+    feed = live_feed.changes_since(draft.pk, 0, "pagea")
+    assert feed.fields == ("timeline", "scan", "prevention")
+    assert feed.own == {"timeline", "scan", "prevention"}
+    own = alice.get(f"/postmortems/{draft.pk}/live/", {"since": "0", "editor": "pagea"}).json()
+    assert own["version"] == 3 and own["sections"] == {}
+    assert "prevention" not in own["feedback"]
+    # Another page of the same person, and another person, are sent all of it.
+    for client, page in ((alice, "pagea2"), (bob, "pageb")):
+        theirs = client.get(f"/postmortems/{draft.pk}/live/",
+                            {"since": "0", "editor": page}).json()
+        assert set(theirs["sections"]) == {"timeline", "scan"}
+        assert "prevention" in theirs["feedback"]
+    # Bob adds a row too: page A is sent the timeline (its own and bob's), not the scan.
+    bob.post(f"/postmortems/{draft.pk}/timeline/add/", htmx=True,
+             headers={"X-Scarlog-Editor": "pageb"})
+    mixed = alice.get(f"/postmortems/{draft.pk}/live/", {"since": "0", "editor": "pagea"}).json()
+    assert set(mixed["sections"]) == {"timeline"}
+    assert mixed["sections"]["timeline"].count('name="utc"') == 2
+
+
+def test_a_malformed_page_id_names_nobody(draft, team):
+    client_of(team["alice"]).post(f"/postmortems/{draft.pk}/timeline/add/", htmx=True,
+                                  headers={"X-Scarlog-Editor": "a/b"})
+    assert live_feed.changes_since(draft.pk, 0, "").own == frozenset()
+    assert live_feed.changes_since(draft.pk, 0, "a").own == frozenset()
+
+
 def test_a_viewer_polls_and_is_told_to_refresh(draft, team):
     autosave.save_field(draft.pk, "summary", {"summary": "Orders stalled."}, "0", "e1", None)
     data = client_of(team["vic"]).get(f"/postmortems/{draft.pk}/live/",
                                       {"since": "0", "editor": "pagev"}).json()
     assert data["refresh"] is True and "fields" not in data
     assert data["presence"][0]["viewer"] is True
+
+
+def test_a_demoted_page_is_not_refreshed_for_its_own_saves(draft, team):
+    autosave.save_field(draft.pk, "summary", {"summary": "Orders stalled."}, "0", "pagev", None)
+    data = client_of(team["vic"]).get(f"/postmortems/{draft.pk}/live/",
+                                      {"since": "0", "editor": "pagev"}).json()
+    assert data["version"] == 1 and "refresh" not in data
 
 
 @pytest.mark.parametrize("query, field", [({"editor": "abc"}, "since"),

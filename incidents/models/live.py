@@ -20,6 +20,9 @@ class LiveChange(models.Model):
                                    db_index=False)
     version = models.PositiveBigIntegerField()
     field = models.CharField(max_length=40)
+    # The page (its editor id, X-Scarlog-Editor) whose request made the change; "" when
+    # none (a task, the admin): that page recognises its own change coming back.
+    editor = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["postmortem", "version"],

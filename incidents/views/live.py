@@ -77,23 +77,29 @@ def _changed_payload(request, pk, feed: live_feed.Feed) -> dict:
     if feed.final or feed.too_far:
         return payload
     if not can_write(request.user):
-        payload["refresh"] = True  # a viewer's page is read-only text: fetch it again
+        # A viewer's page is read-only text: fetch it again, unless every change was this
+        # page's own (saved before its reader became a viewer).
+        if not set(feed.fields) <= feed.own:
+            payload["refresh"] = True
         return payload
     pm = get_postmortem_for_user(request, pk, with_rows=True)
     context = draft_context(pm)
     keys = [k for k in feed.fields if k not in ("meeting", "final")]
     payload["fields"] = _field_changes(pm, context, keys)
+    # Rows, the scan and field checks this page changed itself are already on it (its
+    # own htmx answers): sent only when someone else changed them too.
+    others = [k for k in keys if k not in feed.own]
     payload["sections"] = {
         key: render_to_string(f"incidents/partials/{ROW_SECTIONS[key]}_section.html",
                               context, request)
-        for key in keys if key in ROW_SECTIONS}
-    if "scan" in keys:
+        for key in others if key in ROW_SECTIONS}
+    if "scan" in others:
         payload["sections"]["scan"] = render_to_string(
             "incidents/partials/scan_section.html", context, request)
     payload["feedback"] = {
         key: render_to_string("incidents/partials/field_feedback.html",
                               {**context, "status": context["status_by_key"][key]}, request)
-        for key in keys if key in context["status_by_key"] and key not in ROW_SECTIONS}
+        for key in others if key in context["status_by_key"] and key not in ROW_SECTIONS}
     payload["progress"] = render_to_string("incidents/partials/progress.html", context, request)
     if "meeting" in feed.fields:
         meeting = meeting_record.latest_meeting(pm)
@@ -125,7 +131,7 @@ def live_poll(request, pk):
                             status=400)
     field = request.GET.get("field", "")
     field = field if field in fields.FIELDS_BY_KEY or field == "scan" else ""
-    feed = live_feed.changes_since(pk, since)
+    feed = live_feed.changes_since(pk, since, editor)
     if feed is None:
         raise Http404("No such postmortem.")
     try:

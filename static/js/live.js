@@ -4,7 +4,10 @@
 // Next field.
 // - A field this page is typing in is never touched: another person's newer value shows
 //   beside it (Keep theirs), and this page's next save of it meets the conflict box.
-// - A section holding the focus (rows being typed) is refreshed when the focus leaves it.
+// - A section holding the focus (rows being typed), or one this page's own request is
+//   swapping, is never re-rendered: it is refreshed when the focus leaves it. This page's
+//   own row adds, removes, scan answers and pending marks are not sent back to it (the
+//   feed names the page behind each change), and its own answer drops an older refresh.
 // - The view scrolls to the field being read aloud unless the reader scrolled away or is
 //   typing; "Follow the facilitator" brings it back.
 // - A failed poll is never silent: "Live updates are down — reload to see others'
@@ -139,9 +142,13 @@
     htmx.process(fresh);
   }
 
+  var SWAPPING = /(^|\s)htmx-(request|swapping|settling|added)(\s|$)/;
   function busy(elt) {
-    return elt.contains(document.activeElement) || elt.querySelector(".htmx-request, .conflict");
+    return elt.contains(document.activeElement) || SWAPPING.test(elt.className)
+      || elt.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added, .conflict");
   }
+
+  function mainElement() { return document.getElementById("main") || document.body; }
 
   function applySection(key, html) {
     var section = document.getElementById("section-" + key);
@@ -152,6 +159,12 @@
     }
     delete pendingSections[key];
     swap("section-" + key, html);
+  }
+
+  function flushPending() {
+    Object.keys(pendingSections).forEach(function (key) {
+      applySection(key, pendingSections[key]);
+    });
   }
 
   function setCurrent(key, label) {
@@ -181,7 +194,14 @@
     }
   }
 
+  var refreshWaiting = false;
   function refreshViewer() {
+    var active = document.activeElement;
+    if (active && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName) && mainElement().contains(active)) {
+      refreshWaiting = true;  // never under the reader's typing: when the focus leaves
+      return;
+    }
+    refreshWaiting = false;
     fetch(window.location.pathname, {credentials: "same-origin"}).then(function (answer) {
       if (!answer.ok) { throw new Error("status " + answer.status); }
       return answer.text();
@@ -222,7 +242,10 @@
       var typing = section && section.contains(document.activeElement);
       if (old && !busy(old) && !typing) { swap("feedback-" + key, data.feedback[key]); }
     });
-    if (data.progress) { swap("progress", data.progress); }
+    var agenda = document.getElementById("progress");
+    if (data.progress && agenda && !agenda.contains(document.activeElement)) {
+      swap("progress", data.progress);
+    }
     if (data.meeting) {
       setCurrent(data.meeting.current_field, data.meeting.label);
     } else if (data.progress && currentKey) {
@@ -280,8 +303,19 @@
         if (!document.activeElement || sectionKey(document.activeElement) !== left) {
           focusedKey = sectionKey(document.activeElement);
           if (pendingSections[left]) { applySection(left, pendingSections[left]); }
+          if (refreshWaiting) { refreshViewer(); }
         }
       }, 0);
+    });
+    // This page's own answer for a section is newer than a refresh waiting for it.
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      var target = event.detail.target;
+      if (target && target.id && target.id.indexOf("section-") === 0) {
+        delete pendingSections[target.id.slice("section-".length)];
+      }
+    });
+    document.body.addEventListener("htmx:afterSettle", function () {
+      setTimeout(flushPending, 0);  // after htmx's autofocus: a focused section waits
     });
     var follow = document.getElementById("live-follow");
     function scrolledAway() {
