@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0026_live_feed'),
+        ('incidents', '0027_postmortem_access'),
     ]
 
     operations = [
