@@ -9,8 +9,9 @@ facilitator's field) so the services that save can import it without a cycle.
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import Max
 
-from incidents.models import Postmortem
+from incidents.models import LiveChange, Postmortem
 
 MAX_CHANGES = 500            # a page further behind than this reloads
 
@@ -24,16 +25,13 @@ def record_change(postmortem_id, field: str, locked: bool = False) -> int:
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_change runs inside the transaction of the change.")
-    with connection.cursor() as cursor:
-        if not locked:
-            cursor.execute("SELECT 1 FROM incidents_postmortem WHERE id = %s FOR UPDATE",
-                           [postmortem_id])
-        cursor.execute(
-            "INSERT INTO incidents_livechange (postmortem_id, version, field) "
-            "SELECT %s, COALESCE(MAX(version), 0) + 1, %s FROM incidents_livechange "
-            "WHERE postmortem_id = %s RETURNING version",
-            [postmortem_id, field[:40], postmortem_id])
-        return cursor.fetchone()[0]
+    if not locked:
+        Postmortem.objects.select_for_update().filter(pk=postmortem_id).values_list(
+            "pk", flat=True).get()
+    newest = LiveChange.objects.filter(postmortem_id=postmortem_id).aggregate(
+        newest=Max("version"))["newest"] or 0
+    return LiveChange.objects.create(postmortem_id=postmortem_id, version=newest + 1,
+                                     field=field[:40]).version
 
 
 @dataclass(frozen=True)
@@ -50,16 +48,31 @@ class Feed:
 
 def changes_since(postmortem_id, since: int) -> Feed | None:
     """The changes to `postmortem_id` after version `since` (an integer ≥ 0), or None when
-    the postmortem does not exist. One query: the postmortem's primary key joined to the
-    (postmortem, version) index; nothing changed reads the postmortem row alone."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT p.status, c.version, c.field FROM incidents_postmortem p "
-            "LEFT JOIN LATERAL (SELECT version, field FROM incidents_livechange "
-            "  WHERE postmortem_id = p.id AND version > %s ORDER BY version LIMIT %s) c "
-            "ON TRUE WHERE p.id = %s",
-            [since, MAX_CHANGES + 1, postmortem_id])
-        rows = cursor.fetchall()
+    the postmortem does not exist. On PostgreSQL one query: the postmortem's primary key
+    joined to the (postmortem, version) index; nothing changed reads the postmortem row
+    alone. On the embedded SQLite demo two ORM queries (no LATERAL join there)."""
+    if connection.vendor == "postgresql":
+        # One query: the postmortem's primary key joined laterally to the
+        # (postmortem, version) unique index.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT p.status, c.version, c.field FROM incidents_postmortem p "
+                "LEFT JOIN LATERAL (SELECT version, field FROM incidents_livechange "
+                "  WHERE postmortem_id = p.id AND version > %s ORDER BY version LIMIT %s) c "
+                "ON TRUE WHERE p.id = %s",
+                [since, MAX_CHANGES + 1, postmortem_id])
+            rows = cursor.fetchall()
+    else:
+        # The embedded SQLite demo: two ORM queries (SQLite has no LATERAL join).
+        status = Postmortem.objects.filter(pk=postmortem_id).values_list(
+            "status", flat=True).first()
+        if status is None:
+            return None
+        changed = LiveChange.objects.filter(
+            postmortem_id=postmortem_id, version__gt=since).order_by(
+            "version").values_list("version", "field")[:MAX_CHANGES + 1]
+        rows = [(status, version, field) for version, field in changed] or [
+            (status, None, None)]
     if not rows:
         return None
     final = rows[0][0] == Postmortem.Status.FINAL
@@ -72,7 +85,5 @@ def changes_since(postmortem_id, since: int) -> Feed | None:
 
 def current_version(postmortem_id) -> int:
     """The newest change's version of the draft (0 when none): what a page starts from."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COALESCE(MAX(version), 0) FROM incidents_livechange "
-                       "WHERE postmortem_id = %s", [postmortem_id])
-        return cursor.fetchone()[0]
+    return LiveChange.objects.filter(postmortem_id=postmortem_id).aggregate(
+        newest=Max("version"))["newest"] or 0

@@ -84,3 +84,45 @@ def test_the_demo_gives_the_insights_page_figures(capsys, root_patterns, frozen_
                              "dropped": 2, "overdue": 4}
     assert all(domain != "unclassified" for month in figures.by_domain.values()
                for domain in month)
+
+
+SQLITE_DRAFT_SCRIPT = """
+import json
+from django.contrib.auth import get_user_model
+from django.test import Client
+from incidents.models import Postmortem
+
+draft = Postmortem.objects.get(status="draft")
+client = Client(HTTP_HOST="127.0.0.1")
+client.force_login(get_user_model().objects.get(username="demo"))
+page = client.get(f"/postmortems/{draft.pk}/")
+saved = client.post(f"/postmortems/{draft.pk}/field/summary/",
+                    {"summary": "Orders stalled for twelve minutes.", "base_version": "0"},
+                    HTTP_HX_REQUEST="true")
+poll = client.get(f"/postmortems/{draft.pk}/live/", {"since": "0", "editor": "e1"})
+print(json.dumps({"page": page.status_code, "saved": saved.status_code,
+                  "poll": poll.status_code, "fields": sorted(poll.json().get("fields", {}))}))
+"""
+
+
+def test_the_sqlite_demo_serves_a_draft_its_live_poll_and_an_autosave(tmp_path):
+    # README's first set-up command on the embedded SQLite database: the demo schedules
+    # the draft's meeting (a live change), and the draft page, its poll and a save answer.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "SCARLOG_SITE_URL")}
+    env.update(SCARLOG_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="config.settings")
+    manage = [sys.executable, str(PROJECT_DIR / "manage.py")]
+    demo = subprocess.run([*manage, "demo", "--no-serve"], env=env, capture_output=True,
+                          text=True, cwd=PROJECT_DIR, timeout=300)
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    shown = subprocess.run([*manage, "shell", "-c", SQLITE_DRAFT_SCRIPT], env=env,
+                           capture_output=True, text=True, cwd=PROJECT_DIR, timeout=120)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    answer = json.loads(shown.stdout.strip().splitlines()[-1])
+    assert answer["page"] == answer["saved"] == answer["poll"] == 200, answer
+    assert "summary" in answer["fields"]

@@ -5,6 +5,7 @@ The poll is a GET: viewers poll too (their POSTs are refused by core.roles), and
 writes is the page's own presence entry in Redis, which expires within seconds.
 """
 import redis
+from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -59,8 +60,12 @@ def _field_changes(pm: Postmortem, context: dict, keys) -> dict:
     names = {name: key for key in keys
              if key in fields.FIELDS_BY_KEY and not fields.FIELDS_BY_KEY[key].is_row_field
              for name in fields.FIELDS_BY_KEY[key].input_names}
-    editors = dict(FieldRevision.objects.filter(postmortem=pm, key__in=list(names))
-                   .order_by("key", "-version").distinct("key").values_list("key", "editor"))
+    revisions = FieldRevision.objects.filter(postmortem=pm, key__in=list(names))
+    if connection.vendor == "postgresql":  # DISTINCT ON: the newest revision of each key
+        editors = dict(revisions.order_by("key", "-version").distinct("key")
+                       .values_list("key", "editor"))
+    else:  # the embedded SQLite demo: the newest of each key wins
+        editors = dict(revisions.order_by("key", "version").values_list("key", "editor"))
     changed = {}
     for name, key in names.items():
         value = getattr(pm, name)
