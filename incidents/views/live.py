@@ -17,6 +17,7 @@ from core.roles import can_write
 from incidents import fields, live, live_feed, meeting_record, template_rules
 from incidents.models import FieldRevision, ImmutableRecordError, Meeting, Postmortem
 from incidents.views.context import draft_context, get_postmortem_for_user
+from incidents.views.meeting import meeting_context
 
 DOWN = "Live updates are down — reload to see others' changes."
 ROW_SECTIONS = {"timeline": "timeline", "contributing_factors": "factors",
@@ -104,8 +105,13 @@ def _changed_payload(request, pk, feed: live_feed.Feed) -> dict:
         meeting = meeting_record.latest_meeting(pm)
         live.store_roles(pm.pk, live.meeting_roles(meeting))
         current = meeting.current_field if meeting and meeting.in_progress else ""
+        # The meeting panel as the page renders it: started, ended, cancelled or
+        # rescheduled shows on every open page (its timer stops with it).
+        panel = render_to_string("incidents/partials/meeting_panel.html",
+                                 {**context, **meeting_context(pm)}, request)
         payload["meeting"] = {"current_field": current,
-                              "label": template_rules.FIELD_LABELS.get(current, "")}
+                              "label": template_rules.FIELD_LABELS.get(current, ""),
+                              "panel": panel}
     return payload
 
 
