@@ -126,3 +126,25 @@ def test_the_sqlite_demo_serves_a_draft_its_live_poll_and_an_autosave(tmp_path):
     answer = json.loads(shown.stdout.strip().splitlines()[-1])
     assert answer["page"] == answer["saved"] == answer["poll"] == 200, answer
     assert "summary" in answer["fields"]
+
+
+def test_the_demo_servers_address_reaches_its_other_processes(tmp_path, settings, monkeypatch):
+    # `manage.py demo 127.0.0.1:8131` keeps its address in the demo's var directory, so
+    # `manage.py send_due_reminders` run beside it links invitations to port 8131 too.
+    import os
+    import subprocess
+    import sys
+
+    from core.site_url import remember_demo_site_url, use_addrport_unless_configured
+
+    monkeypatch.delenv("SCARLOG_SITE_URL", raising=False)
+    settings.DEMO_SITE_URL_FILE = tmp_path / "demo_site_url"
+    remember_demo_site_url(use_addrport_unless_configured("127.0.0.1:8131"))
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "SCARLOG_SITE_URL")}
+    env.update(SCARLOG_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="config.settings")
+    script = "from django.conf import settings; print(settings.SCARLOG_SITE_URL)"
+    shown = subprocess.run([sys.executable, str(PROJECT_DIR / "manage.py"), "shell", "-c", script],
+                           env=env, capture_output=True, text=True, cwd=PROJECT_DIR, timeout=120)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert shown.stdout.strip().splitlines()[-1] == "http://127.0.0.1:8131"
