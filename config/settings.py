@@ -153,6 +153,11 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "scarlog.sqlite3",
+            # The demo's page polls while it saves: readers never block the writer (WAL),
+            # and a write transaction takes its lock up front and waits for another
+            # (IMMEDIATE, up to 20 s) instead of failing with "database is locked".
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20,
+                        "init_command": "PRAGMA journal_mode=WAL;"},
         }
     }
     # The demo database builds the cost log's covering indexes without their INCLUDE
