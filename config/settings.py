@@ -155,6 +155,11 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "scarlog.sqlite3",
+            # The demo's page polls while it saves: readers never block the writer (WAL),
+            # and a write transaction takes its lock up front and waits for another
+            # (IMMEDIATE, up to 20 s) instead of failing with "database is locked".
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20,
+                        "init_command": "PRAGMA journal_mode=WAL;"},
         }
     }
     # The demo database builds the cost log's covering indexes without their INCLUDE
@@ -361,7 +366,18 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "scarlog@localhost")
 # The address people open Scarlog at, for links in emails and API answers (http or https).
 # Development defaults to the demo's runserver address; production has no default, and
 # `manage.py check --deploy` warns while it is unset (config.checks).
-SCARLOG_SITE_URL = env_site_url("SCARLOG_SITE_URL", "" if PRODUCTION else "http://127.0.0.1:8000")
+# `manage.py demo` writes the address it serves at to var/demo_site_url (core.site_url), so
+# the demo's other processes (send_due_reminders, a worker) link to that port too.
+DEMO_SITE_URL_FILE = VAR_DIR / "demo_site_url"
+
+
+def _development_site_url() -> str:
+    if DEMO_SITE_URL_FILE.exists():
+        return DEMO_SITE_URL_FILE.read_text(encoding="utf-8").strip()
+    return "http://127.0.0.1:8000"
+
+
+SCARLOG_SITE_URL = env_site_url("SCARLOG_SITE_URL", "" if PRODUCTION else _development_site_url())
 # Local git clones that shipping evidence is checked against: "name=/path,other=/path".
 SCARLOG_GIT_REPOS = env_mapping("SCARLOG_GIT_REPOS")
 # A local git clone whose postmortems/ directory receives each finalized postmortem and

@@ -58,3 +58,14 @@ def use_addrport_unless_configured(addrport: str) -> str:
     if "SCARLOG_SITE_URL" not in os.environ:
         settings.SCARLOG_SITE_URL = site_url_of_addrport(addrport)
     return settings.SCARLOG_SITE_URL
+
+
+def remember_demo_site_url(site_url: str) -> None:
+    """Keep `site_url` (the demo server's address) in settings.DEMO_SITE_URL_FILE, where the
+    development settings of the demo's other processes (send_due_reminders, a worker) read
+    it when SCARLOG_SITE_URL is not set. docs/rules.md#reminder-site-url"""
+    if "SCARLOG_SITE_URL" in os.environ or settings.PRODUCTION:
+        return
+    path = settings.DEMO_SITE_URL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(site_url + "\n", encoding="utf-8")

@@ -10,8 +10,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import Max
 
-from incidents.models import Postmortem
+from incidents.models import LiveChange, Postmortem
 
 MAX_CHANGES = 500            # a page further behind than this reloads
 
@@ -53,17 +54,14 @@ def record_change(postmortem_id, field: str, locked: bool = False,
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_change runs inside the transaction of the change.")
-    with connection.cursor() as cursor:
-        if not locked:
-            cursor.execute("SELECT 1 FROM incidents_postmortem WHERE id = %s FOR UPDATE",
-                           [postmortem_id])
-        cursor.execute(
-            "INSERT INTO incidents_livechange (postmortem_id, version, field, editor) "
-            "SELECT %s, COALESCE(MAX(version), 0) + 1, %s, %s FROM incidents_livechange "
-            "WHERE postmortem_id = %s RETURNING version",
-            [postmortem_id, field[:40], clean_editor(page_editor.get() if editor is None
-                                                     else editor), postmortem_id])
-        return cursor.fetchone()[0]
+    if not locked:
+        Postmortem.objects.select_for_update().filter(pk=postmortem_id).values_list(
+            "pk", flat=True).get()
+    newest = LiveChange.objects.filter(postmortem_id=postmortem_id).aggregate(
+        newest=Max("version"))["newest"] or 0
+    return LiveChange.objects.create(
+        postmortem_id=postmortem_id, version=newest + 1, field=field[:40],
+        editor=clean_editor(page_editor.get() if editor is None else editor)).version
 
 
 @dataclass(frozen=True)
@@ -83,16 +81,27 @@ class Feed:
 def changes_since(postmortem_id, since: int, editor: str = "") -> Feed | None:
     """The changes to `postmortem_id` after version `since` (an integer ≥ 0), or None when
     the postmortem does not exist; `editor` is the asking page's id (its own changes are
-    named in Feed.own). One query: the postmortem's primary key joined to the
-    (postmortem, version) index; nothing changed reads the postmortem row alone."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT p.status, c.version, c.field, c.editor FROM incidents_postmortem p "
-            "LEFT JOIN LATERAL (SELECT version, field, editor FROM incidents_livechange "
-            "  WHERE postmortem_id = p.id AND version > %s ORDER BY version LIMIT %s) c "
-            "ON TRUE WHERE p.id = %s",
-            [since, MAX_CHANGES + 1, postmortem_id])
-        rows = cursor.fetchall()
+    named in Feed.own). On PostgreSQL one query: the postmortem's primary key joined to the
+    (postmortem, version) index; nothing changed reads the postmortem row alone. On the
+    embedded SQLite demo two ORM queries (no LATERAL join there)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT p.status, c.version, c.field, c.editor FROM incidents_postmortem p "
+                "LEFT JOIN LATERAL (SELECT version, field, editor FROM incidents_livechange "
+                "  WHERE postmortem_id = p.id AND version > %s ORDER BY version LIMIT %s) c "
+                "ON TRUE WHERE p.id = %s",
+                [since, MAX_CHANGES + 1, postmortem_id])
+            rows = cursor.fetchall()
+    else:
+        status = Postmortem.objects.filter(pk=postmortem_id).values_list(
+            "status", flat=True).first()
+        if status is None:
+            return None
+        changed = LiveChange.objects.filter(
+            postmortem_id=postmortem_id, version__gt=since).order_by(
+            "version").values_list("version", "field", "editor")[:MAX_CHANGES + 1]
+        rows = [(status, *change) for change in changed] or [(status, None, None, None)]
     if not rows:
         return None
     final = rows[0][0] == Postmortem.Status.FINAL
@@ -107,7 +116,5 @@ def changes_since(postmortem_id, since: int, editor: str = "") -> Feed | None:
 
 def current_version(postmortem_id) -> int:
     """The newest change's version of the draft (0 when none): what a page starts from."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COALESCE(MAX(version), 0) FROM incidents_livechange "
-                       "WHERE postmortem_id = %s", [postmortem_id])
-        return cursor.fetchone()[0]
+    return LiveChange.objects.filter(postmortem_id=postmortem_id).aggregate(
+        newest=Max("version"))["newest"] or 0

@@ -179,7 +179,11 @@ def test_the_facilitator_moves_the_meeting_field_by_field(draft, team, meeting):
     # The others' poll carries it, and a page opened late shows it.
     data = client_of(team["bob"]).get(f"/postmortems/{draft.pk}/live/",
                                       {"since": "0", "editor": "pageb"}).json()
+    panel = data["meeting"].pop("panel")
     assert data["meeting"] == {"current_field": "prevention", "label": "Prevention"}
+    # With the meeting panel as the page renders it (started, its timer running).
+    assert panel.strip().startswith('<div class="meeting-panel" id="meeting-panel">')
+    assert "· started" in panel and 'class="meeting-timer' in panel
     page = client_of(team["bob"]).get(f"/postmortems/{draft.pk}/").content.decode()
     assert 'data-current="prevention"' in page
     assert client.post(url, {"field": "nope"}, htmx=True).status_code == 400

@@ -130,3 +130,22 @@ def test_a_failed_reminder_is_visible_on_the_dashboard(alice_client, alice):
     page = alice_client.get(url("dashboard")).content.decode()
     assert "Reminders that failed" in page
     assert "Schedule the meeting — Nobody can receive it" in page
+
+
+def test_the_reschedule_form_starts_from_the_meeting_as_scheduled(django_app, alice, team):
+    # Changing only the time keeps the facilitator and every attendee in their role.
+    pm = services.create_draft(alice, occurred_utc=EVENT, trigger="drawdown")
+    _, bob, carol, dave, erin = team
+    draft_form(django_app, pm, alice, "/meeting/", scheduled_utc="2026-03-03 14:00",
+               facilitator=alice, operator=bob, code_owner=carol, reviewer=dave,
+               others=[erin]).submit()
+    form = draft_form(django_app, pm, alice, "/meeting/")
+    assert form["scheduled_utc"].value == "2026-03-03 14:00"
+    form["scheduled_utc"] = "2026-03-04 09:30"
+    response = form.submit().follow()
+    assert "Meeting scheduled for 2026-03-04 09:30 UTC" in response.text
+    meeting = Meeting.objects.get()
+    assert meeting.scheduled_utc == datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
+    assert meeting.facilitator == alice and meeting.sequence == 1
+    assert sorted((a.role, a.user.username) for a in meeting.attendees.all()) == [
+        ("code_owner", "carol"), ("operator", "bob"), ("other", "erin"), ("reviewer", "dave")]

@@ -84,3 +84,74 @@ def test_the_demo_gives_the_insights_page_figures(capsys, root_patterns, frozen_
                              "dropped": 2, "overdue": 4}
     assert all(domain != "unclassified" for month in figures.by_domain.values()
                for domain in month)
+
+
+SQLITE_DRAFT_SCRIPT = """
+import json
+from django.contrib.auth import get_user_model
+from django.test import Client
+from incidents.models import Postmortem
+
+draft = Postmortem.objects.get(status="draft")
+client = Client(HTTP_HOST="127.0.0.1")
+client.force_login(get_user_model().objects.get(username="demo"))
+page = client.get(f"/postmortems/{draft.pk}/")
+saved = client.post(f"/postmortems/{draft.pk}/field/summary/",
+                    {"summary": "Orders stalled for twelve minutes.", "base_version": "0"},
+                    HTTP_HX_REQUEST="true")
+poll = client.get(f"/postmortems/{draft.pk}/live/", {"since": "0", "editor": "e1"})
+from django.db import connection
+with connection.cursor() as cursor:
+    journal = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+print(json.dumps({"page": page.status_code, "saved": saved.status_code,
+                  "poll": poll.status_code, "fields": sorted(poll.json().get("fields", {})),
+                  "journal": journal}))
+"""
+
+
+def test_the_sqlite_demo_serves_a_draft_its_live_poll_and_an_autosave(tmp_path):
+    # README's first set-up command on the embedded SQLite database: the demo schedules
+    # the draft's meeting (a live change), and the draft page, its poll and a save answer.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "SCARLOG_SITE_URL")}
+    env.update(SCARLOG_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="config.settings")
+    manage = [sys.executable, str(PROJECT_DIR / "manage.py")]
+    demo = subprocess.run([*manage, "demo", "--no-serve"], env=env, capture_output=True,
+                          text=True, cwd=PROJECT_DIR, timeout=300)
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    shown = subprocess.run([*manage, "shell", "-c", SQLITE_DRAFT_SCRIPT], env=env,
+                           capture_output=True, text=True, cwd=PROJECT_DIR, timeout=120)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    answer = json.loads(shown.stdout.strip().splitlines()[-1])
+    assert answer["page"] == answer["saved"] == answer["poll"] == 200, answer
+    assert "summary" in answer["fields"]
+    # The page polls while it saves: readers do not block the writer (no "database is
+    # locked" 500, whose debug page also broke the CSP with its inline styles).
+    assert answer["journal"] == "wal"
+
+
+def test_the_demo_servers_address_reaches_its_other_processes(tmp_path, settings, monkeypatch):
+    # `manage.py demo 127.0.0.1:8131` keeps its address in the demo's var directory, so
+    # `manage.py send_due_reminders` run beside it links invitations to port 8131 too.
+    import os
+    import subprocess
+    import sys
+
+    from core.site_url import remember_demo_site_url, use_addrport_unless_configured
+
+    monkeypatch.delenv("SCARLOG_SITE_URL", raising=False)
+    settings.DEMO_SITE_URL_FILE = tmp_path / "demo_site_url"
+    remember_demo_site_url(use_addrport_unless_configured("127.0.0.1:8131"))
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "SCARLOG_SITE_URL")}
+    env.update(SCARLOG_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="config.settings")
+    script = "from django.conf import settings; print(settings.SCARLOG_SITE_URL)"
+    shown = subprocess.run([sys.executable, str(PROJECT_DIR / "manage.py"), "shell", "-c", script],
+                           env=env, capture_output=True, text=True, cwd=PROJECT_DIR, timeout=120)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert shown.stdout.strip().splitlines()[-1] == "http://127.0.0.1:8131"

@@ -5,6 +5,7 @@ The poll is a GET: viewers poll too (their POSTs are refused by core.roles), and
 writes is the page's own presence entry in Redis, which expires within seconds.
 """
 import redis
+from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -16,6 +17,7 @@ from core.roles import can_write
 from incidents import fields, live, live_feed, meeting_record, template_rules
 from incidents.models import FieldRevision, ImmutableRecordError, Meeting, Postmortem
 from incidents.views.context import draft_context, get_postmortem_for_user
+from incidents.views.meeting import meeting_context
 
 DOWN = "Live updates are down — reload to see others' changes."
 ROW_SECTIONS = {"timeline": "timeline", "contributing_factors": "factors",
@@ -59,8 +61,12 @@ def _field_changes(pm: Postmortem, context: dict, keys) -> dict:
     names = {name: key for key in keys
              if key in fields.FIELDS_BY_KEY and not fields.FIELDS_BY_KEY[key].is_row_field
              for name in fields.FIELDS_BY_KEY[key].input_names}
-    editors = dict(FieldRevision.objects.filter(postmortem=pm, key__in=list(names))
-                   .order_by("key", "-version").distinct("key").values_list("key", "editor"))
+    revisions = FieldRevision.objects.filter(postmortem=pm, key__in=list(names))
+    if connection.vendor == "postgresql":  # DISTINCT ON: the newest revision of each key
+        editors = dict(revisions.order_by("key", "-version").distinct("key")
+                       .values_list("key", "editor"))
+    else:  # the embedded SQLite demo: the newest of each key wins
+        editors = dict(revisions.order_by("key", "version").values_list("key", "editor"))
     changed = {}
     for name, key in names.items():
         value = getattr(pm, name)
@@ -105,8 +111,13 @@ def _changed_payload(request, pk, feed: live_feed.Feed) -> dict:
         meeting = meeting_record.latest_meeting(pm)
         live.store_roles(pm.pk, live.meeting_roles(meeting))
         current = meeting.current_field if meeting and meeting.in_progress else ""
+        # The meeting panel as the page renders it: started, ended, cancelled or
+        # rescheduled shows on every open page (its timer stops with it).
+        panel = render_to_string("incidents/partials/meeting_panel.html",
+                                 {**context, **meeting_context(pm)}, request)
         payload["meeting"] = {"current_field": current,
-                              "label": template_rules.FIELD_LABELS.get(current, "")}
+                              "label": template_rules.FIELD_LABELS.get(current, ""),
+                              "panel": panel}
     return payload
 
 

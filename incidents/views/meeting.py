@@ -3,6 +3,8 @@
 Views are thin: parse the POST, call incidents.services / incidents.meetings, redirect
 with a message naming any field that was refused.
 """
+from datetime import UTC
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -56,7 +58,26 @@ def meeting_context(pm: Postmortem) -> dict:
         "invitation_no_email": no_email,
         "people": get_user_model().objects.filter(is_active=True).order_by("username"),
         "meeting_roles": ROLE_FIELDS,
+        "schedule_initial": schedule_initial(latest, attendees),
     }
+
+
+def schedule_initial(meeting, attendees) -> dict:
+    """What the (re)schedule form starts from: the meeting's facilitator and attendees by
+    role (user ids; "others" a list), and its start ("YYYY-MM-DD HH:MM", UTC) while it can
+    be rescheduled. Empty without a meeting."""
+    if meeting is None:
+        return {}
+    initial = {"facilitator": meeting.facilitator_id, "others": []}
+    for attendee in attendees:
+        if attendee.role == MeetingAttendee.Role.OTHER:
+            initial["others"].append(attendee.user_id)
+        else:
+            initial[attendee.role] = attendee.user_id
+    if not meeting.started_utc and not meeting.cancelled_utc:
+        initial["scheduled_utc"] = meeting.scheduled_utc.astimezone(UTC).strftime(
+            "%Y-%m-%d %H:%M")
+    return initial
 
 
 def _back(pm) -> str:

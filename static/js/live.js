@@ -247,6 +247,8 @@
       swap("progress", data.progress);
     }
     if (data.meeting) {
+      var panel = document.getElementById("meeting-panel");
+      if (data.meeting.panel && panel && !busy(panel)) { swap("meeting-panel", data.meeting.panel); }
       setCurrent(data.meeting.current_field, data.meeting.label);
     } else if (data.progress && currentKey) {
       var item = document.getElementById("progress-" + currentKey);

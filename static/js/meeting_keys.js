@@ -180,10 +180,11 @@
     if (control) { control.focus(); }
   });
 
-  // ---- aria-invalid: a field whose feedback says "not saved" --------------------------
+  // ---- aria-invalid: a field whose feedback says "not saved" (an error, or the conflict
+  // box of a refused 409 save until it is resolved) ------------------------------------
   function markInvalid(feedback) {
     if (!feedback.id) { return; }
-    var refused = !!feedback.querySelector(".error");
+    var refused = !!feedback.querySelector(".error") || feedback.classList.contains("conflict");
     document.querySelectorAll("[aria-describedby~='" + feedback.id + "']").forEach(function (el) {
       if (refused) { el.setAttribute("aria-invalid", "true"); } else { el.removeAttribute("aria-invalid"); }
     });

@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from core.site_url import use_addrport_unless_configured
+from core.site_url import remember_demo_site_url, use_addrport_unless_configured
 
 DEMO_USERNAME = "demo"
 
@@ -43,6 +43,8 @@ class Command(BaseCommand):
         for module in demo_modules():
             module.load(login, self.stdout)
         if not options["no_serve"]:
+            # The demo's other processes (send_due_reminders, a worker) link here too.
+            remember_demo_site_url(site_url)
             self.stdout.write(f"Open {site_url}/ in your browser.")
             call_command("runserver", options["addrport"], use_reloader=False)
 
