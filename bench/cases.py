@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Case:
-    """`path` may hold {final} (a final postmortem id) or {draft} (the client's draft id);
+    """`path` may hold {final} (a final postmortem id), {draft} (the client's draft id) or
+    {pagea}, {pageb}, {pagec} (the signed ids of three pages on the client's draft);
     a POST case sends `form` with {version} filled from the client's draft version."""
 
     name: str
@@ -25,7 +26,7 @@ CASES = [
          "/postmortems/?domain=domain-3&open_items=yes&sort=-event&q=orders&page=2"),
     # Issue 20: a draft's live poll with nothing changed (since=1: no draft has a change
     # after 1 when this runs), three editors' pages cycling on each client's draft.
-    Case(LIVE, "GET", "\n".join(f"/postmortems/{{draft}}/live/?since=1&editor=page{n}"
+    Case(LIVE, "GET", "\n".join(f"/postmortems/{{draft}}/live/?since=1&editor={{page{n}}}"
                                  for n in "abc")),
     Case("autosave", "POST", "/postmortems/{draft}/field/summary/",
          form=(("summary", "Vendor outage stopped order routing for {version} minutes."),
@@ -42,6 +43,7 @@ CASES = [
 
 
 def fill(case: Case, values: dict) -> tuple[str, str, dict]:
-    """(method, path, form data) of `case` with `values` ({final}, {draft}, {version})."""
+    """(method, path, form data) of `case` with `values` ({final}, {draft}, {version},
+    {pagea}, {pageb}, {pagec})."""
     form = {key: value.format(**values) for key, value in case.form}
     return case.method, case.path.format(**values), form

@@ -6,6 +6,8 @@
 --   BENCH_FORM    POST body template; {version} = the client's draft version
 --   BENCH_DRAFTS  draft ids separated by commas (client i edits draft i)
 --   BENCH_VERSIONS their current versions, same order
+--   BENCH_PAGES   per draft (same order, commas) its signed page ids a|b|c: {pagea} … in
+--                 a path is the client's draft's (the live poll's signed editor ids)
 -- done() prints one JSON line: requests, seconds, non-2xx answers, socket errors,
 -- and the median and p95 latency in milliseconds.
 
@@ -32,6 +34,12 @@ function init(args)
   local versions = split(os.getenv("BENCH_VERSIONS"), ",")
   draft = drafts[((index - 1) % #drafts) + 1]
   version = tonumber(versions[((index - 1) % #drafts) + 1])
+  local pages = split(os.getenv("BENCH_PAGES"), ",")
+  page = {}
+  if #pages > 0 then
+    local mine = split(pages[((index - 1) % #pages) + 1], "|")
+    page = {a = mine[1], b = mine[2], c = mine[3]}
+  end
   headers = {}
   for _, line in ipairs(split(os.getenv("BENCH_HEADERS"), "\n")) do
     local name, value = string.match(line, "^([^:]+):%s*(.*)$")
@@ -44,6 +52,7 @@ end
 function request()
   n = n + 1
   local path = string.gsub(paths[(n % #paths) + 1], "{draft}", draft)
+  path = string.gsub(path, "{page(%a)}", function(c) return page[c] end)
   local body = nil
   if method == "POST" then body = string.gsub(form, "{version}", tostring(version)) end
   return wrk.format(method, path, headers, body)

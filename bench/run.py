@@ -111,7 +111,8 @@ def drive(port: int, case, prepared: dict, clients: int, seconds: float) -> dict
     """Run wrk (bench/load.lua) with CLIENTS connections, one per thread, for SECONDS
     (GET pages get a 2-second single-connection warm-up first); returns wrk's figures
     (see load.lua)."""
-    values = {"final": "{final}", "draft": "{draft}", "version": "{version}"}
+    values = {"final": "{final}", "draft": "{draft}", "version": "{version}",
+              **{f"page{c}": f"{{page{c}}}" for c in "abc"}}
     method, path, form = fill(case, values)
     if "{final}" in path:
         paths = [path.replace("{final}", pm) for pm in prepared["finals"]]
@@ -127,6 +128,8 @@ def drive(port: int, case, prepared: dict, clients: int, seconds: float) -> dict
                BENCH_HEADERS="\n".join(headers),
                BENCH_FORM=urllib.parse.urlencode(form).replace("%7Bversion%7D", "{version}"),
                BENCH_DRAFTS=",".join(drafts),
+               BENCH_PAGES=",".join("|".join(prepared["pages"][d][c] for c in "abc")
+                                    for d in drafts),
                BENCH_VERSIONS=",".join(str(prepared["versions"].get(d, 0)) for d in drafts))
     command = ["wrk", f"-t{clients}", f"-c{clients}", "--timeout", "30s",
                "-s", str(BENCH_DIR / "load.lua"), f"http://127.0.0.1:{port}"]

@@ -101,7 +101,7 @@ def prepare() -> dict:
 
     from core import roles
     from core.api_tokens import create_token
-    from incidents import services
+    from incidents import live, services
     from incidents.models import Postmortem
 
     call_command("collectstatic", verbosity=0, interactive=False)
@@ -116,7 +116,11 @@ def prepare() -> dict:
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    values = {"final": finals[0], "draft": drafts[0], "version": 0}
+    # The live poll's page ids, signed for the bench user on each draft (as a page gets).
+    pages = {draft: {c: live.page_token(draft, user.pk, f"page{c}") for c in "abc"}
+             for draft in drafts}
+    values = {"final": finals[0], "draft": drafts[0], "version": 0,
+              **{f"page{c}": token for c, token in pages[drafts[0]].items()}}
     queries = {}
     for case in CASES:
         method, path, data = fill(case, values)
@@ -133,7 +137,8 @@ def prepare() -> dict:
     # The query-count autosave used drafts[0]; the load starts each draft at its version.
     versions = {drafts[0]: 1}
     return {"session_cookie": settings.SESSION_COOKIE_NAME, "session": session, "token": token,
-            "drafts": drafts, "versions": versions, "finals": finals, "queries": queries,
+            "drafts": drafts, "pages": pages, "versions": versions, "finals": finals,
+            "queries": queries,
             "postmortems": Postmortem.objects.filter(status="final").count()}
 
 

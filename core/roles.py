@@ -20,8 +20,9 @@ from core.role_names import ADMIN, EDITOR, ROLES, VIEWER
 
 EDITORS_GROUP = "Editors"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-# Signing out is a POST every role may make.
-ALWAYS_ALLOWED_URL_NAMES = frozenset({"logout"})
+# Signing out, and a page leaving a live draft (its presence entry only), are POSTs every
+# role may make.
+ALWAYS_ALLOWED_URL_NAMES = frozenset({"logout", "live_leave"})
 
 
 def in_editors(user_ref: str) -> Exists:

@@ -3,7 +3,10 @@
 The change feed itself is incidents.live_feed. Presence (who has the draft open, their
 meeting role, the field they are in) lives in Redis, not PostgreSQL: one hash per draft,
 one entry per open page, each entry lapsing PRESENCE_TTL_SECONDS after its page's last
-heartbeat (the poll is the heartbeat). Redis being unreachable raises redis.RedisError:
+heartbeat (the poll is the heartbeat), or at once when the page leaves (pagehide sends a
+leave). The page id is issued by the server, signed for one user and one postmortem
+(page_token / page_of), so nobody can heartbeat or leave under another page; presence
+is shown one line per person, never with page ids. Redis being unreachable raises redis.RedisError:
 the poll answers 503 and the page says live updates are down (docs/rules.md#live-down);
 autosave does not depend on it. Next field: docs/rules.md#live-next-field.
 """
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 
 import redis
 from django.conf import settings
+from django.core import signing
 from django.db import transaction
 
 from incidents import template_rules
@@ -22,6 +26,9 @@ from incidents.services import FieldError, require_draft
 
 PRESENCE_TTL_SECONDS = 8     # an entry lives this long after its page's last heartbeat
 POLL_INTERVAL_MS = 1000      # how often a page polls (and so heartbeats)
+PAGE_TOKEN_MAX_AGE_SECONDS = 24 * 3600   # a page open longer reloads to poll again
+# The field a presence line names, by key (the template's fields and the scan).
+PRESENCE_LABELS = {**template_rules.FIELD_LABELS, **dict(template_rules.RECORD_CHECKS[:1])}
 
 _client = None
 
@@ -46,6 +53,36 @@ def _key(kind: str, postmortem_id) -> str:
 
 # ---- presence -------------------------------------------------------------------------
 
+class PageIdError(ValueError):
+    """A page id (the `editor` a poll or leave sends) not signed for this user and
+    postmortem, malformed, or older than PAGE_TOKEN_MAX_AGE_SECONDS."""
+
+
+def _signer(postmortem_id, user_id) -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=f"scarlog.live.page:{postmortem_id}:{user_id}")
+
+
+def page_token(postmortem_id, user_id: int, page: str) -> str:
+    """The signed id the server gives the page `page` (its hex editor id) of user
+    `user_id` on postmortem `postmortem_id`; the poll and leave send it back.
+    docs/rules.md#live-feed"""
+    return _signer(postmortem_id, user_id).sign(page)
+
+
+def page_of(token: str, postmortem_id, user_id: int) -> str:
+    """The page id inside `token` when it was signed for `user_id` on `postmortem_id`
+    within PAGE_TOKEN_MAX_AGE_SECONDS; raises PageIdError otherwise (forged, another
+    user's, another postmortem's, expired). docs/rules.md#live-feed"""
+    try:
+        page = _signer(postmortem_id, user_id).unsign(token, max_age=PAGE_TOKEN_MAX_AGE_SECONDS)
+    except signing.BadSignature as exc:
+        raise PageIdError("editor: this page's id is not valid for you on this draft; "
+                          "reload the page.") from exc
+    if not page or len(page) > 40 or not page.isalnum():
+        raise PageIdError("editor: this page's id is malformed; reload the page.")
+    return page
+
+
 def meeting_roles(meeting: Meeting | None) -> dict[str, str]:
     """{user id (str): role in the meeting} for `meeting` (facilitator first; {} for none)."""
     if meeting is None:
@@ -69,9 +106,11 @@ def store_roles(postmortem_id, roles: dict[str, str]) -> None:
 
 @dataclass(frozen=True)
 class Present:
-    """One open page: `editor` the page's id, `name` the username, `role` the meeting role
-    ("Not an attendee" when none), `viewer` when read-only, `field` the field key it is
-    in ("" when none), `expires` when its entry lapses (seconds since the epoch, UTC)."""
+    """One person present (their open pages grouped): `editor` the id of their page shown
+    (the one in a field, most recent first), `name` the username, `role` the meeting role
+    ("Not an attendee" when none), `viewer` when read-only, `field` the field key that
+    page is in ("" when none), `expires` when its entry lapses (seconds since the epoch,
+    UTC). Page ids never leave the server (as_json)."""
 
     editor: str
     user_id: int
@@ -81,14 +120,17 @@ class Present:
     field: str
     expires: float
 
-    def as_json(self) -> dict:
-        return {"editor": self.editor, "name": self.name, "role": self.role,
-                "viewer": self.viewer, "field": self.field}
+    def as_json(self, me_user_id: int) -> dict:
+        """{"name", "role", "viewer", "field", "label", "me"}: `label` the field's label
+        ("" when none), `me` when this is the user `me_user_id`. No page ids."""
+        return {"name": self.name, "role": self.role, "viewer": self.viewer,
+                "field": self.field, "label": PRESENCE_LABELS.get(self.field, ""),
+                "me": self.user_id == me_user_id}
 
 
 def heartbeat(postmortem_id, editor: str, user, field: str, viewer: bool) -> list[Present]:
     """Record that page `editor` of `user` has the draft open, in `field` (a field key or
-    ""), and return everyone present, by name then page (expired entries removed).
+    ""), and return everyone present, one per person, by name (expired entries removed).
 
     One Redis round trip (a pipeline), two when entries expired. Time is time.time(), so
     tests move it with time-machine. Raises redis.RedisError when Redis is unreachable.
@@ -123,18 +165,22 @@ def leave(postmortem_id, editor: str) -> None:
 
 def _present(key: str, entries: dict, roles: dict, now: float) -> list[Present]:
     roles = {k.decode(): v.decode() for k, v in roles.items()}
-    alive, expired = [], []
+    alive, expired = {}, []
     for editor, raw in entries.items():
         data = json.loads(raw)
         if data["expires"] <= now:
             expired.append(editor)
             continue
-        alive.append(Present(editor.decode(), data["user_id"], data["name"],
-                             roles.get(str(data["user_id"]), "Not an attendee"),
-                             data["viewer"], data["field"], data["expires"]))
+        page = Present(editor.decode(), data["user_id"], data["name"],
+                       roles.get(str(data["user_id"]), "Not an attendee"),
+                       data["viewer"], data["field"], data["expires"])
+        shown = alive.get(page.user_id)
+        # One line per person: the page in a field wins, then the latest heartbeat.
+        if shown is None or (bool(page.field), page.expires) > (bool(shown.field), shown.expires):
+            alive[page.user_id] = page
     if expired:
         _redis().hdel(key, *expired)
-    return sorted(alive, key=lambda p: (p.name, p.editor))
+    return sorted(alive.values(), key=lambda p: (p.name, p.user_id))
 
 
 # ---- the facilitator's current field ----------------------------------------------------

@@ -18,6 +18,7 @@ urlpatterns = [
     path("postmortems/<uuid:pk>/field/<str:name>/", autosave.postmortem_field,
          name="postmortem_field"),
     path("postmortems/<uuid:pk>/live/", live_views.live_poll, name="live_poll"),
+    path("postmortems/<uuid:pk>/live/leave/", live_views.live_leave, name="live_leave"),
     path("postmortems/<uuid:pk>/live/<int:meeting_id>/next/", live_views.live_next_field,
          name="live_next_field"),
     path("postmortems/<uuid:pk>/fix/deferred/", autosave.postmortem_fix_deferred,

@@ -123,3 +123,37 @@ def test_three_people_fill_one_draft_live(people, meeting_draft, browser, live_s
             went_well, timeout=TWO_SECONDS)
         a.unroute(LIVE_POLL)
         expect(notice).to_be_hidden(timeout=TWO_SECONDS)
+
+
+def test_presence_drops_a_page_that_left_at_once(people, browser, live_server):
+    """The facilitator's full-page Start meeting replaces her page: the others count
+    three, never four; a closed page is gone within two seconds (its pagehide leave),
+    not after the 8-second lapse."""
+    pm = services.create_draft(people["alice"], occurred_utc=NOW - timedelta(hours=5),
+                               trigger="drawdown")
+    meetings.schedule_meeting(pm, NOW, people["alice"], [
+        AttendeeInput(people["alice"], "operator"), AttendeeInput(people["bob"], "code_owner"),
+        AttendeeInput(people["carol"], "reviewer")])
+    with signed_in_drafts(browser, live_server) as open_page:
+        a, b, c = (open_page(name, pm) for name in ("alice", "bob", "carol"))
+        for page in (a, b, c):
+            expect(page.locator("#live-count")).to_have_text("3 people here",
+                                                             timeout=TWO_SECONDS)
+        a.get_by_role("button", name="Start meeting").click()
+        expect(a.locator("#live-now, #live-next").first).to_be_attached()
+        for page in (b, c):
+            # Her new page, one line: the old page left on pagehide.
+            expect(page.locator("#presence-list li")).to_have_count(3, timeout=TWO_SECONDS)
+            expect(page.locator("#live-count")).to_have_text("3 people here")
+        expect(b.locator("#presence-list li", has_text="alice")).to_have_count(1)
+        # A second tab of the same person is still one line.
+        second = c.context.new_page()
+        second.goto(f"/postmortems/{pm.pk}/")
+        expect(second.locator("#live-count")).to_have_text("3 people here",
+                                                           timeout=TWO_SECONDS)
+        second.close()
+        c.close()
+        for page in (a, b):
+            expect(page.locator("#live-count")).to_have_text("2 people here",
+                                                             timeout=TWO_SECONDS)
+            expect(page.locator("#presence-list")).not_to_contain_text("carol")

@@ -131,6 +131,12 @@ def test_a_viewer_reads_but_every_write_is_refused(site):
             if name in PUBLIC or name in TOKEN_APIS or name in ("logout", "admin:logout"):
                 continue
             response = client.post(path, {"value": "changed", "note": "x"}, htmx=True)
+            if name == "incidents:live_leave":
+                # Every role's page leaves (its own presence entry, in Redis, only with
+                # the id signed for it: test_live.py); an unsigned id is refused.
+                if response.status_code != 400:
+                    wrong.append(f"POST {path} ({name}) → {response.status_code}")
+                continue
             ok = (response.status_code == 403
                   and "Your role is viewer" in response.content.decode())
             if not ok:

@@ -1,8 +1,10 @@
 """The live draft's endpoints: the poll ("changed since version N", with the page's
-heartbeat) and the facilitator's Next field (docs/rules.md#live-feed).
+heartbeat), the page's leave and the facilitator's Next field (docs/rules.md#live-feed).
 
-The poll is a GET: viewers poll too (their POSTs are refused by core.roles), and what it
-writes is the page's own presence entry in Redis, which expires within seconds.
+The poll is a GET: viewers poll too, and what it writes is the page's own presence entry
+in Redis, which expires within seconds. The leave is a POST every role may make (core.roles
+ALWAYS_ALLOWED_URL_NAMES; CSRF checked). Both take the page id the server signed for
+this user and postmortem (incidents.live.page_token) and refuse any other with 400.
 """
 import redis
 from django.db import connection
@@ -26,7 +28,8 @@ ROW_SECTIONS = {"timeline": "timeline", "contributing_factors": "factors",
 
 def page_context(request, pm: Postmortem, meeting: Meeting | None, editor_id: str) -> dict:
     """What the live panel of a draft page needs (templates/incidents/_presence.html):
-    the feed version the page starts from, its editor id, the meeting's current field,
+    the feed version the page starts from, its editor id and the signed id it polls with
+    (`token`), the leave URL, the meeting's current field,
     whether this user drives (the facilitator of a meeting in progress, an editor). Stores
     the meeting's roles for presence; with Redis down the panel starts with its notice."""
     try:
@@ -41,6 +44,8 @@ def page_context(request, pm: Postmortem, meeting: Meeting | None, editor_id: st
             "url": reverse("incidents:live_poll", args=[pm.pk]),
             "version": live_feed.current_version(pm.pk),
             "editor": editor_id,
+            "token": live.page_token(pm.pk, request.user.pk, editor_id),
+            "leave_url": reverse("incidents:live_leave", args=[pm.pk]),
             "ok": live_ok,
             "down": DOWN,
             "interval": live.POLL_INTERVAL_MS,
@@ -123,23 +128,24 @@ def _changed_payload(request, pk, feed: live_feed.Feed) -> dict:
 
 @require_GET
 def live_poll(request, pk):
-    """GET ?since=N&editor=ID&field=KEY: the page's heartbeat, and what changed after
-    feed version N (docs/rules.md#live-feed).
+    """GET ?since=N&editor=TOKEN&field=KEY: the page's heartbeat, and what changed after
+    feed version N (docs/rules.md#live-feed). TOKEN is the page id signed for this user
+    and postmortem (page_context's `token`).
 
-    Answers JSON {"version", "presence": [...], and when something changed "fields",
-    "sections", "feedback", "progress", "meeting", "final", "reload" or "refresh"}; 400
-    naming since or editor when missing or malformed; 404 for an unknown postmortem; 503
+    Answers JSON {"version", "presence": [one per person: name, role, viewer, field,
+    label, me], and when something changed "fields", "sections", "feedback", "progress",
+    "meeting", "final", "reload" or "refresh"}; 400 naming since or editor when missing,
+    malformed or not signed for this user and postmortem; 404 for an unknown postmortem; 503
     when Redis (presence) is down, so the page shows that live updates are down.
     """
     since = whole_number(request.GET.get("since", ""))
     if since is None:
         return JsonResponse({"error": "since: give the feed version the page has (an "
                                       "integer, 0 or more).", "field": "since"}, status=400)
-    editor = request.GET.get("editor", "")
-    if not editor or len(editor) > 40 or not editor.isalnum():
-        return JsonResponse({"error": "editor: the page's id (letters and digits, at most "
-                                      "40) is missing; reload the page.", "field": "editor"},
-                            status=400)
+    try:
+        editor = _page(request, pk, request.GET.get("editor", ""))
+    except live.PageIdError as exc:
+        return JsonResponse({"error": str(exc), "field": "editor"}, status=400)
     field = request.GET.get("field", "")
     field = field if field in fields.FIELDS_BY_KEY or field == "scan" else ""
     feed = live_feed.changes_since(pk, since, editor)
@@ -148,12 +154,36 @@ def live_poll(request, pk):
     try:
         present = live.heartbeat(pk, editor, request.user, field,
                                  viewer=not can_write(request.user))
-        payload = {"version": feed.version, "presence": [p.as_json() for p in present]}
+        payload = {"version": feed.version,
+                   "presence": [p.as_json(request.user.pk) for p in present]}
         if feed.fields:
             payload.update(_changed_payload(request, pk, feed))
     except redis.RedisError:
         return JsonResponse({"error": DOWN}, status=503)
     return JsonResponse(payload)
+
+
+def _page(request, pk, token: str) -> str:
+    """The page id in `token` for this user on postmortem `pk`; raises live.PageIdError."""
+    if not token:
+        raise live.PageIdError("editor: the page's id is missing; reload the page.")
+    return live.page_of(token, pk, request.user.pk)
+
+
+@require_POST
+def live_leave(request, pk):
+    """POST editor=TOKEN (the page's navigator.sendBeacon on pagehide): removes the page's
+    presence entry at once (docs/rules.md#live-feed). 204; 400 naming editor when the id
+    is missing or not signed for this user and postmortem; 503 when Redis is down."""
+    try:
+        editor = _page(request, pk, request.POST.get("editor", ""))
+    except live.PageIdError as exc:
+        return JsonResponse({"error": str(exc), "field": "editor"}, status=400)
+    try:
+        live.leave(pk, editor)
+    except redis.RedisError:
+        return JsonResponse({"error": DOWN}, status=503)
+    return HttpResponse(status=204)
 
 
 @require_POST

@@ -12,9 +12,12 @@
 //   typing; "Follow the facilitator" brings it back.
 // - A failed poll is never silent: "Live updates are down — reload to see others'
 //   changes" shows until a poll succeeds again. Autosave does not depend on this file.
+// - The poll sends the page id the server signed for this user and draft (data-token);
+//   on pagehide the page sends a leave (sendBeacon), so it is gone from the others'
+//   presence at once. Presence is one line per person ("me" marks the reader).
 (function () {
   "use strict";
-  var live, since, editor, focusedKey = "", following = true, stopped = false;
+  var live, since, editor, token, focusedKey = "", following = true, stopped = false;
   var pendingSections = {};
   var currentKey = "", currentLabel = "";
   var TIMEOUT_MS = 5000;
@@ -38,15 +41,12 @@
     list.textContent = "";
     people.forEach(function (person) {
       var li = document.createElement("li");
-      li.className = "presence-person" + (person.editor === editor ? " me" : "");
+      li.className = "presence-person" + (person.me ? " me" : "");
       var name = document.createElement("strong");
-      name.textContent = person.name + (person.editor === editor ? " (you)" : "");
+      name.textContent = person.name + (person.me ? " (you)" : "");
       li.appendChild(name);
       var rest = " — " + person.role + (person.viewer ? " · viewer" : "");
-      if (person.field) {
-        var heading = document.querySelector("#progress-" + person.field + " a");
-        rest += " · in " + (heading ? heading.textContent : person.field);
-      }
+      if (person.field) { rest += " · in " + (person.label || person.field); }
       li.appendChild(document.createTextNode(rest));
       li.dataset.field = person.field;
       list.appendChild(li);
@@ -269,7 +269,7 @@
     if (polling || stopped) { return; }
     polling = true;
     var url = live.dataset.url + "?since=" + encodeURIComponent(since) + "&editor="
-      + encodeURIComponent(editor) + "&field=" + encodeURIComponent(focusedKey);
+      + encodeURIComponent(token) + "&field=" + encodeURIComponent(focusedKey);
     var controller = new AbortController();
     var abort = setTimeout(function () { controller.abort(); }, TIMEOUT_MS);
     fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"},
@@ -295,6 +295,14 @@
     if (!live) { return; }
     since = Number(live.dataset.since);
     editor = live.dataset.editor;
+    token = live.dataset.token;
+    window.addEventListener("pagehide", function () {
+      stopped = true;
+      var form = new FormData();
+      form.append("editor", token);
+      form.append("csrfmiddlewaretoken", live.dataset.csrf);
+      navigator.sendBeacon(live.dataset.leave, form);
+    });
     document.addEventListener("focusin", function (event) {
       var key = sectionKey(event.target);
       if (key !== focusedKey) { focusedKey = key; }
