@@ -63,6 +63,11 @@ NOT_PAGES = {
     "api_events": "JSON API for monitoring systems (token)",
     "api_gate": "JSON API for CI (token)",
     "api_go_no_go": "JSON API for agents (token or session)",
+    "mcp": "the MCP server for coding agents over HTTP (token; tests/test_mcp.py)",
+    "incidents:live_poll": "JSON poll of an open draft, driven by static/js/live.js "
+                           "(tests/test_live.py, test_browser_live.py)",
+    "incidents:live_leave": "a page's leave beacon on pagehide, sent by static/js/live.js",
+    "incidents:live_next_field": "htmx: the facilitator's Next field button",
     "healthz": "health report for the load balancer",
     "favicon": "a redirect to the static favicon.svg for browsers that ask for /favicon.ico",
     "login": "reached signed out (test_sign_in_through_the_login_form)",

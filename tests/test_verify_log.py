@@ -158,10 +158,11 @@ def test_the_owner_inserting_a_meeting_for_a_final_record_is_named(final_with_me
     with past_the_guards() as cursor:
         cursor.execute(
             "INSERT INTO incidents_meeting (postmortem_id, scheduled_utc, facilitator_id, "
-            "started_utc, ended_utc, created_utc) VALUES (%s, %s, %s, %s, %s, %s)",
+            "started_utc, ended_utc, created_utc, changed_utc, sequence, current_field) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, 0, '')",
             [final_with_meeting.pk, datetime(2020, 1, 6, 9, 0, tzinfo=UTC), bob.pk,
              datetime(2020, 1, 6, 9, 0, tzinfo=UTC), datetime(2020, 1, 6, 9, 30, tzinfo=UTC),
-             datetime(2020, 1, 6, 9, 0, tzinfo=UTC)])
+             datetime(2020, 1, 6, 9, 0, tzinfo=UTC), datetime(2020, 1, 6, 9, 0, tzinfo=UTC)])
     ok, out = run_verify_log(capsys, "--no-repo", "--expect-head", head)
     assert not ok
     assert f"MISMATCH postmortem {final_with_meeting.pk}: its content changed" in out
