@@ -223,6 +223,12 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 LOGIN_REDIRECT_URL = "incidents:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# Webhooks may reach loopback and private networks (127/8, 10/8, 172.16/12, 192.168/16,
+# fc00::/7, 100.64/10) only when this is on: off by default, on for the embedded SQLite
+# demo. Link-local and metadata addresses are refused always (docs/rules.md#webhook-targets).
+SCARLOG_WEBHOOKS_ALLOW_PRIVATE = env_bool("SCARLOG_WEBHOOKS_ALLOW_PRIVATE",
+                                          not PRODUCTION and not _database_url)
+
 # Single sign-on through OpenID Connect (core.sso, mozilla-django-oidc): off unless
 # SCARLOG_OIDC_ISSUER (or SCARLOG_OIDC_DISCOVERY_URL) is set; then the client id and secret
 # and the role map are required (core.sso_config names what is missing). Local accounts

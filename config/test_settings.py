@@ -37,3 +37,6 @@ WHITENOISE_USE_FINDERS = True
 # The precomputed insights stay in this process during tests (never a shared Redis).
 CACHES = {**CACHES, "insights": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                                  "LOCATION": "insights"}}
+
+# The tests' webhook receivers listen on loopback (docs/rules.md#webhook-targets).
+SCARLOG_WEBHOOKS_ALLOW_PRIVATE = True

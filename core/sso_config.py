@@ -1,7 +1,9 @@
 """Single sign-on (OIDC) configuration, read from the environment by config/settings.py.
 
 oidc_config() returns an OIDCConfig when SCARLOG_OIDC_ISSUER or SCARLOG_OIDC_DISCOVERY_URL
-is set, else None (single sign-on off; only local accounts sign in). Everything else it
+is set, else None (single sign-on off; only local accounts sign in) — unless the client id,
+secret or role map is set without them, which raises ImproperlyConfigured naming the
+missing issuer. Everything else it
 needs is then required, and a missing or malformed variable raises ImproperlyConfigured
 naming it. No network here: the provider's discovery document is read on the first
 sign-in (core.sso.provider_metadata). docs/rules.md#sso-roles
@@ -71,10 +73,20 @@ def oidc_config(*, issuer: str, discovery_url: str, client_id: str, client_secre
                 role_claim: str, role_map: str, provider_name: str,
                 scopes: str) -> OIDCConfig | None:
     """The OIDCConfig for these SCARLOG_OIDC_* values, or None when neither the issuer nor
-    the discovery URL is set. Raises ImproperlyConfigured naming the variable at fault."""
+    the discovery URL is set (and neither is the client id, secret or role map). Raises
+    ImproperlyConfigured naming the variable at fault."""
     issuer = (issuer or "").strip().rstrip("/")
     discovery_url = (discovery_url or "").strip()
     if not issuer and not discovery_url:
+        given = [name for name, value in (("SCARLOG_OIDC_CLIENT_ID", client_id),
+                                          ("SCARLOG_OIDC_CLIENT_SECRET", client_secret),
+                                          ("SCARLOG_OIDC_ROLE_MAP", role_map))
+                 if (value or "").strip()]
+        if given:
+            raise ImproperlyConfigured(
+                f"SCARLOG_OIDC_ISSUER (or SCARLOG_OIDC_DISCOVERY_URL) is missing: "
+                f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} set, so single "
+                "sign-on is meant to be on; set the provider's issuer URL, or unset them.")
         return None
     if issuer:
         _http_url("SCARLOG_OIDC_ISSUER", issuer)

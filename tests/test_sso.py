@@ -316,7 +316,8 @@ def test_the_configuration_names_what_is_missing_or_wrong():
     base = {"issuer": "https://id.example.com/", "discovery_url": "", "client_id": "scarlog",
             "client_secret": "s3cret", "role_claim": "groups", "role_map": "eng=editor",
             "provider_name": "Okta", "scopes": "openid email profile"}
-    assert oidc_config(**{**base, "issuer": ""}) is None
+    assert oidc_config(**{**base, "issuer": "", "client_id": "", "client_secret": "",
+                          "role_map": ""}) is None
     config = oidc_config(**base)
     assert config.discovery_url == "https://id.example.com/.well-known/openid-configuration"
     assert config.role_map == {"eng": "editor"}
@@ -353,6 +354,35 @@ def test_the_settings_read_single_sign_on_from_the_environment(tmp_path):
                              capture_output=True, text=True)
     assert missing.returncode != 0
     assert "SCARLOG_OIDC_ROLE_MAP is required with single sign-on" in missing.stderr
+
+
+@pytest.mark.parametrize("given", [{"client_id": "scarlog"}, {"client_secret": "s3cret"},
+                                   {"client_id": "scarlog", "client_secret": "s3cret"},
+                                   {"role_map": "editor=editor"}])
+def test_a_client_without_an_issuer_is_a_configuration_error_naming_it(given):
+    base = {"issuer": "", "discovery_url": "", "client_id": "", "client_secret": "",
+            "role_claim": "groups", "role_map": "", "provider_name": "", "scopes": "openid"}
+    with pytest.raises(ImproperlyConfigured,
+                       match=r"SCARLOG_OIDC_ISSUER \(or SCARLOG_OIDC_DISCOVERY_URL\) is missing"):
+        oidc_config(**{**base, **given})
+
+
+def test_the_client_id_and_secret_without_an_issuer_stop_startup_config(tmp_path):
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("DJANGO_", "SCARLOG_OIDC_"))}
+    env.update(SCARLOG_OIDC_CLIENT_ID="scarlog", SCARLOG_OIDC_CLIENT_SECRET="s3cret",
+               SCARLOG_OIDC_ROLE_MAP="editor=editor", SCARLOG_VAR_DIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=PROJECT_DIR, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "SCARLOG_OIDC_ISSUER (or SCARLOG_OIDC_DISCOVERY_URL) is missing" in result.stderr
+    assert ("SCARLOG_OIDC_CLIENT_ID and SCARLOG_OIDC_CLIENT_SECRET and SCARLOG_OIDC_ROLE_MAP "
+            "are set") in result.stderr
+
+
+def test_a_claim_value_that_is_already_a_role_maps_to_it_config():
+    assert parse_role_map("SCARLOG_OIDC_ROLE_MAP", "editor=editor,admin=admin") == {
+        "editor": "editor", "admin": "admin"}
 
 
 CONFIG = OIDCConfig(issuer="https://id.example.com", discovery_url="https://id.example.com/d",

@@ -306,7 +306,17 @@ def test_redeliver(receiver, alice):
     assert copy.pk != delivery.pk and copy.redelivery_of_id == delivery.pk
     assert copy.body == delivery.body
     assert sender.attempt(copy.pk) == "delivered"
-    assert receiver.processed == [str(delivery.pk), str(copy.pk)]
+    # The resend keeps the message's webhook-id (Standard Webhooks), signed over it: the
+    # deduping receiver recognises it as a duplicate and acts once.
+    assert [r.webhook_id for r in receiver.requests[-2:]] == [str(delivery.pk)] * 2
+    assert receiver.requests[-1].verified
+    assert receiver.processed == [str(delivery.pk)]
+    # A redelivery of the redelivery is still the same message.
+    again = sender.redeliver(WebhookDelivery.objects.get(pk=copy.pk))
+    assert again.redelivery_of_id == copy.pk and again.message_id() == str(delivery.pk)
+    assert sender.attempt(again.pk) == "delivered"
+    assert receiver.requests[-1].webhook_id == str(delivery.pk) and receiver.requests[-1].verified
+    assert receiver.processed == [str(delivery.pk)]
 
 
 @pytest.mark.django_db

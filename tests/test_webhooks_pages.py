@@ -125,12 +125,17 @@ def test_the_delivery_log_shows_each_attempt_and_redelivers(django_app, admin, r
     row = log.html.select_one(f'tr.delivery[data-id="{delivery.pk}"]')
     assert (row.select_one(".status").text, row.select_one(".code").text,
             row.select_one(".attempts").text) == ("delivered", "200", "2")
-    # Redeliver of a delivered one is a new delivery (a new webhook-id) of the same body.
+    # Redeliver of a delivered one is a new delivery row of the same body, sent under the
+    # same webhook-id: the receiver sees a duplicate and does not act twice.
     redeliver = next(f for f in log.forms.values() if f.action.endswith(
         f"/deliveries/{delivery.pk}/redeliver/"))
     redeliver.submit()
     copy = WebhookDelivery.objects.get(redelivery_of=delivery)
     assert copy.status == "pending" and copy.body == delivery.body
+    assert sender.attempt(copy.pk) == "delivered"
+    assert receiver.requests[-1].webhook_id == str(delivery.pk)
+    assert receiver.requests[-1].verified
+    assert receiver.processed == [str(delivery.pk)]
 
 
 def test_a_redeliver_without_its_csrf_token_is_refused(django_app, admin, alice):

@@ -13,3 +13,6 @@ EMAIL_BACKEND = os.environ["TEST_EMAIL_BACKEND"]
 EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
 CELERY_TASK_DEFAULT_QUEUE = os.environ["TEST_CELERY_QUEUE"]
 core.health.HEARTBEAT_KEY = os.environ["TEST_HEARTBEAT_KEY"]
+
+# The tests' webhook receivers listen on loopback (docs/rules.md#webhook-targets).
+SCARLOG_WEBHOOKS_ALLOW_PRIVATE = True

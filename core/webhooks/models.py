@@ -44,7 +44,9 @@ class WebhookSubscription(models.Model):
 class WebhookDelivery(models.Model):
     """One event for one subscription: the exact body sent, and how sending went.
 
-    `id` is the webhook-id header (the receiver dedupes by it). status pending → delivered,
+    `id` identifies the row; the webhook-id header is message_id(): the id of the first
+    delivery of the message, so a redelivery (`redelivery_of`) is sent under the original's
+    id and the receiver dedupes it (docs/rules.md#webhook-redeliver). status pending → delivered,
     or pending → failed after MAX_ATTEMPTS (core.webhooks.sender); attempts counts tries,
     next_attempt_utc is when the next is due (UTC), response_code and last_error tell the
     last try. PostgreSQL refuses deleting a delivery, changing what it sends, or changing
@@ -80,6 +82,15 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.subscription_id} ({self.status})"
+
+    def message_id(self) -> str:
+        """The webhook-id this delivery is sent under (a UUID as text): the id of the root
+        of its redelivery_of chain, itself when it repeats none."""
+        root = self
+        while root.redelivery_of_id is not None:
+            root = WebhookDelivery.objects.only("id", "redelivery_of").get(
+                pk=root.redelivery_of_id)
+        return str(root.pk)
 
 class WebhookEventOnce(models.Model):
     """An event that is emitted once ever ("action_item.overdue:42"): its key is unique."""

@@ -6,15 +6,18 @@ transaction: a second worker skips a row being sent, a delivered row is never se
 and a worker killed mid-request leaves the row pending (its transaction rolls back), so
 the next attempt resends the same webhook-id, which the receiver dedupes.
 """
+import http.client
 import logging
-import urllib.error
-import urllib.request
+import socket
+import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.utils import timezone
 
+from core.webhooks import targets
 from core.webhooks.models import WebhookDelivery
 from core.webhooks.signing import signed_headers
 
@@ -32,22 +35,40 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), MAX_RETRY_SECONDS))
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not a place to send the signed body to."""
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection to `address`, an address checked by core.webhooks.targets, with
+    the URL's host in the Host header."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """An HTTPS connection to a checked `address`; the certificate is verified for the
+    URL's host (SNI and hostname check)."""
+
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self.address = address
+
+    def connect(self):
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one HTTP POST gave: the status code (None when none came) and an error text."""
+    """What one HTTP POST gave: the status code (None when none came), an error text, and
+    `refused` when the target was refused before connecting (docs/rules.md#webhook-targets;
+    not retried)."""
 
     code: int | None
     error: str
+    refused: bool = False
 
     @property
     def ok(self) -> bool:
@@ -56,24 +77,45 @@ class Outcome:
 
 def post(url: str, body: str, headers: dict) -> Outcome:
     """POST `body` (JSON text) to `url` with `headers`; never raises for the receiver's
-    failures (a refused connection, a timeout after TIMEOUT_SECONDS, a non-2xx answer)."""
-    request = urllib.request.Request(
-        url, data=body.encode(), method="POST",
-        headers={**headers, "Content-Type": "application/json", "User-Agent": "Scarlog-Webhooks"})
+    failures (a refused connection, a timeout after TIMEOUT_SECONDS, a non-2xx answer; a
+    redirect is an answer, never followed). The host is resolved and every address checked
+    (core.webhooks.targets.checked_addresses) and the connection goes to a checked address;
+    a refused target gives Outcome(refused=True) and nothing is sent."""
     try:
-        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
-            return Outcome(response.status, "")
-    except urllib.error.HTTPError as error:
-        return Outcome(error.code, f"HTTP {error.code} {error.reason}")
-    except (urllib.error.URLError, OSError, ValueError) as error:
+        addresses = targets.checked_addresses(url)
+    except targets.TargetRefused as refused:
+        return Outcome(None, f"Refused: URL {refused}."[:ERROR_LIMIT], refused=True)
+    except OSError as error:
         return Outcome(None, f"{type(error).__name__}: {error}"[:ERROR_LIMIT])
+    parts = urlsplit(url)
+    host, port = targets.host_and_port(url)
+    connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    last_error: Exception | None = None
+    for address in addresses:
+        connection = connection_class(host, port, address, TIMEOUT_SECONDS)
+        try:
+            connection.request("POST", path, body=body.encode(), headers={
+                **headers, "Content-Type": "application/json", "User-Agent": "Scarlog-Webhooks"})
+            response = connection.getresponse()
+            if 200 <= response.status < 300:
+                return Outcome(response.status, "")
+            return Outcome(response.status, f"HTTP {response.status} {response.reason}")
+        except (OSError, http.client.HTTPException) as error:
+            last_error = error
+            if not isinstance(error, ConnectionRefusedError):
+                break  # a timeout or a broken answer: do not send the body twice
+        finally:
+            connection.close()
+    return Outcome(None, f"{type(last_error).__name__}: {last_error}"[:ERROR_LIMIT])
 
 
 def attempt(delivery_id, now: datetime | None = None) -> str:
     """Try to send delivery `delivery_id` once if it is pending and due at `now` (UTC).
 
     Returns "delivered", "retry" (next_attempt_utc set by retry_delay), "failed" (the
-    MAX_ATTEMPTS-th try failed, or the subscription is disabled) or "skipped" (not found,
+    MAX_ATTEMPTS-th try failed, the subscription is disabled, or its URL points at an
+    address webhooks may not reach: docs/rules.md#webhook-targets) or "skipped" (not found,
     not pending, not due, or locked by another worker)."""
     with transaction.atomic():
         delivery = (WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
@@ -90,7 +132,8 @@ def attempt(delivery_id, now: datetime | None = None) -> str:
             delivery.last_error = "The subscription is disabled."
             delivery.save(update_fields=["status", "last_error"])
             return "failed"
-        headers = signed_headers(subscription.secret, str(delivery.pk), sent_at, delivery.body)
+        headers = signed_headers(subscription.secret, delivery.message_id(), sent_at,
+                                 delivery.body)
         outcome = post(subscription.url, delivery.body, headers)
         delivery.attempts += 1
         delivery.last_attempt_utc = sent_at
@@ -100,7 +143,7 @@ def attempt(delivery_id, now: datetime | None = None) -> str:
             delivery.status = WebhookDelivery.Status.DELIVERED
             delivery.delivered_utc = timezone.now()
             result = "delivered"
-        elif delivery.attempts >= MAX_ATTEMPTS:
+        elif outcome.refused or delivery.attempts >= MAX_ATTEMPTS:
             delivery.status = WebhookDelivery.Status.FAILED
             result = "failed"
         else:
@@ -130,7 +173,8 @@ class RedeliverError(ValueError):
 @transaction.atomic
 def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
     """Send `delivery` again (docs/rules.md#webhook-redeliver): a delivered one as a new
-    delivery with a new webhook-id (its body unchanged, `redelivery_of` naming it); a
+    delivery row (its body unchanged, `redelivery_of` naming it) sent under the original
+    message's webhook-id (WebhookDelivery.message_id), so a receiver dedupes it; a
     pending or failed one is due now with the same webhook-id. Returns the delivery to
     be sent; the send is queued at commit. Raises RedeliverError when the subscription is
     disabled."""

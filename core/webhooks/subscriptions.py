@@ -1,7 +1,9 @@
 """Creating, disabling and enabling webhook subscriptions (docs/rules.md#webhook-subscriptions).
 
 A subscription's URL follows the link rule (docs/rules.md#input-links: http or https, a
-host, no space or control character); its secret is generated here and returned once.
+host, no space or control character) and may not point at a link-local, metadata or
+local-network address (docs/rules.md#webhook-targets); its secret is generated here and
+returned once.
 """
 from django.db import transaction
 from django.utils import timezone
@@ -9,6 +11,7 @@ from django.utils import timezone
 from core.limits import text_problem
 from core.record_types import shown
 from core.web_links import link_problem
+from core.webhooks import targets
 from core.webhooks.events import EventType
 from core.webhooks.models import WebhookSubscription
 from core.webhooks.signing import new_secret
@@ -31,7 +34,9 @@ def url_problem(url: str) -> str | None:
         return "is required"
     if len(url) > URL_LIMIT:
         return f"is longer than {URL_LIMIT} characters"
-    return link_problem(url)
+    if (problem := link_problem(url)) is not None:
+        return problem
+    return targets.url_target_problem(url)
 
 
 @transaction.atomic
@@ -39,7 +44,8 @@ def create_subscription(name: str, url: str, fmt: str, event_types: list[str],
                         user=None) -> tuple[WebhookSubscription, str]:
     """A new active subscription; returns it and its secret ("whsec_…"), which the caller
     shows once. Raises SubscriptionError naming the field for a blank or long name, a URL
-    that is not http(s) (docs/rules.md#input-links), an unknown format, or no or unknown
+    that is not http(s) (docs/rules.md#input-links) or points at an address webhooks may
+    not reach (docs/rules.md#webhook-targets), an unknown format, or no or unknown
     event types."""
     name = (name or "").strip()
     if not name:
