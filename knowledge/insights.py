@@ -13,6 +13,7 @@ population: an earlier postmortem outside the period can still be the one that r
 import hashlib
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -424,19 +425,36 @@ def cached_compute(filters: Filters, now: datetime, user=None) -> Insights:
     generation read before computing is still the one after it, so figures computed while
     another transaction committed are never stored under a key they do not match.
     """
+    return _cached("figures", filters, now, user, lambda: compute(filters, now, user))
+
+
+def cached_rendering(kind: str, filters: Filters, now: datetime, user,
+                     render: Callable[[Insights], str]) -> str:
+    """`render(figures)` of cached_compute(filters, now, user), itself precomputed under
+    the same key plus `kind` (a short name: "page", "json", "csv"): a warm request reads
+    one string instead of unpickling the figures and rendering thousands of template
+    nodes (docs/rules.md#insights-precomputed). `render` must depend on the figures only,
+    never on the request. On SQLite it is called every time."""
+    return _cached(kind, filters, now, user,
+                   lambda: render(cached_compute(filters, now, user)))
+
+
+def _cached(kind: str, filters: Filters, now: datetime, user, build):
+    """build() stored under (kind, generation, filters, UTC date, hidden set); see
+    cached_compute for why it is exact."""
     before = _generation_row()
     if before is None:
-        return compute(filters, now, user)
+        return build()
     instance, number = before
     hidden = sorted(str(pm_id) for pm_id in visibility.hidden_ids(user))
     hidden_key = hashlib.sha256(",".join(hidden).encode()).hexdigest()[:32] if hidden else "-"
-    key = ("insights:" + ":".join([instance, str(number), _day_key(now), filters.start or "",
-                                   filters.end or "", filters.domain, filters.root_cause,
-                                   filters.severity, hidden_key]))
+    key = ("insights:" + ":".join([kind, instance, str(number), _day_key(now),
+                                   filters.start or "", filters.end or "", filters.domain,
+                                   filters.root_cause, filters.severity, hidden_key]))
     store = caches["insights"]
     found = store.get(key)
     if found is None:
-        found = compute(filters, now, user)
+        found = build()
         if _generation_row() == before:
             store.set(key, found, CACHE_SECONDS)
     return found
