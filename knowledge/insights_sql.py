@@ -44,7 +44,8 @@ def closeouts(hidden) -> dict:
 
 def item_figures(ids, today: date) -> tuple[dict, int, datetime | None]:
     """({total, open, shipped, shipped_verified, dropped, overdue}, verified shipped count,
-    the earliest created_utc or None) of the items of the postmortems `ids`."""
+    the earliest created_utc or None) of the items of the postmortems `ids` (joined as a
+    set, not tested against an array per row)."""
     sql = """
         SELECT count(*),
                count(*) FILTER (WHERE status IN ('open', 'in_progress')),
@@ -54,7 +55,8 @@ def item_figures(ids, today: date) -> tuple[dict, int, datetime | None]:
                count(*) FILTER (WHERE status = 'dropped'),
                count(*) FILTER (WHERE status NOT IN ('shipped', 'dropped') AND due_date < %s),
                min(created_utc)
-        FROM incidents_actionitem WHERE postmortem_id = ANY(%s)
+        FROM incidents_actionitem
+        JOIN unnest(%s::uuid[]) AS population(id) ON population.id = postmortem_id
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [today, list(ids)])
@@ -73,7 +75,8 @@ def backlog(ids, mondays: list[date], now: datetime) -> list[int]:
         return []
     sql = f"""
         WITH items AS (
-            SELECT id, created_utc FROM incidents_actionitem WHERE postmortem_id = ANY(%s)),
+            SELECT a.id, a.created_utc FROM incidents_actionitem a
+            JOIN unnest(%s::uuid[]) AS population(id) ON population.id = a.postmortem_id),
         ev AS (
             SELECT DISTINCT ON (e.item_id, e.at_utc) e.item_id, e.at_utc AS at,
                    {_CLOSED_EVENT} AS closed
