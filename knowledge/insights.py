@@ -13,6 +13,7 @@ population: an earlier postmortem outside the period can still be the one that r
 import hashlib
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -35,6 +36,7 @@ from incidents.models import (
 )
 from incidents.models.choices import RootCause
 from incidents.models.vocabulary import Severity
+from knowledge import insights_sql
 
 WITHIN_HOURS = 72
 CLOSED_STATUSES = (ActionItem.Status.SHIPPED, ActionItem.Status.DROPPED)
@@ -294,6 +296,57 @@ def _domains(final, ids=None) -> dict:
     return {pm.pk: domains.get(pm.pk, "") for pm in final}
 
 
+def _items_python(hidden, ids, today: date, now: datetime):
+    """(closeouts, item figures, verified shipped count, backlog) from every item and status
+    event loaded into Python: the path SQLite (the demo) takes; knowledge.insights_sql
+    computes the same in PostgreSQL."""
+    # verification = '{}' (or null) means no verified evidence.
+    all_items = [_Item(pk, pm_id, status, due, bool(verification), created, updated)
+                 for pk, pm_id, status, due, verification, created, updated in
+                 ActionItem.objects.filter(postmortem__status="final")
+                  .exclude(postmortem_id__in=hidden).values_list(
+                     "id", "postmortem_id", "status", "due_date", "verification",
+                     "created_utc", "updated_utc")]
+    items_by_pm = defaultdict(list)
+    for item in all_items:
+        items_by_pm[item.postmortem_id].append(item)
+    timelines = _item_timelines()
+    closeouts = _closeouts(items_by_pm, timelines)
+    items = [item for item in all_items if item.postmortem_id in ids]
+    counts = Counter(item.status for item in items)
+    verified = sum(1 for item in items
+                   if item.status == ActionItem.Status.SHIPPED and item.verified)
+    item_figures = {
+        "total": len(items),
+        "open": counts[ActionItem.Status.OPEN] + counts[ActionItem.Status.IN_PROGRESS],
+        "shipped": counts[ActionItem.Status.SHIPPED],
+        "shipped_verified": verified,
+        "dropped": counts[ActionItem.Status.DROPPED],
+        "overdue": sum(1 for item in items
+                       if item.status not in CLOSED_STATUSES and item.due_date < today),
+    }
+    backlog = []
+    if items:
+        mondays = _weeks(min(item.created_utc for item in items).astimezone(UTC).date(), today)
+        ends = [min(datetime.combine(monday + timedelta(days=7), datetime.min.time(), UTC), now)
+                for monday in mondays]
+        backlog = [(monday.isoformat(), count) for monday, count
+                   in zip(mondays, open_backlog(items, timelines, ends), strict=True)]
+    return closeouts, item_figures, verified, backlog
+
+
+def _items_sql(hidden, ids, today: date, now: datetime):
+    """_items_python's result, aggregated in PostgreSQL (knowledge.insights_sql)."""
+    closeouts = insights_sql.closeouts(hidden)
+    item_figures, verified, first = insights_sql.item_figures(ids, today)
+    backlog = []
+    if first is not None:
+        mondays = _weeks(first.astimezone(UTC).date(), today)
+        backlog = [(monday.isoformat(), count) for monday, count
+                   in zip(mondays, insights_sql.backlog(ids, mondays, now), strict=True)]
+    return closeouts, item_figures, verified, backlog
+
+
 def compute(filters: Filters, now: datetime, user=None) -> Insights:
     """The insights for `filters` as of `now` (UTC), over the postmortems `user` may read
     (restricted ones a non-member may not read are left out of every figure:
@@ -327,43 +380,11 @@ def compute(filters: Filters, now: datetime, user=None) -> Insights:
     to_meeting = [(first_meeting[pm.pk] - pm.event_utc).total_seconds() / 3600
                   for pm in population if pm.pk in first_meeting]
 
-    # verification = '{}' (or null) means no verified evidence.
-    all_items = [_Item(pk, pm_id, status, due, bool(verification), created, updated)
-                 for pk, pm_id, status, due, verification, created, updated in
-                 ActionItem.objects.filter(postmortem__status="final")
-                  .exclude(postmortem_id__in=hidden).values_list(
-                     "id", "postmortem_id", "status", "due_date", "verification",
-                     "created_utc", "updated_utc")]
-    items_by_pm = defaultdict(list)
-    for item in all_items:
-        items_by_pm[item.postmortem_id].append(item)
-    timelines = _item_timelines()
-    closeouts = _closeouts(items_by_pm, timelines)
+    today = now.astimezone(UTC).date()
+    figures = _items_sql if insights_sql.available() else _items_python
+    closeouts, item_figures, verified, backlog = figures(hidden, ids, today, now)
     closeout_hours = [max((closeouts[pm.pk] - pm.finalized_utc).total_seconds() / 3600, 0.0)
                       for pm in population if pm.pk in closeouts]
-
-    items = [item for item in all_items if item.postmortem_id in ids]
-    today = now.astimezone(UTC).date()
-    counts = Counter(item.status for item in items)
-    verified = sum(1 for item in items
-                   if item.status == ActionItem.Status.SHIPPED and item.verified)
-    item_figures = {
-        "total": len(items),
-        "open": counts[ActionItem.Status.OPEN] + counts[ActionItem.Status.IN_PROGRESS],
-        "shipped": counts[ActionItem.Status.SHIPPED],
-        "shipped_verified": verified,
-        "dropped": counts[ActionItem.Status.DROPPED],
-        "overdue": sum(1 for item in items
-                       if item.status not in CLOSED_STATUSES and item.due_date < today),
-    }
-    backlog = []
-    if items:
-        first = min(item.created_utc for item in items).astimezone(UTC).date()
-        mondays = _weeks(first, today)
-        ends = [min(datetime.combine(monday + timedelta(days=7), datetime.min.time(), UTC), now)
-                for monday in mondays]
-        backlog = [(monday.isoformat(), count) for monday, count
-                   in zip(mondays, open_backlog(items, timelines, ends), strict=True)]
 
     recurrences = find_recurrences(final, domain_of, closeouts)
     shown = [r for r in recurrences if r.later.pk in ids]
@@ -376,7 +397,8 @@ def compute(filters: Filters, now: datetime, user=None) -> Insights:
         event_to_meeting=Distribution.of(to_meeting),
         finalize_to_closeout=Distribution.of(closeout_hours),
         items=item_figures,
-        verified_share=round(verified / len(items), 4) if items else None,
+        verified_share=(round(verified / item_figures["total"], 4)
+                        if item_figures["total"] else None),
         backlog=backlog,
         backlog_trend=backlog_trend(backlog),
         recurrences=shown,
@@ -424,19 +446,36 @@ def cached_compute(filters: Filters, now: datetime, user=None) -> Insights:
     generation read before computing is still the one after it, so figures computed while
     another transaction committed are never stored under a key they do not match.
     """
+    return _cached("figures", filters, now, user, lambda: compute(filters, now, user))
+
+
+def cached_rendering(kind: str, filters: Filters, now: datetime, user,
+                     render: Callable[[Insights], str]) -> str:
+    """`render(figures)` of cached_compute(filters, now, user), itself precomputed under
+    the same key plus `kind` (a short name: "page", "json", "csv"): a warm request reads
+    one string instead of unpickling the figures and rendering thousands of template
+    nodes (docs/rules.md#insights-precomputed). `render` must depend on the figures only,
+    never on the request. On SQLite it is called every time."""
+    return _cached(kind, filters, now, user,
+                   lambda: render(cached_compute(filters, now, user)))
+
+
+def _cached(kind: str, filters: Filters, now: datetime, user, build):
+    """build() stored under (kind, generation, filters, UTC date, hidden set); see
+    cached_compute for why it is exact."""
     before = _generation_row()
     if before is None:
-        return compute(filters, now, user)
+        return build()
     instance, number = before
     hidden = sorted(str(pm_id) for pm_id in visibility.hidden_ids(user))
     hidden_key = hashlib.sha256(",".join(hidden).encode()).hexdigest()[:32] if hidden else "-"
-    key = ("insights:" + ":".join([instance, str(number), _day_key(now), filters.start or "",
-                                   filters.end or "", filters.domain, filters.root_cause,
-                                   filters.severity, hidden_key]))
+    key = ("insights:" + ":".join([kind, instance, str(number), _day_key(now),
+                                   filters.start or "", filters.end or "", filters.domain,
+                                   filters.root_cause, filters.severity, hidden_key]))
     store = caches["insights"]
     found = store.get(key)
     if found is None:
-        found = compute(filters, now, user)
+        found = build()
         if _generation_row() == before:
             store.set(key, found, CACHE_SECONDS)
     return found

@@ -5,10 +5,13 @@ Views stay thin: rules live in kb_yaml, policies_md, links, loop and search.
 
 import csv
 import functools
+import io
+import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, Prefetch, Q, Sum
 from django.http import (
     Http404,
@@ -18,9 +21,11 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from core import readers
@@ -272,15 +277,10 @@ def _insights_filters(view):
 def insights_page(request, filters):
     """Did the lesson work? Figures, SVG charts with their tables, recurrence, cost before
     and after each pattern's first fix (knowledge.insights)."""
-    result = insights.cached_compute(filters, timezone.now(), request.user)
-    per_month = charts.stacked([(m, result.by_root_cause[m]) for m in result.months], "rc-")
-    backlog = charts.single([(week[5:], count) for week, count in result.backlog], "backlog")
+    figures_html = insights.cached_rendering("page", filters, timezone.now(), request.user,
+                                             _figures_html)
     return render(request, "knowledge/insights.html", {
-        "insights": result, "month_chart": per_month, "backlog_chart": backlog,
-        "month_rows": [(m, sorted(result.by_root_cause[m].items()),
-                        sorted(result.by_domain[m].items())) for m in result.months],
-        "times": [("Event to meeting", result.event_to_meeting),
-                  ("Finalize to close-out", result.finalize_to_closeout)],
+        "filters": filters, "figures_html": mark_safe(figures_html),  # our autoescaped render
         "root_causes": RootCause.choices,
         "severities": vocabulary.severity_labels().items(),
         "domains": known_domains(),
@@ -288,21 +288,44 @@ def insights_page(request, filters):
     })
 
 
+def _figures_html(result) -> str:
+    """The figures part of the insights page (charts and tables), from `result` alone: it
+    is cached and served to every reader with the same key (knowledge.insights)."""
+    per_month = charts.stacked([(m, result.by_root_cause[m]) for m in result.months], "rc-")
+    backlog = charts.single([(week[5:], count) for week, count in result.backlog], "backlog")
+    return render_to_string("knowledge/partials/insights_figures.html", {
+        "insights": result, "month_chart": per_month, "backlog_chart": backlog,
+        "month_rows": [(m, sorted(result.by_root_cause[m].items()),
+                        sorted(result.by_domain[m].items())) for m in result.months],
+        "times": [("Event to meeting", result.event_to_meeting),
+                  ("Finalize to close-out", result.finalize_to_closeout)],
+    })
+
+
 @require_GET
 @_insights_filters
 def insights_json(request, filters):
     """The insights page's figures as JSON (same filters)."""
-    return JsonResponse(insights.as_dict(insights.cached_compute(filters, timezone.now(),
-                                                                 request.user)))
+    body = insights.cached_rendering(
+        "json", filters, timezone.now(), request.user,
+        lambda result: json.dumps(insights.as_dict(result), cls=DjangoJSONEncoder))
+    return HttpResponse(body, content_type="application/json")
 
 
 @require_GET
 @_insights_filters
 def insights_csv(request, filters):
     """The insights page's figures as CSV, one figure a row (same filters)."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    body = insights.cached_rendering("csv", filters, timezone.now(), request.user, _csv_text)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="scarlog-insights.csv"'
-    writer = csv.writer(response)
-    for row in insights.csv_rows(insights.cached_compute(filters, timezone.now(), request.user)):
-        writer.writerow(row)
     return response
+
+
+def _csv_text(result) -> str:
+    """The CSV download of `result`, one figure a row (cached like the page)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in insights.csv_rows(result):
+        writer.writerow(row)
+    return out.getvalue()

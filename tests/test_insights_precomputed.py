@@ -152,3 +152,33 @@ def test_a_cached_figure_never_shows_a_reader_a_restricted_postmortem(
     everyone = insights.cached_compute(insights.Filters(), NOW, member).postmortems
     assert insights.cached_compute(insights.Filters(), NOW, outsider).postmortems == everyone - 1
     assert insights.cached_compute(insights.Filters(), NOW, member).postmortems == everyone
+
+
+def test_a_cached_rendering_never_shows_a_reader_a_restricted_postmortem(
+        history, root_patterns):  # noqa: F811
+    # The page, JSON and CSV are served as stored strings; an outsider asking after a
+    # member never gets the member's rendering, and a warm page hit renders nothing.
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from incidents import visibility
+    security = Group.objects.create(name="security")
+    member, outsider = make_user("member"), make_user("outsider")
+    member.groups.add(security)
+    with transaction.atomic():
+        visibility.set_access(history["b"], [security], member)
+    member_client, outsider_client = Client(), Client()
+    member_client.force_login(member)
+    outsider_client.force_login(outsider)
+    with time_machine.travel(NOW, tick=False):
+        member_json = member_client.get("/insights.json").json()
+        outsider_json = outsider_client.get("/insights.json").json()
+        assert outsider_json["postmortems"] == member_json["postmortems"] - 1
+        b_link = str(history["b"].pk)
+        assert b_link in member_client.get("/insights/").content.decode()
+        assert b_link not in outsider_client.get("/insights/").content.decode()
+        assert str(history["b"].pk) not in outsider_client.get("/insights.csv").content.decode()
+        # Warm: the page is the same bytes as a fresh rendering of the recomputed figures.
+        from knowledge.views import _figures_html
+        fresh = _figures_html(insights.compute(insights.Filters(), NOW, outsider))
+        assert fresh in outsider_client.get("/insights/").content.decode()
