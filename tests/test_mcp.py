@@ -10,6 +10,7 @@ and a revoked token are refused (docs/rules.md#mcp-server, docs/rules.md#token-s
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
@@ -44,6 +45,14 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 SEGFAULT = "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f0e05"
 DOMAIN = "sagemaker-inference"
 TOOLS = {"gate_status", "guidance_for_path", "postmortem", "search", "open_action_items"}
+
+
+def run_client(fn, *args):
+    """Run the SDK client's coroutine `fn(*args)` in a thread of its own: the browser tests'
+    Playwright (sync API) keeps an event loop running in the main thread for the session."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, fn, *args).result()
+
 
 
 @pytest.fixture
@@ -191,7 +200,7 @@ def test_over_stdio_manage_py_mcp_answers_every_tool_and_resource(archive):
         async with Client(stdio_server("alice"), mode="legacy") as client:
             return await everything(client)
 
-    check_answers(anyio.run(run), pm, item)
+    check_answers(run_client(run), pm, item)
 
 
 def test_over_http_a_scoped_token_gets_every_tool_and_resource(archive, live_server, alice):
@@ -202,7 +211,7 @@ def test_over_http_a_scoped_token_gets_every_tool_and_resource(archive, live_ser
         async with Client(http_server(live_server, key)) as client:
             return await everything(client)
 
-    check_answers(anyio.run(run), pm, item)
+    check_answers(run_client(run), pm, item)
 
 
 def post_initialize(live_server, headers: dict) -> httpx2.Response:
@@ -241,7 +250,7 @@ def test_over_http_a_token_without_the_scope_an_unknown_and_a_revoked_token_are_
 
     for key in (docs_only, "scl_" + "x" * 40):  # the SDK's own client gets no further
         with pytest.raises(ExceptionGroup) as refused:
-            anyio.run(connect, key)
+            run_client(connect, key)
         assert refused.group_contains(MCPError, match="Server returned an error response",
                                       depth=None), refused.value
 
@@ -298,7 +307,7 @@ def test_bad_tool_arguments_are_refused_naming_the_argument(real_postmortems):
             await sync_to_async(connections.close_all, thread_sensitive=True)()
             return out
 
-    assert all(error and named for error, named, _name, _why in anyio.run(run))
+    assert all(error and named for error, named, _name, _why in run_client(run))
 
 
 @settings(max_examples=40, deadline=None,

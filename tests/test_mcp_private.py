@@ -11,7 +11,6 @@ that no MCP answer names the postmortem, its action item or its text
 """
 import json
 
-import anyio
 import pytest
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -21,7 +20,7 @@ from core.api_tokens import create_token
 from incidents.visibility import can_see, set_access, visible_postmortems
 from knowledge.mcp.server import KNOWLEDGE_URI, POLICIES_URI
 from tests.conftest import make_user
-from tests.test_mcp import DOMAIN, SEGFAULT, archive, http_server  # noqa: F401 (fixture)
+from tests.test_mcp import DOMAIN, SEGFAULT, archive, http_server, run_client  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,7 +60,7 @@ def test_a_restricted_postmortem_leaves_no_trace_in_any_mcp_answer(archive, live
                 out[uri] = (await client.read_resource(uri)).contents[0].text
             return out
 
-    out = anyio.run(run)
+    out = run_client(run)
     text = {name: value if isinstance(value, str) else value.content[0].text
             for name, value in out.items()}
     for name, said in text.items():

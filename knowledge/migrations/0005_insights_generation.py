@@ -10,11 +10,9 @@ from django.db import migrations
 # rows only (drafts autosave all day; a draft counts in no figure). A final record's
 # timeline, factors and references cannot change (docs/rules.md#final-immutable), and the
 # finalizing UPDATE itself raises the counter, so those tables need no trigger.
-WATCHED = [
-    "incidents_actionitem", "incidents_actionitemevent", "incidents_meeting",
-    "incidents_classification", "costlog_mishapentry", "costlog_entrypattern",
-    "costlog_rootpattern", "knowledge_knowledgeentry", "knowledge_knowledgeentry_postmortems",
-]
+# This app's own tables are watched here; incidents (0029) and costlog (0006) put the same
+# triggers on theirs, calling the functions made here (an app touches only its own tables).
+WATCHED = ["knowledge_knowledgeentry", "knowledge_knowledgeentry_postmortems"]
 
 FORWARD = """
 CREATE TABLE knowledge_insightsgeneration (
@@ -29,13 +27,13 @@ INSERT INTO knowledge_insightsgeneration (id, generation) VALUES (1, 0);
 -- transaction that rolled back is never reused for other data.
 CREATE SEQUENCE knowledge_insights_generation_seq;
 
-CREATE FUNCTION knowledge_insights_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION scarlog_insights_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE knowledge_insightsgeneration SET generation = nextval('knowledge_insights_generation_seq') WHERE id = 1;
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION knowledge_insights_bump_final_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION scarlog_insights_bump_final_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM new_rows WHERE status = 'final') THEN
         UPDATE knowledge_insightsgeneration SET generation = nextval('knowledge_insights_generation_seq') WHERE id = 1;
@@ -43,7 +41,7 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION knowledge_insights_bump_final_change() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION scarlog_insights_bump_final_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM new_rows WHERE status = 'final')
        OR EXISTS (SELECT 1 FROM old_rows WHERE status = 'final') THEN
@@ -52,19 +50,10 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER insights_generation_insert AFTER INSERT ON incidents_postmortem
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION knowledge_insights_bump_final_insert();
-CREATE TRIGGER insights_generation_update AFTER UPDATE ON incidents_postmortem
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION knowledge_insights_bump_final_change();
-CREATE TRIGGER insights_generation_delete AFTER DELETE ON incidents_postmortem
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION knowledge_insights_bump_final_delete();
 """
 
 FINAL_DELETE = """
-CREATE FUNCTION knowledge_insights_bump_final_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION scarlog_insights_bump_final_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM old_rows WHERE status = 'final') THEN
         UPDATE knowledge_insightsgeneration SET generation = nextval('knowledge_insights_generation_seq') WHERE id = 1;
@@ -75,18 +64,15 @@ END $$;
 
 WATCH = """
 CREATE TRIGGER insights_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}
-    FOR EACH STATEMENT EXECUTE FUNCTION knowledge_insights_bump();
+    FOR EACH STATEMENT EXECUTE FUNCTION scarlog_insights_bump();
 """
 
 BACKWARD = """
-DROP TRIGGER IF EXISTS insights_generation_insert ON incidents_postmortem;
-DROP TRIGGER IF EXISTS insights_generation_update ON incidents_postmortem;
-DROP TRIGGER IF EXISTS insights_generation_delete ON incidents_postmortem;
 {drops}
-DROP FUNCTION IF EXISTS knowledge_insights_bump();
-DROP FUNCTION IF EXISTS knowledge_insights_bump_final_insert();
-DROP FUNCTION IF EXISTS knowledge_insights_bump_final_change();
-DROP FUNCTION IF EXISTS knowledge_insights_bump_final_delete();
+DROP FUNCTION IF EXISTS scarlog_insights_bump();
+DROP FUNCTION IF EXISTS scarlog_insights_bump_final_insert();
+DROP FUNCTION IF EXISTS scarlog_insights_bump_final_change();
+DROP FUNCTION IF EXISTS scarlog_insights_bump_final_delete();
 DROP TABLE IF EXISTS knowledge_insightsgeneration;
 DROP SEQUENCE IF EXISTS knowledge_insights_generation_seq;
 """
@@ -109,10 +95,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [
-        ("knowledge", "0004_search_vectors"),
-        ("incidents", "0024_history_for_items_and_domains"),
-        ("costlog", "0005_text_limits"),
-    ]
+    dependencies = [("knowledge", "0004_search_vectors")]
 
     operations = [migrations.RunPython(forward, backward, elidable=False)]
