@@ -22,10 +22,12 @@ from tests.site_data import PASSWORDS, site
 WIDTHS = (1280, 390)
 # Not pages: the admin, the APIs, health, the icon, sign-in, and a draft's live poll (JSON
 # a page asks for with its feed version and page id: tests/test_live.py).
-# Not pages: the admin, JSON APIs, health, the live poll and its leave beacon, and the MCP
-# server's regex route (token-authenticated, tests/test_mcp.py).
+# Not pages: the admin, JSON APIs, health, the live poll and its leave beacon, the meeting's
+# .ics download (tests/test_meeting_invitations.py), and the MCP server's regex route
+# (token-authenticated, tests/test_mcp.py).
 NOT_PAGES = re.compile(r"^(admin/|api/|healthz$|favicon\.ico$|accounts/"
-                       r"|postmortems/[^/]+/live/$|postmortems/[^/]+/live/leave/$|\^mcp/\?\$$)")
+                       r"|postmortems/[^/]+/live/$|postmortems/[^/]+/live/leave/$"
+                       r"|postmortems/[^/]+/meeting/[^/]+/invitation\.ics$|\^mcp/\?\$$)")
 OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 # On a phone the header stays compact (the nav scrolls sideways in one row), in px.
 PHONE_HEADER_MAX = 120

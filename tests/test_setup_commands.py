@@ -94,12 +94,15 @@ from incidents.models import Postmortem
 
 draft = Postmortem.objects.get(status="draft")
 client = Client(HTTP_HOST="127.0.0.1")
-client.force_login(get_user_model().objects.get(username="demo"))
+demo = get_user_model().objects.get(username="demo")
+client.force_login(demo)
 page = client.get(f"/postmortems/{draft.pk}/")
 saved = client.post(f"/postmortems/{draft.pk}/field/summary/",
                     {"summary": "Orders stalled for twelve minutes.", "base_version": "0"},
                     HTTP_HX_REQUEST="true")
-poll = client.get(f"/postmortems/{draft.pk}/live/", {"since": "0", "editor": "e1"})
+from incidents import live
+poll = client.get(f"/postmortems/{draft.pk}/live/",
+                  {"since": "0", "editor": live.page_token(draft.pk, demo.pk, "e1")})
 from django.db import connection
 with connection.cursor() as cursor:
     journal = cursor.execute("PRAGMA journal_mode").fetchone()[0]
