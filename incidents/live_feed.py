@@ -57,11 +57,21 @@ def record_change(postmortem_id, field: str, locked: bool = False,
     if not locked:
         Postmortem.objects.select_for_update().filter(pk=postmortem_id).values_list(
             "pk", flat=True).get()
+    by = clean_editor(page_editor.get() if editor is None else editor)
+    if connection.vendor == "postgresql":
+        # One statement on the hot path (every autosave): number and insert together.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO incidents_livechange (postmortem_id, version, field, editor) "
+                "SELECT %s, COALESCE(MAX(version), 0) + 1, %s, %s FROM incidents_livechange "
+                "WHERE postmortem_id = %s RETURNING version",
+                [postmortem_id, field[:40], by, postmortem_id])
+            return cursor.fetchone()[0]
+    # The embedded SQLite demo: the same numbering in two ORM statements.
     newest = LiveChange.objects.filter(postmortem_id=postmortem_id).aggregate(
         newest=Max("version"))["newest"] or 0
-    return LiveChange.objects.create(
-        postmortem_id=postmortem_id, version=newest + 1, field=field[:40],
-        editor=clean_editor(page_editor.get() if editor is None else editor)).version
+    return LiveChange.objects.create(postmortem_id=postmortem_id, version=newest + 1,
+                                     field=field[:40], editor=by).version
 
 
 @dataclass(frozen=True)
