@@ -42,7 +42,7 @@ ROLE_ORDER = (ADMIN, EDITOR, VIEWER)
 USERNAME_LENGTH = 150
 _UNSAFE_USERNAME = re.compile(r"[^\w.@+-]", re.ASCII)
 
-_metadata_cache: dict[str, dict] = {}
+_metadata_cache: dict[tuple[str, str], dict] = {}
 _metadata_lock = threading.Lock()
 
 
@@ -72,10 +72,13 @@ REFUSAL_CANCELLED = "Sign-in with the identity provider was cancelled or failed.
 
 def provider_metadata(config) -> dict:
     """The provider's discovery document (a dict with REQUIRED_METADATA), read once per
-    process from config.discovery_url. Raises ProviderUnavailable when it cannot be read,
-    lacks an endpoint, or names another issuer than SCARLOG_OIDC_ISSUER."""
+    process for each (config.discovery_url, config.issuer) pair, so a document checked
+    against one issuer is never handed out for another. Raises ProviderUnavailable when
+    it cannot be read, lacks an endpoint, or names another issuer than
+    SCARLOG_OIDC_ISSUER."""
     with _metadata_lock:
-        cached = _metadata_cache.get(config.discovery_url)
+        key = (config.discovery_url, config.issuer or "")
+        cached = _metadata_cache.get(key)
         if cached is not None:
             return cached
         try:
@@ -94,7 +97,7 @@ def provider_metadata(config) -> dict:
             raise ProviderUnavailable(
                 f"{config.discovery_url} names issuer {document['issuer']!r}, "
                 f"not SCARLOG_OIDC_ISSUER={config.issuer!r}.")
-        _metadata_cache[config.discovery_url] = document
+        _metadata_cache[key] = document
         return document
 
 

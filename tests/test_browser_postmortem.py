@@ -167,12 +167,13 @@ def test_a_person_fills_finalizes_and_amends_a_postmortem(page):
     expect(page.get_by_text("Postmortem finalized.")).to_be_visible()
     expect(page.get_by_role("heading", name="Postmortem Final")).to_be_visible()
 
-    # No way to edit the record: outside the action items, the cost log link and the
-    # feedback-loop links (living records kept apart from the immutable content), the
-    # only form left on the page is the amendment's.
+    # No way to edit the record: outside the action items, the cost log link, the
+    # feedback-loop links and who may read it (living records kept apart from the
+    # immutable content), the only form left on the page is the amendment's.
     editable = page.locator(
         "main :is(input:not([type=hidden]), textarea, select)"
-        ":not(#action-items *):not(#impact-costs *):not(#feedback-loop *):not(.amend-form *)")
+        ":not(#action-items *):not(#impact-costs *):not(#feedback-loop *):not(#access *)"
+        ":not(.amend-form *)")
     expect(editable).to_have_count(0)
     expect(page.get_by_label("Amendment note (Markdown)")).to_be_visible()
     expect(page.get_by_role("button", name="Finalize postmortem")).to_have_count(0)
