@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py [--seconds 8] [--clients 20] [--workers 5] [--reseed]
                                   [--postmortems 100000] [--pages 'autosave,gate API']
+                                  [--database-prefix scarlog_bench] [--redis-db 14]
 
 For two databases on 127.0.0.1:5432 — `scarlog_bench_1k` (1,000 postmortems, 5,000 action
 items, 10,000 cost entries) and `scarlog_bench_100k` (100,000 postmortems, 500,000 action
@@ -40,8 +41,9 @@ TARGET_PAGES = ("dashboard", "postmortem page", "autosave", "cost totals", "gate
                 "insights", "insights filtered", "insights JSON")
 
 
-def server_env(database: str, var_dir: str) -> dict:
-    """The production settings pointed at the bench database (SSL redirect off: plain HTTP)."""
+def server_env(database: str, var_dir: str, redis_db: int = 14) -> dict:
+    """The production settings pointed at the bench database and Redis database `redis_db`
+    (SSL redirect off: plain HTTP)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update(
         DJANGO_SETTINGS_MODULE="bench_settings",
@@ -49,8 +51,8 @@ def server_env(database: str, var_dir: str) -> dict:
         SCARLOG_ENV="production", SECRET_KEY="bench-only-secret-" + "k" * 40,
         ALLOWED_HOSTS="127.0.0.1,localhost", SECURE_SSL_REDIRECT="false",
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
-        REDIS_URL="redis://127.0.0.1:6379/14", SCARLOG_VAR_DIR=var_dir,
-        SCARLOG_INSIGHTS_REDIS_URL="redis://127.0.0.1:6379/14",
+        REDIS_URL=f"redis://127.0.0.1:6379/{redis_db}", SCARLOG_VAR_DIR=var_dir,
+        SCARLOG_INSIGHTS_REDIS_URL=f"redis://127.0.0.1:6379/{redis_db}",
         STATIC_ROOT=str(Path(var_dir) / "static"), LOG_LEVEL="WARNING",
     )
     return env
@@ -148,10 +150,10 @@ def drive(port: int, case, prepared: dict, clients: int, seconds: float) -> dict
 
 
 def measure_scale(label, postmortems, items, costs, args) -> dict:
-    database = f"scarlog_bench_{label}"
+    database = f"{args.database_prefix}_{label}"
     ensure_database(database, args.reseed)
     with tempfile.TemporaryDirectory() as var_dir:
-        env = server_env(database, var_dir)
+        env = server_env(database, var_dir, args.redis_db)
         print(f"[{label}] seeding / preparing {database} …", file=sys.stderr, flush=True)
         prepared = json.loads(subprocess.run(
             [sys.executable, str(BENCH_DIR / "seed.py"), str(postmortems), str(items), str(costs)],
@@ -230,6 +232,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--workers", type=int, default=5)
     parser.add_argument("--reseed", action="store_true", help="drop and rebuild both databases")
+    parser.add_argument("--database-prefix", default="scarlog_bench",
+                        help="the databases are PREFIX_1k and PREFIX_100k (e.g. copies made "
+                             "with createdb -T scarlog_bench_100k, for a branch's migrations)")
+    parser.add_argument("--redis-db", type=int, default=14,
+                        help="the Redis database number the server uses (0-15; 15 is the tests')")
     parser.add_argument("--pages", default="",
                         help="measure only these pages, comma-separated (e.g. 'autosave,gate API')")
     parser.add_argument("--postmortems", type=int, default=100_000,
