@@ -84,18 +84,23 @@ def recipients(meeting: Meeting) -> tuple[list[str], list[str]]:
     return emails, skipped
 
 
-def calendar(meeting: Meeting) -> Calendar:
+def calendar(meeting: Meeting, taken_off: list[str] | None = None) -> Calendar:
     """The meeting's VCALENDAR with one VEVENT: UID, SEQUENCE, DTSTAMP (when the sequence
     was last raised), DTSTART/DTEND in UTC (30 minutes), ORGANIZER the facilitator
     (DEFAULT_FROM_EMAIL, named after the facilitator, when they have no email address),
     ATTENDEE per person with an email address and a ROLE, SUMMARY, DESCRIPTION and URL
-    with the draft's address, STATUS CONFIRMED or CANCELLED."""
+    with the draft's address, STATUS CONFIRMED or CANCELLED.
+
+    With `taken_off` (email addresses), the METHOD:CANCEL that RFC 5546 (3.2.5) sends to
+    attendees removed from a meeting that goes on: STATUS CANCELLED, and only those
+    addresses as ATTENDEE. docs/rules.md#meeting-invitation"""
     pm = meeting.postmortem
+    cancel = meeting.cancelled or bool(taken_off)
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("method", method(meeting))
+    cal.add("method", "CANCEL" if cancel else "REQUEST")
     event = Event()
     event.add("uid", uid(meeting))
     event.add("sequence", meeting.sequence)
@@ -112,10 +117,17 @@ def calendar(meeting: Meeting) -> Calendar:
     event.add("description", "\n".join(lines))
     if link:
         event.add("url", link)
-    event.add("status", "CANCELLED" if meeting.cancelled else "CONFIRMED")
+    event.add("status", "CANCELLED" if cancel else "CONFIRMED")
     facilitator = meeting.facilitator
     event.add("organizer", _address(facilitator.email or settings.DEFAULT_FROM_EMAIL,
                                     _name(facilitator)))
+    if taken_off:
+        for email in taken_off:
+            address = vCalAddress(f"mailto:{email}")
+            address.params["CUTYPE"] = vText("INDIVIDUAL")
+            event.add("attendee", address, encode=0)
+        cal.add_component(event)
+        return cal
     for user, role in people(meeting):
         if user.email:
             address = _address(user.email, _name(user))
@@ -127,9 +139,23 @@ def calendar(meeting: Meeting) -> Calendar:
     return cal
 
 
-def ics(meeting: Meeting) -> bytes:
-    """calendar(meeting) as RFC 5545 bytes (CRLF lines, folded at 75 octets)."""
-    return calendar(meeting).to_ical()
+def ics(meeting: Meeting, taken_off: list[str] | None = None) -> bytes:
+    """calendar(meeting, taken_off) as RFC 5545 bytes (CRLF lines, folded at 75 octets)."""
+    return calendar(meeting, taken_off).to_ical()
+
+
+def taken_off(reminder: Reminder, invited: list[str]) -> list[str]:
+    """The addresses the meeting's last sent invitation (of a lower sequence) reached and
+    `invited` (this one's addresses) no longer holds: people taken off the meeting, or
+    whose address changed, who must get a CANCEL. Empty for the first invitation.
+    docs/rules.md#meeting-invitation"""
+    previous = (Reminder.objects
+                .filter(meeting_id=reminder.meeting_id, kind=Reminder.Kind.MEETING_INVITATION,
+                        state=Reminder.State.SENT, sequence__lt=reminder.sequence)
+                .order_by("-sequence").first())
+    if previous is None:
+        return []
+    return [email for email in previous.recipients if email not in invited]
 
 
 def filename(meeting: Meeting) -> str:
@@ -180,6 +206,28 @@ def message(reminder: Reminder, to: list[str], message_id: str) -> EmailMultiAlt
     mimetype = f"text/calendar; method={method(meeting)}"
     email = EmailMultiAlternatives(subject=f"Scarlog: {subject}", body=body, to=to,
                                    headers={"Message-ID": message_id})
+    email.attach_alternative(content, mimetype)
+    email.attach(filename(meeting), content, mimetype)
+    return email
+
+
+def taken_off_message(reminder: Reminder, to: list[str], message_id: str) -> EmailMultiAlternatives:
+    """The email telling `to` (addresses taken off the meeting of `reminder`) that they
+    are no longer expected: a text part and a METHOD:CANCEL calendar naming only them,
+    so their calendars drop the entry while the meeting goes on for the others."""
+    meeting = reminder.meeting
+    pm = meeting.postmortem
+    when = f"{meeting.scheduled_utc.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    body = "\n".join([
+        ("You are no longer invited to this postmortem meeting: the facilitator changed "
+         "who attends. The entry is removed from your calendar."), "",
+        f"Postmortem: {pm.title}", f"The meeting goes on for the others ({when}).", "",
+        "(Scarlog meeting invitation; times are UTC. The cancellation is attached.)"])
+    content = ics(meeting, to).decode()
+    mimetype = "text/calendar; method=CANCEL"
+    email = EmailMultiAlternatives(
+        subject=f"Scarlog: No longer invited: postmortem meeting {when}", body=body, to=to,
+        headers={"Message-ID": message_id})
     email.attach_alternative(content, mimetype)
     email.attach(filename(meeting), content, mimetype)
     return email

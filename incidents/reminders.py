@@ -152,8 +152,12 @@ def _process(reminder: Reminder, now: datetime, result: SweepResult) -> None:
         result.skipped.append(reminder.pk)
         return
     invitation = reminder.kind == Reminder.Kind.MEETING_INVITATION
+    taken_off = []
     if invitation:
         recipients, _ = invitations.recipients(reminder.meeting)
+        taken_off = invitations.taken_off(reminder, recipients)
+        if reminder.meeting.cancelled:  # one CANCEL reaches everyone who was invited
+            recipients, taken_off = recipients + taken_off, []
         if not recipients:
             reminder.state = Reminder.State.SKIPPED
             reminder.skip_reason = ("Nobody can receive it: the facilitator and attendees "
@@ -174,6 +178,10 @@ def _process(reminder: Reminder, now: datetime, result: SweepResult) -> None:
         return
     try:
         if invitation:
+            if taken_off:  # first, so a retry after a failed invitation resends both
+                invitations.taken_off_message(
+                    reminder, taken_off, message_id(reminder).replace("@", "-taken-off@")
+                ).send(fail_silently=False)
             email = invitations.message(reminder, recipients, message_id(reminder))
         else:
             email = reminder_message(reminder, recipients)

@@ -165,6 +165,59 @@ def test_schedule_reschedule_and_cancel_through_the_page_each_send_one_invitatio
 
 
 @pytest.mark.django_db
+def test_someone_taken_off_a_rescheduled_meeting_gets_a_cancel_of_their_own(
+        django_app, frozen_time, site, team):
+    alice, bob, carol, _ = team
+    erin = make_user("erin", email="erin@example.com", password="pw-123456789")
+    pm = services.create_draft(alice, occurred_utc=EVENT, trigger="drawdown")
+    page_form(django_app, pm, alice, "/meeting/", scheduled_utc="2026-03-10 09:00",
+              facilitator=alice, operator=bob, code_owner=carol, reviewer=erin).submit()
+    [first] = sweep_sent(NOW)
+    assert "erin@example.com" in first.to
+    uid = str(event_of(parsed_invitation(first)[0])["UID"])
+
+    frozen_time.shift(timedelta(minutes=5))
+    page_form(django_app, pm, alice, "/meeting/", scheduled_utc="2026-03-10 10:00",
+              facilitator=alice, operator=bob, code_owner=carol, reviewer="").submit()
+    dropped, moved = sweep_sent(NOW + timedelta(minutes=5))
+    assert dropped.to == ["erin@example.com"]
+    assert dropped.subject == "Scarlog: No longer invited: postmortem meeting 2026-03-10 10:00 UTC"
+    cal, part_method = parsed_invitation(dropped)
+    event = event_of(cal)
+    assert part_method == "CANCEL" and str(cal["METHOD"]) == "CANCEL"
+    assert str(event["UID"]) == uid and event["SEQUENCE"] == 1
+    assert str(event["STATUS"]) == "CANCELLED"
+    assert str(event["ATTENDEE"]) == "mailto:erin@example.com"  # only her entry goes
+    assert dropped.extra_headers["Message-ID"] != moved.extra_headers["Message-ID"]
+    assert sorted(moved.to) == ["alice@example.com", "bob@example.com", "carol@example.com"]
+    assert parsed_invitation(moved)[1] == "REQUEST"
+
+    # Moving it again tells erin nothing more; the others get the new time.
+    frozen_time.shift(timedelta(minutes=5))
+    page_form(django_app, pm, alice, "/meeting/", scheduled_utc="2026-03-10 11:00",
+              facilitator=alice, operator=bob, code_owner=carol).submit()
+    [again] = sweep_sent(NOW + timedelta(minutes=10))
+    assert "erin@example.com" not in again.to and parsed_invitation(again)[1] == "REQUEST"
+
+
+@pytest.mark.django_db
+def test_a_cancel_reaches_whoever_was_taken_off_before_the_sweep(frozen_time, site, team):
+    alice, bob, carol, _ = team
+    erin = make_user("erin", email="erin@example.com", password="pw-123456789")
+    pm = services.create_draft(alice, occurred_utc=EVENT, trigger="drawdown")
+    people = [AttendeeInput(bob, "operator"), AttendeeInput(carol, "code_owner")]
+    meetings.schedule_meeting(pm, NOW + timedelta(hours=20), alice,
+                              [*people, AttendeeInput(erin, "reviewer")])
+    sweep_sent(NOW)
+    meeting = meetings.schedule_meeting(pm, NOW + timedelta(hours=21), alice, people)
+    meetings.cancel_meeting(meeting, alice)
+    [cancel] = sweep_sent(NOW)  # the reschedule was superseded: one CANCEL to all four
+    assert parsed_invitation(cancel)[1] == "CANCEL"
+    assert sorted(cancel.to) == ["alice@example.com", "bob@example.com", "carol@example.com",
+                                 "erin@example.com"]
+
+
+@pytest.mark.django_db
 def test_a_change_before_the_sweep_sends_only_the_newest_invitation(frozen_time, site, team):
     alice, bob, carol, _ = team
     pm = services.create_draft(alice, occurred_utc=EVENT, trigger="drawdown")
