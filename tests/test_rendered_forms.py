@@ -112,6 +112,7 @@ NOT_PAGES = {
     "runbooks:run_record": "POST only: one checklist item's result",
     "webhooks:subscription_active": "POST only: Disable / Enable a webhook subscription",
     "webhooks:redeliver": "POST only: Redeliver in the webhook delivery log",
+    "webhooks:subscription_rotate": "POST only: New secret for a webhook subscription",
 }
 
 # Each rendered form -> the test here that submits it.

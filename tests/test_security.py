@@ -44,7 +44,7 @@ ACTIONS = {
     "incidents:postmortem_field", "knowledge:link", "runbooks:reviewed",
     "runbooks:run_start", "runbooks:run_record", "costlog:resource_row_add",
     "costlog:entry_preview", "api_events", "webhooks:subscription_active",
-    "webhooks:redeliver",
+    "webhooks:redeliver", "webhooks:subscription_rotate",
 }
 
 

@@ -146,3 +146,63 @@ def test_a_redeliver_without_its_csrf_token_is_refused(django_app, admin, alice)
     response = django_app.post(reverse("webhooks:redeliver", args=[delivery.pk]), user=admin,
                                expect_errors=True)
     assert response.status_code == 403
+
+
+def test_an_admin_rotates_a_secret_and_receivers_switch_over_without_a_lost_delivery(
+        django_app, admin, receiver, alice, frozen_time):
+    from datetime import timedelta
+
+    subscription, old_secret = subscriptions.create_subscription(
+        "Receiver", receiver.url, "json", ["postmortem.opened"])
+    page = django_app.get(reverse("webhooks:subscriptions"), user=admin)
+    rotate = next(f for f in page.forms.values() if f.action.endswith(
+        f"/{subscription.pk}/rotate/"))
+    assert "csrfmiddlewaretoken" in rotate.fields
+    shown = rotate.submit()
+    subscription.refresh_from_db()
+    new_secret = subscription.secret
+    assert new_secret != old_secret and new_secret in shown.text
+    assert old_secret not in shown.text
+    assert "2026-03-10" in shown.text  # the old secret signs for 24 more hours (UTC)
+    listing = django_app.get(reverse("webhooks:subscriptions"), user=admin)
+    assert new_secret not in listing.text and "secret changed" in listing.text
+
+    # Inside the 24 hours a receiver holding either secret verifies the same request.
+    services.create_draft(alice)
+    (during,) = WebhookDelivery.objects.all()
+    receiver.secret = old_secret
+    assert sender.attempt(during.pk) == "delivered"
+    assert receiver.requests[-1].verified
+    signatures = receiver.requests[-1].headers["webhook-signature"].split(" ")
+    assert len(signatures) == 2 and all(sig.startswith("v1,") for sig in signatures)
+    receiver.secret = new_secret
+    assert receiver.verify(receiver.requests[-1].body, receiver.requests[-1].headers)
+
+    # After them only the new secret signs: the old one no longer verifies.
+    frozen_time.shift(timedelta(hours=24))
+    services.create_draft(alice)
+    after = WebhookDelivery.objects.exclude(pk=during.pk).get()
+    assert sender.attempt(after.pk) == "delivered"
+    request = receiver.requests[-1]
+    assert request.verified and len(request.headers["webhook-signature"].split(" ")) == 1
+    receiver.secret = old_secret
+    assert not receiver.verify(request.body, request.headers)
+
+
+@pytest.mark.parametrize("role", [roles.VIEWER, roles.EDITOR])
+def test_only_an_admin_rotates_a_secret(django_app, role):
+    subscription, secret = subscriptions.create_subscription(
+        "Hook", "https://h.example.com/", "json", ["postmortem.opened"])
+    user = make_user(f"r-{role}", role=role)
+    # The admin's own list page renders the form; a non-admin sending it is refused.
+    admin_page = django_app.get(reverse("webhooks:subscriptions"),
+                                user=make_user("root", role=roles.ADMIN))
+    rotate = next(f for f in admin_page.forms.values() if f.action.endswith(
+        f"/{subscription.pk}/rotate/"))
+    django_app.set_user(user)
+    refused = rotate.submit(expect_errors=True)
+    expected = {roles.VIEWER: "Your role is viewer",
+                roles.EDITOR: "Only a Scarlog admin manages webhooks."}[role]
+    assert refused.status_code == 403 and expected in refused.text
+    subscription.refresh_from_db()
+    assert subscription.secret == secret and not subscription.previous_secret

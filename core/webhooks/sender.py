@@ -133,7 +133,7 @@ def attempt(delivery_id, now: datetime | None = None) -> str:
             delivery.save(update_fields=["status", "last_error"])
             return "failed"
         headers = signed_headers(subscription.secret, delivery.message_id(), sent_at,
-                                 delivery.body)
+                                 delivery.body, also=subscription.secret_for_grace(sent_at))
         outcome = post(subscription.url, delivery.body, headers)
         delivery.attempts += 1
         delivery.last_attempt_utc = sent_at

@@ -17,9 +17,13 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
-def signed_headers(secret: str, message_id: str, at_utc: datetime, body: str) -> dict:
+def signed_headers(secret: str, message_id: str, at_utc: datetime, body: str,
+                   also: str = "") -> dict:
     """The Standard Webhooks headers of one attempt sending `body` (text) at `at_utc`
-    (aware, UTC) as message `message_id`; the signature covers id, timestamp and body."""
-    signature = Webhook(secret).sign(message_id, at_utc, body)
+    (aware, UTC) as message `message_id`; the signature covers id, timestamp and body.
+    With `also` (the secret before a rotation), webhook-signature carries both
+    signatures, space-separated, the new one first, so a receiver that still holds the
+    old secret verifies too (docs/rules.md#webhook-secret-rotation)."""
+    signatures = [Webhook(key).sign(message_id, at_utc, body) for key in (secret, also) if key]
     return {"webhook-id": message_id, "webhook-timestamp": str(int(at_utc.timestamp())),
-            "webhook-signature": signature}
+            "webhook-signature": " ".join(signatures)}

@@ -5,6 +5,8 @@ host, no space or control character) and may not point at a link-local, metadata
 local-network address (docs/rules.md#webhook-targets); its secret is generated here and
 returned once.
 """
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,6 +17,9 @@ from core.webhooks import targets
 from core.webhooks.events import EventType
 from core.webhooks.models import WebhookSubscription
 from core.webhooks.signing import new_secret
+
+# How long the secret before a rotation still signs (docs/rules.md#webhook-secret-rotation).
+ROTATION_GRACE = timedelta(hours=24)
 
 NAME_LIMIT = 100
 URL_LIMIT = 2000
@@ -78,3 +83,22 @@ def set_active(subscription: WebhookSubscription, active: bool) -> WebhookSubscr
     subscription.disabled_utc = None if active else timezone.now()
     subscription.save(update_fields=["active", "disabled_utc"])
     return subscription
+
+
+@transaction.atomic
+def rotate_secret(subscription: WebhookSubscription) -> tuple[WebhookSubscription, str]:
+    """Give `subscription` a new secret and return it with the secret, which the caller
+    shows once. For ROTATION_GRACE (24 hours) from now (UTC) every attempt is signed with
+    both the new and the old secret, so receivers can switch over without losing a
+    delivery; a second rotation inside that window drops the oldest secret at once
+    (docs/rules.md#webhook-secret-rotation)."""
+    subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    now = timezone.now()
+    secret = new_secret()
+    subscription.previous_secret = subscription.secret
+    subscription.previous_secret_until = now + ROTATION_GRACE
+    subscription.secret_rotated_utc = now
+    subscription.secret = secret
+    subscription.save(update_fields=["secret", "previous_secret", "previous_secret_until",
+                                     "secret_rotated_utc"])
+    return subscription, secret

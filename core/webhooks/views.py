@@ -69,6 +69,17 @@ def subscription_active(request, subscription_id: int, change: str):
     return redirect("webhooks:subscriptions")
 
 
+@require_POST
+@admins_only
+def subscription_rotate(request, subscription_id: int):
+    """POST: give subscription `subscription_id` a new secret and show it once; the old
+    one keeps signing for 24 hours (docs/rules.md#webhook-secret-rotation)."""
+    subscription = get_object_or_404(WebhookSubscription, pk=subscription_id)
+    subscription, secret = subscriptions.rotate_secret(subscription)
+    return render(request, "core/webhook_created.html",
+                  {"subscription": subscription, "secret": secret, "rotated": True})
+
+
 @require_GET
 @admins_only
 def delivery_log(request):
