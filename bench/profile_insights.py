@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/profile_insights.py [--database scarlog_bench_100k] [--runs 10]
                                                [--profile] [--warm-only] [--path /insights/]
+                                           [--redis-db 14]
 
 Runs the production settings in-process (DEBUG off) against a seeded bench database
 (bench/seed.py); prints median and p95 in ms. Figures only, never asserted.
@@ -28,10 +29,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--path", default="/insights/")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--redis-db", type=int, default=14)
     parser.add_argument("--warm-only", action="store_true",
                         help="skip the cold timings (minutes each at 100k)")
     args = parser.parse_args()
-    os.environ.update(server_env(args.database, tempfile.mkdtemp(prefix="scarlog-prof-")))
+    os.environ.update(server_env(args.database, tempfile.mkdtemp(prefix="scarlog-prof-"),
+                                 args.redis_db))
     import django
     django.setup()
     from django.core.cache import caches

@@ -144,6 +144,10 @@ if _database_url:
             _database_url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60)
         )
     }
+    # No JIT compilation: at 100,000 postmortems PostgreSQL's JIT spent 6.9 s of a 10 s
+    # filtered list compiling a plan that runs in milliseconds (bench/README.md, issue 23).
+    # The app's queries are short OLTP reads; JIT only pays off for long analytic scans.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
     # The role's password kept apart from the URL (DATABASE_PASSWORD_FILE: a Docker secret),
     # so each container holds only its own role's password.
     _database_password = env_str("DATABASE_PASSWORD", "")

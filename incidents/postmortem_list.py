@@ -14,6 +14,11 @@ the search vector), and counts (timeline rows, factors, references, open action 
 amendments) as subqueries instead of rows. The queries are the same for any page:
 session and user, the domain choices, the count, the page's rows.
 
+The count is bounded (BoundedPaginator): it counts up to COUNT_CAP matches (or up to the
+page asked for, when that lies further) and the page shows "1,000+" past that, with no
+last-page link, since an exact COUNT over a hundred thousand filtered rows costs more than
+the page itself (bench/README.md, issue 23).
+
 To add a filter: declare it on PostmortemFilter (e.g. `severity = df.ChoiceFilter(...)`,
 its choices set in __init__ when they are data), add it to Meta.fields in order and, to
 sort by it, a SORTS entry; the template renders every field of the form, so nothing else
@@ -40,6 +45,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, Left
+from django.utils.functional import cached_property
 
 from core.record_types import shown
 from core.search_vector import text_matches
@@ -58,6 +64,7 @@ from incidents.models import (
 from incidents.services import known_domains
 
 PAGE_SIZE = 50
+COUNT_CAP = 1000  # matches counted exactly; past it the page says "1,000+"
 MAX_TEXT = 200  # characters of free text, as the search page allows
 SUMMARY_HEAD_CHARS = 400  # enough for the 24 words the list shows
 # The postmortem columns the list reads (Postmortem.objects.only()).
@@ -217,6 +224,25 @@ def listed_postmortems(user=None):
     return annotate_meeting_held(rows).order_by(*TIE_BREAK)
 
 
+class BoundedPaginator(Paginator):
+    """A Paginator whose count stops at `bound` + 1 rows (one COUNT over a LIMIT), so a
+    long archive is never counted whole. `capped` is True when there are more than `bound`
+    matches: `count` is then `bound` + 1 and `num_pages` a lower bound. Rule:
+    docs/rules.md#template-list."""
+
+    def __init__(self, object_list, per_page: int, bound: int):
+        super().__init__(object_list, per_page)
+        self.bound = bound
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by().values("pk")[:self.bound + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.bound
+
+
 @dataclass
 class Listing:
     """What the list page shows: the form, the page of rows (None when refused), the
@@ -228,6 +254,14 @@ class Listing:
     errors: list[str] = field(default_factory=list)
     note: str = ""
     query: str = ""
+
+    @property
+    def count_shown(self) -> str:
+        """The number of matches as the page says it: "1,000+" past the bound."""
+        paginator = self.page.paginator
+        if paginator.capped:
+            return f"{paginator.bound:,}+"
+        return f"{paginator.count:,}"
 
     @property
     def status(self) -> int:
@@ -297,7 +331,9 @@ def listing(query, user=None) -> Listing:
         number = page_number(query.get("page"))
     except ListError as exc:
         return Listing(filters, errors=[str(exc)])
-    paginator = Paginator(filters.qs, PAGE_SIZE)
+    # Counted exactly up to COUNT_CAP, or up to the page asked for when it lies further,
+    # so a page past the last is known to be so.
+    paginator = BoundedPaginator(filters.qs, PAGE_SIZE, max(COUNT_CAP, number * PAGE_SIZE))
     note = ""
     if number > paginator.num_pages:
         note = (f"There is no page {number}; this is the last page, {paginator.num_pages}."

@@ -10,7 +10,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidents import action_items, services
+from incidents import action_items, postmortem_list, services
 from incidents.models import Postmortem, TimelineEntry
 from incidents.postmortem_list import PAGE_SIZE, SORTS
 from tests.conftest import fill_complete_draft
@@ -283,3 +283,33 @@ def test_the_rows_column_flags_a_short_timeline(alice_client, alice):
     page = alice_client.get(LIST).content.decode()
     assert ('<span class="gap-count" title="Timeline has 2 rows; the template asks for 5 to 20. '
             'Contributing factors has 0 bullets') in page
+
+
+def test_past_the_count_cap_the_list_says_so_and_still_pages(django_app, alice, monkeypatch):
+    """Issue 23: the list counts up to COUNT_CAP matches (1,000; 50 here) and says "50+",
+    with no last page it cannot know; Next still leads on, and a page past the cap is
+    counted far enough to be served or refused as past the last."""
+    monkeypatch.setattr(postmortem_list, "COUNT_CAP", 50)
+    for number in range(60):
+        record(f"Provider outage number {number:02d}", occurred=EVENT - timedelta(hours=number))
+    first = django_app.get(LIST + "?sort=-event", user="alice")
+    count = first.html.select_one("[data-list-count]").text
+    assert "50+ postmortems, 1–50 shown" in count
+    assert "the count stops there; narrow the filters for an exact count" in count
+    pager = first.html.select_one("nav.pager").text
+    assert "Page 1" in pager and " of " not in pager and "Last" not in pager
+    second = first.click(linkid=None, href="page=2", index=0)
+    assert listed(second) == [f"Provider outage number {n}" for n in range(50, 60)]
+    assert "60 postmortems, 51–60 shown" in second.html.select_one("[data-list-count]").text
+    past = django_app.get(LIST + "?sort=-event&page=4", user="alice")
+    assert "There is no page 4; this is the last page, 2." in past.text
+    narrowed = django_app.get(LIST + "?q=outage+number+07", user="alice")
+    assert "1 postmortem, 1–1 shown" in narrowed.html.select_one("[data-list-count]").text
+
+
+def test_the_apps_connections_run_without_jit(db):
+    """PostgreSQL's JIT compiled the filtered list's plan for seconds at 100,000
+    postmortems (bench/README.md, issue 23): the app's connections turn it off."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)

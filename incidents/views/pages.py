@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, datetime
 
 from django.contrib import messages
+from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,17 +15,14 @@ from core.errors import bad_request
 from core.roles import can_write, editors_only
 from incidents import dashboard as dashboard_data
 from incidents import (
-    fields,
     impact,
     markdown_export,
+    record_body,
     services,
-    template_rules,
 )
 from incidents import postmortem_list as postmortem_list_data
 from incidents.forms import AmendmentForm, NewPostmortemForm
 from incidents.models import (
-    DEFERRED_FIX_TEXT,
-    ROOT_CAUSE_DEFINITIONS,
     ImmutableRecordError,
     Postmortem,
     Section,
@@ -35,7 +33,6 @@ from incidents.views.action_items import action_item_context
 from incidents.views.autosave import final_refusal
 from incidents.views.context import (
     draft_page_context,
-    final_scan_context,
     get_postmortem_for_user,
 )
 from incidents.views.meeting import meeting_context
@@ -95,9 +92,11 @@ def postmortem_detail(request, pk):
 
     A viewer reads a draft as text, laid out as a final record with no inputs
     (docs/rules.md#role-viewer)."""
-    pm = get_postmortem_for_user(request, pk, with_rows=True)
+    pm = get_postmortem_for_user(request, pk)
     if pm.is_final or not can_write(request.user):
+        # The record's rows are read only when its body is rendered (incidents.record_body).
         return _render_final(request, pm, AmendmentForm())
+    prefetch_related_objects([pm], *record_body.BODY_ROWS)
     context = draft_page_context(pm)
     context.update(live_views.page_context(request, pm, context["meeting"], context["editor_id"]))
     return render(request, "incidents/postmortem_draft.html", context)
@@ -110,21 +109,17 @@ def _render_final(request, pm: Postmortem, form: AmendmentForm, status: int = 20
     sections = [
         (section, by_section[section.value]) for section in Section
     ]
+    show_sections = (pm.is_long_form or len(amendments) > len(by_section[""])
+                     or pm.has_long_form_content)
     context = {
         "pm": pm,
-        "generic_fields": fields.GENERIC_SECTIONS,
-        "gaps": template_rules.gaps(pm),
+        # The sealed part, rendered once per seal; everything else below is read fresh.
+        "record_body": record_body.record_body(pm, amendments, sections, show_sections),
         "amendments": by_section[""],
         "sectioned_amendment_count": len(amendments) - len(by_section[""]),
-        "sections": sections,
-        "show_sections": (pm.is_long_form or len(amendments) > len(by_section[""])
-                          or pm.has_long_form_content),
         "form": form,
-        **final_scan_context(pm),
         "amendment_list": amendments,
         **meeting_context(pm),
-        "root_cause_definition": ROOT_CAUSE_DEFINITIONS.get(pm.root_cause, ""),
-        "deferred_fix_text": DEFERRED_FIX_TEXT,
         **action_item_context(pm),
     }
     if not pm.is_final:
