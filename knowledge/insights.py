@@ -347,10 +347,91 @@ def _items_sql(hidden, ids, today: date, now: datetime):
     return closeouts, item_figures, verified, backlog
 
 
-def compute(filters: Filters, now: datetime, user=None) -> Insights:
+def compute(filters: Filters, now: datetime, user=None, *, from_raw_rows: bool = False
+            ) -> Insights:
     """The insights for `filters` as of `now` (UTC), over the postmortems `user` may read
     (restricted ones a non-member may not read are left out of every figure:
-    docs/rules.md#private-postmortems). A fixed number of queries."""
+    docs/rules.md#private-postmortems). A fixed number of queries.
+
+    On PostgreSQL the population, its counts per month, the distributions and the item
+    figures are aggregated in SQL over the rollups triggers keep exact
+    (docs/rules.md#insights-precomputed); `from_raw_rows` (and SQLite, the demo) computes
+    the same figures in Python from the raw rows instead, the recomputation the tests
+    compare the rollups against."""
+    if insights_sql.available() and not from_raw_rows:
+        return _compute_sql(filters, now, user)
+    return _compute_python(filters, now, user)
+
+
+def _from_ranks(count: int, ranks: dict, within: int) -> Distribution:
+    """Distribution.of's figures from the values at the ranks it reads (1-based)."""
+    if not count:
+        return Distribution(0, None, None, None)
+    median = (ranks[(count + 1) // 2] if count % 2
+              else (ranks[count // 2] + ranks[count // 2 + 1]) / 2)
+    p90 = ranks[max(math.ceil(0.9 * count), 1)]
+    return Distribution(count, round(median, 2), round(p90, 2), round(within / count, 4))
+
+
+def _compute_sql(filters: Filters, now: datetime, user=None) -> Insights:
+    """compute() on PostgreSQL: aggregates in SQL, close-outs and the open backlog from the
+    rollups (knowledge migration 0006); only the postmortems that share a pattern (the
+    recurrence candidates) are loaded as rows."""
+    hidden = visibility.hidden_ids(user)
+    by_cause, by_domain = defaultdict(dict), defaultdict(dict)
+    per_cause, per_domain = insights_sql.per_month(hidden, filters)
+    for month, cause, count in per_cause:
+        by_cause[month][cause or "unclassified"] = count
+    for month, domain, count in per_domain:
+        by_domain[month][domain or "unclassified"] = count
+    months = sorted(by_cause)
+    total = sum(count for _, _, count in per_cause)
+    meeting, closeout = insights_sql.distributions(hidden, filters, WITHIN_HOURS)
+    today = now.astimezone(UTC).date()
+    item_figures, verified, first = insights_sql.population_item_figures(
+        hidden, filters, today)
+    backlog = []
+    if first is not None:
+        mondays = _weeks(first.astimezone(UTC).date(), today)
+        backlog = [(monday.isoformat(), count) for monday, count in zip(
+            mondays, insights_sql.population_backlog(hidden, filters, mondays, now),
+            strict=True)]
+    closeouts = insights_sql.rollup_closeouts(hidden)
+    candidates = set(_pattern_keys(None)) - hidden
+    final = final_postmortems(candidates)
+    domain_of = _domains(final, candidates)
+
+    def included(pm) -> bool:
+        month = _month_of(pm.event_utc)
+        return ((not filters.start or month >= filters.start)
+                and (not filters.end or month <= filters.end)
+                and (not filters.domain or domain_of[pm.pk] == filters.domain)
+                and (not filters.root_cause or pm.root_cause == filters.root_cause)
+                and (not filters.severity or pm.severity == filters.severity))
+
+    recurrences = find_recurrences(final, domain_of, closeouts, candidates)
+    shown = [r for r in recurrences if included(r.later)]
+    per_pattern = Counter(name for r in shown for name in r.shared)
+    return Insights(
+        filters=filters, months=months, postmortems=total,
+        by_root_cause={m: by_cause[m] for m in months},
+        by_domain={m: by_domain[m] for m in months},
+        domains=sorted({d for m in months for d in by_domain[m]}),
+        event_to_meeting=_from_ranks(*meeting),
+        finalize_to_closeout=_from_ranks(*closeout),
+        items=item_figures,
+        verified_share=(round(verified / item_figures["total"], 4)
+                        if item_figures["total"] else None),
+        backlog=backlog,
+        backlog_trend=backlog_trend(backlog),
+        recurrences=shown,
+        recurrences_by_pattern=sorted(per_pattern.items(), key=lambda kv: (-kv[1], kv[0])),
+        cost_before_after=cost_before_after(closeouts, now),
+    )
+
+
+def _compute_python(filters: Filters, now: datetime, user=None) -> Insights:
+    """compute() from the raw rows, in Python (SQLite's path, and the reference)."""
     hidden = visibility.hidden_ids(user)
     final = [pm for pm in final_postmortems() if pm.pk not in hidden]
     domain_of = _domains(final)
@@ -381,8 +462,7 @@ def compute(filters: Filters, now: datetime, user=None) -> Insights:
                   for pm in population if pm.pk in first_meeting]
 
     today = now.astimezone(UTC).date()
-    figures = _items_sql if insights_sql.available() else _items_python
-    closeouts, item_figures, verified, backlog = figures(hidden, ids, today, now)
+    closeouts, item_figures, verified, backlog = _items_python(hidden, ids, today, now)
     closeout_hours = [max((closeouts[pm.pk] - pm.finalized_utc).total_seconds() / 3600, 0.0)
                       for pm in population if pm.pk in closeouts]
 

@@ -124,3 +124,155 @@ def backlog(ids, mondays: list[date], now: datetime) -> list[int]:
         running += delta
         counts.append(running)
     return counts
+
+
+# --- Cold recompute from the rollups (knowledge migration 0006) ------------------------
+#
+# The population (docs/rules.md#insights) as a CTE: the final postmortems not hidden, with
+# their event moment, UTC event month and domain, filtered. Parameters: hidden ids, then
+# start, end, domain, root cause, severity ("" or None = any).
+_POPULATION = """
+    pop AS (
+        SELECT p.id, p.finalized_utc, p.root_cause, p.severity,
+               COALESCE(p.occurred_utc,
+                        (SELECT min(t.utc) FROM incidents_timelineentry t
+                         WHERE t.postmortem_id = p.id AND t.utc IS NOT NULL),
+                        p.created_utc) AS event_utc
+        FROM incidents_postmortem p
+        WHERE p.status = 'final' AND NOT (p.id = ANY(%s))),
+    population AS (
+        SELECT pop.*, to_char(pop.event_utc AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
+               COALESCE(c.domain, '') AS domain
+        FROM pop LEFT JOIN incidents_classification c ON c.postmortem_id = pop.id
+        WHERE (%s::text IS NULL OR to_char(pop.event_utc AT TIME ZONE 'UTC', 'YYYY-MM') >= %s)
+          AND (%s::text IS NULL OR to_char(pop.event_utc AT TIME ZONE 'UTC', 'YYYY-MM') <= %s)
+          AND (%s = '' OR COALESCE(c.domain, '') = %s)
+          AND (%s = '' OR pop.root_cause = %s)
+          AND (%s = '' OR pop.severity = %s))
+"""
+
+
+def _population_params(hidden, filters) -> list:
+    return [list(hidden), filters.start, filters.start, filters.end, filters.end,
+            filters.domain, filters.domain, filters.root_cause, filters.root_cause,
+            filters.severity, filters.severity]
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def per_month(hidden, filters) -> tuple[list[tuple], list[tuple]]:
+    """([(month, root cause or "", count)], [(month, domain or "", count)]) of the
+    population, counted in PostgreSQL."""
+    rows = _fetch(f"""
+        WITH {_POPULATION}
+        SELECT month, COALESCE(root_cause, ''), domain, count(*) FROM population
+        GROUP BY GROUPING SETS ((month, root_cause), (month, domain))
+    """, _population_params(hidden, filters))
+    # GROUPING SETS leaves the other key NULL; domain is never NULL (COALESCE above), so a
+    # NULL domain marks a root-cause row.
+    return ([(m, cause, n) for m, cause, domain, n in rows if domain is None],
+            [(m, domain, n) for m, cause, domain, n in rows if domain is not None])
+
+
+def _distribution_sql(hours_expr: str, join: str) -> str:
+    # The values at the ranks Distribution.of reads: the middle one or two (median), the
+    # nearest rank of the 90th percentile; hours computed as Python does (exact seconds
+    # over 3600, in float8).
+    return f"""
+        WITH {_POPULATION},
+        hours AS (SELECT {hours_expr} AS h FROM population {join}),
+        ranked AS (SELECT h, row_number() OVER (ORDER BY h) AS rank, count(*) OVER () AS n
+                   FROM hours)
+        SELECT n, rank, h, (SELECT count(*) FROM hours WHERE h <= %s) FROM ranked
+        WHERE rank IN ((n + 1) / 2, n / 2 + 1, GREATEST(ceil(0.9::float8 * n)::bigint, 1))
+    """
+
+
+def _hours(expr: str) -> str:
+    return f"(extract(epoch FROM {expr})::float8 / 3600)"
+
+
+def distributions(hidden, filters, within_hours: int):
+    """(event→first meeting, finalize→close-out): each (count, {rank: hours}, within) for
+    Distribution; close-outs read the rollup."""
+    params = [*_population_params(hidden, filters), within_hours]
+    meeting = _distribution_sql(
+        _hours("m.first - population.event_utc"),
+        "JOIN (SELECT postmortem_id, min(started_utc) AS first FROM incidents_meeting "
+        "WHERE started_utc IS NOT NULL GROUP BY postmortem_id) m "
+        "ON m.postmortem_id = population.id")
+    closeout = _distribution_sql(
+        f"GREATEST({_hours('c.closed_utc - population.finalized_utc')}, 0.0)",
+        "JOIN knowledge_insightscloseout c ON c.postmortem_id = population.id")
+    return _ranks(_fetch(meeting, params)), _ranks(_fetch(closeout, params))
+
+
+def _ranks(rows):
+    if not rows:
+        return 0, {}, 0
+    return rows[0][0], {rank: h for _, rank, h, _ in rows}, rows[0][3]
+
+
+def rollup_closeouts(hidden) -> dict:
+    """closeouts(hidden), read from the close-out rollup."""
+    return dict(_fetch("""
+        SELECT c.postmortem_id, c.closed_utc FROM knowledge_insightscloseout c
+        JOIN incidents_postmortem p ON p.id = c.postmortem_id AND p.status = 'final'
+        WHERE NOT (c.postmortem_id = ANY(%s))
+    """, [list(hidden)]))
+
+
+def population_item_figures(hidden, filters, today: date):
+    """item_figures for the population computed in PostgreSQL."""
+    (row,) = _fetch(f"""
+        WITH {_POPULATION}
+        SELECT count(*),
+               count(*) FILTER (WHERE status IN ('open', 'in_progress')),
+               count(*) FILTER (WHERE status = 'shipped'),
+               count(*) FILTER (WHERE status = 'shipped' AND verification IS NOT NULL
+                                AND verification::text NOT IN ('{{}}', 'null')),
+               count(*) FILTER (WHERE status = 'dropped'),
+               count(*) FILTER (WHERE status NOT IN ('shipped', 'dropped') AND due_date < %s),
+               min(created_utc)
+        FROM incidents_actionitem a JOIN population ON population.id = a.postmortem_id
+    """, [*_population_params(hidden, filters), today])
+    total, open_, shipped, verified, dropped, overdue, first = row
+    figures = {"total": total, "open": open_, "shipped": shipped,
+               "shipped_verified": verified, "dropped": dropped, "overdue": overdue}
+    return figures, verified, first
+
+
+def population_backlog(hidden, filters, mondays: list[date], now: datetime) -> list[int]:
+    """backlog() of the population, summed from the open-change rollup."""
+    if not mondays:
+        return []
+    by_end = _fetch(f"""
+        WITH {_POPULATION}
+        SELECT CASE WHEN at = date_trunc('week', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                    THEN at
+                    ELSE (date_trunc('week', at AT TIME ZONE 'UTC') + interval '7 days')
+                         AT TIME ZONE 'UTC' END AS week_end,
+               sum(d)
+        FROM knowledge_insightsopenchange o JOIN population ON population.id = o.postmortem_id
+        WHERE o.at <= %s
+        GROUP BY 1
+    """, [*_population_params(hidden, filters), now])
+    return _running(by_end, mondays, now)
+
+
+def _running(by_end, mondays, now) -> list[int]:
+    ends = [min(datetime.combine(monday + timedelta(days=7), datetime.min.time(), UTC), now)
+            for monday in mondays]
+    sums = [0] * len(ends)
+    for week_end, delta in by_end:
+        index = next((k for k, end in enumerate(ends) if week_end <= end), len(ends) - 1)
+        sums[index] += delta
+    counts, running = [], 0
+    for delta in sums:
+        running += delta
+        counts.append(running)
+    return counts
