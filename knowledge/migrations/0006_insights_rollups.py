@@ -132,9 +132,10 @@ CREATE TRIGGER insights_rollup AFTER INSERT ON incidents_actionitemevent
     FOR EACH ROW EXECUTE FUNCTION scarlog_insights_item_event_added();
 """
 
-# The backfill: the same rules as the refresh functions, set-wise over every row.
-BACKFILL = f"""
-INSERT INTO knowledge_insightscloseout (postmortem_id, closed_utc)
+# Every rollup row recomputed set-wise from the raw rows, by the same rules as the refresh
+# functions: the backfill inserts them, and tests/test_insights_rollups.py compares the
+# tables with them after every change.
+CLOSEOUT_ROWS = f"""
 WITH last_close AS (
     SELECT e.item_id, MAX(e.at_utc) AS at FROM incidents_actionitemevent e
     WHERE e.change LIKE 'status:%' AND split_part(e.change, ';', 1) ~ {CLOSING}
@@ -142,9 +143,10 @@ WITH last_close AS (
 SELECT i.postmortem_id, MAX(COALESCE(lc.at, i.updated_utc))
 FROM incidents_actionitem i LEFT JOIN last_close lc ON lc.item_id = i.id
 GROUP BY i.postmortem_id
-HAVING bool_and(i.status IN ('shipped', 'dropped')) AND bool_or(i.status = 'shipped');
+HAVING bool_and(i.status IN ('shipped', 'dropped')) AND bool_or(i.status = 'shipped')
+"""
 
-INSERT INTO knowledge_insightsopenchange (item_id, at, postmortem_id, d)
+OPENCHANGE_ROWS = f"""
 WITH ev AS (
     SELECT DISTINCT ON (e.item_id, e.at_utc) e.item_id, e.at_utc AS at,
            split_part(e.change, ';', 1) ~ {CLOSING} AS closed
@@ -169,7 +171,12 @@ SELECT item_id, at, postmortem_id, CASE WHEN open THEN 1 ELSE -1 END
 FROM (SELECT item_id, at, postmortem_id, open,
              lag(open, 1, false) OVER (PARTITION BY item_id ORDER BY at) AS before
       FROM state) s
-WHERE open <> before;
+WHERE open <> before
+"""
+
+BACKFILL = f"""
+INSERT INTO knowledge_insightscloseout (postmortem_id, closed_utc) {CLOSEOUT_ROWS};
+INSERT INTO knowledge_insightsopenchange (item_id, at, postmortem_id, d) {OPENCHANGE_ROWS};
 ANALYZE knowledge_insightscloseout;
 ANALYZE knowledge_insightsopenchange;
 """
