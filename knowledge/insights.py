@@ -397,7 +397,8 @@ def _compute_sql(filters: Filters, now: datetime, user=None) -> Insights:
             mondays, insights_sql.population_backlog(hidden, filters, mondays, now),
             strict=True)]
     closeouts = insights_sql.rollup_closeouts(hidden)
-    candidates = set(_pattern_keys(None)) - hidden
+    keys = _pattern_keys(None, rollups=True)
+    candidates = set(keys) - hidden
     final = final_postmortems(candidates)
     domain_of = _domains(final, candidates)
 
@@ -409,7 +410,7 @@ def _compute_sql(filters: Filters, now: datetime, user=None) -> Insights:
                 and (not filters.root_cause or pm.root_cause == filters.root_cause)
                 and (not filters.severity or pm.severity == filters.severity))
 
-    recurrences = find_recurrences(final, domain_of, closeouts, candidates)
+    recurrences = find_recurrences(final, domain_of, closeouts, candidates, keys)
     shown = [r for r in recurrences if included(r.later)]
     per_pattern = Counter(name for r in shown for name in r.shared)
     return Insights(
@@ -426,7 +427,7 @@ def _compute_sql(filters: Filters, now: datetime, user=None) -> Insights:
         backlog_trend=backlog_trend(backlog),
         recurrences=shown,
         recurrences_by_pattern=sorted(per_pattern.items(), key=lambda kv: (-kv[1], kv[0])),
-        cost_before_after=cost_before_after(closeouts, now),
+        cost_before_after=cost_before_after(closeouts, now, rollups=True),
     )
 
 
@@ -581,28 +582,38 @@ def backlog_trend(backlog: list[tuple[str, int]], weeks: int = 4) -> str:
     return f"{word}: {now_count} open now, {then_count} at the end of the week of {then_week}."
 
 
-def _pattern_keys(final, ids=None) -> dict:
+def _pattern_keys(final, ids=None, rollups: bool = False) -> dict:
     """{postmortem id: {(label, key)}}: its root patterns from the cost log and its
-    knowledge-base patterns, for the final postmortems (or only those of `ids`)."""
+    knowledge-base patterns, for the final postmortems (or only those of `ids`); the root
+    patterns read from the rollup (PostgreSQL) when `rollups`."""
     names = dict(RootPattern.objects.values_list("id", "name"))
     keys = defaultdict(set)
-    links = EntryPattern.objects.filter(postmortem__status="final", entry__in=current_entries())
     kb = Postmortem.knowledge_entries.through.objects.filter(
         postmortem__status="final", knowledgeentry__kind__in=["pattern", "anti_pattern"])
     if ids is not None:
-        links, kb = links.filter(postmortem_id__in=ids), kb.filter(postmortem_id__in=ids)
-    for pm_id, pattern_id in links.values_list("postmortem_id", "pattern_id").distinct():
+        kb = kb.filter(postmortem_id__in=ids)
+    if rollups:
+        pairs = [(pm_id, pattern_id) for pm_id, pattern_id in insights_sql.final_pattern_links()
+                 if ids is None or pm_id in ids]
+    else:
+        links = EntryPattern.objects.filter(postmortem__status="final",
+                                            entry__in=current_entries())
+        if ids is not None:
+            links = links.filter(postmortem_id__in=ids)
+        pairs = links.values_list("postmortem_id", "pattern_id").distinct()
+    for pm_id, pattern_id in pairs:
         keys[pm_id].add(("root", names[pattern_id]))
     for pm_id, name in kb.values_list("postmortem_id", "knowledgeentry__name"):
         keys[pm_id].add(("kb", name))
     return keys
 
 
-def find_recurrences(final, domain_of, closeouts, ids=None) -> list[Recurrence]:
+def find_recurrences(final, domain_of, closeouts, ids=None, keys=None) -> list[Recurrence]:
     """Every (earlier, later) pair of `final` postmortems where `later` recurred after the
     fix of `earlier` (docs/rules.md#insights-recurrence), later events first. `ids`: when
-    `final` is a subset of the archive, those postmortems' ids."""
-    keys = _pattern_keys(final, ids)
+    `final` is a subset of the archive, those postmortems' ids; `keys`: their
+    _pattern_keys, when already read."""
+    keys = _pattern_keys(final, ids) if keys is None else keys
     # Group by what two postmortems can share: (domain, root pattern) or a KB pattern.
     groups = defaultdict(list)
     for pm in final:
@@ -665,25 +676,32 @@ def _per_month(monthly, span: list[str], index: int) -> Decimal | None:
     return (total / len(span)).quantize(Decimal("0.01"))
 
 
-def cost_before_after(closeouts, now: datetime) -> list[CostBeforeAfter]:
+def cost_before_after(closeouts, now: datetime, rollups: bool = False
+                      ) -> list[CostBeforeAfter]:
     """Per root pattern: mishap cost per month (USD) before and after the month its first
     fix shipped (docs/rules.md#insights-cost-before-after). The fix month itself counts in
     neither span; "before" starts at the pattern's first mishap month, "after" ends at the
-    current month, and months without mishaps count as $0."""
-    links = EntryPattern.objects.filter(entry__in=current_entries())
-    # Summed per pattern and UTC month in PostgreSQL: a row per month, not per entry.
-    sums = (links.annotate(month=TruncMonth("occurred_utc", tzinfo=UTC))
-            .values("pattern_id", "month").annotate(low=Sum("cost_low_usd"),
-                                                    high=Sum("cost_high_usd"))
-            .values_list("pattern_id", "month", "low", "high"))
+    current month, and months without mishaps count as $0. `rollups` (PostgreSQL): the
+    sums per pattern and month read from the cost rollup, not from the 1,000,000 entries."""
     linked = defaultdict(set)
-    for pattern_id, pm_id in (links.filter(postmortem__isnull=False)
-                              .values_list("pattern_id", "postmortem_id").distinct()):
-        linked[pattern_id].add(pm_id)
-    names = dict(RootPattern.objects.values_list("id", "name"))
     by_pattern = defaultdict(dict)
-    for pattern_id, month, low, high in sums:
-        by_pattern[pattern_id][_month_of(month)] = [low, high]
+    if rollups:
+        for pattern_id, month, low, high in insights_sql.cost_sums():
+            by_pattern[pattern_id][month] = [low, high]
+        for pattern_id, pm_id in insights_sql.pattern_postmortems():
+            linked[pattern_id].add(pm_id)
+    else:
+        links = EntryPattern.objects.filter(entry__in=current_entries())
+        sums = (links.annotate(month=TruncMonth("occurred_utc", tzinfo=UTC))
+                .values("pattern_id", "month").annotate(low=Sum("cost_low_usd"),
+                                                        high=Sum("cost_high_usd"))
+                .values_list("pattern_id", "month", "low", "high"))
+        for pattern_id, month, low, high in sums:
+            by_pattern[pattern_id][_month_of(month)] = [low, high]
+        for pattern_id, pm_id in (links.filter(postmortem__isnull=False)
+                                  .values_list("pattern_id", "postmortem_id").distinct()):
+            linked[pattern_id].add(pm_id)
+    names = dict(RootPattern.objects.values_list("id", "name"))
     current = _month_of(now)
     result = []
     for pattern_id, sums_by_month in by_pattern.items():

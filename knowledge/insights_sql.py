@@ -276,3 +276,23 @@ def _running(by_end, mondays, now) -> list[int]:
         running += delta
         counts.append(running)
     return counts
+
+
+def cost_sums() -> list[tuple]:
+    """[(pattern id, "YYYY-MM", low USD, high USD)]: the current cost entries' figures per
+    root pattern and UTC month, read from the cost rollup."""
+    return _fetch("SELECT pattern_id, month, low, high FROM knowledge_insightscost", [])
+
+
+def pattern_postmortems() -> list[tuple]:
+    """[(pattern id, postmortem id)]: the postmortems a current cost entry links to each
+    root pattern, from the rollup."""
+    return _fetch("SELECT pattern_id, postmortem_id FROM knowledge_insightspatternpm", [])
+
+
+def final_pattern_links() -> list[tuple]:
+    """[(postmortem id, pattern id)]: pattern_postmortems() of final postmortems."""
+    return _fetch("""
+        SELECT r.postmortem_id, r.pattern_id FROM knowledge_insightspatternpm r
+        JOIN incidents_postmortem p ON p.id = r.postmortem_id AND p.status = 'final'
+    """, [])

@@ -13,12 +13,82 @@ item change instead of scanning 500,000 items' history:
 Each refresh recomputes its one row set from the raw rows (the same rules as
 knowledge.insights' Python path), under a transaction-scoped advisory lock on the
 postmortem or item, so two transactions changing the same one serialize and the second
-recomputes from what the first committed. The migration fills both for existing data.
-SQLite (the demo) gets neither: its figures come from the raw rows every time."""
+recomputes from what the first committed.
+
+- knowledge_insightscost: per root pattern and UTC month, the sums (USD) of the current
+  cost entries' figures (an entry no correction replaced), and knowledge_insightspatternpm:
+  per root pattern and postmortem, how many current entries link them. The cost log is
+  append-only and an entry is corrected at most once (corrects_id is unique), so a link
+  inserted for a current entry adds its figures, and a correction subtracts the corrected
+  entry's links; both under an advisory lock on the entry, so a link and a correction of
+  the same entry in two transactions serialize.
+
+The tables and functions are here; each app's migration puts the triggers on its own
+tables and fills the rollups in the same transaction (incidents 0030, costlog 0007), so no
+change slips between the fill and the first trigger. SQLite (the demo) gets none: its
+figures come from the raw rows every time."""
 
 from django.db import migrations
 
 CLOSING = r"'^status:.*→ (shipped|dropped)$'"
+
+# Every rollup row recomputed set-wise from the raw rows, by the same rules as the refresh
+# functions: the backfill inserts them, and tests/test_insights_rollups.py compares the
+# tables with them after every change.
+CLOSEOUT_ROWS = f"""
+WITH last_close AS (
+    SELECT e.item_id, MAX(e.at_utc) AS at FROM incidents_actionitemevent e
+    WHERE e.change LIKE 'status:%' AND split_part(e.change, ';', 1) ~ {CLOSING}
+    GROUP BY e.item_id)
+SELECT i.postmortem_id, MAX(COALESCE(lc.at, i.updated_utc))
+FROM incidents_actionitem i LEFT JOIN last_close lc ON lc.item_id = i.id
+GROUP BY i.postmortem_id
+HAVING bool_and(i.status IN ('shipped', 'dropped')) AND bool_or(i.status = 'shipped')
+"""
+
+OPENCHANGE_ROWS = f"""
+WITH ev AS (
+    SELECT DISTINCT ON (e.item_id, e.at_utc) e.item_id, e.at_utc AS at,
+           split_part(e.change, ';', 1) ~ {CLOSING} AS closed
+    FROM incidents_actionitemevent e
+    WHERE e.change LIKE 'status:%'
+    ORDER BY e.item_id, e.at_utc, e.id DESC),
+moments AS (
+    SELECT item_id, at, bool_or(closed) FILTER (WHERE closed IS NOT NULL) AS closed
+    FROM (SELECT item_id, at, closed FROM ev
+          UNION ALL SELECT id, created_utc, NULL FROM incidents_actionitem) both_kinds
+    GROUP BY item_id, at),
+carried AS (
+    SELECT item_id, at, count(closed) OVER (PARTITION BY item_id ORDER BY at) AS grp, closed
+    FROM moments),
+state AS (
+    SELECT c.item_id, c.at, i.postmortem_id,
+           c.at >= i.created_utc AND NOT COALESCE(
+               first_value(c.closed) OVER (PARTITION BY c.item_id, c.grp ORDER BY c.at),
+               false) AS open
+    FROM carried c JOIN incidents_actionitem i ON i.id = c.item_id)
+SELECT item_id, at, postmortem_id, CASE WHEN open THEN 1 ELSE -1 END
+FROM (SELECT item_id, at, postmortem_id, open,
+             lag(open, 1, false) OVER (PARTITION BY item_id ORDER BY at) AS before
+      FROM state) s
+WHERE open <> before
+"""
+
+COST_ROWS = """
+SELECT l.pattern_id, to_char(l.occurred_utc AT TIME ZONE 'UTC', 'YYYY-MM'),
+       sum(l.cost_low_usd), sum(l.cost_high_usd), count(*)
+FROM costlog_entrypattern l
+WHERE NOT EXISTS (SELECT 1 FROM costlog_mishapentry c WHERE c.corrects_id = l.entry_id)
+GROUP BY 1, 2
+"""
+
+PATTERN_PM_ROWS = """
+SELECT l.pattern_id, l.postmortem_id, count(*)
+FROM costlog_entrypattern l
+WHERE l.postmortem_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM costlog_mishapentry c WHERE c.corrects_id = l.entry_id)
+GROUP BY 1, 2
+"""
 
 FORWARD = f"""
 CREATE TABLE knowledge_insightscloseout (
@@ -31,6 +101,20 @@ CREATE TABLE knowledge_insightsopenchange (
     postmortem_id uuid NOT NULL,
     d smallint NOT NULL CHECK (d IN (-1, 1)),
     PRIMARY KEY (item_id, at)
+);
+CREATE TABLE knowledge_insightscost (
+    pattern_id bigint NOT NULL,
+    month text NOT NULL,
+    low numeric NOT NULL,
+    high numeric NOT NULL,
+    links integer NOT NULL,
+    PRIMARY KEY (pattern_id, month)
+);
+CREATE TABLE knowledge_insightspatternpm (
+    pattern_id bigint NOT NULL,
+    postmortem_id uuid NOT NULL,
+    links integer NOT NULL,
+    PRIMARY KEY (pattern_id, postmortem_id)
 );
 CREATE INDEX insights_openchange_by_postmortem ON knowledge_insightsopenchange
     (postmortem_id) INCLUDE (at, d);
@@ -126,70 +210,87 @@ BEGIN
     RETURN NULL;
 END $fn$;
 
-CREATE TRIGGER insights_rollup AFTER INSERT OR UPDATE OR DELETE ON incidents_actionitem
-    FOR EACH ROW EXECUTE FUNCTION scarlog_insights_item_changed();
-CREATE TRIGGER insights_rollup AFTER INSERT ON incidents_actionitemevent
-    FOR EACH ROW EXECUTE FUNCTION scarlog_insights_item_event_added();
-"""
+-- One link's figures added (sign 1) or taken away (-1) from the cost rollups.
+CREATE FUNCTION scarlog_insights_cost_add(link costlog_entrypattern, sign integer) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $fn$
+BEGIN
+    INSERT INTO knowledge_insightscost AS c (pattern_id, month, low, high, links)
+    VALUES (link.pattern_id, to_char(link.occurred_utc AT TIME ZONE 'UTC', 'YYYY-MM'),
+            sign * link.cost_low_usd, sign * link.cost_high_usd, sign)
+    ON CONFLICT (pattern_id, month) DO UPDATE
+        SET low = c.low + EXCLUDED.low, high = c.high + EXCLUDED.high,
+            links = c.links + EXCLUDED.links;
+    DELETE FROM knowledge_insightscost
+    WHERE pattern_id = link.pattern_id
+      AND month = to_char(link.occurred_utc AT TIME ZONE 'UTC', 'YYYY-MM') AND links = 0;
+    IF link.postmortem_id IS NOT NULL THEN
+        INSERT INTO knowledge_insightspatternpm AS p (pattern_id, postmortem_id, links)
+        VALUES (link.pattern_id, link.postmortem_id, sign)
+        ON CONFLICT (pattern_id, postmortem_id) DO UPDATE SET links = p.links + EXCLUDED.links;
+        DELETE FROM knowledge_insightspatternpm
+        WHERE pattern_id = link.pattern_id AND postmortem_id = link.postmortem_id
+          AND links = 0;
+    END IF;
+END $fn$;
 
-# Every rollup row recomputed set-wise from the raw rows, by the same rules as the refresh
-# functions: the backfill inserts them, and tests/test_insights_rollups.py compares the
-# tables with them after every change.
-CLOSEOUT_ROWS = f"""
-WITH last_close AS (
-    SELECT e.item_id, MAX(e.at_utc) AS at FROM incidents_actionitemevent e
-    WHERE e.change LIKE 'status:%' AND split_part(e.change, ';', 1) ~ {CLOSING}
-    GROUP BY e.item_id)
-SELECT i.postmortem_id, MAX(COALESCE(lc.at, i.updated_utc))
-FROM incidents_actionitem i LEFT JOIN last_close lc ON lc.item_id = i.id
-GROUP BY i.postmortem_id
-HAVING bool_and(i.status IN ('shipped', 'dropped')) AND bool_or(i.status = 'shipped')
-"""
+CREATE FUNCTION scarlog_insights_cost_link_added() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $fn$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('scarlog-insights-entry:' || NEW.entry_id::text, 0));
+    IF NOT EXISTS (SELECT 1 FROM costlog_mishapentry WHERE corrects_id = NEW.entry_id) THEN
+        PERFORM scarlog_insights_cost_add(NEW, 1);
+    END IF;
+    RETURN NULL;
+END $fn$;
 
-OPENCHANGE_ROWS = f"""
-WITH ev AS (
-    SELECT DISTINCT ON (e.item_id, e.at_utc) e.item_id, e.at_utc AS at,
-           split_part(e.change, ';', 1) ~ {CLOSING} AS closed
-    FROM incidents_actionitemevent e
-    WHERE e.change LIKE 'status:%'
-    ORDER BY e.item_id, e.at_utc, e.id DESC),
-moments AS (
-    SELECT item_id, at, bool_or(closed) FILTER (WHERE closed IS NOT NULL) AS closed
-    FROM (SELECT item_id, at, closed FROM ev
-          UNION ALL SELECT id, created_utc, NULL FROM incidents_actionitem) both_kinds
-    GROUP BY item_id, at),
-carried AS (
-    SELECT item_id, at, count(closed) OVER (PARTITION BY item_id ORDER BY at) AS grp, closed
-    FROM moments),
-state AS (
-    SELECT c.item_id, c.at, i.postmortem_id,
-           c.at >= i.created_utc AND NOT COALESCE(
-               first_value(c.closed) OVER (PARTITION BY c.item_id, c.grp ORDER BY c.at),
-               false) AS open
-    FROM carried c JOIN incidents_actionitem i ON i.id = c.item_id)
-SELECT item_id, at, postmortem_id, CASE WHEN open THEN 1 ELSE -1 END
-FROM (SELECT item_id, at, postmortem_id, open,
-             lag(open, 1, false) OVER (PARTITION BY item_id ORDER BY at) AS before
-      FROM state) s
-WHERE open <> before
-"""
+CREATE FUNCTION scarlog_insights_cost_entry_added() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $fn$
+DECLARE
+    link costlog_entrypattern;
+BEGIN
+    IF NEW.corrects_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtextextended('scarlog-insights-entry:' || NEW.corrects_id::text, 0));
+    FOR link IN SELECT * FROM costlog_entrypattern WHERE entry_id = NEW.corrects_id LOOP
+        PERFORM scarlog_insights_cost_add(link, -1);
+    END LOOP;
+    RETURN NULL;
+END $fn$;
 
-BACKFILL = f"""
-INSERT INTO knowledge_insightscloseout (postmortem_id, closed_utc) {CLOSEOUT_ROWS};
-INSERT INTO knowledge_insightsopenchange (item_id, at, postmortem_id, d) {OPENCHANGE_ROWS};
-ANALYZE knowledge_insightscloseout;
-ANALYZE knowledge_insightsopenchange;
+CREATE FUNCTION scarlog_insights_backfill_items() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $fn$
+BEGIN
+    DELETE FROM knowledge_insightscloseout;
+    DELETE FROM knowledge_insightsopenchange;
+    INSERT INTO knowledge_insightscloseout (postmortem_id, closed_utc) {CLOSEOUT_ROWS};
+    INSERT INTO knowledge_insightsopenchange (item_id, at, postmortem_id, d) {OPENCHANGE_ROWS};
+END $fn$;
+
+CREATE FUNCTION scarlog_insights_backfill_cost() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $fn$
+BEGIN
+    DELETE FROM knowledge_insightscost;
+    DELETE FROM knowledge_insightspatternpm;
+    INSERT INTO knowledge_insightscost (pattern_id, month, low, high, links) {COST_ROWS};
+    INSERT INTO knowledge_insightspatternpm (pattern_id, postmortem_id, links) {PATTERN_PM_ROWS};
+END $fn$;
 """
 
 BACKWARD = """
-DROP TRIGGER IF EXISTS insights_rollup ON incidents_actionitem;
-DROP TRIGGER IF EXISTS insights_rollup ON incidents_actionitemevent;
+DROP FUNCTION IF EXISTS scarlog_insights_backfill_items();
+DROP FUNCTION IF EXISTS scarlog_insights_backfill_cost();
+DROP FUNCTION IF EXISTS scarlog_insights_cost_link_added();
+DROP FUNCTION IF EXISTS scarlog_insights_cost_entry_added();
+DROP FUNCTION IF EXISTS scarlog_insights_cost_add(costlog_entrypattern, integer);
 DROP FUNCTION IF EXISTS scarlog_insights_item_changed();
 DROP FUNCTION IF EXISTS scarlog_insights_item_event_added();
 DROP FUNCTION IF EXISTS scarlog_insights_refresh_item(bigint);
 DROP FUNCTION IF EXISTS scarlog_insights_refresh_closeout(uuid);
 DROP TABLE IF EXISTS knowledge_insightsopenchange;
 DROP TABLE IF EXISTS knowledge_insightscloseout;
+DROP TABLE IF EXISTS knowledge_insightscost;
+DROP TABLE IF EXISTS knowledge_insightspatternpm;
 """
 
 
@@ -197,7 +298,6 @@ def forward(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute(FORWARD, params=None)
-    schema_editor.execute(BACKFILL, params=None)
 
 
 def backward(apps, schema_editor):
@@ -210,6 +310,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("incidents", "0029_insights_generation_triggers"),
         ("knowledge", "0005_insights_generation"),
+        ("costlog", "0006_insights_generation_triggers"),
     ]
 
     operations = [migrations.RunPython(forward, backward, elidable=False)]
