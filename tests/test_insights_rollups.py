@@ -49,6 +49,10 @@ def assert_rollups_are_the_raw_rows():
             == rows(ROLLUPS.CLOSEOUT_ROWS))
     assert (rows("SELECT item_id, at, postmortem_id, d FROM knowledge_insightsopenchange")
             == rows(ROLLUPS.OPENCHANGE_ROWS))
+    assert (rows("SELECT pattern_id, month, low, high, links FROM knowledge_insightscost")
+            == rows(ROLLUPS.COST_ROWS))
+    assert (rows("SELECT pattern_id, postmortem_id, links FROM knowledge_insightspatternpm")
+            == rows(ROLLUPS.PATTERN_PM_ROWS))
 
 
 def assert_figures_are_the_raw_rows(users, moments=(NOW,)):
@@ -65,6 +69,11 @@ def test_the_backfill_and_the_triggers_agree_on_the_hand_built_history(history):
     # The history was written through the triggers; the backfill's queries give the same.
     assert_rollups_are_the_raw_rows()
     assert rows("SELECT count(*) FROM knowledge_insightscloseout") == {(2,)}  # A and C
+    # Silent fallback: $200 in 2025-11, $100 in 2026-01, $300 in 2026-02.
+    assert {(month, low) for _, month, low, _, _ in rows(
+        "SELECT c.* FROM knowledge_insightscost c JOIN costlog_rootpattern r "
+        "ON r.id = c.pattern_id WHERE r.name = 'Silent fallback'")} == {
+        ("2025-11", Decimal(200)), ("2026-01", Decimal(100)), ("2026-02", Decimal(300))}
     assert_figures_are_the_raw_rows([None], [NOW, at(2026, 2, 23, 0), at(2026, 2, 16, 0)])
 
 
