@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.cache import caches
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Min, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
@@ -359,7 +359,9 @@ def compute(filters: Filters, now: datetime, user=None, *, from_raw_rows: bool =
     the same figures in Python from the raw rows instead, the recomputation the tests
     compare the rollups against."""
     if insights_sql.available() and not from_raw_rows:
-        return _compute_sql(filters, now, user)
+        with transaction.atomic():
+            insights_sql.tune_transaction()
+            return _compute_sql(filters, now, user)
     return _compute_python(filters, now, user)
 
 
@@ -378,27 +380,30 @@ def _compute_sql(filters: Filters, now: datetime, user=None) -> Insights:
     rollups (knowledge migration 0006); only the postmortems that share a pattern (the
     recurrence candidates) are loaded as rows."""
     hidden = visibility.hidden_ids(user)
+    today = now.astimezone(UTC).date()
+    cold = insights_sql.cold_figures(hidden, filters, WITHIN_HOURS, today, now)
     by_cause, by_domain = defaultdict(dict), defaultdict(dict)
-    per_cause, per_domain = insights_sql.per_month(hidden, filters)
-    for month, cause, count in per_cause:
+    for month, cause, count in cold.per_cause:
         by_cause[month][cause or "unclassified"] = count
-    for month, domain, count in per_domain:
+    for month, domain, count in cold.per_domain:
         by_domain[month][domain or "unclassified"] = count
     months = sorted(by_cause)
-    total = sum(count for _, _, count in per_cause)
-    meeting, closeout = insights_sql.distributions(hidden, filters, WITHIN_HOURS)
-    today = now.astimezone(UTC).date()
-    item_figures, verified, first = insights_sql.population_item_figures(
-        hidden, filters, today)
+    total = sum(count for _, _, count in cold.per_cause)
+    item_figures = {key: cold.items[key] for key in
+                    ("total", "open", "shipped", "shipped_verified", "dropped", "overdue")}
+    verified = item_figures["shipped_verified"]
     backlog = []
-    if first is not None:
-        mondays = _weeks(first.astimezone(UTC).date(), today)
+    if cold.first_item is not None:
+        mondays = _weeks(cold.first_item.astimezone(UTC).date(), today)
         backlog = [(monday.isoformat(), count) for monday, count in zip(
-            mondays, insights_sql.population_backlog(hidden, filters, mondays, now),
-            strict=True)]
-    closeouts = insights_sql.rollup_closeouts(hidden)
+            mondays, insights_sql.week_counts(cold.week_deltas, mondays, now), strict=True)]
     keys = _pattern_keys(None, rollups=True)
     candidates = set(keys) - hidden
+    # Close-outs only of the postmortems recurrence and cost before/after read: the
+    # candidates, and those a current cost entry links to a root pattern.
+    linked = insights_sql.pattern_postmortems()
+    closeouts = insights_sql.rollup_closeouts(
+        hidden, candidates | {pm_id for _, pm_id in linked})
     final = final_postmortems(candidates)
     domain_of = _domains(final, candidates)
 
@@ -418,8 +423,8 @@ def _compute_sql(filters: Filters, now: datetime, user=None) -> Insights:
         by_root_cause={m: by_cause[m] for m in months},
         by_domain={m: by_domain[m] for m in months},
         domains=sorted({d for m in months for d in by_domain[m]}),
-        event_to_meeting=_from_ranks(*meeting),
-        finalize_to_closeout=_from_ranks(*closeout),
+        event_to_meeting=_from_ranks(*cold.meeting),
+        finalize_to_closeout=_from_ranks(*cold.closeout),
         items=item_figures,
         verified_share=(round(verified / item_figures["total"], 4)
                         if item_figures["total"] else None),
@@ -427,7 +432,7 @@ def _compute_sql(filters: Filters, now: datetime, user=None) -> Insights:
         backlog_trend=backlog_trend(backlog),
         recurrences=shown,
         recurrences_by_pattern=sorted(per_pattern.items(), key=lambda kv: (-kv[1], kv[0])),
-        cost_before_after=cost_before_after(closeouts, now, rollups=True),
+        cost_before_after=cost_before_after(closeouts, now, linked),
     )
 
 
@@ -676,19 +681,20 @@ def _per_month(monthly, span: list[str], index: int) -> Decimal | None:
     return (total / len(span)).quantize(Decimal("0.01"))
 
 
-def cost_before_after(closeouts, now: datetime, rollups: bool = False
+def cost_before_after(closeouts, now: datetime, rollup_links=None
                       ) -> list[CostBeforeAfter]:
     """Per root pattern: mishap cost per month (USD) before and after the month its first
     fix shipped (docs/rules.md#insights-cost-before-after). The fix month itself counts in
     neither span; "before" starts at the pattern's first mishap month, "after" ends at the
-    current month, and months without mishaps count as $0. `rollups` (PostgreSQL): the
-    sums per pattern and month read from the cost rollup, not from the 1,000,000 entries."""
+    current month, and months without mishaps count as $0. `rollup_links` (PostgreSQL):
+    insights_sql.pattern_postmortems(), and the sums per pattern and month are read from
+    the cost rollup, not from the 1,000,000 entries."""
     linked = defaultdict(set)
     by_pattern = defaultdict(dict)
-    if rollups:
+    if rollup_links is not None:
         for pattern_id, month, low, high in insights_sql.cost_sums():
             by_pattern[pattern_id][month] = [low, high]
-        for pattern_id, pm_id in insights_sql.pattern_postmortems():
+        for pattern_id, pm_id in rollup_links:
             linked[pattern_id].add(pm_id)
     else:
         links = EntryPattern.objects.filter(entry__in=current_entries())

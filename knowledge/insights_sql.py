@@ -6,6 +6,7 @@ still uses): a status event closes an item when the head of its change (before t
 ";") ends in "→ shipped" or "→ dropped"; tests/test_insights_sql.py checks both paths give
 identical figures. Times UTC; ids are postmortem UUIDs.
 """
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection
@@ -164,103 +165,138 @@ def _fetch(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
-def per_month(hidden, filters) -> tuple[list[tuple], list[tuple]]:
-    """([(month, root cause or "", count)], [(month, domain or "", count)]) of the
-    population, counted in PostgreSQL."""
-    rows = _fetch(f"""
-        WITH {_POPULATION}
-        SELECT month, COALESCE(root_cause, ''), domain, count(*) FROM population
-        GROUP BY GROUPING SETS ((month, root_cause), (month, domain))
-    """, _population_params(hidden, filters))
-    # GROUPING SETS leaves the other key NULL; domain is never NULL (COALESCE above), so a
-    # NULL domain marks a root-cause row.
-    return ([(m, cause, n) for m, cause, domain, n in rows if domain is None],
-            [(m, domain, n) for m, cause, domain, n in rows if domain is not None])
-
-
-def _distribution_sql(hours_expr: str, join: str) -> str:
-    # The values at the ranks Distribution.of reads: the middle one or two (median), the
-    # nearest rank of the 90th percentile; hours computed as Python does (exact seconds
-    # over 3600, in float8).
-    return f"""
-        WITH {_POPULATION},
-        hours AS (SELECT {hours_expr} AS h FROM population {join}),
-        ranked AS (SELECT h, row_number() OVER (ORDER BY h) AS rank, count(*) OVER () AS n
-                   FROM hours)
-        SELECT n, rank, h, (SELECT count(*) FROM hours WHERE h <= %s) FROM ranked
-        WHERE rank IN ((n + 1) / 2, n / 2 + 1, GREATEST(ceil(0.9::float8 * n)::bigint, 1))
-    """
-
-
 def _hours(expr: str) -> str:
+    # Hours as the Python path computes them: exact seconds over 3600, in float8.
     return f"(extract(epoch FROM {expr})::float8 / 3600)"
 
 
-def distributions(hidden, filters, within_hours: int):
-    """(event→first meeting, finalize→close-out): each (count, {rank: hours}, within) for
-    Distribution; close-outs read the rollup."""
-    params = [*_population_params(hidden, filters), within_hours]
-    meeting = _distribution_sql(
-        _hours("m.first - population.event_utc"),
-        "JOIN (SELECT postmortem_id, min(started_utc) AS first FROM incidents_meeting "
-        "WHERE started_utc IS NOT NULL GROUP BY postmortem_id) m "
-        "ON m.postmortem_id = population.id")
-    closeout = _distribution_sql(
-        f"GREATEST({_hours('c.closed_utc - population.finalized_utc')}, 0.0)",
-        "JOIN knowledge_insightscloseout c ON c.postmortem_id = population.id")
-    return _ranks(_fetch(meeting, params)), _ranks(_fetch(closeout, params))
+# The values at the ranks Distribution.of reads: the middle one or two (the median) and
+# the nearest rank of the 90th percentile (0.9 * n in float8, as in Python).
+_RANKS = "((n + 1) / 2, n / 2 + 1, GREATEST(ceil(0.9::float8 * n)::bigint, 1))"
 
-
-def _ranks(rows):
-    if not rows:
-        return 0, {}, 0
-    return rows[0][0], {rank: h for _, rank, h, _ in rows}, rows[0][3]
-
-
-def rollup_closeouts(hidden) -> dict:
-    """closeouts(hidden), read from the close-out rollup."""
-    return dict(_fetch("""
-        SELECT c.postmortem_id, c.closed_utc FROM knowledge_insightscloseout c
-        JOIN incidents_postmortem p ON p.id = c.postmortem_id AND p.status = 'final'
-        WHERE NOT (c.postmortem_id = ANY(%s))
-    """, [list(hidden)]))
-
-
-def population_item_figures(hidden, filters, today: date):
-    """item_figures for the population computed in PostgreSQL."""
-    (row,) = _fetch(f"""
-        WITH {_POPULATION}
-        SELECT count(*),
-               count(*) FILTER (WHERE status IN ('open', 'in_progress')),
-               count(*) FILTER (WHERE status = 'shipped'),
+_COLD = f"""
+    WITH {_POPULATION},
+    meet AS (
+        SELECT {_hours("m.first - population.event_utc")} AS h FROM population
+        JOIN (SELECT postmortem_id, min(started_utc) AS first FROM incidents_meeting
+              WHERE started_utc IS NOT NULL GROUP BY postmortem_id) m
+          ON m.postmortem_id = population.id),
+    close AS (
+        SELECT GREATEST({_hours("c.closed_utc - population.finalized_utc")}, 0.0) AS h
+        FROM population JOIN knowledge_insightscloseout c ON c.postmortem_id = population.id),
+    meet_ranked AS (SELECT h, row_number() OVER (ORDER BY h) AS rank, count(*) OVER () AS n
+                    FROM meet),
+    close_ranked AS (SELECT h, row_number() OVER (ORDER BY h) AS rank, count(*) OVER () AS n
+                     FROM close),
+    items AS (
+        SELECT count(*) AS total,
+               count(*) FILTER (WHERE status IN ('open', 'in_progress')) AS open,
+               count(*) FILTER (WHERE status = 'shipped') AS shipped,
                count(*) FILTER (WHERE status = 'shipped' AND verification IS NOT NULL
-                                AND verification::text NOT IN ('{{}}', 'null')),
-               count(*) FILTER (WHERE status = 'dropped'),
-               count(*) FILTER (WHERE status NOT IN ('shipped', 'dropped') AND due_date < %s),
-               min(created_utc)
-        FROM incidents_actionitem a JOIN population ON population.id = a.postmortem_id
-    """, [*_population_params(hidden, filters), today])
-    total, open_, shipped, verified, dropped, overdue, first = row
-    figures = {"total": total, "open": open_, "shipped": shipped,
-               "shipped_verified": verified, "dropped": dropped, "overdue": overdue}
-    return figures, verified, first
-
-
-def population_backlog(hidden, filters, mondays: list[date], now: datetime) -> list[int]:
-    """backlog() of the population, summed from the open-change rollup."""
-    if not mondays:
-        return []
-    by_end = _fetch(f"""
-        WITH {_POPULATION}
+                                AND verification::text NOT IN ('{{}}', 'null'))
+                   AS shipped_verified,
+               count(*) FILTER (WHERE status = 'dropped') AS dropped,
+               count(*) FILTER (WHERE status NOT IN ('shipped', 'dropped') AND due_date < %s)
+                   AS overdue,
+               min(created_utc) AS first
+        FROM incidents_actionitem a JOIN population ON population.id = a.postmortem_id),
+    weeks AS (
         SELECT CASE WHEN at = date_trunc('week', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
                     THEN at
                     ELSE (date_trunc('week', at AT TIME ZONE 'UTC') + interval '7 days')
                          AT TIME ZONE 'UTC' END AS week_end,
-               sum(d)
+               sum(d) AS d
         FROM knowledge_insightsopenchange o JOIN population ON population.id = o.postmortem_id
         WHERE o.at <= %s
-        GROUP BY 1
-    """, [*_population_params(hidden, filters), now])
+        GROUP BY 1)
+    SELECT 'cause', month, COALESCE(root_cause, ''), count(*), NULL::float8, NULL::timestamptz
+    FROM population GROUP BY month, root_cause
+    UNION ALL SELECT 'domain', month, domain, count(*), NULL, NULL
+    FROM population GROUP BY month, domain
+    UNION ALL SELECT 'meet', NULL, NULL, rank, h, NULL FROM meet_ranked WHERE rank IN {_RANKS}
+    UNION ALL SELECT 'close', NULL, NULL, rank, h, NULL FROM close_ranked
+    WHERE rank IN {_RANKS}
+    UNION ALL SELECT 'meet_n', NULL, NULL, (SELECT count(*) FROM meet),
+                     (SELECT count(*) FROM meet WHERE h <= %s)::float8, NULL
+    UNION ALL SELECT 'close_n', NULL, NULL, (SELECT count(*) FROM close),
+                     (SELECT count(*) FROM close WHERE h <= %s)::float8, NULL
+    UNION ALL SELECT 'item', kv.k, NULL, kv.v, NULL, NULL FROM items, LATERAL (VALUES
+        ('total', total), ('open', open), ('shipped', shipped),
+        ('shipped_verified', shipped_verified), ('dropped', dropped), ('overdue', overdue))
+        AS kv(k, v)
+    UNION ALL SELECT 'first', NULL, NULL, NULL, NULL, first FROM items
+    UNION ALL SELECT 'week', NULL, NULL, d, NULL, week_end FROM weeks
+"""
+
+
+@dataclass
+class ColdFigures:
+    """The population's figures from one statement (cold_figures): counts per (month, root
+    cause or "") and per (month, domain or ""); each distribution as (count, {rank: hours},
+    count within the hours); the item counts; the earliest item's created_utc (UTC or
+    None); (week end UTC, open delta) rows of the open backlog."""
+
+    per_cause: list[tuple[str, str, int]] = field(default_factory=list)
+    per_domain: list[tuple[str, str, int]] = field(default_factory=list)
+    meeting: tuple = (0, {}, 0)
+    closeout: tuple = (0, {}, 0)
+    items: dict = field(default_factory=dict)
+    first_item: datetime | None = None
+    week_deltas: list[tuple[datetime, int]] = field(default_factory=list)
+
+
+def cold_figures(hidden, filters, within_hours: int, today: date, now: datetime
+                 ) -> ColdFigures:
+    """Every population figure of one cold recompute in one statement: the population
+    (docs/rules.md#insights) is computed once and read by each part; close-outs and the
+    open backlog read the rollups (knowledge migration 0006)."""
+    params = [*_population_params(hidden, filters), today, now, within_hours, within_hours]
+    found = ColdFigures()
+    ranks = {"meet": {}, "close": {}}
+    counts = {}
+    for kind, key, detail, number, hours, moment in _fetch(_COLD, params):
+        if kind == "cause":
+            found.per_cause.append((key, detail, number))
+        elif kind == "domain":
+            found.per_domain.append((key, detail, number))
+        elif kind in ranks:
+            ranks[kind][number] = hours
+        elif kind in ("meet_n", "close_n"):
+            counts[kind[:-2]] = (number, int(hours))
+        elif kind == "item":
+            found.items[key] = number
+        elif kind == "first":
+            found.first_item = moment
+        else:
+            found.week_deltas.append((moment, number))
+    found.meeting = (counts["meet"][0], ranks["meet"], counts["meet"][1])
+    found.closeout = (counts["close"][0], ranks["close"], counts["close"][1])
+    return found
+
+
+def rollup_closeouts(hidden, ids) -> dict:
+    """closeouts(hidden) of the postmortems `ids` only, read from the close-out rollup."""
+    return dict(_fetch("""
+        SELECT c.postmortem_id, c.closed_utc FROM knowledge_insightscloseout c
+        JOIN incidents_postmortem p ON p.id = c.postmortem_id AND p.status = 'final'
+        WHERE c.postmortem_id = ANY(%s) AND NOT (c.postmortem_id = ANY(%s))
+    """, [list(ids), list(hidden)]))
+
+
+def tune_transaction() -> None:
+    """Settings for the aggregates of one cold recompute, for the current transaction only:
+    no JIT (the planner's estimate for the event-moment subquery makes PostgreSQL spend
+    most of a second compiling a query that runs in a fraction of it) and room to sort the
+    population in memory."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '32MB'")
+
+
+def week_counts(by_end, mondays: list[date], now: datetime) -> list[int]:
+    """Open items at the end of each week of `mondays` (the next Monday 00:00 UTC, the
+    last capped at `now`) from (week end, delta) rows: each delta counts from the first end
+    at or after it."""
     return _running(by_end, mondays, now)
 
 
