@@ -504,6 +504,13 @@ def generation() -> int | None:
     return None if found is None else found[1]
 
 
+def generation_key() -> str | None:
+    """"instance:generation" of this database (docs/rules.md#insights-precomputed), for a
+    cache key that changes in the same transaction as any watched row; None on SQLite."""
+    found = _generation_row()
+    return None if found is None else f"{found[0]}:{found[1]}"
+
+
 def _generation_row() -> tuple[str, int] | None:
     """(this database's instance uuid, generation), or None on SQLite; RuntimeError when
     the migration's row is missing."""

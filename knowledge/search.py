@@ -5,7 +5,11 @@ On PostgreSQL (django.contrib.postgres.search) each source is matched on its mod
 `search_vector` (kept by the database: core.search_vector) with
 SearchQuery(query, search_type="websearch"), served by the GIN index its app's migration
 creates; the best PER_SOURCE_LIMIT matches of each source are ranked with SearchRank
-(ts_rank_cd) and only those get a SearchHeadline, all in one UNION ALL query. A
+(ts_rank_cd) and only those get a SearchHeadline, all in one UNION ALL query. Ranking is
+bounded: each source ranks only its first CANDIDATE_LIMIT matches (the GIN index's order,
+restricted postmortems left out first), so a common phrase costs the same at 100,000
+postmortems as at 1,000; the page then says the result count is a lower bound and asks for
+more words (SearchResult.capped). A
 postmortem's matches in its children add to its rank. On the SQLite demo search is
 simplified (is_simplified(), said on the page): every word of the query must occur
 (case-insensitive substring) and results are ranked by how often the words occur.
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import F, Func, Q, TextField, Value
+from django.db.models import Count, F, Func, IntegerField, Q, TextField, Value, Window
 from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils.html import escape
@@ -29,6 +33,8 @@ from knowledge.models import KnowledgeEntry, Policy
 from runbooks.models import Runbook
 
 PER_SOURCE_LIMIT = 50
+# Matches of one source that are ranked at most; past this the count is "more than".
+CANDIDATE_LIMIT = 500
 MAX_QUERY = 200
 START, STOP = "\x01", "\x02"
 
@@ -120,14 +126,18 @@ def _highlighted(text: str) -> SafeString:
 
 
 def _postgres_rows(query: str, hidden=()) -> list[tuple]:
-    """(source name, key, rank, headline) of each source's best PER_SOURCE_LIMIT matches, in
+    """(source name, key, rank, headline, candidates) of each source's best PER_SOURCE_LIMIT
+    matches among its first CANDIDATE_LIMIT (candidates: how many of those there were), in
     one query; the headlines (the costly part) are written only after that cut."""
     search_query = SearchQuery(query, search_type="websearch", config=CONFIG)
     parts = []
     for source in SOURCES:
+        candidates = (_readable(source, hidden).filter(**{VECTOR_COLUMN: search_query})
+                      .order_by().values("pk")[:CANDIDATE_LIMIT])
         part = (
-            _readable(source, hidden).filter(**{VECTOR_COLUMN: search_query})
+            source.model.objects.filter(pk__in=candidates)
             .annotate(
+                candidates=Window(Count("pk"), output_field=IntegerField()),
                 source_name=Value(source.name, output_field=TextField()),
                 key_text=Cast(source.key, TextField()),
                 rank=SearchRank(F(VECTOR_COLUMN), search_query, cover_density=True),
@@ -136,7 +146,8 @@ def _postgres_rows(query: str, hidden=()) -> list[tuple]:
                     stop_sel=STOP, max_words=35, min_words=12, max_fragments=2),
             )
             .order_by("-rank")
-            .values_list("source_name", "key_text", "rank", "headline")[:PER_SOURCE_LIMIT]
+            .values_list("source_name", "key_text", "rank", "headline",
+                         "candidates")[:PER_SOURCE_LIMIT]
         )
         parts.append(part)
     return list(parts[0].union(*parts[1:], all=True))
@@ -163,19 +174,41 @@ def _sqlite_rows(query: str, hidden=()) -> list[tuple]:
         return []
     rows = []
     for source in SOURCES:
-        matching = (_readable(source, hidden).annotate(document=source.document())
-                    .filter(*(Q(document__icontains=word) for word in words))
-                    .order_by().values_list(source.key, "document")[:PER_SOURCE_LIMIT])
-        for key, text in matching:
-            rank = sum(text.lower().count(word) for word in words) / (1 + len(text) / 500)
-            rows.append((source.name, str(key), rank, _fallback_snippet(text, words)))
+        matching = list(_readable(source, hidden).annotate(document=source.document())
+                        .filter(*(Q(document__icontains=word) for word in words))
+                        .order_by().values_list(source.key, "document")[:CANDIDATE_LIMIT])
+        ranked = sorted(
+            ((sum(text.lower().count(word) for word in words) / (1 + len(text) / 500), key,
+              text) for key, text in matching), key=lambda row: -row[0])
+        for rank, key, text in ranked[:PER_SOURCE_LIMIT]:
+            rows.append((source.name, str(key), rank, _fallback_snippet(text, words),
+                         len(matching)))
     return rows
+
+
+@dataclass
+class SearchResult:
+    """The hits shown (best first), how many records matched (`matched`, counted among
+    at most CANDIDATE_LIMIT matches of each source) and `capped`: True when some source had
+    more matches than that, so `matched` is a lower bound and the ranking covers only the
+    first CANDIDATE_LIMIT matches of that source (the page says so)."""
+
+    hits: list[Hit]
+    matched: int
+    capped: bool
 
 
 def search(query: str, limit: int = 50, user=None) -> list[Hit]:
     """The hits for `query` (websearch syntax on PostgreSQL: words, "a phrase", -not) that
     `user` may read (None: no restricted postmortem; docs/rules.md#private-postmortems),
     best first, at most `limit`. Raises SearchError for an empty or unusable query."""
+    return search_counted(query, limit, user).hits
+
+
+def search_counted(query: str, limit: int = 50, user=None) -> SearchResult:
+    """search() with the count of matches (a lower bound when `capped`); restricted
+    postmortems `user` may not read are neither shown nor counted. Raises SearchError as
+    search() does."""
     hidden = visibility.hidden_ids(user)
     query = query.strip()
     if not query:
@@ -185,14 +218,20 @@ def search(query: str, limit: int = 50, user=None) -> list[Hit]:
     rows = _sqlite_rows(query, hidden) if is_simplified() else _postgres_rows(query, hidden)
     kinds = {source.name: source.kind for source in SOURCES}
     merged: dict[tuple[str, str], dict] = {}
-    for name, key, rank, snippet in rows:
+    candidates: dict[str, int] = {}
+    for name, key, rank, snippet, count in rows:
+        candidates[name] = count
         target = merged.setdefault((kinds[name], key), {"rank": 0.0, "snippet": snippet,
                                                         "matched_in": []})
         target["rank"] += float(rank)
         target["matched_in"].append(name)
         if name == "postmortem":
             target["snippet"] = snippet  # the record's own text beats a child's
-    return _hits(merged)[:limit]
+    capped = any(count >= CANDIDATE_LIMIT for count in candidates.values())
+    # Matches of every source added up (a record matched in its text and in a
+    # contributing factor counts twice): shown only as "more than" when capped.
+    matched = sum(candidates.values())
+    return SearchResult(_hits(merged)[:limit], matched, capped)
 
 
 def _hits(merged: dict) -> list[Hit]:

@@ -46,7 +46,7 @@ from knowledge.links import (
 )
 from knowledge.models import KnowledgeEntry, Policy, Severity
 from knowledge.policies_md import export_policies
-from knowledge.search import SearchError, is_simplified, search
+from knowledge.search import CANDIDATE_LIMIT, SearchError, is_simplified, search_counted
 from runbooks.models import DOCS_PREFIX, Runbook
 
 # Plain text so a browser shows the document instead of downloading it; agents parse the body.
@@ -239,13 +239,15 @@ def loop_gaps(request):
 def search_page(request):
     """One search box across postmortems, amendments, patterns, policies and runbooks."""
     query = request.GET.get("q", "")
-    hits, error = [], None
+    result, error = None, None
     if query.strip():
         try:
-            hits = search(query, user=request.user)
+            result = search_counted(query, user=request.user)
         except SearchError as exc:
             error = str(exc)
-    return render(request, "knowledge/search.html", {"query": query, "hits": hits,
+    return render(request, "knowledge/search.html", {"query": query, "result": result,
+                                                     "hits": result.hits if result else [],
+                                                     "candidate_limit": CANDIDATE_LIMIT,
                                                      "error": error,
                                                      "simplified": is_simplified()},
                   status=400 if error else 200)

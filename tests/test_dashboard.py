@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from incidents import action_items, services
-from incidents.models import Postmortem
+from incidents import action_items, dashboard, services
+from incidents.models import ActionItem, Postmortem
 from tests.conftest import NOW, fill_complete_draft
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_time")]
@@ -121,3 +121,20 @@ def test_the_domain_filter_offers_every_classified_domain_once_in_order(alice_cl
     assert select.count("<option") == 4  # "Any domain" and the three
     assert (select.index('"cloud-training"') < select.index('"ml-pipeline"')
             < select.index('"trading"'))
+
+
+def test_the_counts_follow_every_item_change_though_they_are_kept_between_views(
+        alice_client, alice, bob):
+    add_items(4, alice, bob)
+    first = alice_client.get("/").content.decode()
+    assert "4 open" in first or ">4<" in first
+    with CaptureQueriesContext(connection) as captured:
+        alice_client.get("/")
+    assert not any("COUNT(\"incidents_actionitem\"" in q["sql"] for q in captured.captured_queries)
+    item = ActionItem.objects.filter(status=ActionItem.Status.OPEN).first()
+    action_items.drop_item(item, "Superseded by the runbook.", alice)
+    assert dashboard.dashboard(dashboard.Filters(), TODAY)["open_count"] == 3
+    action_items.add_item(item.postmortem, "rule", "One more", alice, TODAY, alice)
+    assert dashboard.dashboard(dashboard.Filters(), TODAY)["open_count"] == 4
+    assert dashboard.dashboard(dashboard.Filters(kind="rule"), TODAY)["open_count"] == (
+        ActionItem.objects.filter(status__in=ActionItem.OPEN_STATUSES, kind="rule").count())
