@@ -14,8 +14,6 @@ CREATE TRIGGER insights_rollup AFTER INSERT ON costlog_mishapentry
     FOR EACH ROW WHEN (NEW.corrects_id IS NOT NULL)
     EXECUTE FUNCTION scarlog_insights_cost_entry_added();
 SELECT scarlog_insights_backfill_cost();
-ANALYZE knowledge_insightscost;
-ANALYZE knowledge_insightspatternpm;
 """
 BACKWARD = """
 DROP TRIGGER IF EXISTS insights_rollup ON costlog_entrypattern;

@@ -13,8 +13,6 @@ CREATE TRIGGER insights_rollup AFTER INSERT OR UPDATE OR DELETE ON incidents_act
 CREATE TRIGGER insights_rollup AFTER INSERT ON incidents_actionitemevent
     FOR EACH ROW EXECUTE FUNCTION scarlog_insights_item_event_added();
 SELECT scarlog_insights_backfill_items();
-ANALYZE knowledge_insightscloseout;
-ANALYZE knowledge_insightsopenchange;
 """
 BACKWARD = """
 DROP TRIGGER IF EXISTS insights_rollup ON incidents_actionitem;
