@@ -408,12 +408,7 @@ def _compute_sql(filters: Filters, now: datetime, user=None) -> Insights:
     domain_of = _domains(final, candidates)
 
     def included(pm) -> bool:
-        month = _month_of(pm.event_utc)
-        return ((not filters.start or month >= filters.start)
-                and (not filters.end or month <= filters.end)
-                and (not filters.domain or domain_of[pm.pk] == filters.domain)
-                and (not filters.root_cause or pm.root_cause == filters.root_cause)
-                and (not filters.severity or pm.severity == filters.severity))
+        return _included(pm, filters, domain_of)
 
     recurrences = find_recurrences(final, domain_of, closeouts, candidates, keys)
     shown = [r for r in recurrences if included(r.later)]
@@ -436,6 +431,17 @@ def _compute_sql(filters: Filters, now: datetime, user=None) -> Insights:
     )
 
 
+def _included(pm, filters: Filters, domain_of: dict) -> bool:
+    """Whether final postmortem `pm` falls inside `filters` (its event month, domain,
+    root cause and severity). docs/rules.md#insights"""
+    month = _month_of(pm.event_utc)
+    return ((not filters.start or month >= filters.start)
+            and (not filters.end or month <= filters.end)
+            and (not filters.domain or domain_of[pm.pk] == filters.domain)
+            and (not filters.root_cause or pm.root_cause == filters.root_cause)
+            and (not filters.severity or pm.severity == filters.severity))
+
+
 def _compute_python(filters: Filters, now: datetime, user=None) -> Insights:
     """compute() from the raw rows, in Python (SQLite's path, and the reference)."""
     hidden = visibility.hidden_ids(user)
@@ -443,12 +449,7 @@ def _compute_python(filters: Filters, now: datetime, user=None) -> Insights:
     domain_of = _domains(final)
 
     def included(pm) -> bool:
-        month = _month_of(pm.event_utc)
-        return ((not filters.start or month >= filters.start)
-                and (not filters.end or month <= filters.end)
-                and (not filters.domain or domain_of[pm.pk] == filters.domain)
-                and (not filters.root_cause or pm.root_cause == filters.root_cause)
-                and (not filters.severity or pm.severity == filters.severity))
+        return _included(pm, filters, domain_of)
 
     population = [pm for pm in final if included(pm)]
     ids = {pm.pk for pm in population}

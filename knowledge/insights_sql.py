@@ -113,18 +113,7 @@ def backlog(ids, mondays: list[date], now: datetime) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(ids), now])
         by_end = cursor.fetchall()
-    ends = [min(datetime.combine(monday + timedelta(days=7), datetime.min.time(), UTC), now)
-            for monday in mondays]
-    sums = [0] * len(ends)
-    for week_end, delta in by_end:
-        # The first end at or after the change (the last end is `now`).
-        index = next((k for k, end in enumerate(ends) if week_end <= end), len(ends) - 1)
-        sums[index] += delta
-    counts, running = [], 0
-    for delta in sums:
-        running += delta
-        counts.append(running)
-    return counts
+    return _running(by_end, mondays, now)
 
 
 # --- Cold recompute from the rollups (knowledge migration 0006) ------------------------
@@ -301,6 +290,8 @@ def week_counts(by_end, mondays: list[date], now: datetime) -> list[int]:
 
 
 def _running(by_end, mondays, now) -> list[int]:
+    """The open count at each week's end (UTC; the last end is `now`) from (moment,
+    +1/-1 delta) pairs: each delta counts from the first week end at or after it."""
     ends = [min(datetime.combine(monday + timedelta(days=7), datetime.min.time(), UTC), now)
             for monday in mondays]
     sums = [0] * len(ends)
