@@ -3,7 +3,12 @@
 
     .venv/bin/python bench/profile_insights.py [--database scarlog_bench_100k] [--runs 10]
                                                [--profile] [--warm-only] [--path /insights/]
-                                           [--redis-db 14]
+                                               [--redis-db 14]
+    .venv/bin/python bench/profile_insights.py --compute [--domain domain-3] [--runs 5]
+
+--compute times one cold insights.compute (every final postmortem, then one domain),
+nothing cached, with a breakdown by query; after a change this is what the next request
+pays on top of a warm one (docs/rules.md#insights-precomputed).
 
 Runs the production settings in-process (DEBUG off) against a seeded bench database
 (bench/seed.py); prints median and p95 in ms. Figures only, never asserted.
@@ -30,6 +35,9 @@ def main() -> None:
     parser.add_argument("--path", default="/insights/")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--redis-db", type=int, default=14)
+    parser.add_argument("--compute", action="store_true",
+                        help="time cold insights.compute calls only (all, then --domain)")
+    parser.add_argument("--domain", default="domain-3")
     parser.add_argument("--warm-only", action="store_true",
                         help="skip the cold timings (minutes each at 100k)")
     args = parser.parse_args()
@@ -56,8 +64,21 @@ def main() -> None:
         caches["insights"].clear()
         warm()
 
-    def compute_only():
-        insights.compute(insights.Filters(), datetime.now(UTC), user)
+    if args.compute:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+        for filters in (insights.Filters(), insights.Filters(domain=args.domain)):
+            samples = timed(lambda f=filters: insights.compute(f, datetime.now(UTC), user),
+                            args.runs)
+            with CaptureQueriesContext(connection) as captured:
+                insights.compute(filters, datetime.now(UTC), user)
+            sql_ms = sum(float(q["time"]) for q in captured.captured_queries) * 1000
+            print(f"{args.database} compute {filters}: median {median(samples):.1f} ms, "
+                  f"p95 {p95(samples):.1f} ms over {args.runs}; last run "
+                  f"{len(captured.captured_queries)} queries, {sql_ms:.0f} ms in SQL")
+            for query in sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:4]:
+                print(f"    {float(query['time']) * 1000:7.0f} ms  {query['sql'][:110]!r}")
+        return
 
     if args.profile:
         warm()

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.cache import caches
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Min, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
@@ -347,21 +347,109 @@ def _items_sql(hidden, ids, today: date, now: datetime):
     return closeouts, item_figures, verified, backlog
 
 
-def compute(filters: Filters, now: datetime, user=None) -> Insights:
+def compute(filters: Filters, now: datetime, user=None, *, from_raw_rows: bool = False
+            ) -> Insights:
     """The insights for `filters` as of `now` (UTC), over the postmortems `user` may read
     (restricted ones a non-member may not read are left out of every figure:
-    docs/rules.md#private-postmortems). A fixed number of queries."""
+    docs/rules.md#private-postmortems). A fixed number of queries.
+
+    On PostgreSQL the population, its counts per month, the distributions and the item
+    figures are aggregated in SQL over the rollups triggers keep exact
+    (docs/rules.md#insights-precomputed); `from_raw_rows` (and SQLite, the demo) computes
+    the same figures in Python from the raw rows instead, the recomputation the tests
+    compare the rollups against."""
+    if insights_sql.available() and not from_raw_rows:
+        with transaction.atomic():
+            insights_sql.tune_transaction()
+            return _compute_sql(filters, now, user)
+    return _compute_python(filters, now, user)
+
+
+def _from_ranks(count: int, ranks: dict, within: int) -> Distribution:
+    """Distribution.of's figures from the values at the ranks it reads (1-based)."""
+    if not count:
+        return Distribution(0, None, None, None)
+    median = (ranks[(count + 1) // 2] if count % 2
+              else (ranks[count // 2] + ranks[count // 2 + 1]) / 2)
+    p90 = ranks[max(math.ceil(0.9 * count), 1)]
+    return Distribution(count, round(median, 2), round(p90, 2), round(within / count, 4))
+
+
+def _compute_sql(filters: Filters, now: datetime, user=None) -> Insights:
+    """compute() on PostgreSQL: aggregates in SQL, close-outs and the open backlog from the
+    rollups (knowledge migration 0006); only the postmortems that share a pattern (the
+    recurrence candidates) are loaded as rows."""
+    hidden = visibility.hidden_ids(user)
+    today = now.astimezone(UTC).date()
+    cold = insights_sql.cold_figures(hidden, filters, WITHIN_HOURS, today, now)
+    by_cause, by_domain = defaultdict(dict), defaultdict(dict)
+    for month, cause, count in cold.per_cause:
+        by_cause[month][cause or "unclassified"] = count
+    for month, domain, count in cold.per_domain:
+        by_domain[month][domain or "unclassified"] = count
+    months = sorted(by_cause)
+    total = sum(count for _, _, count in cold.per_cause)
+    item_figures = {key: cold.items[key] for key in
+                    ("total", "open", "shipped", "shipped_verified", "dropped", "overdue")}
+    verified = item_figures["shipped_verified"]
+    backlog = []
+    if cold.first_item is not None:
+        mondays = _weeks(cold.first_item.astimezone(UTC).date(), today)
+        backlog = [(monday.isoformat(), count) for monday, count in zip(
+            mondays, insights_sql.week_counts(cold.week_deltas, mondays, now), strict=True)]
+    keys = _pattern_keys(None, rollups=True)
+    candidates = set(keys) - hidden
+    # Close-outs only of the postmortems recurrence and cost before/after read: the
+    # candidates, and those a current cost entry links to a root pattern.
+    linked = insights_sql.pattern_postmortems()
+    closeouts = insights_sql.rollup_closeouts(
+        hidden, candidates | {pm_id for _, pm_id in linked})
+    final = final_postmortems(candidates)
+    domain_of = _domains(final, candidates)
+
+    def included(pm) -> bool:
+        return _included(pm, filters, domain_of)
+
+    recurrences = find_recurrences(final, domain_of, closeouts, candidates, keys)
+    shown = [r for r in recurrences if included(r.later)]
+    per_pattern = Counter(name for r in shown for name in r.shared)
+    return Insights(
+        filters=filters, months=months, postmortems=total,
+        by_root_cause={m: by_cause[m] for m in months},
+        by_domain={m: by_domain[m] for m in months},
+        domains=sorted({d for m in months for d in by_domain[m]}),
+        event_to_meeting=_from_ranks(*cold.meeting),
+        finalize_to_closeout=_from_ranks(*cold.closeout),
+        items=item_figures,
+        verified_share=(round(verified / item_figures["total"], 4)
+                        if item_figures["total"] else None),
+        backlog=backlog,
+        backlog_trend=backlog_trend(backlog),
+        recurrences=shown,
+        recurrences_by_pattern=sorted(per_pattern.items(), key=lambda kv: (-kv[1], kv[0])),
+        cost_before_after=cost_before_after(closeouts, now, linked),
+    )
+
+
+def _included(pm, filters: Filters, domain_of: dict) -> bool:
+    """Whether final postmortem `pm` falls inside `filters` (its event month, domain,
+    root cause and severity). docs/rules.md#insights"""
+    month = _month_of(pm.event_utc)
+    return ((not filters.start or month >= filters.start)
+            and (not filters.end or month <= filters.end)
+            and (not filters.domain or domain_of[pm.pk] == filters.domain)
+            and (not filters.root_cause or pm.root_cause == filters.root_cause)
+            and (not filters.severity or pm.severity == filters.severity))
+
+
+def _compute_python(filters: Filters, now: datetime, user=None) -> Insights:
+    """compute() from the raw rows, in Python (SQLite's path, and the reference)."""
     hidden = visibility.hidden_ids(user)
     final = [pm for pm in final_postmortems() if pm.pk not in hidden]
     domain_of = _domains(final)
 
     def included(pm) -> bool:
-        month = _month_of(pm.event_utc)
-        return ((not filters.start or month >= filters.start)
-                and (not filters.end or month <= filters.end)
-                and (not filters.domain or domain_of[pm.pk] == filters.domain)
-                and (not filters.root_cause or pm.root_cause == filters.root_cause)
-                and (not filters.severity or pm.severity == filters.severity))
+        return _included(pm, filters, domain_of)
 
     population = [pm for pm in final if included(pm)]
     ids = {pm.pk for pm in population}
@@ -381,8 +469,7 @@ def compute(filters: Filters, now: datetime, user=None) -> Insights:
                   for pm in population if pm.pk in first_meeting]
 
     today = now.astimezone(UTC).date()
-    figures = _items_sql if insights_sql.available() else _items_python
-    closeouts, item_figures, verified, backlog = figures(hidden, ids, today, now)
+    closeouts, item_figures, verified, backlog = _items_python(hidden, ids, today, now)
     closeout_hours = [max((closeouts[pm.pk] - pm.finalized_utc).total_seconds() / 3600, 0.0)
                       for pm in population if pm.pk in closeouts]
 
@@ -508,28 +595,38 @@ def backlog_trend(backlog: list[tuple[str, int]], weeks: int = 4) -> str:
     return f"{word}: {now_count} open now, {then_count} at the end of the week of {then_week}."
 
 
-def _pattern_keys(final, ids=None) -> dict:
+def _pattern_keys(final, ids=None, rollups: bool = False) -> dict:
     """{postmortem id: {(label, key)}}: its root patterns from the cost log and its
-    knowledge-base patterns, for the final postmortems (or only those of `ids`)."""
+    knowledge-base patterns, for the final postmortems (or only those of `ids`); the root
+    patterns read from the rollup (PostgreSQL) when `rollups`."""
     names = dict(RootPattern.objects.values_list("id", "name"))
     keys = defaultdict(set)
-    links = EntryPattern.objects.filter(postmortem__status="final", entry__in=current_entries())
     kb = Postmortem.knowledge_entries.through.objects.filter(
         postmortem__status="final", knowledgeentry__kind__in=["pattern", "anti_pattern"])
     if ids is not None:
-        links, kb = links.filter(postmortem_id__in=ids), kb.filter(postmortem_id__in=ids)
-    for pm_id, pattern_id in links.values_list("postmortem_id", "pattern_id").distinct():
+        kb = kb.filter(postmortem_id__in=ids)
+    if rollups:
+        pairs = [(pm_id, pattern_id) for pm_id, pattern_id in insights_sql.final_pattern_links()
+                 if ids is None or pm_id in ids]
+    else:
+        links = EntryPattern.objects.filter(postmortem__status="final",
+                                            entry__in=current_entries())
+        if ids is not None:
+            links = links.filter(postmortem_id__in=ids)
+        pairs = links.values_list("postmortem_id", "pattern_id").distinct()
+    for pm_id, pattern_id in pairs:
         keys[pm_id].add(("root", names[pattern_id]))
     for pm_id, name in kb.values_list("postmortem_id", "knowledgeentry__name"):
         keys[pm_id].add(("kb", name))
     return keys
 
 
-def find_recurrences(final, domain_of, closeouts, ids=None) -> list[Recurrence]:
+def find_recurrences(final, domain_of, closeouts, ids=None, keys=None) -> list[Recurrence]:
     """Every (earlier, later) pair of `final` postmortems where `later` recurred after the
     fix of `earlier` (docs/rules.md#insights-recurrence), later events first. `ids`: when
-    `final` is a subset of the archive, those postmortems' ids."""
-    keys = _pattern_keys(final, ids)
+    `final` is a subset of the archive, those postmortems' ids; `keys`: their
+    _pattern_keys, when already read."""
+    keys = _pattern_keys(final, ids) if keys is None else keys
     # Group by what two postmortems can share: (domain, root pattern) or a KB pattern.
     groups = defaultdict(list)
     for pm in final:
@@ -592,25 +689,33 @@ def _per_month(monthly, span: list[str], index: int) -> Decimal | None:
     return (total / len(span)).quantize(Decimal("0.01"))
 
 
-def cost_before_after(closeouts, now: datetime) -> list[CostBeforeAfter]:
+def cost_before_after(closeouts, now: datetime, rollup_links=None
+                      ) -> list[CostBeforeAfter]:
     """Per root pattern: mishap cost per month (USD) before and after the month its first
     fix shipped (docs/rules.md#insights-cost-before-after). The fix month itself counts in
     neither span; "before" starts at the pattern's first mishap month, "after" ends at the
-    current month, and months without mishaps count as $0."""
-    links = EntryPattern.objects.filter(entry__in=current_entries())
-    # Summed per pattern and UTC month in PostgreSQL: a row per month, not per entry.
-    sums = (links.annotate(month=TruncMonth("occurred_utc", tzinfo=UTC))
-            .values("pattern_id", "month").annotate(low=Sum("cost_low_usd"),
-                                                    high=Sum("cost_high_usd"))
-            .values_list("pattern_id", "month", "low", "high"))
+    current month, and months without mishaps count as $0. `rollup_links` (PostgreSQL):
+    insights_sql.pattern_postmortems(), and the sums per pattern and month are read from
+    the cost rollup, not from the 1,000,000 entries."""
     linked = defaultdict(set)
-    for pattern_id, pm_id in (links.filter(postmortem__isnull=False)
-                              .values_list("pattern_id", "postmortem_id").distinct()):
-        linked[pattern_id].add(pm_id)
-    names = dict(RootPattern.objects.values_list("id", "name"))
     by_pattern = defaultdict(dict)
-    for pattern_id, month, low, high in sums:
-        by_pattern[pattern_id][_month_of(month)] = [low, high]
+    if rollup_links is not None:
+        for pattern_id, month, low, high in insights_sql.cost_sums():
+            by_pattern[pattern_id][month] = [low, high]
+        for pattern_id, pm_id in rollup_links:
+            linked[pattern_id].add(pm_id)
+    else:
+        links = EntryPattern.objects.filter(entry__in=current_entries())
+        sums = (links.annotate(month=TruncMonth("occurred_utc", tzinfo=UTC))
+                .values("pattern_id", "month").annotate(low=Sum("cost_low_usd"),
+                                                        high=Sum("cost_high_usd"))
+                .values_list("pattern_id", "month", "low", "high"))
+        for pattern_id, month, low, high in sums:
+            by_pattern[pattern_id][_month_of(month)] = [low, high]
+        for pattern_id, pm_id in (links.filter(postmortem__isnull=False)
+                                  .values_list("pattern_id", "postmortem_id").distinct()):
+            linked[pattern_id].add(pm_id)
+    names = dict(RootPattern.objects.values_list("id", "name"))
     current = _month_of(now)
     result = []
     for pattern_id, sums_by_month in by_pattern.items():
