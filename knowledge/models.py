@@ -140,3 +140,82 @@ class PolicyOrigin(models.Model):
 
     def __str__(self) -> str:
         return f"Policy {self.policy.number} ← {self.text[:60]}"
+
+
+# The insights rollups (docs/rules.md#insights-precomputed). PostgreSQL's triggers keep
+# them exact in the writing transaction (knowledge 0006, incidents 0031, costlog 0007);
+# nothing in Python writes them. They are models so that every table Django manages is
+# known to it: a test's flush truncates them together with the rows they are made from.
+# On SQLite (the demo) they stay empty and the figures come from the raw rows.
+
+
+class InsightsCloseOut(models.Model):
+    """Per postmortem whose items are all shipped or dropped (at least one shipped): when
+    its last item closed (UTC)."""
+
+    postmortem_id = models.UUIDField(primary_key=True)
+    closed_utc = models.DateTimeField()
+
+    class Meta:
+        db_table = "knowledge_insightscloseout"
+
+    def __str__(self) -> str:
+        return f"{self.postmortem_id} closed out {self.closed_utc:%Y-%m-%d}"
+
+
+class InsightsOpenChange(models.Model):
+    """Per action item, each moment (UTC) its open state flips: d = 1 opened, -1 closed
+    (the open backlog week by week)."""
+
+    pk = models.CompositePrimaryKey("item_id", "at")
+    item_id = models.BigIntegerField()
+    at = models.DateTimeField()
+    postmortem_id = models.UUIDField()
+    d = models.SmallIntegerField()
+
+    class Meta:
+        db_table = "knowledge_insightsopenchange"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(d__in=[-1, 1]), name="insights_openchange_d"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["postmortem_id"], include=["at", "d"], name="insights_openchange_by_pm"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} {'+' if self.d > 0 else '-'}1 at {self.at:%Y-%m-%d}"
+
+
+class InsightsCost(models.Model):
+    """Per root pattern and UTC month ("YYYY-MM"): the current cost entries' summed low and
+    high figures (USD) and how many links they came from."""
+
+    pk = models.CompositePrimaryKey("pattern_id", "month")
+    pattern_id = models.BigIntegerField()
+    month = models.CharField(max_length=7)
+    low = models.DecimalField(max_digits=20, decimal_places=2)
+    high = models.DecimalField(max_digits=20, decimal_places=2)
+    links = models.IntegerField()
+
+    class Meta:
+        db_table = "knowledge_insightscost"
+
+    def __str__(self) -> str:
+        return f"pattern {self.pattern_id} {self.month}: {self.low}–{self.high} USD"
+
+
+class InsightsPatternPostmortem(models.Model):
+    """Per root pattern and postmortem: how many current cost entries link them."""
+
+    pk = models.CompositePrimaryKey("pattern_id", "postmortem_id")
+    pattern_id = models.BigIntegerField()
+    postmortem_id = models.UUIDField()
+    links = models.IntegerField()
+
+    class Meta:
+        db_table = "knowledge_insightspatternpm"
+
+    def __str__(self) -> str:
+        return f"pattern {self.pattern_id} ↔ {self.postmortem_id} ({self.links})"

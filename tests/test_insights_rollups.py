@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,7 +22,7 @@ from costlog.services import current_entries
 from incidents import action_items, services, visibility
 from incidents.models import ActionItem
 from knowledge import insights
-from tests.conftest import NOW, make_user
+from tests.conftest import NOW, make_user, past_the_guards
 from tests.test_insights import (
     at,
     entry,
@@ -184,3 +185,24 @@ def test_an_item_due_today_is_not_yet_overdue(history):  # noqa: F811
         action_items.add_item(history["c"], "test", "Due today", alice, date(2026, 3, 9))
     assert_rollups_are_the_raw_rows()
     assert_figures_are_the_raw_rows([None])
+
+
+ROLLUP_TABLES = ["knowledge_insightscloseout", "knowledge_insightsopenchange",
+                 "knowledge_insightscost", "knowledge_insightspatternpm"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flush_leaves_no_rollup_behind(history, client):  # noqa: F811
+    # The rollups are models, so the flush a transactional test (or `manage.py flush`)
+    # runs truncates them together with the rows they were made from: the next history
+    # never meets a close-out or a cost row of a postmortem or pattern that is gone.
+    assert set(ROLLUP_TABLES) <= set(connection.introspection.django_table_names())
+    assert all(rows(f"SELECT count(*) FROM {table}") != {(0,)} for table in ROLLUP_TABLES)
+    with past_the_guards():  # as a transactional test's teardown flushes
+        call_command("flush", interactive=False, verbosity=0)
+    assert all(rows(f"SELECT count(*) FROM {table}") == {(0,)} for table in ROLLUP_TABLES)
+    client.force_login(make_user("carol", role="admin"))
+    page = client.get("/insights/")
+    assert page.status_code == 200
+    assert b"<strong>0</strong> finalized postmortems in view" in page.content
+    assert b"No mishap in the cost log has a root pattern yet." in page.content

@@ -23,12 +23,13 @@ recomputes from what the first committed.
   entry's links; both under an advisory lock on the entry, so a link and a correction of
   the same entry in two transactions serialize.
 
-The tables and functions are here; each app's migration puts the triggers on its own
+The tables are models (knowledge.models, so a flush truncates them with their sources)
+and the functions are here; each app's migration puts the triggers on its own
 tables and fills the rollups in the same transaction (incidents 0030, costlog 0007), so no
 change slips between the fill and the first trigger. SQLite (the demo) gets none: its
 figures come from the raw rows every time."""
 
-from django.db import migrations
+from django.db import migrations, models
 
 CLOSING = r"'^status:.*→ (shipped|dropped)$'"
 
@@ -91,34 +92,6 @@ GROUP BY 1, 2
 """
 
 FORWARD = f"""
-CREATE TABLE knowledge_insightscloseout (
-    postmortem_id uuid PRIMARY KEY,
-    closed_utc timestamptz NOT NULL
-);
-CREATE TABLE knowledge_insightsopenchange (
-    item_id bigint NOT NULL,
-    at timestamptz NOT NULL,
-    postmortem_id uuid NOT NULL,
-    d smallint NOT NULL CHECK (d IN (-1, 1)),
-    PRIMARY KEY (item_id, at)
-);
-CREATE TABLE knowledge_insightscost (
-    pattern_id bigint NOT NULL,
-    month text NOT NULL,
-    low numeric NOT NULL,
-    high numeric NOT NULL,
-    links integer NOT NULL,
-    PRIMARY KEY (pattern_id, month)
-);
-CREATE TABLE knowledge_insightspatternpm (
-    pattern_id bigint NOT NULL,
-    postmortem_id uuid NOT NULL,
-    links integer NOT NULL,
-    PRIMARY KEY (pattern_id, postmortem_id)
-);
-CREATE INDEX insights_openchange_by_postmortem ON knowledge_insightsopenchange
-    (postmortem_id) INCLUDE (at, d);
-
 CREATE FUNCTION scarlog_insights_refresh_closeout(pm uuid) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $fn$
 DECLARE
@@ -287,10 +260,6 @@ DROP FUNCTION IF EXISTS scarlog_insights_item_changed();
 DROP FUNCTION IF EXISTS scarlog_insights_item_event_added();
 DROP FUNCTION IF EXISTS scarlog_insights_refresh_item(bigint);
 DROP FUNCTION IF EXISTS scarlog_insights_refresh_closeout(uuid);
-DROP TABLE IF EXISTS knowledge_insightsopenchange;
-DROP TABLE IF EXISTS knowledge_insightscloseout;
-DROP TABLE IF EXISTS knowledge_insightscost;
-DROP TABLE IF EXISTS knowledge_insightspatternpm;
 """
 
 
@@ -313,4 +282,57 @@ class Migration(migrations.Migration):
         ("costlog", "0006_insights_generation_triggers"),
     ]
 
-    operations = [migrations.RunPython(forward, backward, elidable=False)]
+    operations = [
+        migrations.CreateModel(
+            name='InsightsCloseOut',
+            fields=[
+                ('postmortem_id', models.UUIDField(primary_key=True, serialize=False)),
+                ('closed_utc', models.DateTimeField()),
+            ],
+            options={
+                'db_table': 'knowledge_insightscloseout',
+            },
+        ),
+        migrations.CreateModel(
+            name='InsightsCost',
+            fields=[
+                ('pk', models.CompositePrimaryKey('pattern_id', 'month', blank=True, editable=False, primary_key=True, serialize=False)),
+                ('pattern_id', models.BigIntegerField()),
+                ('month', models.CharField(max_length=7)),
+                ('low', models.DecimalField(decimal_places=2, max_digits=20)),
+                ('high', models.DecimalField(decimal_places=2, max_digits=20)),
+                ('links', models.IntegerField()),
+            ],
+            options={
+                'db_table': 'knowledge_insightscost',
+            },
+        ),
+        migrations.CreateModel(
+            name='InsightsPatternPostmortem',
+            fields=[
+                ('pk', models.CompositePrimaryKey('pattern_id', 'postmortem_id', blank=True, editable=False, primary_key=True, serialize=False)),
+                ('pattern_id', models.BigIntegerField()),
+                ('postmortem_id', models.UUIDField()),
+                ('links', models.IntegerField()),
+            ],
+            options={
+                'db_table': 'knowledge_insightspatternpm',
+            },
+        ),
+        migrations.CreateModel(
+            name='InsightsOpenChange',
+            fields=[
+                ('pk', models.CompositePrimaryKey('item_id', 'at', blank=True, editable=False, primary_key=True, serialize=False)),
+                ('item_id', models.BigIntegerField()),
+                ('at', models.DateTimeField()),
+                ('postmortem_id', models.UUIDField()),
+                ('d', models.SmallIntegerField()),
+            ],
+            options={
+                'db_table': 'knowledge_insightsopenchange',
+                'indexes': [models.Index(fields=['postmortem_id'], include=('at', 'd'), name='insights_openchange_by_pm')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('d__in', [-1, 1])), name='insights_openchange_d')],
+            },
+        ),
+        migrations.RunPython(forward, backward, elidable=False),
+    ]
