@@ -3,10 +3,10 @@ entry and its corrections, the entry form with a live cost preview, and the rate
 
 Views are thin: parse filters and forms, call costlog.services, render.
 """
-import csv
 import functools
 from datetime import UTC, datetime
 
+from defusedcsv import csv
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse

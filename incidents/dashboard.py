@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.contrib.auth import get_user_model
-from django.core.cache import caches
 from django.db.models import Count, F, Q
 from django.db.models.functions import Left
 from django.utils import timezone
@@ -118,8 +117,9 @@ def _counts(items, filters: Filters, today: date, hidden) -> dict:
     the generation does not watch) it is kept in the `insights` cache under the insights
     generation, raised by PostgreSQL in the same transaction as any action item change,
     the type and overdue filters, the day and the hidden set; stored only when the
-    generation did not move while counting. docs/rules.md#action-dashboard"""
-    from knowledge.insights import generation_key  # knowledge builds on incidents
+    generation did not move while counting, and counted once however many requests miss
+    at once (knowledge.generation_cache). docs/rules.md#action-dashboard"""
+    from knowledge.generation_cache import generation_cached  # knowledge builds on incidents
 
     def count():
         # Count due_date (never null), not id: the (status, due_date) index answers it.
@@ -128,19 +128,13 @@ def _counts(items, filters: Filters, today: date, hidden) -> dict:
 
     if filters.owner or filters.domain:
         return count()
-    before = generation_key()
-    if before is None:
-        return count()
     hidden_key = hashlib.sha256(",".join(sorted(map(str, hidden))).encode()).hexdigest()[:32]
-    key = (f"dashboard-counts:{before}:{today.isoformat()}:{filters.kind}:"
-           f"{int(filters.overdue)}:{hidden_key}")
-    store = caches["insights"]
-    found = store.get(key)
-    if found is None:
-        found = count()
-        if generation_key() == before:
-            store.set(key, found, COUNT_CACHE_SECONDS)
-    return found
+
+    def key_for(generation: str) -> str:
+        return (f"dashboard-counts:{generation}:{today.isoformat()}:{filters.kind}:"
+                f"{int(filters.overdue)}:{hidden_key}")
+
+    return generation_cached(key_for, count, COUNT_CACHE_SECONDS)
 
 
 def dashboard(filters: Filters, today: date, user=None) -> dict:

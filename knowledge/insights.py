@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from django.core.cache import caches
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Min, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
@@ -37,6 +36,7 @@ from incidents.models import (
 from incidents.models.choices import RootCause
 from incidents.models.vocabulary import Severity
 from knowledge import insights_sql
+from knowledge.generation_cache import generation_cached
 
 WITHIN_HOURS = 72
 CLOSED_STATUSES = (ActionItem.Status.SHIPPED, ActionItem.Status.DROPPED)
@@ -497,35 +497,6 @@ def _compute_python(filters: Filters, now: datetime, user=None) -> Insights:
 CACHE_SECONDS = 3600
 
 
-def generation() -> int | None:
-    """The insights generation (docs/rules.md#insights-precomputed): a counter PostgreSQL's
-    triggers raise in the same transaction as any change to a row the figures read. None
-    where there is none (SQLite, the demo)."""
-    found = _generation_row()
-    return None if found is None else found[1]
-
-
-def generation_key() -> str | None:
-    """"instance:generation" of this database (docs/rules.md#insights-precomputed), for a
-    cache key that changes in the same transaction as any watched row; None on SQLite."""
-    found = _generation_row()
-    return None if found is None else f"{found[0]}:{found[1]}"
-
-
-def _generation_row() -> tuple[str, int] | None:
-    """(this database's instance uuid, generation), or None on SQLite; RuntimeError when
-    the migration's row is missing."""
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT instance::text, generation FROM knowledge_insightsgeneration "
-                       "WHERE id = 1")
-        row = cursor.fetchone()
-    if row is None:
-        raise RuntimeError("knowledge_insightsgeneration has no row: run the migrations.")
-    return row[0], row[1]
-
-
 def cached_compute(filters: Filters, now: datetime, user=None) -> Insights:
     """compute(filters, now, user), precomputed: served from the cache under the key
     (generation, filters, UTC date, the restricted postmortems `user` may not read),
@@ -555,24 +526,18 @@ def cached_rendering(kind: str, filters: Filters, now: datetime, user,
 
 
 def _cached(kind: str, filters: Filters, now: datetime, user, build):
-    """build() stored under (kind, generation, filters, UTC date, hidden set); see
+    """build() stored under (kind, generation, filters, UTC date, hidden set), computed
+    once per key however many requests miss at once (knowledge.generation_cache); see
     cached_compute for why it is exact."""
-    before = _generation_row()
-    if before is None:
-        return build()
-    instance, number = before
     hidden = sorted(str(pm_id) for pm_id in visibility.hidden_ids(user))
     hidden_key = hashlib.sha256(",".join(hidden).encode()).hexdigest()[:32] if hidden else "-"
-    key = ("insights:" + ":".join([kind, instance, str(number), _day_key(now),
-                                   filters.start or "", filters.end or "", filters.domain,
-                                   filters.root_cause, filters.severity, hidden_key]))
-    store = caches["insights"]
-    found = store.get(key)
-    if found is None:
-        found = build()
-        if _generation_row() == before:
-            store.set(key, found, CACHE_SECONDS)
-    return found
+
+    def key_for(generation: str) -> str:
+        return "insights:" + ":".join([kind, generation, _day_key(now),
+                                       filters.start or "", filters.end or "", filters.domain,
+                                       filters.root_cause, filters.severity, hidden_key])
+
+    return generation_cached(key_for, build, CACHE_SECONDS)
 
 
 def _day_key(now: datetime) -> str:

@@ -3,11 +3,11 @@
 Views stay thin: rules live in kb_yaml, policies_md, links, loop and search.
 """
 
-import csv
 import functools
 import io
 import json
 
+from defusedcsv import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator

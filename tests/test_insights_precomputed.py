@@ -2,16 +2,19 @@
 recomputed from the raw rows after every kind of change: a new final postmortem, an
 amendment, a reclassification, item events, a cost entry. A draft's
 autosave does not invalidate them, and a rolled-back change never reuses a generation."""
+import threading
 from datetime import date, timedelta
 
+import psycopg
 import pytest
 import time_machine
-from django.db import connection, transaction
+from django.core.cache import caches
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from incidents import action_items, autosave, revisions, services
 from incidents.models import ActionItem
-from knowledge import insights
+from knowledge import generation_cache, insights
 from tests.conftest import NOW, fill_complete_draft, make_user
 from tests.test_insights import (
     at,
@@ -37,7 +40,7 @@ def assert_precomputed_is_exact():
 
 
 def changed(before: int) -> int:
-    now = insights.generation()
+    now = generation_cache.generation()
     assert now != before
     return now
 
@@ -45,7 +48,7 @@ def changed(before: int) -> int:
 def test_precomputed_figures_equal_the_recomputation_after_every_kind_of_change(
         history, root_patterns):  # noqa: F811
     alice, bob = make_user("alice2"), make_user("bob2")
-    generation = insights.generation()
+    generation = generation_cache.generation()
     assert_precomputed_is_exact()
     # Served, not recomputed: two queries, the generation and the restrictions (which
     # restricted postmortems the reader may not read are part of the key).
@@ -99,39 +102,39 @@ def test_precomputed_figures_equal_the_recomputation_after_every_kind_of_change(
     with time_machine.travel(NOW - timedelta(hours=1), tick=False):
         draft = fill_complete_draft(services.create_draft(alice, occurred_utc=NOW - timedelta(
             hours=3), trigger="drawdown"))
-    generation = insights.generation()
+    generation = generation_cache.generation()
     with time_machine.travel(NOW, tick=False):
         saved = autosave.save_field(
             draft.pk, "summary", {"summary": "Edited while a draft."},
             str(revisions.current_versions(draft).get("summary", 0)), "tab", alice)
     assert saved.saved
-    assert insights.generation() == generation
+    assert generation_cache.generation() == generation
     assert_precomputed_is_exact()
 
 
 def test_a_rolled_back_change_never_reuses_its_generation(history, root_patterns):  # noqa: F811
-    before = insights.generation()
+    before = generation_cache.generation()
     item = ActionItem.objects.get(postmortem=history["b"])
     seen = []
 
     def drop_then_fail():
         with transaction.atomic():
             action_items.drop_item(item, "Rolled back")
-            seen.append(insights.generation())
+            seen.append(generation_cache.generation())
             raise RuntimeError("roll back")
 
     with pytest.raises(RuntimeError):
         drop_then_fail()
     inside = seen[0]
     assert inside != before
-    assert insights.generation() == before
+    assert generation_cache.generation() == before
     entry(root_patterns["Silent fallback"], at(2026, 3, 1, 9), "1")
-    assert insights.generation() not in (before, inside)
+    assert generation_cache.generation() not in (before, inside)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_runtime_role_raises_the_generation(runtime_conn):
-    before = insights.generation()
+    before = generation_cache.generation()
     runtime_conn.execute("UPDATE incidents_actionitem SET description = description "
                          "WHERE false")
     after = runtime_conn.execute(
@@ -184,3 +187,45 @@ def test_a_cached_rendering_never_shows_a_reader_a_restricted_postmortem(
         from knowledge.views import _figures_html
         fresh = _figures_html(insights.compute(insights.Filters(), NOW, outsider))
         assert fresh in outsider_client.get("/insights/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_arriving_during_a_computation_waits_and_reads_its_result():
+    # Twenty cold requests at 100,000 postmortems must cost one computation, not twenty:
+    # a request that misses while another computes the same key waits for it, then reads
+    # the stored result (knowledge.generation_cache).
+    def key_for(generation: str) -> str:
+        return f"single-flight-test:{generation}"
+
+    key = key_for(generation_cache.generation_key())
+    s = connection.settings_dict
+    first = psycopg.connect(host=s["HOST"] or "127.0.0.1", port=s["PORT"] or 5432,
+                            dbname=s["NAME"], user=s["USER"])
+    waiter_built, result = [], {}
+
+    def second_request():
+        try:
+            result["figures"] = generation_cache.generation_cached(
+                key_for, lambda: waiter_built.append(1) or "computed by the second", 60)
+        finally:
+            connections.close_all()
+
+    try:  # The first request is computing: it holds the key's lock.
+        first.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                      [generation_cache.lock_name(key)])
+        waiter = threading.Thread(target=second_request)
+        waiter.start()
+        waiting = 0
+        for _ in range(100_000):  # until the second request waits on that lock
+            waiting = first.execute("SELECT count(*) FROM pg_locks WHERE locktype = "
+                                    "'advisory' AND NOT granted").fetchone()[0]
+            if waiting or not waiter.is_alive():
+                break
+        assert waiting == 1
+        caches["insights"].set(key, "computed by the first", 60)
+        first.commit()  # the first request stores its result and lets go of the lock
+        waiter.join()
+    finally:
+        first.close()
+    assert result == {"figures": "computed by the first"}
+    assert waiter_built == []
