@@ -10,15 +10,45 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 
+# Paths whose answers are JSON, and downloads whose clients (a script, a spreadsheet) read
+# text: a refusal comes in the same form as the answer would have.
+JSON_PATHS = ("/api/", "/healthz")
+JSON_SUFFIXES = (".json",)
+TEXT_SUFFIXES = (".csv", ".yaml", ".md", ".ics", ".jsonl", ".txt")
 
-def bad_request(request, field: str, message: str, allowed: Iterable[str] = ()) -> HttpResponse:
-    """A 400 page naming the query or form `field` at fault, the `message` (plain text,
-    escaped by the template) and the `allowed` values when the field has a closed list."""
+
+def answer_form(request) -> str:
+    """"json", "text" or "page": the form a refusal of `request` takes, the form its
+    answer would have had (docs/rules.md#input-refusals)."""
+    path = request.path
+    if path.startswith(JSON_PATHS) or path.endswith(JSON_SUFFIXES):
+        return "json"
+    if path.endswith(TEXT_SUFFIXES):
+        return "text"
+    return "page"
+
+
+def bad_request(request, field: str, message: str, allowed: Iterable[str] = (),
+                form: str | None = None) -> HttpResponse:
+    """A 400 naming the query or form `field` at fault, the `message` (plain text) and the
+    `allowed` values when the field has a closed list; in the form of the answer the
+    request asked for (`form`, else answer_form(request)): JSON {"error", "field",
+    "allowed"} for JSON endpoints, plain text for downloads, else templates/400.html
+    (escaped by the template). docs/rules.md#input-refusals"""
+    allowed = list(allowed)
+    form = form or answer_form(request)
+    if form == "json":
+        body = {"error": f"{field}: {message}", "field": field}
+        return JsonResponse({**body, "allowed": allowed} if allowed else body, status=400)
+    if form == "text":
+        accepted = f" {field} takes one of: {', '.join(allowed)}." if allowed else ""
+        return HttpResponseBadRequest(f"{field}: {message}{accepted}\n",
+                                      content_type="text/plain; charset=utf-8")
     return render(request, "400.html",
-                  {"field": field, "message": message, "allowed": list(allowed)}, status=400)
+                  {"field": field, "message": message, "allowed": allowed}, status=400)
 
 
 def handler400(request, exception=None) -> HttpResponse:
@@ -39,7 +69,7 @@ def handler400(request, exception=None) -> HttpResponse:
     else:
         status, field = 400, "request"
         message = "The request could not be read; nothing was saved."
-    if request.path.startswith("/api/"):
+    if answer_form(request) == "json":
         return JsonResponse({"error": message, "field": field}, status=status)
     response = bad_request(request, field, message)
     response.status_code = status

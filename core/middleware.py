@@ -18,15 +18,14 @@ import logging
 import re
 
 from django.conf import settings
-from django.http import HttpResponseBadRequest, JsonResponse, QueryDict
+from django.http import QueryDict
 
-from core.errors import bad_request
+from core.errors import answer_form, bad_request
 from core.record_types import shown
 
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 REQUEST_ID_META = "HTTP_X_REQUEST_ID"
 NO_CACHE_PATHS = ("/healthz",)
-JSON_PATHS = ("/api/", "/healthz")  # their refusals are JSON, as their answers are
 
 logger = logging.getLogger("scarlog.request")
 
@@ -102,9 +101,6 @@ class QueryGuardMiddleware:
         """The 400 naming `name`, in the form the view's clients read."""
         field = shown(name.replace("\x00", "\\0")).strip("'")
         message = "contains a NUL character; remove it."
-        if request.path.startswith(JSON_PATHS):
-            return JsonResponse({"error": f"{field}: {message}", "field": field}, status=400)
-        if getattr(view_func, "login_required", True) is False:
-            return HttpResponseBadRequest(f"{field}: {message}\n",
-                                          content_type="text/plain; charset=utf-8")
+        if answer_form(request) == "page" and getattr(view_func, "login_required", True) is False:
+            return bad_request(request, field, message, form="text")
         return bad_request(request, field, message)

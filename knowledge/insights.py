@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Min, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
+from core.record_types import shown as shown_value
 from costlog.models import EntryPattern, RootPattern
 from costlog.services import current_entries
 from incidents import visibility
@@ -80,10 +81,22 @@ def parse_month(name: str, text: str) -> str | None:
     return text
 
 
+FILTER_PARAMETERS = ("from", "to", "domain", "root_cause", "severity")
+
+
 def parse_filters(params) -> Filters:
     """Filters from a GET QueryDict (`from`, `to`, `domain`, `root_cause`, `severity`: a
     severity code, retired levels too, docs/rules.md#severity); raises InsightsFilterError
-    naming the parameter for anything it cannot use."""
+    naming the parameter for anything it cannot use: a value it cannot read, a parameter
+    given twice, or one that is not a filter (a typo such as `months=` never shows the
+    unfiltered figures as if they were filtered). docs/rules.md#insights"""
+    for name in params:
+        if name not in FILTER_PARAMETERS:
+            raise InsightsFilterError(shown_value(name).strip("'"), (
+                "is not a filter of the insights; the filters are "
+                + ", ".join(FILTER_PARAMETERS) + "."))
+        if len(params.getlist(name)) > 1:
+            raise InsightsFilterError(name, "is given more than once; give it once.")
     start = parse_month("from", params.get("from", ""))
     end = parse_month("to", params.get("to", ""))
     if start and end and start > end:

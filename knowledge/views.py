@@ -18,7 +18,6 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseRedirect,
-    JsonResponse,
 )
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -257,16 +256,13 @@ def search_page(request):
 
 def _insights_filters(view):
     """Call `view(request, filters)` with knowledge.insights.parse_filters of the query
-    string; a filter it cannot use is answered 400 naming the parameter (JSON for the JSON
-    endpoint, a page otherwise)."""
+    string; a parameter it cannot use is answered 400 naming it (JSON for the JSON
+    endpoint, text for the CSV, a page otherwise: core.errors.bad_request)."""
     @functools.wraps(view)
     def wrapper(request):
         try:
             filters = insights.parse_filters(request.GET)
         except insights.InsightsFilterError as exc:
-            if view.__name__ == "insights_json":
-                return JsonResponse({"error": f"{exc.field}: {exc}", "field": exc.field},
-                                    status=400)
             allowed = {"root_cause": RootCause.values,
                        "severity": list(vocabulary.severity_labels())}.get(exc.field, ())
             return bad_request(request, exc.field, str(exc), allowed)

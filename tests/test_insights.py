@@ -300,3 +300,38 @@ def test_a_root_pattern_named_like_a_formula_reaches_both_csvs_as_text(django_ap
     assert "'" + formula in {row[0] for row in cost_rows}
     assert not any(cell.startswith(("=", "+", "@")) for row in insights_rows + cost_rows
                    for cell in row)
+
+
+@pytest.mark.parametrize("query, field", [
+    ("domain=%00", "domain"), ("root_cause=cost%00", "root_cause"),
+    ("severity=%00SEV1", "severity"),
+    ("months=3", "months"), ("domain=trading&domain=ml", "domain"), ("from=2026-02", None),
+])
+def test_each_form_refuses_in_its_own_form_naming_the_parameter(alice_app, query, field):
+    # A script reading /insights.json gets JSON, a spreadsheet reading /insights.csv gets
+    # text, a person gets the page: each names the parameter, never a figure unfiltered.
+    with time_machine.travel(NOW, tick=False):
+        if field is None:  # a filter the page takes is answered in all three forms
+            assert alice_app(f"/insights.json?{query}").json["postmortems"] == 2
+            assert alice_app(f"/insights.csv?{query}").content_type == "text/csv"
+            return
+        data = alice_app(f"/insights.json?{query}", status=400)
+        assert data.content_type == "application/json" and data.json["field"] == field
+        text = alice_app(f"/insights.csv?{query}", status=400)
+        assert text.content_type == "text/plain" and text.text.startswith(f"{field}:")
+        page = alice_app(f"/insights/?{query}", status=400)
+        assert page.html.select_one("p.error").text.startswith(f"{field}:")
+        if field == "months":
+            assert "the filters are from, to, domain, root_cause, severity" in data.json["error"]
+
+
+def test_the_filter_form_and_its_links_send_only_filters(alice_app, history):
+    # Submitting the rendered form, then following its JSON and CSV links, never meets the
+    # unknown-parameter refusal.
+    with time_machine.travel(NOW, tick=False):
+        form = alice_app("/insights/").forms["insights-filters"]
+        form["domain"] = "trading"
+        page = form.submit()
+        assert page.status_code == 200
+        for name in ("JSON", "CSV"):
+            assert page.click(linkid=None, description=name).status_code == 200

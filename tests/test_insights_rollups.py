@@ -206,3 +206,26 @@ def test_a_flush_leaves_no_rollup_behind(history, client):  # noqa: F811
     assert page.status_code == 200
     assert b"<strong>0</strong> finalized postmortems in view" in page.content
     assert b"No mishap in the cost log has a root pattern yet." in page.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_transaction_writing_thousands_of_items_keeps_the_rollups(runtime_conn, history):  # noqa: F811
+    # A bulk import writes thousands of items in one transaction. One advisory lock per
+    # item would fill PostgreSQL's shared lock table (64 x 100 connections here: "out of
+    # shared memory", the whole import refused); the rollups' locks are buckets, so the
+    # transaction commits and the rollups are the raw rows.
+    owner = get_user_model().objects.get(username="alice").pk
+    with runtime_conn.transaction():
+        runtime_conn.execute(
+            "INSERT INTO incidents_actionitem (postmortem_id, kind, description, owner_id, "
+            "due_date, status, drop_reason, evidence, created_utc, updated_utc, "
+            "evidence_lapsed) SELECT %s, 'test', 'Bulk item ' || k, %s, DATE '2026-04-01', "
+            "'open', '', '{}'::jsonb, %s, %s, false FROM generate_series(1, 7000) k",
+            [history["c"].pk, owner, at(2026, 3, 1, 9), at(2026, 3, 1, 9)])
+        held = runtime_conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND pid = pg_backend_pid()").fetchone()[0]
+    assert held <= 1024
+    assert ActionItem.objects.filter(description__startswith="Bulk item ").count() == 7000
+    assert_rollups_are_the_raw_rows()
+    assert_figures_are_the_raw_rows([None])

@@ -51,7 +51,10 @@ JUNK = [
 # What each machine endpoint answers with, error or not (never text/html).
 MACHINE_TYPES = {
     "api_gate": "application/json", "api_go_no_go": "application/json",
-    "costlog:totals_csv": ("text/csv", "text/html"),  # a bad filter is the 400 page
+    # A download's refusal is plain text, as its clients read (core.errors.answer_form).
+    "costlog:totals_csv": ("text/csv", "text/plain"),
+    "knowledge:insights_csv": ("text/csv", "text/plain"),
+    "knowledge:insights_json": "application/json",
     "knowledge:knowledge_yaml": "text/plain", "knowledge:policies_markdown": "text/plain",
     "incidents:postmortem_markdown": ("text/markdown", "text/html"),
     "healthz": "application/json",

@@ -13,7 +13,11 @@ item change instead of scanning 500,000 items' history:
 Each refresh recomputes its one row set from the raw rows (the same rules as
 knowledge.insights' Python path), under a transaction-scoped advisory lock on the
 postmortem or item, so two transactions changing the same one serialize and the second
-recomputes from what the first committed.
+recomputes from what the first committed. The locks are buckets (512 for postmortems,
+512 for items, 512 for cost entries: the two-key form, classes 72101-72103), so one
+transaction holds at most 1,536 of them however many rows it writes: a bulk import of
+thousands of items never runs out of PostgreSQL's shared lock table ("out of shared
+memory"), at the price of two unrelated rows in one bucket taking turns.
 
 - knowledge_insightscost: per root pattern and UTC month, the sums (USD) of the current
   cost entries' figures (an entry no correction replaced), and knowledge_insightspatternpm:
@@ -100,7 +104,7 @@ BEGIN
     IF pm IS NULL THEN
         RETURN;
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtextextended('scarlog-insights-pm:' || pm::text, 0));
+    PERFORM pg_advisory_xact_lock(72101, hashtext(pm::text) & 511);
     SELECT MAX(COALESCE(
                (SELECT MAX(e.at_utc) FROM incidents_actionitemevent e
                 WHERE e.item_id = i.id AND e.change LIKE 'status:%'
@@ -123,7 +127,7 @@ END $fn$;
 CREATE FUNCTION scarlog_insights_refresh_item(item bigint) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $fn$
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('scarlog-insights-item:' || item::text, 0));
+    PERFORM pg_advisory_xact_lock(72102, hashtext(item::text) & 511);
     DELETE FROM knowledge_insightsopenchange WHERE item_id = item;
     INSERT INTO knowledge_insightsopenchange (item_id, at, postmortem_id, d)
     WITH it AS (
@@ -209,7 +213,7 @@ END $fn$;
 CREATE FUNCTION scarlog_insights_cost_link_added() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $fn$
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('scarlog-insights-entry:' || NEW.entry_id::text, 0));
+    PERFORM pg_advisory_xact_lock(72103, hashtext(NEW.entry_id::text) & 511);
     IF NOT EXISTS (SELECT 1 FROM costlog_mishapentry WHERE corrects_id = NEW.entry_id) THEN
         PERFORM scarlog_insights_cost_add(NEW, 1);
     END IF;
@@ -224,7 +228,7 @@ BEGIN
     IF NEW.corrects_id IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtextextended('scarlog-insights-entry:' || NEW.corrects_id::text, 0));
+    PERFORM pg_advisory_xact_lock(72103, hashtext(NEW.corrects_id::text) & 511);
     FOR link IN SELECT * FROM costlog_entrypattern WHERE entry_id = NEW.corrects_id LOOP
         PERFORM scarlog_insights_cost_add(link, -1);
     END LOOP;
